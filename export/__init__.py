@@ -1,0 +1,1 @@
+"""PyTorch -> ONNX -> int8 TFLite export (imported as rnnedge.export)."""
