@@ -1,0 +1,5 @@
+"""`python -m rnnedge` runs the command line."""
+
+from rnnedge.cli import main
+
+main()

@@ -1,0 +1,116 @@
+"""The static (unrolled) recurrence over NCHW feature maps: the form that is exported.
+
+Everything here is built from ops that export to ONNX as plain nodes on 4-D tensors and lower
+one-to-one to TFLite builtins that TFLM runs and Ethos-U places on the NPU:
+Conv (1x1), Split, Concat, Add, Sub, Mul, Tanh, Relu, Sigmoid. There is no Loop/Scan/RNN/GRU/LSTM node, no Gather, no Reshape and no Transpose:
+the time axis is the W axis for a row pass and the H axis for a column pass, so the
+transposes of seed 000 eq. 6-8 are never materialised.
+
+Graph shape of one pass (cell `tanh`, T time steps):
+  P = Conv1x1(x; W_ih, b_ih + b_hh)     input projection, once for the whole map
+  P -> Split into T steps                 (bidirectional: stacked with the flipped steps first)
+  h_0 = tanh(P_0);  h_t = tanh(P_t + Conv1x1(h_{t-1}; W_hh))    3 ops per step
+  Concat of the h_t                       the pass's output map
+W_ih and W_hh are single Parameters read by every step, so an exporter stores them once.
+
+A weight-shared bidirectional pass (seed 000 eq. 9) shares W_ih*x + b, so P is computed once
+for both directions; the flipped copy is stacked under P along the non-time spatial axis, and
+each step runs both directions in one Conv/Add/Tanh.
+
+A Concat here takes all T steps at once. TFLM's CONCATENATION accepts at most 10 inputs, but
+a tree of Concats built in PyTorch does not survive `torch.onnx.export` (it flattens nested
+Concats), so that limit is the TFLite lowering's job (the export stage splits long
+concatenations into trees). Imports: torch only (weights are
+`cells.RecurrentWeights`).
+"""
+
+import torch
+import torch.nn.functional as F
+
+def reverse_steps(x, time_dim):
+    """Flip a map along its time axis with Split + Concat (seed 000 eq. 10), no Gather."""
+    steps = torch.split(x, 1, dim=time_dim)
+    return torch.cat(steps[::-1], dim=time_dim) if len(steps) > 1 else x
+
+
+def project_input(x, w):
+    """W_ih * x plus every bias that does not depend on the state, as one 1x1 convolution.
+
+    For tanh/relu/LSTM both b_ih and b_hh fold in; for GRU, b_hn stays inside r * (W_hn h + b_hn).
+    """
+    bias = w.bias_ih + w.bias_hh
+    if w.cell == "gru":
+        hidden = w.hidden
+        bias = torch.cat([bias[: 2 * hidden], w.bias_ih[2 * hidden :]])
+    return F.conv2d(x, w.weight_ih[:, :, None, None], bias)
+
+
+def _recurrent(h, w):
+    """W_hh * h (+ b_hn for GRU) as a 1x1 convolution over the step's state map."""
+    bias = None
+    if w.cell == "gru":
+        hidden = w.hidden
+        bias = torch.cat([torch.zeros_like(w.bias_hh[: 2 * hidden]), w.bias_hh[2 * hidden :]])
+    return F.conv2d(h, w.weight_hh[:, :, None, None], bias)
+
+
+def step(p_t, h, c, w):
+    """One unrolled time step on maps: p_t is the projected input, h/c the state or None at t=0.
+
+    Returns (h', c'). At t = 0 the state is zero, so the recurrent convolution is skipped.
+    """
+    hidden = w.hidden
+    if w.cell in ("tanh", "relu"):
+        pre = p_t if h is None else p_t + _recurrent(h, w)
+        return (torch.tanh(pre) if w.cell == "tanh" else torch.relu(pre)), None
+    if w.cell == "gru":
+        p_rz, p_n = torch.split(p_t, [2 * hidden, hidden], dim=1)
+        if h is None:
+            rz = torch.sigmoid(p_rz)
+            h_n = w.bias_hh[2 * hidden :].view(1, hidden, 1, 1)
+        else:
+            h_rz, h_n = torch.split(_recurrent(h, w), [2 * hidden, hidden], dim=1)
+            rz = torch.sigmoid(p_rz + h_rz)
+        r, z = torch.split(rz, hidden, dim=1)
+        n = torch.tanh(p_n + r * h_n)
+        return (n - z * n if h is None else n + z * (h - n)), None
+    gates = p_t if h is None else p_t + _recurrent(h, w)
+    p_if, p_g, p_o = torch.split(gates, [2 * hidden, hidden, hidden], dim=1)
+    i, f = torch.split(torch.sigmoid(p_if), hidden, dim=1)
+    ig = i * torch.tanh(p_g)
+    c = ig if c is None else f * c + ig
+    return torch.sigmoid(p_o) * torch.tanh(c), c
+
+
+def scan(p, w, time_dim):
+    """Run cell `w` along `time_dim` over a projected map p; returns the output map (same shape
+    as p with C = hidden channels)."""
+    h = c = None
+    outputs = []
+    for p_t in torch.split(p, 1, dim=time_dim):
+        h, c = step(p_t, h, c, w)
+        outputs.append(h)
+    return torch.cat(outputs, dim=time_dim)
+
+
+def unidirectional(x, w, time_dim):
+    """RNN along one spatial axis (seed 000 eq. 4 for time_dim = 3, the rows)."""
+    return scan(project_input(x, w), w, time_dim)
+
+
+def weight_shared_bidirectional(x, w, time_dim):
+    """WS-BiRNN (seed 000 eq. 9): RNN(X) + Flip(RNN(Flip(X))) with one projection and both
+    directions batched along the other spatial axis."""
+    other_dim = 5 - time_dim
+    p = project_input(x, w)
+    both = torch.cat([p, reverse_steps(p, time_dim)], dim=other_dim)
+    states = scan(both, w, time_dim)
+    forward, backward = torch.split(states, p.shape[other_dim], dim=other_dim)
+    return forward + reverse_steps(backward, time_dim)
+
+
+def bidirectional(x, w_forward, w_backward, time_dim, merge):
+    """Ordinary BiRNN: separate weights per direction; outputs summed or concatenated (channels)."""
+    forward = unidirectional(x, w_forward, time_dim)
+    backward = reverse_steps(scan(reverse_steps(project_input(x, w_backward), time_dim), w_backward, time_dim), time_dim)
+    return forward + backward if merge == "sum" else torch.cat([forward, backward], dim=1)
