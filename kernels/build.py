@@ -1,0 +1,147 @@
+"""Compile the C kernels into a shared library with the system C compiler, cached.
+
+Why: the kernels are plain C99 so that the same sources build for the host (loaded
+with ctypes, no Python C-API) and for a microcontroller.  On first use the sources
+are compiled into one shared object under the user cache directory
+(``$RNNEDGE_CACHE_DIR``, else ``$XDG_CACHE_HOME/rnnedge``, else ``~/.cache/rnnedge``),
+named by a hash of the sources, headers, flags and compiler version, so that any
+change rebuilds and concurrent builds are safe (each writes a temporary file in the
+same directory and renames it into place atomically).
+
+Two variants exist: the normal one (``-O2``) and a sanitizer one (ASan + UBSan,
+``-fno-sanitize-recover``) for tests.  A sanitizer library can only be loaded into
+a process whose ASan runtime was preloaded; `sanitizer_env` gives the environment
+for such a subprocess.
+
+May import: the standard library and rnnedge.errors only.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from rnnedge.errors import RnnedgeError
+
+KERNEL_DIR = Path(__file__).resolve().parent
+INCLUDE_DIR = KERNEL_DIR / "include"
+
+# -ffp-contract=off keeps float32 maths (QUANTIZE, RESIZE_NEAREST_NEIGHBOR) free of fused
+# multiply-adds so it rounds exactly like TFLM's x86 build.
+BASE_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
+              "-fPIC", "-shared")
+SANITIZE_FLAGS = ("-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+                  "-fno-sanitize-recover=all")
+LIB_STEM = "rnnedge_kernels"
+
+
+def compiler() -> str:
+    """The C compiler command: ``$CC`` if set, else ``cc``; raises if it is missing."""
+    cc = os.environ.get("CC", "cc")
+    if shutil.which(cc) is None:
+        raise RnnedgeError(f"C compiler '{cc}' not found: install gcc/clang or set CC")
+    return cc
+
+
+def sources() -> list[Path]:
+    """All kernel translation units, in a stable order."""
+    return sorted(KERNEL_DIR.glob("*.c"))
+
+
+def headers() -> list[Path]:
+    """All kernel headers, in a stable order."""
+    return sorted(INCLUDE_DIR.glob("*.h"))
+
+
+def cache_dir() -> Path:
+    """Directory holding the built libraries."""
+    if os.environ.get("RNNEDGE_CACHE_DIR"):
+        root = Path(os.environ["RNNEDGE_CACHE_DIR"])
+    elif os.environ.get("XDG_CACHE_HOME"):
+        root = Path(os.environ["XDG_CACHE_HOME"]) / "rnnedge"
+    else:
+        root = Path.home() / ".cache" / "rnnedge"
+    return root / "kernels"
+
+
+def flags(sanitize: bool) -> tuple[str, ...]:
+    """Compiler flags of a variant."""
+    return BASE_FLAGS + (SANITIZE_FLAGS if sanitize else ())
+
+
+def _compiler_version(cc: str) -> str:
+    out = subprocess.run([cc, "--version"], capture_output=True, text=True, check=False)
+    return out.stdout + out.stderr
+
+
+def build_key(sanitize: bool) -> str:
+    """Hash of everything that determines the library's bytes."""
+    cc = compiler()
+    h = hashlib.sha256()
+    h.update(cc.encode() + b"\0" + _compiler_version(cc).encode() + b"\0")
+    h.update("\0".join(flags(sanitize)).encode() + b"\0")
+    for path in sources() + headers():
+        h.update(path.relative_to(KERNEL_DIR).as_posix().encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()[:20]
+
+
+def library_path(sanitize: bool = False) -> Path:
+    """Path of the built library for the current sources, building it if needed."""
+    key = build_key(sanitize)
+    variant = "asan" if sanitize else "release"
+    target = cache_dir() / f"lib{LIB_STEM}-{variant}-{key}.so"
+    if not target.exists():
+        _build(target, sanitize)
+    return target
+
+
+def _build(target: Path, sanitize: bool) -> None:
+    """Compile all sources into `target` through a temporary file and a rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    cmd = [compiler(), *flags(sanitize), "-o", tmp_name,
+           *[str(s) for s in sources()], "-lm"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            first = (proc.stderr.strip().splitlines() or ["no compiler output"])[0]
+            raise RnnedgeError(f"building the C kernels failed: {first}")
+        os.replace(tmp_name, target)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+
+
+def asan_runtime() -> str:
+    """Absolute path of the compiler's ASan runtime library (for LD_PRELOAD)."""
+    out = subprocess.run([compiler(), "-print-file-name=libasan.so"], capture_output=True,
+                         text=True, check=False).stdout.strip()
+    path = os.path.realpath(out) if out else ""
+    if not path or not os.path.isabs(out) or not os.path.exists(path):
+        raise RnnedgeError("the compiler has no ASan runtime (libasan): install libasan")
+    return path
+
+
+def sanitizer_env(base: dict | None = None) -> dict:
+    """Environment for a subprocess that loads the sanitizer build through ctypes.
+
+    Preloads libasan (it must come first in the process), disables leak checking
+    (the Python interpreter itself is not leak-clean), makes UBSan fatal, and sets
+    ``RNNEDGE_KERNELS_SANITIZE=1`` so `rnnedge.kernels.load()` picks the variant.
+    """
+    env = dict(os.environ if base is None else base)
+    preload = [asan_runtime()] + [p for p in env.get("LD_PRELOAD", "").split() if p]
+    env["LD_PRELOAD"] = " ".join(preload)
+    env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+    env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
+    env["RNNEDGE_KERNELS_SANITIZE"] = "1"
+    return env
+
+
+def asan_preloaded() -> bool:
+    """True when this process was started with the ASan runtime preloaded."""
+    return "libasan" in os.environ.get("LD_PRELOAD", "")

@@ -1,0 +1,13 @@
+/* DEQUANTIZE, int8 -> float32: TFLM's reference_ops::Dequantize,
+ * (float)(scale * (x - zero_point)) with the product taken in double. */
+#include "include/rnnedge_kernels.h"
+
+int rn_dequantize(const rn_dequantize_params *p, const int8_t *input,
+                  float *output) {
+  int32_t i;
+  if (p->size < 0) return RN_BAD_PARAMS;
+  for (i = 0; i < p->size; ++i) {
+    output[i] = (float)(p->scale * (double)((int32_t)input[i] - p->zero_point));
+  }
+  return RN_OK;
+}

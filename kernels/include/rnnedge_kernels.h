@@ -1,0 +1,270 @@
+/* rnnedge int8 reference kernels: one params struct and one entry point per
+ * TFLite builtin op, bit-exact with TFLite Micro's reference kernels.
+ *
+ * Conventions (TFLM's): tensors are dense row-major (NHWC for images), data is
+ * passed as raw pointers, every derived quantity (multipliers, shifts,
+ * activation range, padding, broadcast strides) is precomputed by the caller
+ * (rnnedge.kernels.params does it exactly as TFLM's Prepare does) and stored in
+ * the params struct.  Kernels allocate nothing and keep no state.  Every entry
+ * point returns RN_OK, RN_BAD_PARAMS when the params struct is inconsistent
+ * (checked before any memory is touched), or RN_BAD_INPUT when the data leaves
+ * the range TFLM's fixed-point maths is defined on (TFLM itself asserts or
+ * invokes undefined behaviour there).
+ *
+ * "offset" fields follow TFLM: input_offset = -input_zero_point,
+ * output_offset = +output_zero_point.  A "shift" is TFLM's signed exponent
+ * (> 0 shifts left).  Shapes of N-D ops are padded at the front with 1s to
+ * RN_MAX_DIMS dimensions.
+ */
+#ifndef RNNEDGE_KERNELS_H
+#define RNNEDGE_KERNELS_H
+
+#include <stdint.h>
+
+#define RN_OK 0
+#define RN_BAD_PARAMS 1
+#define RN_BAD_INPUT 2
+#define RN_MAX_DIMS 6
+
+/* ---- CONV_2D (per-channel int8; a per-tensor filter scale is broadcast) ---- */
+typedef struct {
+  int32_t batches, input_height, input_width, input_depth;
+  int32_t filter_height, filter_width, filter_input_depth; /* OHWI filter */
+  int32_t output_height, output_width, output_depth;
+  int32_t stride_height, stride_width, dilation_height, dilation_width;
+  int32_t pad_height, pad_width;
+  int32_t input_offset, output_offset;
+  int32_t activation_min, activation_max;
+  const int32_t *output_multiplier; /* output_depth entries */
+  const int32_t *output_shift;      /* output_depth entries */
+} rn_conv_2d_params;
+int rn_conv_2d(const rn_conv_2d_params *p, const int8_t *input,
+               const int8_t *filter, const int32_t *bias, int8_t *output);
+
+/* ---- DEPTHWISE_CONV_2D (per-channel int8, filter [1, H, W, out_depth]) ---- */
+typedef struct {
+  int32_t batches, input_height, input_width, input_depth;
+  int32_t filter_height, filter_width, depth_multiplier;
+  int32_t output_height, output_width, output_depth;
+  int32_t stride_height, stride_width, dilation_height, dilation_width;
+  int32_t pad_height, pad_width;
+  int32_t input_offset, output_offset;
+  int32_t activation_min, activation_max;
+  const int32_t *output_multiplier; /* output_depth entries */
+  const int32_t *output_shift;
+} rn_depthwise_conv_2d_params;
+int rn_depthwise_conv_2d(const rn_depthwise_conv_2d_params *p,
+                         const int8_t *input, const int8_t *filter,
+                         const int32_t *bias, int8_t *output);
+
+/* ---- FULLY_CONNECTED (filter [output_depth, accum_depth]) ---- */
+typedef struct {
+  int32_t batches, accum_depth, output_depth;
+  int32_t input_offset, filter_offset, output_offset;
+  int32_t activation_min, activation_max;
+  int32_t per_channel; /* 1: multiplier/shift have output_depth entries */
+  const int32_t *output_multiplier;
+  const int32_t *output_shift;
+} rn_fully_connected_params;
+int rn_fully_connected(const rn_fully_connected_params *p, const int8_t *input,
+                       const int8_t *filter, const int32_t *bias,
+                       int8_t *output);
+
+/* ---- element-wise broadcast description shared by ADD, SUB, MUL ---- */
+typedef struct {
+  int32_t dims[RN_MAX_DIMS];     /* output shape */
+  int32_t strides1[RN_MAX_DIMS]; /* input1 element strides, 0 = broadcast */
+  int32_t strides2[RN_MAX_DIMS]; /* input2 element strides, 0 = broadcast */
+} rn_broadcast;
+
+/* ---- ADD ---- */
+typedef struct {
+  rn_broadcast shape;
+  int32_t input1_offset, input2_offset, output_offset, left_shift;
+  int32_t input1_multiplier, input1_shift;
+  int32_t input2_multiplier, input2_shift;
+  int32_t output_multiplier, output_shift;
+  int32_t activation_min, activation_max;
+} rn_add_params;
+int rn_add(const rn_add_params *p, const int8_t *input1, const int8_t *input2,
+           int8_t *output);
+
+/* ---- SUB (same parameters as ADD, TFLM derives them with float maths) ---- */
+typedef struct {
+  rn_broadcast shape;
+  int32_t input1_offset, input2_offset, output_offset, left_shift;
+  int32_t input1_multiplier, input1_shift;
+  int32_t input2_multiplier, input2_shift;
+  int32_t output_multiplier, output_shift;
+  int32_t activation_min, activation_max;
+} rn_sub_params;
+int rn_sub(const rn_sub_params *p, const int8_t *input1, const int8_t *input2,
+           int8_t *output);
+
+/* ---- MUL ---- */
+typedef struct {
+  rn_broadcast shape;
+  int32_t input1_offset, input2_offset, output_offset;
+  int32_t output_multiplier, output_shift;
+  int32_t activation_min, activation_max;
+} rn_mul_params;
+int rn_mul(const rn_mul_params *p, const int8_t *input1, const int8_t *input2,
+           int8_t *output);
+
+/* ---- TANH and LOGISTIC (gemmlowp fixed point, Q4.27 input) ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point, input_range_radius;
+  int32_t input_multiplier, input_left_shift;
+} rn_tanh_params;
+int rn_tanh(const rn_tanh_params *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point, input_range_radius;
+  int32_t input_multiplier, input_left_shift;
+} rn_logistic_params;
+int rn_logistic(const rn_logistic_params *p, const int8_t *input,
+                int8_t *output);
+
+/* ---- RELU (requantising) and RELU6 (clamp in the input's quantisation) ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point, output_zero_point;
+  int32_t output_multiplier, output_shift;
+  int32_t activation_min, activation_max;
+} rn_relu_params;
+int rn_relu(const rn_relu_params *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+  int32_t size;
+  int32_t zero, six; /* 0.0 and 6.0 quantised with the input's parameters */
+} rn_relu6_params;
+int rn_relu6(const rn_relu6_params *p, const int8_t *input, int8_t *output);
+
+/* ---- AVERAGE_POOL_2D and MAX_POOL_2D (same quantisation in and out) ---- */
+typedef struct {
+  int32_t batches, input_height, input_width, depth;
+  int32_t output_height, output_width;
+  int32_t filter_height, filter_width, stride_height, stride_width;
+  int32_t pad_height, pad_width;
+  int32_t activation_min, activation_max;
+} rn_pool_2d_params;
+int rn_average_pool_2d(const rn_pool_2d_params *p, const int8_t *input,
+                       int8_t *output);
+int rn_max_pool_2d(const rn_pool_2d_params *p, const int8_t *input,
+                   int8_t *output);
+
+/* ---- MEAN (TFLM's integer QuantizedMeanOrSum) ---- */
+typedef struct {
+  int32_t input_dims[RN_MAX_DIMS];
+  int32_t reduce[RN_MAX_DIMS]; /* 1 where the axis is reduced */
+  int32_t input_zero_point, output_zero_point;
+  int32_t output_multiplier, output_shift; /* in_scale / out_scale */
+} rn_mean_params;
+int rn_mean(const rn_mean_params *p, const int8_t *input, int8_t *output);
+
+/* ---- PAD / PADV2 ---- */
+typedef struct {
+  int32_t input_dims[RN_MAX_DIMS];
+  int32_t pad_before[RN_MAX_DIMS];
+  int32_t output_dims[RN_MAX_DIMS];
+  int32_t pad_value;
+} rn_pad_params;
+int rn_pad(const rn_pad_params *p, const int8_t *input, int8_t *output);
+
+/* ---- CONCATENATION (inputs share the output's quantisation) ---- */
+typedef struct {
+  int32_t num_inputs;
+  int32_t outer_size;         /* product of dims before the axis */
+  const int32_t *copy_sizes;  /* per input: axis dim * inner size */
+} rn_concatenation_params;
+int rn_concatenation(const rn_concatenation_params *p,
+                     const int8_t *const *inputs, int8_t *output);
+
+/* ---- SPLIT / SPLIT_V ---- */
+typedef struct {
+  int32_t num_outputs;
+  int32_t outer_size;
+  const int32_t *copy_sizes; /* per output: axis dim * inner size */
+} rn_split_params;
+int rn_split(const rn_split_params *p, const int8_t *input,
+             int8_t *const *outputs);
+
+/* ---- STRIDED_SLICE (begin/stride already resolved from masks) ---- */
+typedef struct {
+  int32_t input_dims[RN_MAX_DIMS];
+  int32_t begin[RN_MAX_DIMS];
+  int32_t stride[RN_MAX_DIMS];
+  int32_t output_dims[RN_MAX_DIMS];
+} rn_strided_slice_params;
+int rn_strided_slice(const rn_strided_slice_params *p, const int8_t *input,
+                     int8_t *output);
+
+/* ---- SLICE ---- */
+typedef struct {
+  int32_t input_dims[RN_MAX_DIMS];
+  int32_t begin[RN_MAX_DIMS];
+  int32_t size[RN_MAX_DIMS];
+} rn_slice_params;
+int rn_slice(const rn_slice_params *p, const int8_t *input, int8_t *output);
+
+/* ---- RESHAPE (a byte copy; input and output may alias) ---- */
+typedef struct {
+  int32_t size;
+} rn_reshape_params;
+int rn_reshape(const rn_reshape_params *p, const int8_t *input,
+               int8_t *output);
+
+/* ---- TRANSPOSE ---- */
+typedef struct {
+  int32_t input_dims[RN_MAX_DIMS];
+  int32_t perm[RN_MAX_DIMS]; /* output dim i is input dim perm[i] */
+} rn_transpose_params;
+int rn_transpose(const rn_transpose_params *p, const int8_t *input,
+                 int8_t *output);
+
+/* ---- QUANTIZE: float32 -> int8, and int8 -> int8 requantisation ---- */
+typedef struct {
+  int32_t size;
+  float scale;
+  int32_t zero_point;
+} rn_quantize_params;
+int rn_quantize(const rn_quantize_params *p, const float *input,
+                int8_t *output);
+
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point, output_zero_point;
+  int32_t multiplier, shift;
+} rn_requantize_params;
+int rn_requantize(const rn_requantize_params *p, const int8_t *input,
+                  int8_t *output);
+
+/* ---- DEQUANTIZE: int8 -> float32 ---- */
+typedef struct {
+  int32_t size;
+  int32_t zero_point;
+  double scale; /* the float32 scale widened to double, as TFLM stores it */
+} rn_dequantize_params;
+int rn_dequantize(const rn_dequantize_params *p, const int8_t *input,
+                  float *output);
+
+/* ---- SOFTMAX (int8 -> int8, output scale 1/256, zero point -128) ---- */
+typedef struct {
+  int32_t outer_size, depth;
+  int32_t input_multiplier, input_left_shift, diff_min;
+} rn_softmax_params;
+int rn_softmax(const rn_softmax_params *p, const int8_t *input,
+               int8_t *output);
+
+/* ---- RESIZE_NEAREST_NEIGHBOR ---- */
+typedef struct {
+  int32_t batches, input_height, input_width, depth;
+  int32_t output_height, output_width;
+  int32_t align_corners, half_pixel_centers;
+} rn_resize_nearest_neighbor_params;
+int rn_resize_nearest_neighbor(const rn_resize_nearest_neighbor_params *p,
+                               const int8_t *input, int8_t *output);
+
+#endif /* RNNEDGE_KERNELS_H */

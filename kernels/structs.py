@@ -1,0 +1,196 @@
+"""ctypes mirrors of the params structs in include/rnnedge_kernels.h, and the C
+signature of every kernel entry point.
+
+Why: ctypes needs the exact field order and types of each struct; keeping them in
+one module next to the header makes a mismatch easy to spot (tests exercise every
+struct).  Field names are those of the C header.
+
+May import: ctypes and the standard library only.
+"""
+
+import ctypes as C
+
+MAX_DIMS = 6
+I32 = C.c_int32
+P_I32 = C.POINTER(C.c_int32)
+P_I8 = C.POINTER(C.c_int8)
+P_F32 = C.POINTER(C.c_float)
+DIMS = I32 * MAX_DIMS
+
+
+def _ints(*names: str) -> list:
+    return [(n, I32) for n in names]
+
+
+class Conv2DParams(C.Structure):
+    _fields_ = _ints("batches", "input_height", "input_width", "input_depth",
+                     "filter_height", "filter_width", "filter_input_depth",
+                     "output_height", "output_width", "output_depth",
+                     "stride_height", "stride_width", "dilation_height", "dilation_width",
+                     "pad_height", "pad_width", "input_offset", "output_offset",
+                     "activation_min", "activation_max") + [
+        ("output_multiplier", P_I32), ("output_shift", P_I32)]
+
+
+class DepthwiseConv2DParams(C.Structure):
+    _fields_ = _ints("batches", "input_height", "input_width", "input_depth",
+                     "filter_height", "filter_width", "depth_multiplier",
+                     "output_height", "output_width", "output_depth",
+                     "stride_height", "stride_width", "dilation_height", "dilation_width",
+                     "pad_height", "pad_width", "input_offset", "output_offset",
+                     "activation_min", "activation_max") + [
+        ("output_multiplier", P_I32), ("output_shift", P_I32)]
+
+
+class FullyConnectedParams(C.Structure):
+    _fields_ = _ints("batches", "accum_depth", "output_depth", "input_offset",
+                     "filter_offset", "output_offset", "activation_min", "activation_max",
+                     "per_channel") + [
+        ("output_multiplier", P_I32), ("output_shift", P_I32)]
+
+
+class Broadcast(C.Structure):
+    _fields_ = [("dims", DIMS), ("strides1", DIMS), ("strides2", DIMS)]
+
+
+_ADD_FIELDS = [("shape", Broadcast)] + _ints(
+    "input1_offset", "input2_offset", "output_offset", "left_shift",
+    "input1_multiplier", "input1_shift", "input2_multiplier", "input2_shift",
+    "output_multiplier", "output_shift", "activation_min", "activation_max")
+
+
+class AddParams(C.Structure):
+    _fields_ = _ADD_FIELDS
+
+
+class SubParams(C.Structure):
+    _fields_ = _ADD_FIELDS
+
+
+class MulParams(C.Structure):
+    _fields_ = [("shape", Broadcast)] + _ints(
+        "input1_offset", "input2_offset", "output_offset", "output_multiplier",
+        "output_shift", "activation_min", "activation_max")
+
+
+class TanhParams(C.Structure):
+    _fields_ = _ints("size", "input_zero_point", "input_range_radius", "input_multiplier",
+                     "input_left_shift")
+
+
+class LogisticParams(C.Structure):
+    _fields_ = TanhParams._fields_
+
+
+class ReluParams(C.Structure):
+    _fields_ = _ints("size", "input_zero_point", "output_zero_point", "output_multiplier",
+                     "output_shift", "activation_min", "activation_max")
+
+
+class Relu6Params(C.Structure):
+    _fields_ = _ints("size", "zero", "six")
+
+
+class Pool2DParams(C.Structure):
+    _fields_ = _ints("batches", "input_height", "input_width", "depth", "output_height",
+                     "output_width", "filter_height", "filter_width", "stride_height",
+                     "stride_width", "pad_height", "pad_width", "activation_min",
+                     "activation_max")
+
+
+class MeanParams(C.Structure):
+    _fields_ = [("input_dims", DIMS), ("reduce", DIMS)] + _ints(
+        "input_zero_point", "output_zero_point", "output_multiplier", "output_shift")
+
+
+class PadParams(C.Structure):
+    _fields_ = [("input_dims", DIMS), ("pad_before", DIMS), ("output_dims", DIMS),
+                ("pad_value", I32)]
+
+
+class ConcatenationParams(C.Structure):
+    _fields_ = _ints("num_inputs", "outer_size") + [("copy_sizes", P_I32)]
+
+
+class SplitParams(C.Structure):
+    _fields_ = _ints("num_outputs", "outer_size") + [("copy_sizes", P_I32)]
+
+
+class StridedSliceParams(C.Structure):
+    _fields_ = [("input_dims", DIMS), ("begin", DIMS), ("stride", DIMS),
+                ("output_dims", DIMS)]
+
+
+class SliceParams(C.Structure):
+    _fields_ = [("input_dims", DIMS), ("begin", DIMS), ("size", DIMS)]
+
+
+class ReshapeParams(C.Structure):
+    _fields_ = _ints("size")
+
+
+class TransposeParams(C.Structure):
+    _fields_ = [("input_dims", DIMS), ("perm", DIMS)]
+
+
+class QuantizeParams(C.Structure):
+    _fields_ = [("size", I32), ("scale", C.c_float), ("zero_point", I32)]
+
+
+class RequantizeParams(C.Structure):
+    _fields_ = _ints("size", "input_zero_point", "output_zero_point", "multiplier", "shift")
+
+
+class DequantizeParams(C.Structure):
+    _fields_ = [("size", I32), ("zero_point", I32), ("scale", C.c_double)]
+
+
+class SoftmaxParams(C.Structure):
+    _fields_ = _ints("outer_size", "depth", "input_multiplier", "input_left_shift",
+                     "diff_min")
+
+
+class ResizeNearestNeighborParams(C.Structure):
+    _fields_ = _ints("batches", "input_height", "input_width", "depth", "output_height",
+                     "output_width", "align_corners", "half_pixel_centers")
+
+
+P_P_I8 = C.POINTER(P_I8)
+
+# Entry point name -> (params struct, argument types after the params pointer).
+SIGNATURES = {
+    "rn_conv_2d": (Conv2DParams, [P_I8, P_I8, P_I32, P_I8]),
+    "rn_depthwise_conv_2d": (DepthwiseConv2DParams, [P_I8, P_I8, P_I32, P_I8]),
+    "rn_fully_connected": (FullyConnectedParams, [P_I8, P_I8, P_I32, P_I8]),
+    "rn_add": (AddParams, [P_I8, P_I8, P_I8]),
+    "rn_sub": (SubParams, [P_I8, P_I8, P_I8]),
+    "rn_mul": (MulParams, [P_I8, P_I8, P_I8]),
+    "rn_tanh": (TanhParams, [P_I8, P_I8]),
+    "rn_logistic": (LogisticParams, [P_I8, P_I8]),
+    "rn_relu": (ReluParams, [P_I8, P_I8]),
+    "rn_relu6": (Relu6Params, [P_I8, P_I8]),
+    "rn_average_pool_2d": (Pool2DParams, [P_I8, P_I8]),
+    "rn_max_pool_2d": (Pool2DParams, [P_I8, P_I8]),
+    "rn_mean": (MeanParams, [P_I8, P_I8]),
+    "rn_pad": (PadParams, [P_I8, P_I8]),
+    "rn_concatenation": (ConcatenationParams, [P_P_I8, P_I8]),
+    "rn_split": (SplitParams, [P_I8, P_P_I8]),
+    "rn_strided_slice": (StridedSliceParams, [P_I8, P_I8]),
+    "rn_slice": (SliceParams, [P_I8, P_I8]),
+    "rn_reshape": (ReshapeParams, [P_I8, P_I8]),
+    "rn_transpose": (TransposeParams, [P_I8, P_I8]),
+    "rn_quantize": (QuantizeParams, [P_F32, P_I8]),
+    "rn_requantize": (RequantizeParams, [P_I8, P_I8]),
+    "rn_dequantize": (DequantizeParams, [P_I8, P_F32]),
+    "rn_softmax": (SoftmaxParams, [P_I8, P_I8]),
+    "rn_resize_nearest_neighbor": (ResizeNearestNeighborParams, [P_I8, P_I8]),
+}
+
+
+def declare(lib: C.CDLL) -> C.CDLL:
+    """Set argtypes/restype of every entry point of a loaded kernel library."""
+    for name, (struct, args) in SIGNATURES.items():
+        fn = getattr(lib, name)
+        fn.argtypes = [C.POINTER(struct), *args]
+        fn.restype = C.c_int
+    return lib

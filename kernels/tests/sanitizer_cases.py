@@ -1,0 +1,90 @@
+"""Every kernel on random shapes and quantisation, without TensorFlow, so that the
+same cases can run in a subprocess on the ASan + UBSan build and be compared
+byte for byte with the release build.
+
+`run_all(lib, seed)` returns {case name: output array}.  Run as a script
+(``python sanitizer_cases.py SEED OUT.npz``) it loads the library selected by
+RNNEDGE_KERNELS_SANITIZE and writes the outputs to OUT.npz.
+
+May import: numpy and rnnedge.kernels.
+"""
+
+import sys
+
+import numpy as np
+
+from rnnedge.kernels import load, ops
+from rnnedge.kernels.params import Quant
+
+
+def _q(rng, lo=0.005, hi=0.2) -> Quant:
+    return Quant(float(rng.uniform(lo, hi)), int(rng.integers(-128, 128)))
+
+
+def _x(rng, shape) -> np.ndarray:
+    return rng.integers(-128, 128, size=shape, dtype=np.int8)
+
+
+def run_all(lib, seed: int) -> dict:
+    """Outputs of one random case per kernel (two for the image ops)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for i in range(2):
+        n, h, w, c, oc = (int(v) for v in rng.integers(1, 9, size=5))
+        kh, kw = (int(v) for v in rng.integers(1, 4, size=2))
+        stride, pad = int(rng.integers(1, 3)), ("SAME", "VALID")[i]
+        w_conv = _x(rng, (oc, kh, kw, c))
+        bias = rng.integers(-2000, 2000, size=oc).astype(np.int32)
+        scales = rng.uniform(0.001, 0.05, size=oc)
+        conv = ops.Conv2D((n, h + 3, w + 3, c), w_conv, bias, _q(rng), scales, _q(rng),
+                          stride=stride, padding=pad, activation="RELU6", lib=lib)
+        out[f"conv{i}"] = conv(_x(rng, conv.input_shape))
+        dw = ops.DepthwiseConv2D((n, h + 3, w + 3, c), _x(rng, (1, kh, kw, 2 * c)), None,
+                                 _q(rng), scales[0], _q(rng), stride=stride, padding=pad,
+                                 dilation=1 + i, lib=lib)
+        out[f"dwconv{i}"] = dw(_x(rng, dw.input_shape))
+        for cls in (ops.AveragePool2D, ops.MaxPool2D):
+            q = _q(rng)
+            pool = cls((n, h + 2, w + 2, c), (kh, kw), q, stride=stride, padding=pad,
+                       activation="RELU", lib=lib)
+            out[f"{cls.op}{i}"] = pool(_x(rng, pool.input_shape))
+        fc = ops.FullyConnected((n, 3 * c), _x(rng, (oc, 3 * c)), bias, _q(rng),
+                                Quant(scales if i else scales[0], 0), _q(rng), lib=lib)
+        out[f"fc{i}"] = fc(_x(rng, fc.input_shape))
+    shape_a, shape_b = (2, 3, 4, 5), (1, 3, 1, 5)
+    for cls in (ops.Add, ops.Sub, ops.Mul):
+        k = cls(shape_a, shape_b, _q(rng), _q(rng), _q(rng), activation="RELU", lib=lib)
+        out[cls.op] = k(_x(rng, shape_a), _x(rng, shape_b))
+    every = np.arange(-128, 128, dtype=np.int8).reshape(4, 64)
+    out["tanh"] = ops.Tanh(every.shape, _q(rng, 0.01, 0.3), Quant(1 / 128, 0), lib=lib)(every)
+    out["logistic"] = ops.Logistic(every.shape, _q(rng, 0.01, 0.3), Quant(1 / 256, -128),
+                                   lib=lib)(every)
+    out["relu"] = ops.Relu(every.shape, _q(rng), _q(rng), lib=lib)(every)
+    out["relu6"] = ops.Relu6(every.shape, _q(rng, 0.01, 0.05), lib=lib)(every)
+    out["softmax"] = ops.Softmax(every.shape, _q(rng, 0.01, 0.3), Quant(1 / 256, -128),
+                                 lib=lib)(every)
+    out["mean"] = ops.Mean((2, 5, 6, 3), (1, 2), _q(rng), _q(rng), lib=lib)(
+        _x(rng, (2, 5, 6, 3)))
+    out["pad"] = ops.Pad((2, 3, 4), [[1, 0], [0, 2], [3, 1]], -7, lib=lib)(_x(rng, (2, 3, 4)))
+    parts = [_x(rng, (2, k, 3)) for k in (1, 4, 2)]
+    out["concat"] = ops.Concatenation([p.shape for p in parts], 1, lib=lib)(parts)
+    for j, piece in enumerate(ops.Split((2, 7, 3), 1, [2, 5], lib=lib)(out["concat"])):
+        out[f"split{j}"] = piece
+    src = _x(rng, (3, 8, 5, 4))
+    out["strided_slice"] = ops.StridedSlice(src.shape, (0, -1, 1, 0), (3, 0, 5, 4),
+                                            (2, -2, 2, 1), end_mask=8, lib=lib)(src)
+    out["slice"] = ops.Slice(src.shape, (1, 2, 0, 1), (2, 3, -1, 2), lib=lib)(src)
+    out["transpose"] = ops.Transpose(src.shape, (2, 0, 3, 1), lib=lib)(src)
+    out["reshape"] = ops.Reshape(src.shape, (12, 40), lib=lib)(src)
+    out["resize"] = ops.ResizeNearestNeighbor(src.shape, (11, 3), half_pixel_centers=True,
+                                              lib=lib)(src)
+    floats = rng.uniform(-30, 30, size=(5, 7)).astype(np.float32)
+    q = _q(rng)
+    out["quantize"] = ops.Quantize(floats.shape, q, lib=lib)(floats)
+    out["requantize"] = ops.Requantize(every.shape, _q(rng), _q(rng), lib=lib)(every)
+    out["dequantize"] = ops.Dequantize(every.shape, q, lib=lib)(every)
+    return out
+
+
+if __name__ == "__main__":
+    np.savez(sys.argv[2], **run_all(load(), int(sys.argv[1])))
