@@ -34,11 +34,8 @@ def main():
 
 # Sub-command registration: one import per command module.
 from rnnedge.cli.zoo import summary, zoo  # noqa: E402
-
-main.add_command(zoo)
-main.add_command(summary)
-
-
 from rnnedge.cli.pipeline import pipeline  # noqa: E402
+from rnnedge.cli.arena import arena  # noqa: E402
 
-main.add_command(pipeline)
+for _command in (zoo, summary, pipeline, arena):
+    main.add_command(_command)

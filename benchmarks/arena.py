@@ -1,0 +1,118 @@
+"""Arena benchmark: every planner against TFLite Micro's measured head, per model.
+
+    python benchmarks/arena.py [--out DIR] [--no-tflm] [--no-vela] [--models a,b]
+
+For each model: arena bytes of the tflm, best and inplace planners, the live-set lower
+bound, TFLM's measured head (tflite-micro in a subprocess), the SRAM Arm Vela reports for
+Ethos-U55-128 (Sram_Only; a different runtime, shown for reference), best/tflm and
+inplace/tflm, weight bytes and MACs. Writes DIR/arena.md (a markdown table, also printed) and
+DIR/arena.png (grouped bars). To add a model, add one line to MODELS: a name and a function
+(cache directory -> .tflite path).
+"""
+
+import argparse
+import functools
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+from rnnedge import tinyml_models
+from rnnedge.arena_report import arena_report
+from rnnedge.tflite import read_model
+from rnnedge.tflm_probe import measure_tflm
+
+MODELS = {name: functools.partial(tinyml_models.tflite_path, name)
+          for name in sorted(tinyml_models.BUILDERS)}
+
+
+def vela_sram(path: str):
+    """Total SRAM (bytes) Vela reports for Ethos-U55-128 in Sram_Only mode, or None when
+    Vela is missing or fails."""
+    with tempfile.TemporaryDirectory() as out:
+        try:
+            proc = subprocess.run(
+                ["vela", path, "--accelerator-config", "ethos-u55-128", "--system-config",
+                 "Ethos_U55_High_End_Embedded", "--memory-mode", "Sram_Only",
+                 "--output-dir", out], capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    found = re.search(r"Total SRAM used\s+([\d.]+) KiB", proc.stdout)
+    return round(float(found.group(1)) * 1024) if found else None
+
+
+def measure(name: str, path: str, tflm: bool, vela: bool) -> dict:
+    """One benchmark row."""
+    report = arena_report(read_model(path), path)
+    row = {"model": name} | report["arena"]
+    row["tflm_measured"] = measure_tflm(path)["head"] if tflm else None
+    row["vela_sram"] = vela_sram(path) if vela else None
+    row["weight_bytes"], row["macs"] = report["weight_bytes"], report["macs"]
+    return row
+
+
+def markdown(rows: list) -> str:
+    """The rows as a markdown table."""
+    head = ("| model | tflm planner | TFLM measured head | Vela U55 SRAM | best | lower bound | "
+            "inplace | best/tflm | inplace/tflm | weight bytes | MACs |")
+    lines = [head, "|" + "---|" * 11]
+    for r in rows:
+        measured = "n/a" if r["tflm_measured"] is None else f"{r['tflm_measured']:,}"
+        vela = "n/a" if r["vela_sram"] is None else f"{r['vela_sram']:,}"
+        lines.append(f"| {r['model']} | {r['tflm']:,} | {measured} | {vela} | {r['best']:,} | "
+                     f"{r['lower_bound']:,} | {r['inplace']:,} | {r['best'] / r['tflm']:.2f} | "
+                     f"{r['inplace'] / r['tflm']:.2f} | {r['weight_bytes']:,} | {r['macs']:,} |")
+    return "\n".join(lines)
+
+
+def plot(rows: list, path: str):
+    """Grouped bars of arena bytes per planner, per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = ["tflm", "best", "lower_bound", "inplace"]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(rows)), 4))
+    width = 0.8 / len(keys)
+    for k, key in enumerate(keys):
+        xs = [i + (k - 1.5) * width for i in range(len(rows))]
+        ax.bar(xs, [r[key] / 1024 for r in rows], width, label=key)
+    ax.set_xticks(range(len(rows)), [r["model"] for r in rows], rotation=20, fontsize=8)
+    ax.set_ylabel("tensor arena (KiB)")
+    ax.set_title("arena per planner (tflm planner == TFLM's measured head)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="benchmarks/results", help="output directory")
+    parser.add_argument("--no-tflm", action="store_true", help="skip the TFLM measurement")
+    parser.add_argument("--no-vela", action="store_true", help="skip the Vela compilation")
+    parser.add_argument("--models", help="comma-separated subset of: " + ", ".join(MODELS))
+    args = parser.parse_args(argv)
+    names = args.models.split(",") if args.models else list(MODELS)
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        parser.error(f"unknown models {unknown}")
+    os.makedirs(args.out, exist_ok=True)
+    rows = [measure(n, MODELS[n](None), not args.no_tflm, not args.no_vela) for n in names]
+    table = markdown(rows)
+    with open(os.path.join(args.out, "arena.md"), "w") as f:
+        f.write(table + "\n")
+    plot(rows, os.path.join(args.out, "arena.png"))
+    print(table)
+    mismatched = [r["model"] for r in rows
+                  if r["tflm_measured"] is not None and r["tflm_measured"] != r["tflm"]]
+    if mismatched:
+        print(f"tflm planner differs from TFLM's head on: {', '.join(mismatched)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

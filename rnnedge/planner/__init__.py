@@ -1,0 +1,24 @@
+"""Tensor-arena planning for int8 TFLite models (subgraph 0).
+
+    from rnnedge.planner import plan, plan_all
+    p = plan(model, "best")        # Plan: arena bytes, lower bound, offsets per tensor, ...
+    plans = plan_all(model)        # {"tflm": Plan, "best": Plan, "inplace": Plan}
+
+Planners:
+  tflm     TFLM's GreedyMemoryPlanner, exactly (lifetimes.py + greedy.py): its `arena`
+           equals TFLM's planned head bytes.
+  best     never larger than tflm; reaches the live-set lower bound when the search can
+           (best.py).
+  inplace  applies the in-place rules of inplace.py, then packs like best.
+`reorder=True` lets best and inplace run the operators in another topological order when
+that lowers the live-set bound (reorder.py); the plan says so (`reordered`, `order`).
+
+Modules: lifetimes (buffers, TFLM lifetime rules, lower bound), scratch (kernel scratch
+requests), greedy (first fit, TFLM order), best, inplace, reorder, plan (the `Plan` type and
+the entry points). Dependencies point one way: plan -> {best, inplace, reorder} -> greedy ->
+lifetimes -> scratch; nothing here imports the CLI or the reports.
+"""
+
+from rnnedge.planner.plan import PLANNERS, Plan, plan, plan_all
+
+__all__ = ["PLANNERS", "Plan", "plan", "plan_all"]

@@ -1,0 +1,90 @@
+"""The `best` offset assignment: never worse than TFLM's, the live-set bound when reachable.
+
+Strategy: start from TFLM's greedy placement; try first fit under several other orders
+(start time, lifetime length, size x length, end time); stop as soon as one reaches the
+live-set lower bound. Otherwise run a depth-first branch and bound over placement orders with
+lowest-fit placement, which is exact given enough nodes (any optimal layout is reproduced by
+first fit in increasing-offset order), under a node budget. Imports this package's greedy and
+lifetimes modules.
+"""
+
+from rnnedge.planner.greedy import arena_size, first_fit, tflm_plan
+from rnnedge.planner.lifetimes import lower_bound
+
+NODE_BUDGET = 20000
+
+
+def _orders(buffers) -> list:
+    keys = [
+        lambda b: (b.first, -b.size, b.id),
+        lambda b: (-(b.last - b.first), -b.size, b.id),
+        lambda b: (-b.size * (b.last - b.first + 1), b.id),
+        lambda b: (b.last, -b.size, b.id),
+        lambda b: (-b.size, b.first, b.id),
+    ]
+    return [[b.id for b in sorted(buffers, key=k)] for k in keys]
+
+
+def _lowest_fit(b, placed) -> int:
+    offset = 0
+    for other_offset, other in placed:  # sorted by offset
+        if not b.overlaps(other):
+            continue
+        if other_offset - offset >= b.size:
+            break
+        offset = max(offset, other_offset + other.size)
+    return offset
+
+
+def _branch_and_bound(buffers, bound: int, best_size: int, budget: int):
+    """Search placement orders; returns (size, offsets) better than best_size, or None."""
+    best = [best_size, None]
+    nodes = [0]
+    by_size = sorted(buffers, key=lambda b: (-b.size, b.first, b.id))
+
+    def visit(remaining, placed, offsets, top):
+        if best[0] == bound or nodes[0] >= budget:
+            return
+        if not remaining:
+            best[0], best[1] = top, dict(offsets)
+            return
+        seen = set()
+        for b in remaining:
+            nodes[0] += 1
+            offset = _lowest_fit(b, placed)
+            end = max(top, offset + b.size)
+            if end >= best[0] or (b.size, b.first, b.last, offset) in seen:
+                continue
+            seen.add((b.size, b.first, b.last, offset))
+            at = next((i for i, (o, _) in enumerate(placed) if o > offset), len(placed))
+            placed.insert(at, (offset, b))
+            offsets[b.id] = offset
+            visit([r for r in remaining if r is not b], placed, offsets, end)
+            placed.pop(at)
+            del offsets[b.id]
+            if best[0] == bound or nodes[0] >= budget:
+                return
+
+    visit(by_size, [], {}, 0)
+    return None if best[1] is None else (best[0], best[1])
+
+
+def best_plan(buffers, budget: int = NODE_BUDGET) -> dict:
+    """{buffer id: offset}: the smallest placement found for `buffers` (never larger than
+    TFLM's; equal to the lower bound whenever the search reaches it)."""
+    bound = lower_bound(buffers)
+    best = tflm_plan(buffers)
+    best_size = arena_size(buffers, best)
+    for order in _orders(buffers):
+        if best_size == bound:
+            break
+        offsets = first_fit(buffers, order)
+        size = arena_size(buffers, offsets)
+        if size < best_size:
+            best, best_size = offsets, size
+    if best_size == bound:
+        return best
+    found = _branch_and_bound(buffers, bound, best_size, budget)
+    if found is not None:
+        best = found[1]
+    return best

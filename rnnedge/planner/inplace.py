@@ -1,0 +1,213 @@
+"""In-place rules a firmware runtime can honour, which take the arena below the live-set bound.
+
+Rules, applied in execution order (each firing is recorded with the operator and tensors):
+  fused_residual_add  a CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED whose output feeds only an
+                      ADD (same shape, no broadcast) is fused with it; the fused op runs at the
+                      ADD's position, never stores the conv output, and writes conv + skip over
+                      the skip input, which must die at the ADD and share no bytes with the
+                      conv's inputs (without that, the fusion stands but writes a new buffer).
+  view                RESHAPE / SQUEEZE / EXPAND_DIMS output shares its input's bytes.
+  elementwise         a unary elementwise op (activations, QUANTIZE int8->int8, ...) or a binary
+                      one without broadcasting writes its output over an input that dies there.
+  concat_in_output    a CONCATENATION whose inputs are contiguous slices of the output (every
+                      dimension before the axis is 1) and have the output's quantisation: each
+                      input read only by the concat is written straight into its slice.
+Graph inputs are never overwritten. Tensors joined by rules form one group placed as a unit
+(offset + relative offset); groups and scratch buffers are then packed by best.py.
+Works on rnnedge.tflite.model objects; imports numpy and this package's lifetimes and
+scratch modules.
+"""
+
+import numpy as np
+
+from rnnedge.planner.lifetimes import Buffer, align, arena_tensors, tensor_lifetimes
+from rnnedge.planner.scratch import scratch_requests
+
+FUSABLE = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+VIEWS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+UNARY = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LOGISTIC", "TANH", "LEAKY_RELU",
+         "HARD_SWISH", "QUANTIZE", "ABS", "NEG", "ELU", "PRELU")
+BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")
+
+
+def _consumers(subgraph) -> dict:
+    out = {}
+    for op in subgraph.operators:
+        for t in op.inputs:
+            if t >= 0:
+                out.setdefault(t, []).append(op.index)
+    return out
+
+
+def find_fusions(subgraph) -> list:
+    """[(conv op index, add op index, skip tensor)] for the fused_residual_add rule."""
+    ops, tensors = subgraph.operators, subgraph.tensors
+    consumers = _consumers(subgraph)
+    producer = {t: op.index for op in ops for t in op.outputs}
+    outputs, inputs = set(subgraph.outputs), set(subgraph.inputs)
+    fusions = []
+    for add in ops:
+        if (add.opcode != "ADD" or len(add.inputs) != 2 or len(add.outputs) != 1
+                or add.inputs[0] == add.inputs[1] or min(add.inputs) < 0):
+            continue
+        out = tensors[add.outputs[0]]
+        candidates = []
+        for y, s in (add.inputs, add.inputs[::-1]):
+            j = producer.get(y)
+            if (j is None or ops[j].opcode not in FUSABLE or consumers.get(y) != [add.index]
+                    or y in outputs or s in outputs or s in inputs or s not in producer
+                    or tensors[s].is_constant or s in ops[j].inputs
+                    or tensors[y].shape != out.shape or tensors[s].shape != out.shape
+                    or max(consumers.get(s, [])) != add.index):
+                continue
+            candidates.append((j == add.index - 1, j, s))
+        if candidates:
+            _, j, s = max(candidates)
+            fusions.append((j, add.index, s))
+    return fusions
+
+
+class _Groups:
+    """Union of tensors sharing memory, each at an offset relative to its group."""
+
+    def __init__(self, subgraph, life):
+        self.tensors, self.life = subgraph.tensors, life
+        self.root, self.rel, self.members = {}, {}, {}
+
+    def add(self, t):
+        if t not in self.root:
+            self.root[t], self.rel[t], self.members[t] = t, 0, [t]
+
+    def size(self, t) -> int:
+        g = self.root[t]
+        return max(self.rel[m] + self.tensors[m].nbytes for m in self.members[g])
+
+    def last(self, t) -> int:
+        return max(self.life.get(m, (-1, -1))[1] for m in self.members[self.root[t]])
+
+    def merge(self, child, parent, offset):
+        """Move child's whole group into parent's group at parent-relative `offset` (no-op
+        when they already share a group)."""
+        g, h = self.root[child], self.root[parent]
+        if g == h:
+            return
+        shift = offset - self.rel[child]
+        for m in self.members.pop(g):
+            self.root[m], self.rel[m] = h, self.rel[m] + shift
+            self.members[h].append(m)
+
+
+def _same_quant(a, b) -> bool:
+    qa, qb = a.quantization, b.quantization
+    if qa is None or qb is None:
+        return qa is qb
+    return (np.array_equal(qa.scales, qb.scales)
+            and np.array_equal(qa.zero_points, qb.zero_points))
+
+
+def inplace_buffers(subgraph, order=None):
+    """(buffers, groups, steps, fusions, rules): the arena buffers after applying the in-place
+    rules on execution order `order` (default file order). `groups` maps each arena tensor to
+    (buffer id, offset inside that buffer)."""
+    order = list(range(len(subgraph.operators))) if order is None else list(order)
+    fusions = find_fusions(subgraph)
+    fused_conv = {j: (k, s) for j, k, s in fusions}
+    fused_add = {k: (j, s) for j, k, s in fusions}
+    steps = []
+    for i in order:
+        if i in fused_conv:
+            continue
+        steps.append((fused_add[i][0], i) if i in fused_add else (i,))
+    skip = {subgraph.operators[j].outputs[0] for j in fused_conv}
+    life = tensor_lifetimes(subgraph, steps)
+    tensors, ops = subgraph.tensors, subgraph.operators
+    arena = [t for t in arena_tensors(subgraph) if t not in skip]
+    in_arena = set(arena)
+    groups = _Groups(subgraph, life)
+    for t in arena:
+        groups.add(t)
+    consumers = _consumers(subgraph)
+    graph_inputs = set(subgraph.inputs)
+    rules = []
+
+    def dead_here(t, scope) -> bool:
+        g = groups.members[groups.root[t]]
+        return groups.last(t) <= scope and not graph_inputs.intersection(g)
+
+    for p, step in enumerate(steps):
+        scope = p + 1
+        op = ops[step[-1]]
+        if not op.outputs or op.outputs[0] not in in_arena:
+            continue
+        out = op.outputs[0]
+        if len(step) == 2:
+            j, s = fused_add[op.index]
+            reads_skip = any(groups.root.get(t) == groups.root.get(s) for t in ops[j].inputs)
+            if (s in in_arena and not reads_skip and dead_here(s, scope)
+                    and groups.size(s) == tensors[out].nbytes):
+                groups.merge(out, s, groups.rel[s])
+                rules.append({"rule": "fused_residual_add", "ops": [j, op.index],
+                              "tensors": [tensors[s].name, tensors[out].name],
+                              "moved": j != op.index - 1})
+            continue
+        data = [t for t in op.inputs if t in in_arena]
+        if op.opcode in VIEWS and data and data[0] == op.inputs[0] \
+                and tensors[data[0]].nbytes == tensors[out].nbytes:
+            groups.merge(out, data[0], groups.rel[data[0]])
+            rules.append({"rule": "view", "ops": [op.index],
+                          "tensors": [tensors[data[0]].name, tensors[out].name]})
+        elif op.opcode in UNARY + BINARY:
+            for t in data:
+                others = {groups.root[u] for u in data if u != t}
+                if (tensors[t].shape == tensors[out].shape
+                        and tensors[t].nbytes == tensors[out].nbytes
+                        and groups.size(t) == tensors[t].nbytes
+                        and groups.root[t] not in others and dead_here(t, scope)):
+                    groups.merge(out, t, groups.rel[t])
+                    rules.append({"rule": "elementwise", "ops": [op.index],
+                                  "tensors": [tensors[t].name, tensors[out].name]})
+                    break
+        elif op.opcode == "CONCATENATION":
+            _concat(op, tensors, groups, in_arena, consumers, set(subgraph.outputs),
+                    graph_inputs, rules)
+    buffers, placement = [], {}
+    for g, members in groups.members.items():
+        first = min(life.get(m, (-1, -1))[0] for m in members)
+        last = max(life.get(m, (-1, -1))[1] for m in members)
+        nbytes = groups.size(g)
+        label = " + ".join(tensors[m].name for m in sorted(members))
+        bid = len(buffers)
+        buffers.append(Buffer(bid, g, None, nbytes, align(nbytes), first, last, label))
+        for m in members:
+            placement[m] = (bid, groups.rel[m])
+    scope_of = {i: s + 1 for s, group in enumerate(steps) for i in group}
+    for op_index, nbytes, label in scratch_requests(subgraph):
+        scope = scope_of[op_index]
+        buffers.append(Buffer(len(buffers), None, op_index, nbytes, align(nbytes), scope, scope,
+                              label))
+    return buffers, placement, steps, fusions, rules
+
+
+def _concat(op, tensors, groups, in_arena, consumers, outputs, graph_inputs, rules):
+    out = op.outputs[0]
+    shape = tensors[out].shape
+    axis = op.options.get("axis", 0)
+    axis = axis + len(shape) if axis < 0 else axis
+    if not 0 <= axis < len(shape) or int(np.prod(shape[:axis], dtype=np.int64)) != 1:
+        return
+    offset = 0
+    seen = set()
+    for t in op.inputs:
+        nbytes = tensors[t].nbytes
+        root = groups.root.get(t)
+        ok = (t in in_arena and consumers.get(t) == [op.index] and t not in outputs
+              and root not in seen and root != groups.root[out]
+              and not graph_inputs.intersection(groups.members[root])
+              and groups.size(t) == nbytes and groups.rel[t] == 0
+              and _same_quant(tensors[t], tensors[out]))
+        if ok:
+            seen.add(root)
+            groups.merge(t, out, groups.rel[out] + offset)
+            rules.append({"rule": "concat_in_output", "ops": [op.index],
+                          "tensors": [tensors[t].name, tensors[out].name], "offset": offset})
+        offset += nbytes

@@ -1,0 +1,122 @@
+"""Arena buffers and their lifetimes, with TFLite Micro's rules.
+
+A model's arena holds every non-constant, non-variable tensor of subgraph 0 plus the scratch
+buffers kernels request in Prepare. TFLM's rules (micro_allocation_info.cc), reproduced here:
+time is counted in "scopes": graph inputs and outputs are created at scope 0, operator at
+position p of the execution order runs in scope p + 1; an operator's outputs are created in
+its scope (this overrides scope 0 for graph outputs), every input is last used in the scope of
+its last reader, graph outputs live to the final scope, and a scratch buffer lives only in
+its operator's scope. Tensors no operator touches keep the lifetime (-1, -1). Sizes are
+rounded up to TFLM's 16-byte buffer alignment; buffer ids follow TFLM's order (tensors by
+index, then scratch buffers in request order), which the greedy planner's tie-breaking uses.
+
+Works on rnnedge.tflite.model objects; imports only this package's scratch module.
+"""
+
+from dataclasses import dataclass
+
+from rnnedge.planner.scratch import scratch_requests
+
+ALIGNMENT = 16  # MicroArenaBufferAlignment()
+
+
+def align(n: int) -> int:
+    """Round `n` up to the arena buffer alignment."""
+    return (n + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """One arena buffer: a tensor (`tensor` set) or an operator's scratch (`op` set).
+    `size` is aligned; `first`/`last` are scopes (inclusive)."""
+
+    id: int
+    tensor: int | None
+    op: int | None
+    nbytes: int
+    size: int
+    first: int
+    last: int
+    label: str
+
+    def overlaps(self, other: "Buffer") -> bool:
+        """True when the two lifetimes share a scope."""
+        return not (self.first > other.last or other.first > self.last)
+
+
+def arena_tensors(subgraph) -> list:
+    """Indices of the tensors TFLM places in the arena: no constant data, not a variable,
+    and a non-zero byte size."""
+    return [t.index for t in subgraph.tensors
+            if t.data is None and not t.is_variable and t.nbytes > 0]
+
+
+def tensor_lifetimes(subgraph, steps) -> dict:
+    """{tensor index: [first, last]} for every tensor touched, with TFLM's rules; `steps` is
+    the execution order as a sequence of operator-index groups (one group per scope)."""
+    life = {}
+    for t in subgraph.inputs:
+        life[t] = [0, 0]
+    for t in subgraph.outputs:
+        life[t] = [0, 0]
+    ops = subgraph.operators
+    scope = 0
+    for group in steps:
+        scope += 1
+        for i in group:
+            for t in ops[i].outputs:
+                life[t] = [scope, scope]
+        for i in group:
+            for t in ops[i].inputs:
+                if t >= 0 and t in life:
+                    life[t][1] = scope
+                elif t >= 0:
+                    life[t] = [-1, scope]
+            for t in ops[i].outputs:
+                life[t][1] = max(life[t][1], scope)
+    for t in subgraph.outputs:
+        life[t][1] = scope
+    return life
+
+
+def plan_buffers(subgraph, steps=None, skip=()) -> list:
+    """The arena buffers of `subgraph` in TFLM's id order, for the execution `steps`
+    (default: one operator per scope in file order). Tensors in `skip` (e.g. intermediate
+    results kept inside a fused operator) get no buffer."""
+    if steps is None:
+        steps = [(i,) for i in range(len(subgraph.operators))]
+    life = tensor_lifetimes(subgraph, steps)
+    buffers = []
+    for t in arena_tensors(subgraph):
+        if t in skip:
+            continue
+        tensor = subgraph.tensors[t]
+        first, last = life.get(t, (-1, -1))
+        buffers.append(Buffer(len(buffers), t, None, tensor.nbytes, align(tensor.nbytes),
+                              first, last, tensor.name))
+    scope_of = {i: s + 1 for s, group in enumerate(steps) for i in group}
+    for op_index, nbytes, label in scratch_requests(subgraph):
+        scope = scope_of.get(op_index, -1)
+        buffers.append(Buffer(len(buffers), None, op_index, nbytes, align(nbytes), scope, scope,
+                              label))
+    return buffers
+
+
+def live_bytes(buffers, n_scopes: int) -> list:
+    """Sum of buffer sizes live in each scope 0..n_scopes-1."""
+    out = [0] * n_scopes
+    for b in buffers:
+        for s in range(max(b.first, 0), min(b.last, n_scopes - 1) + 1):
+            out[s] += b.size
+    return out
+
+
+def lower_bound(buffers) -> int:
+    """The live-set lower bound: the most bytes simultaneously live in any scope (no offset
+    assignment of these buffers can use less)."""
+    if not buffers:
+        return 0
+    last = max(max(b.last for b in buffers), 0)
+    bound = max(live_bytes(buffers, last + 1))
+    unused = sum(b.size for b in buffers if b.last < 0)  # TFLM gives untouched tensors (-1, -1)
+    return max(bound, unused)

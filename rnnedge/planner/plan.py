@@ -1,0 +1,90 @@
+"""The `Plan` result type and the planner entry points.
+
+A `Plan` says where every arena tensor of subgraph 0 lives (`tensor_offsets`), in which order
+the operators run (`steps`: groups of operator indices, one group per time scope; a fused
+conv + ADD is one group), which in-place rules fired, and the arena size. The firmware
+runtime and the offline-plan writer consume it. Imports this package's planner modules and
+rnnedge.errors.
+"""
+
+from dataclasses import dataclass, replace
+
+from rnnedge.errors import RnnedgeError
+from rnnedge.planner.best import best_plan
+from rnnedge.planner.greedy import arena_size, tflm_plan
+from rnnedge.planner.inplace import inplace_buffers
+from rnnedge.planner.lifetimes import live_bytes, lower_bound, plan_buffers
+from rnnedge.planner.reorder import reorder as find_reorder
+
+PLANNERS = ("best", "tflm", "inplace")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One arena plan. `lower_bound` is the live-set bound of this plan's own buffers (for
+    inplace: after aliasing); `live` holds the bytes live in each scope 0..len(steps)."""
+
+    planner: str
+    arena: int
+    lower_bound: int
+    buffers: tuple
+    buffer_offsets: dict
+    tensor_offsets: dict
+    steps: tuple
+    fusions: tuple
+    rules: tuple
+    reordered: bool
+    live: tuple
+
+    @property
+    def order(self) -> tuple:
+        """Operator indices in execution order."""
+        return tuple(i for group in self.steps for i in group)
+
+
+def _subgraph(model):
+    subgraph = getattr(model, "main", model)
+    if not subgraph.operators:
+        raise RnnedgeError("the model's main subgraph has no operators; nothing to plan")
+    return subgraph
+
+
+def plan(model, planner: str = "best", reorder: bool = False) -> Plan:
+    """Plan the arena of `model` (a Model or a Subgraph) with `planner` (see PLANNERS). An
+    inplace plan that would be larger than best's (a CONCATENATION output made live early
+    can cost more than it saves) is replaced by best's layout with no rules applied."""
+    if planner not in PLANNERS:
+        raise RnnedgeError(f"unknown planner {planner!r}; choose one of {', '.join(PLANNERS)}")
+    subgraph = _subgraph(model)
+    order = list(range(len(subgraph.operators)))
+    reordered = False
+    if reorder and planner != "tflm":
+        better = find_reorder(subgraph)
+        if better is not None:
+            order, reordered = better[0], True
+    fusions, rules = (), ()
+    if planner == "inplace":
+        buffers, placement, steps, fusions, rules = inplace_buffers(subgraph, order)
+        offsets = best_plan(buffers)
+        tensor_offsets = {t: offsets[bid] + rel for t, (bid, rel) in placement.items()}
+    else:
+        steps = [(i,) for i in order]
+        buffers = plan_buffers(subgraph, steps)
+        offsets = tflm_plan(buffers) if planner == "tflm" else best_plan(buffers)
+        tensor_offsets = {b.tensor: offsets[b.id] for b in buffers if b.tensor is not None}
+    result = Plan(planner=planner, arena=arena_size(buffers, offsets),
+                  lower_bound=lower_bound(buffers), buffers=tuple(buffers),
+                  buffer_offsets=offsets, tensor_offsets=tensor_offsets,
+                  steps=tuple(tuple(s) for s in steps), fusions=tuple(fusions),
+                  rules=tuple(rules), reordered=reordered,
+                  live=tuple(live_bytes(buffers, len(steps) + 1)))
+    if planner == "inplace":
+        fallback = plan(model, "best", reorder)
+        if fallback.arena < result.arena:
+            return replace(fallback, planner="inplace")
+    return result
+
+
+def plan_all(model, reorder: bool = True) -> dict:
+    """{planner name: Plan} for every planner."""
+    return {name: plan(model, name, reorder) for name in PLANNERS}

@@ -1,0 +1,60 @@
+"""Operator reordering that lowers the live-set peak (as tflite-tools does).
+
+Any topological order of the operators computes the same result; the bytes live at once
+depend on it. `reorder(subgraph)` builds a greedy topological order — at each step run the
+ready operator that leaves the fewest bytes live, ties broken by file order — and returns it
+only when its live-set lower bound is strictly below the file order's. Imports this
+package's lifetimes module.
+"""
+
+from rnnedge.planner.lifetimes import align, arena_tensors, lower_bound, plan_buffers
+
+
+def _bound(subgraph, order) -> int:
+    return lower_bound(plan_buffers(subgraph, [(i,) for i in order]))
+
+
+def greedy_order(subgraph):
+    """A topological order choosing, at each step, the ready op with the smallest live bytes
+    after it runs; None when the operators form no DAG (an op waits on itself or a cycle)."""
+    ops = subgraph.operators
+    sizes = {t: align(subgraph.tensors[t].nbytes) for t in arena_tensors(subgraph)}
+    producer = {t: op.index for op in ops for t in op.outputs}
+    readers = {}
+    for op in ops:
+        for t in set(op.inputs):
+            if t >= 0:
+                readers.setdefault(t, set()).add(op.index)
+    pinned = set(subgraph.outputs)
+    done, order = set(), []
+    live = {t for t in subgraph.inputs if t in sizes}
+    while len(order) < len(ops):
+        ready = [op for op in ops if op.index not in done
+                 and all(producer.get(t) in done or t not in producer for t in op.inputs if t >= 0)]
+        best = None
+        for op in ready:
+            after = live | {t for t in op.outputs if t in sizes}
+            after = {t for t in after if t in pinned
+                     or readers.get(t, set()) - done - {op.index}}
+            cost = sum(sizes[t] for t in after)
+            if best is None or cost < best[0]:
+                best = (cost, op, after)
+        if best is None:
+            return None
+        _, op, live = best
+        done.add(op.index)
+        order.append(op.index)
+    return order
+
+
+def reorder(subgraph):
+    """(order, bound) of a strictly better operator order, or None when file order is best."""
+    n = len(subgraph.operators)
+    if n < 2:
+        return None
+    base = _bound(subgraph, range(n))
+    order = greedy_order(subgraph)
+    if order is None:
+        return None
+    bound = _bound(subgraph, order)
+    return (order, bound) if bound < base else None

@@ -1,0 +1,23 @@
+"""benchmarks/arena.py runs end to end on one model and writes its table and plot."""
+
+import importlib.util
+import os
+
+from rnnedge import tinyml_models as T
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_benchmark_one_model(tmp_path, tmp_path_factory, monkeypatch, capsys):
+    spec = importlib.util.spec_from_file_location(
+        "arena_benchmark", os.path.join(ROOT, "benchmarks", "arena.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    cache = str(tmp_path_factory.getbasetemp() / "tinyml")
+    monkeypatch.setitem(bench.MODELS, "autoencoder",
+                        lambda _: T.tflite_path("autoencoder", cache))
+    assert bench.main(["--models", "autoencoder", "--out", str(tmp_path)]) == 0
+    table = (tmp_path / "arena.md").read_text()
+    assert "| autoencoder | 768 | 768 |" in table  # tflm planner == TFLM measured head
+    assert (tmp_path / "arena.png").read_bytes()[:4] == b"\x89PNG"
+    assert table.strip() in capsys.readouterr().out
