@@ -1,1 +1,15 @@
-"""PyTorch -> ONNX -> int8 TFLite export (imported as rnnedge.export)."""
+"""PyTorch -> ONNX -> fully int8 TFLite export (imported as rnnedge.export).
+
+One module per stage; data flows down this list:
+  pipeline     export_int8(): orchestrates the stages below, writes atomically, reports
+  onnx_export  PyTorch (static form, eval) -> ONNX with torch.onnx (TorchScript exporter)
+  calibration  calibration / check inputs (dataset folder or synthetic), ONNX tensor ranges
+  converter    THE boundary ONNX -> int8 .tflite bytes, built from:
+    lowering       ONNX op subset -> NHWC graph of TFLite builtins (the supported-op table)
+    quantize       int8 scales with same-scale groups, per-channel weights, int32 biases
+    tflite_writer  the flatbuffer
+  verify       onnxruntime vs PyTorch, int8 reference kernels vs float, TFLM run
+  graph_stats  op counts, requirement checks, duplication factor, ops/step, MACs
+  vela_check   Ethos-U55 CPU/NPU op split from Vela
+See docs/export.md for the design and the choice of converter.
+"""

@@ -11,3 +11,12 @@ Stages, each with one home (dependencies point down this list, never up):
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """`rnnedge.save` / `rnnedge.load` (rnnedge.checkpoint), imported on first use so that
+    `import rnnedge` does not import torch."""
+    if name in ("save", "load"):
+        from rnnedge import checkpoint
+        return getattr(checkpoint, name)
+    raise AttributeError(f"module 'rnnedge' has no attribute {name!r}")

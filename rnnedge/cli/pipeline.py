@@ -1,40 +1,55 @@
-"""`rnnedge pipeline`: the main job end to end on the embedded default.
-
-Today it reproduces the paper's parameter tables: every zoo model is built, counted row by row
-and compared with Tables 1, 2, 5 and 6, and the command exits 1 if any row disagrees.
-"""
+"""`rnnedge pipeline`: the main job end to end on the embedded default (see rnnedge.pipeline)."""
 
 import json
 
 import click
 
-from rnnedge import zoo
-from rnnedge.summary import format_table, summarize
+from rnnedge.pipeline import DEFAULT_MODELS, PipelineSettings, run_pipeline
+
+
+def _kib(n):
+    return f"{n / 1024:.1f}K"
+
+
+def _format(result):
+    lines = ["Parameter tables (seed 000 Tables 1, 2, 5, 6):",
+             f"  {'model':<22} {'params':>9} {'paper rows':>10} {'stated':>7} {'rows ok':>8} {'MACs':>15}"]
+    for r in result["zoo"]:
+        lines.append(f"  {r['model']:<22} {r['params']:>9,} {r['paper_rows_total']:>10,} {r['paper_stated_total']:>7} "
+                     f"{r['rows_matching']:>3}/{r['rows_checked']:<4} {r['macs']:>15,}")
+    s = result["settings"]
+    lines += ["", f"Table 6 measured here ({s['data']}, {s['epochs']} epochs; arena: {s['planner']} plan; "
+                  f"int8 on the {s['backend']} kernels, {s['check_samples']} check images):",
+              f"  {'model':<22} {'params':>8} {'arena':>8} {'(tflm)':>8} {'total mem':>10} {'float %':>8} "
+              f"{'int8 %':>7} {'drop':>6} | paper: {'params':>6} {'arena':>5} {'total':>5} {'acc':>5}"]
+    for m in result["models"]:
+        p = m["paper"]
+        arena = m["arena"][m["planner"]]
+        lines.append(f"  {m['model']:<22} {m['params']:>8,} {_kib(arena):>8} {_kib(m['arena']['tflm']):>8} "
+                     f"{_kib(m['total_memory']):>10} {m['float_top1']:>8.2f} {m['int8_top1']:>7.2f} "
+                     f"{m['drop_pp']:>+6.2f} |        {p['params'] or '-':>6} {p['arena'] or '-':>5} "
+                     f"{p['total_memory'] or '-':>5} {p['accuracy'] or '-':>5}")
+    lines += ["  (total mem = int8 weight bytes incl. int32 biases + arena; the paper's accuracy is CIFAR-100,",
+              "   ours the synthetic set. Artefacts in " + s["workdir"] + ")"]
+    return "\n".join(lines)
 
 
 @click.command("pipeline")
+@click.option("--workdir", default="rnnedge-out", show_default=True, help="Where checkpoints and .tflite files go.")
+@click.option("--model", "models", multiple=True, help=f"Classifier(s) to run (default: {', '.join(DEFAULT_MODELS)}).")
+@click.option("--data", default="synthetic", show_default=True, help="'synthetic[:...]' or a dataset folder.")
+@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--backend", type=click.Choice(["c", "tflite", "tflm"]), default="c", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--verbose", "-v", is_flag=True, help="Also print every model's per-layer table.")
-def pipeline(as_json, verbose):
-    """Run the main job on the embedded default (the zoo report against the paper's tables)."""
-    results = []
-    for name in zoo.names():
-        summary = summarize(name)
-        checked = [r for r in summary.rows if r.paper_params is not None]
-        stated, where = zoo.get(name).stated_total
-        results.append({"model": name, "params": summary.total_params, "macs": summary.total_macs,
-                        "rows_checked": len(checked), "rows_matching": sum(r.match for r in checked),
-                        "paper_rows_total": zoo.get(name).paper_rows_total, "paper_stated_total": stated,
-                        "paper_table": where})
-        if verbose and not as_json:
-            click.echo(format_table(summary) + "\n")
-    ok = all(r["rows_matching"] == r["rows_checked"] for r in results)
-    if as_json:
-        click.echo(json.dumps({"models": results, "ok": ok}))
-    else:
-        click.echo(f"{'model':<22} {'params':>9} {'paper rows':>10} {'stated':>7} {'rows ok':>8} {'MACs':>15}")
-        for r in results:
-            click.echo(f"{r['model']:<22} {r['params']:>9,} {r['paper_rows_total']:>10,} "
-                       f"{r['paper_stated_total']:>7} {r['rows_matching']:>3}/{r['rows_checked']:<4} {r['macs']:>15,}")
-        click.echo("all table rows reproduced" if ok else "MISMATCH against the paper's tables")
-    raise SystemExit(0 if ok else 1)
+def pipeline(workdir, models, data, epochs, backend, as_json):
+    """The main job on the embedded default: check every zoo model against the paper's
+    parameter tables, then train cifar-resnet18-rnn and -thin briefly, export int8, plan the
+    arena, check int8 accuracy on the host and print a Table-6-style summary. Exits 1 if a
+    table row disagrees with the paper."""
+    settings = PipelineSettings(workdir=workdir, models=tuple(models) or DEFAULT_MODELS, data=data, epochs=epochs,
+                                backend=backend, progress=not as_json,
+                                log=None if as_json else (lambda message: click.echo(message, err=True)))
+    result = run_pipeline(settings)
+    result["ok"] = all(r["rows_matching"] == r["rows_checked"] for r in result["zoo"])
+    click.echo(json.dumps(result) if as_json else _format(result))
+    raise SystemExit(0 if result["ok"] else 1)

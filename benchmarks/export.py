@@ -1,0 +1,396 @@
+"""Benchmark `rnnedge export` on the zoo, and against the standard route.
+
+    python benchmarks/export.py [--models NAME ...] [--no-standard | --side-by-side-only]
+                                [--out DIR]
+
+Part 1, every zoo model (or --models): rnnedge's int8 export in a fresh child process each,
+with wall time and peak RSS of that child, op count, recurrent ops per time step, weight
+duplication factor, .tflite size, int8-vs-float agreement, TFLM runs (bit-exact with the
+reference kernels) and Vela's CPU/NPU op split for ethos-u55-128.
+
+Part 2, side by side for (A) cifar-resnet18-rnn and (B) one SWS-BiRNN detection head
+(57x60x80 input, 65/65 hidden): the standard route (the model as written, recurrence
+unrolled in a Python loop = the layers' reference form, exported with torch.onnx, converted by
+onnx2tf 1.29.24 with -oiqt, full-integer model) against rnnedge's export of the same weights.
+onnx2tf pins tensorflow 2.19 / numpy 1.26, so it runs from its own venv under
+~/.cache/rnnedge-bench/onnx2tf-venv (created on first use, torch not installed there: it is
+fed the ONNX file). If that venv cannot be set up, the standard route's figures are taken from
+/work/shared/baseline.md and marked "from baseline.md".
+
+Every figure is measured by a tool independent of the exporter: graph_stats reads the
+flatbuffer, agreement uses TFLite's reference kernels, TFLM and Vela run as they ship.
+Prints markdown tables (and writes them to DIR/export_benchmark.md).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+VENV = os.path.expanduser("~/.cache/rnnedge-bench/onnx2tf-venv")
+VENV_PINS = ["onnx2tf==1.29.24", "tensorflow-cpu==2.19.0", "tf-keras==2.19.0", "onnx==1.19.1",
+             "onnxruntime==1.23.0", "numpy==1.26.4", "onnx_graphsurgeon", "sng4onnx", "psutil",
+             "ai-edge-litert", "flatbuffers", "h5py"]
+HEAD_SHAPE = (57, 60, 80)
+NORM = {"mean": [0.5], "std": [0.25]}
+CHECK_SAMPLES = {"default": 100, "det": 4, "head": 8}
+BASELINE = {  # /work/shared/baseline.md, for when onnx2tf cannot run here
+    "A": {"onnx_nodes": 202, "ops": 189, "convert_s": 27.6, "peak_rss_mb": 900,
+          "tflm_runs": "yes", "vela_cpu_ops": 16, "duplication_factor": "1.0 (buffers shared)",
+          "agreement": "max |diff| 0.011"},
+    "B": {"onnx_nodes": 1405, "ops": 1404, "convert_s": 152.7, "peak_rss_mb": 2200,
+          "tflm_runs": "no (CONCATENATION of 80 inputs)", "vela_cpu_ops": 140,
+          "duplication_factor": "1.0 (buffers shared)", "agreement": "99.4% per-pixel argmax"},
+}
+
+
+def _run_child(argv, cwd=None, env=None):
+    """Run a child process; returns (exit code, stdout, stderr, wall s)."""
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, cwd=cwd, env=env, text=True)
+    return proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - start
+
+
+def _peak_rss_mb():
+    """This process's peak resident set size in MB."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _build(case):
+    """(model, meta) for a zoo name or the detection head "head"."""
+    import torch
+    torch.manual_seed(0)
+    if case == "head":
+        from rnnedge.layers import SWSBiRNN
+        return SWSBiRNN(57, 65, 65).eval(), {"input_shape": list(HEAD_SHAPE), "normalization": NORM}
+    from rnnedge import zoo
+    return zoo.build(case).eval(), {"input_shape": list(zoo.get(case).input_shape),
+                                    "normalization": NORM}
+
+
+def _checks(case):
+    """Check-set size for a case."""
+    if case == "head":
+        return CHECK_SAMPLES["head"]
+    return CHECK_SAMPLES["det"] if case.startswith("det") else CHECK_SAMPLES["default"]
+
+
+def child_rnnedge(case, out_dir):
+    """Child: rnnedge export of one case; prints one JSON object."""
+    from rnnedge.export.pipeline import export_int8
+    from rnnedge.export.vela_check import vela_summary
+    model, meta = _build(case)
+    path = os.path.join(out_dir, f"{case}.tflite")
+    start = time.perf_counter()
+    report = export_int8(model, meta, path, check_samples=_checks(case))
+    report["vela"] = vela_summary(path)
+    report["wall_s"] = time.perf_counter() - start
+    report["peak_rss_mb"] = _peak_rss_mb()
+    print(json.dumps(report))
+
+
+def child_standard_onnx(case, out_dir):
+    """Child: the model as written (reference form, Python-loop recurrence) -> ONNX with
+    torch.onnx, plus the float outputs and calibration/check inputs for the venv side."""
+    import warnings
+    import onnx
+    import torch
+    from rnnedge.export import calibration, verify
+    model, meta = _build(case)
+    shape = tuple(meta["input_shape"])
+    path = os.path.join(out_dir, f"{case}_standard.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.zeros(1, *shape),), path, dynamo=False,
+                          opset_version=17, input_names=["input"])
+    norm = (meta["normalization"]["mean"], meta["normalization"]["std"])
+    calib = np.concatenate(calibration.calibration_inputs("synthetic", 64, shape, norm))
+    check = calibration.check_inputs("synthetic", _checks(case), shape, norm)
+    np.save(os.path.join(out_dir, f"{case}_calib_nhwc.npy"), calib.transpose(0, 2, 3, 1))
+    reference = verify.torch_outputs(model, check)
+    np.savez(os.path.join(out_dir, f"{case}_check.npz"), inputs=np.concatenate(check),
+             **{f"ref_{i}": np.concatenate([r[i] for r in reference])
+                for i in range(len(reference[0]))})
+    print(json.dumps({"onnx_nodes": len(onnx.load(path).graph.node), "onnx": path}))
+
+
+def ensure_venv():
+    """The onnx2tf venv's python, creating the venv on first use; None when impossible."""
+    python = os.path.join(VENV, "bin", "python")
+    onnx2tf = os.path.join(VENV, "bin", "onnx2tf")
+    if os.path.exists(onnx2tf):
+        return python
+    try:
+        os.makedirs(os.path.dirname(VENV), exist_ok=True)
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True, capture_output=True)
+        subprocess.run([python, "-m", "pip", "install", "-q", *VENV_PINS], check=True,
+                       capture_output=True, timeout=1800)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return python if os.path.exists(onnx2tf) else None
+
+
+# onnx2tf's command-line entry point, followed by the process's own peak RSS.
+_ONNX2TF_MAIN = """
+import resource, sys
+from onnx2tf.onnx2tf import main
+sys.argv = ["onnx2tf"] + sys.argv[1:]
+try:
+    main()
+except SystemExit:
+    pass
+print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def run_onnx2tf(python, case, out_dir):
+    """onnx2tf on a copy of the ONNX (it overwrites its input) in a scratch folder; returns
+    (tflite path or None, wall s, peak RSS MB, last error line)."""
+    work = os.path.join(out_dir, f"{case}_onnx2tf")
+    os.makedirs(work, exist_ok=True)
+    onnx_copy = os.path.join(work, "model.onnx")
+    shutil.copy(os.path.join(out_dir, f"{case}_standard.onnx"), onnx_copy)
+    calib = os.path.join(out_dir, f"{case}_calib_nhwc.npy")
+    channels = HEAD_SHAPE[0] if case == "head" else 3
+    mean = json.dumps([[[[0.0] * channels]]])
+    std = json.dumps([[[[1.0] * channels]]])
+    # onnx2tf downloads a sample calibration file for 3-channel inputs unless this file is in
+    # its working directory; give it our own synthetic images instead.
+    from rnnedge.export.calibration import synthetic_images
+    np.save(os.path.join(work, "calibration_image_sample_data_20x128x128x3_float32.npy"),
+            synthetic_images(20, (3, 128, 128), seed=11).transpose(0, 2, 3, 1))
+    env = dict(os.environ, PATH=os.path.dirname(python) + os.pathsep + os.environ.get("PATH", ""))
+    argv = [python, "-c", _ONNX2TF_MAIN, "-i", onnx_copy, "-o", os.path.join(work, "out"),
+            "-oiqt", "-cind", "input", calib, mean, std]
+    rc, out, err, wall = _run_child(argv, cwd=work, env=env)
+    peak = None
+    for line in out.splitlines():
+        if line.startswith("PEAK_RSS_KB"):
+            peak = int(line.split()[1]) / 1024.0
+    found = [os.path.join(work, "out", f) for f in sorted(os.listdir(os.path.join(work, "out")))
+             if f.endswith("_full_integer_quant.tflite")] if os.path.isdir(os.path.join(work, "out")) else []
+    last = (err.strip().splitlines() or out.strip().splitlines() or ["(no output)"])[-1]
+    return (found[0] if found else None), wall, peak, last
+
+
+def _agreement_any_layout(data, reference, samples):
+    """verify.int8_agreement for a model whose map outputs may have been left NCHW (onnx2tf
+    keeps some outputs NCHW): such outputs are compared after moving channels last."""
+    from rnnedge.export import verify
+    interp = verify.ReferenceInterpreter(data)
+    agree = tied = total = 0
+    worst = abs_sum = count = 0.0
+    for sample, ref in zip(samples, reference):
+        for got, want in zip(interp.run(sample), ref):
+            if got.ndim == 4 and got.shape == want.shape:      # NCHW output
+                got = got.transpose(0, 2, 3, 1)
+            if want.ndim == 4:
+                want = want.transpose(0, 2, 3, 1)
+            diff = np.abs(got - want)
+            worst = max(worst, float(diff.max()))
+            abs_sum, count = abs_sum + float(diff.sum()), count + diff.size
+            top = np.take_along_axis(got, want.argmax(-1)[..., None], -1)[..., 0]
+            agree += int((got.argmax(-1) == want.argmax(-1)).sum())
+            tied += int((top >= got.max(-1)).sum())
+            total += top.size
+    return {"argmax_agreement": agree / total, "argmax_agreement_ties": tied / total,
+            "max_abs_diff": worst, "mean_abs_diff": abs_sum / count}
+
+
+def measure_standard(case, out_dir, tflite_path):
+    """Stats, agreement, TFLM and Vela for the standard route's .tflite (main environment)."""
+    from rnnedge.errors import RnnedgeError
+    from rnnedge.export import graph_stats, verify
+    from rnnedge.export.vela_check import vela_summary
+    data = open(tflite_path, "rb").read()
+    with np.load(os.path.join(out_dir, f"{case}_check.npz")) as npz:
+        inputs = npz["inputs"]
+        refs = [npz[k] for k in sorted(k for k in npz.files if k.startswith("ref_"))]
+    samples = [inputs[i:i + 1] for i in range(len(inputs))]
+    reference = [[r[i:i + 1] for r in refs] for i in range(len(inputs))]
+    result = {"stats": graph_stats.graph_stats(data)}
+    try:
+        result["agreement"] = _agreement_any_layout(data, reference, samples)
+    except (RnnedgeError, RuntimeError, ValueError) as exc:
+        result["agreement"] = {"error": str(exc).splitlines()[0]}
+    float_path = tflite_path.replace("_full_integer_quant.tflite", "_float32.tflite")
+    if os.path.exists(float_path):   # tells conversion errors apart from quantisation errors
+        result["float_agreement"] = _agreement_any_layout(open(float_path, "rb").read(),
+                                                          reference, samples)
+    result["tflm"] = verify.tflm_check(tflite_path, data, samples[0])
+    try:
+        result["vela"] = vela_summary(tflite_path)
+    except RnnedgeError as exc:
+        result["vela"] = {"error": str(exc)}
+    return result
+
+
+def _child(kind, *args):
+    """Run this script as a child process in `kind` mode."""
+    return _run_child([sys.executable, os.path.abspath(__file__), "--child", kind, *args])
+
+
+def _json_or_error(rc, out, err, what):
+    """The child's JSON report, or {"error": ...} when it failed."""
+    if rc != 0:
+        last = (err.strip().splitlines() or ["(no output)"])[-1]
+        return {"error": f"{what} failed: {last}"}
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def zoo_table(names, out_dir):
+    """Markdown table of rnnedge exports of `names`, and the reports."""
+    rows = ["| model | export s | child wall s | peak RSS MB | ops | ops/step | dup. factor | .tflite KB "
+            "| argmax agree (ties) | max abs diff | TFLM runs | Vela CPU / NPU ops |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    reports = {}
+    for name in names:
+        rc, out, err, wall = _child("rnnedge", name, out_dir)
+        r = _json_or_error(rc, out, err, f"export of {name}")
+        reports[name] = r
+        if "error" in r:
+            rows.append(f"| {name} | - | {wall:.1f} | - | - | - | - | - | - | - | - | {r['error']} |")
+            continue
+        s, v = r["stats"], r["verification"]
+        rows.append(
+            f"| {name} | {r['timings']['export_s']:.1f} | {wall:.1f} | {r['peak_rss_mb']:.0f} | "
+            f"{s['ops']} | "
+            f"{s['ops_per_step'] if s['ops_per_step'] is not None else '-'} | "
+            f"{s['duplication_factor']:.2f} | {s['size_bytes'] / 1024:.0f} | "
+            f"{100 * v['argmax_agreement']:.1f}% ({100 * v['argmax_agreement_ties']:.1f}%) | "
+            f"{v['max_abs_diff']:.3g} | {_tflm(v)} | "
+            f"{r['vela']['cpu_ops']} / {r['vela']['npu_ops']} |")
+    return "\n".join(rows), reports
+
+
+def _tflm(v):
+    """'yes (bit-exact)', 'yes (<= n LSB vs reference kernels)' or 'no (why)'."""
+    if not v["tflm_runs"]:
+        return f"no ({v['tflm_error']})"
+    if v["tflm_matches_reference"]:
+        return "yes (bit-exact)"
+    return f"yes (<= {v['tflm_max_lsb_diff']} LSB vs reference kernels)"
+
+
+def _top_ops(counts, n=6):
+    """The n most frequent ops as "KIND count, ..."."""
+    return ", ".join(f"{k} {v}" for k, v in list(counts.items())[:n])
+
+
+def side_by_side(case, label, out_dir, python, ours):
+    """Markdown table: standard route vs rnnedge for one case."""
+    rc, out, err, _ = _child("standard-onnx", case, out_dir)
+    std = _json_or_error(rc, out, err, "torch.onnx export of the reference form")
+    source = "measured here"
+    if python and "error" not in std:
+        tflite, wall, peak, last = run_onnx2tf(python, case, out_dir)
+        if tflite:
+            m = measure_standard(case, out_dir, tflite)
+            a = m["agreement"]
+            std.update({
+                "ops": m["stats"]["ops"], "op_list": _top_ops(m["stats"]["op_counts"]),
+                "ops_per_step": m["stats"]["ops_per_step"], "convert_s": wall,
+                "peak_rss_mb": peak, "size_kb": m["stats"]["size_bytes"] / 1024,
+                "duplication_factor": m["stats"]["duplication_factor"],
+                "tflm_runs": _tflm(m["tflm"]),
+                "vela_cpu_ops": m["vela"].get("cpu_ops", m["vela"].get("error")),
+                "vela_npu_ops": m["vela"].get("npu_ops", "-"),
+                "agreement": (f"{100 * a['argmax_agreement']:.1f}%, max |diff| {a['max_abs_diff']:.3g}"
+                              if "error" not in a else a["error"]),
+                "max_concat": m["stats"]["max_concat_inputs"]})
+            if "float_agreement" in m:
+                f = m["float_agreement"]
+                std["float_tflite"] = (f"{100 * f['argmax_agreement']:.1f}%, max |diff| "
+                                       f"{f['max_abs_diff']:.3g}")
+        else:
+            std = dict(BASELINE[case_key(case)], onnx2tf_error=last)
+            source = "from baseline.md (onnx2tf failed here: " + last[:120] + ")"
+    else:
+        std = dict(BASELINE[case_key(case)])
+        source = "from baseline.md (onnx2tf venv unavailable)"
+    s, v = ours["stats"], ours["verification"]
+    rnnedge_col = {
+        "onnx_nodes": ours.get("onnx_nodes", "-"), "ops": s["ops"], "op_list": _top_ops(s["op_counts"]),
+        "ops_per_step": s["ops_per_step"], "convert_s": ours["timings"]["export_s"],
+        "peak_rss_mb": ours["peak_rss_mb"], "size_kb": s["size_bytes"] / 1024,
+        "duplication_factor": s["duplication_factor"],
+        "tflm_runs": _tflm(v),
+        "vela_cpu_ops": ours["vela"]["cpu_ops"], "vela_npu_ops": ours["vela"]["npu_ops"],
+        "agreement": f"{100 * v['argmax_agreement']:.1f}%, max |diff| {v['max_abs_diff']:.3g}",
+        "max_concat": s["max_concat_inputs"]}
+    fields = [("ONNX nodes", "onnx_nodes"), ("int8 ops", "ops"), ("top ops", "op_list"),
+              ("ops per recurrent step", "ops_per_step"), ("max CONCATENATION inputs", "max_concat"),
+              ("conversion wall s", "convert_s"), ("peak RSS MB", "peak_rss_mb"),
+              (".tflite KB", "size_kb"), ("duplication factor", "duplication_factor"),
+              ("TFLM", "tflm_runs"), ("Vela CPU ops", "vela_cpu_ops"), ("Vela NPU ops", "vela_npu_ops"),
+              ("int8 vs float PyTorch", "agreement"),
+              ("converter's float32 .tflite vs PyTorch", "float_tflite")]
+    rows = [f"**{label}** (standard route: {source})", "",
+            "| | standard route (torch.onnx + onnx2tf) | rnnedge export |", "|---|---|---|"]
+    for title, key in fields:
+        rows.append(f"| {title} | {_fmt(std.get(key, '-'))} | {_fmt(rnnedge_col.get(key, '-'))} |")
+    return "\n".join(rows)
+
+
+def case_key(case):
+    """baseline.md column of a case: "A" (CIFAR CRNN) or "B" (head)."""
+    return "B" if case == "head" else "A"
+
+
+def _fmt(value):
+    """A table cell."""
+    if isinstance(value, float):
+        return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def main(argv=None):
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", help="zoo names (default: all)")
+    parser.add_argument("--no-standard", action="store_true", help="skip the side-by-side part")
+    parser.add_argument("--side-by-side-only", action="store_true", help="skip the zoo table")
+    parser.add_argument("--out", default=None, help="folder for models and the report")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, case, out_dir = args.child
+        {"rnnedge": child_rnnedge, "standard-onnx": child_standard_onnx}[kind](case, out_dir)
+        return
+    from rnnedge import zoo
+    out_dir = os.path.abspath(args.out or tempfile.mkdtemp(prefix="rnnedge-bench-"))
+    os.makedirs(out_dir, exist_ok=True)
+    parts, reports = [], {}
+    if not args.side_by_side_only:
+        table, reports = zoo_table(args.models or zoo.names(), out_dir)
+        parts = ["## rnnedge export, per zoo model", "", table]
+    if not args.no_standard:
+        python = ensure_venv()
+        rc, out, err, _ = _child("rnnedge", "head", out_dir)
+        head = _json_or_error(rc, out, err, "export of the detection head")
+        cifar = reports.get("cifar-resnet18-rnn")
+        if cifar is None or "error" in cifar:
+            rc, out, err, _ = _child("rnnedge", "cifar-resnet18-rnn", out_dir)
+            cifar = _json_or_error(rc, out, err, "export of cifar-resnet18-rnn")
+        parts += ["", "## Standard route vs rnnedge", ""]
+        for case, label, ours in (("cifar-resnet18-rnn", "A: cifar-resnet18-rnn (1x3x32x32)", cifar),
+                                  ("head", "B: one SWS-BiRNN detection head (57x60x80, 65/65)", head)):
+            if "error" in ours:
+                parts += [f"**{label}**: rnnedge export failed: {ours['error']}", ""]
+                continue
+            parts += [side_by_side(case, label, out_dir, python, ours), ""]
+    text = "\n".join(parts)
+    print(text)
+    with open(os.path.join(out_dir, "export_benchmark.md"), "w") as f:
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

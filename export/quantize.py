@@ -1,0 +1,220 @@
+"""Post-training int8 quantisation of a lowered graph (TFLite's int8 scheme, done in-house).
+
+Why in-house: TFLiteConverter's quantiser gives each Concat its own calibrated scale and then
+inserts a QUANTIZE op in front of it (122 extra ops on a small SWS-BiRNN model), and its
+optimiser merges Concat trees back into >10-input CONCATENATIONs. Here scales are chosen per
+*same-scale group* instead: the inputs and outputs of ops that move bytes without rescaling in
+TFLM (CONCATENATION, SPLIT, SPLIT_V, STRIDED_SLICE, PAD, RESHAPE, pools, nearest resize) share
+one scale covering all members' calibrated ranges, so none of those ops needs a requantise.
+
+The scheme (what TFLM's int8 kernels expect):
+- activations: per-tensor asymmetric int8 from the calibrated [min, max] (0 included);
+  TANH output fixed at scale 1/128, zero point 0; LOGISTIC output at 1/256, -128.
+- conv / depthwise weights: per-channel symmetric int8; FULLY_CONNECTED: per-tensor.
+- biases: int32, scale = input scale * weight scale, zero point 0.
+- elementwise constant operands: per-tensor asymmetric int8.
+Ops that share a weight and a bias (a recurrent W_hh with a bias) get their inputs unified
+into one scale, so the int32 bias is also stored once.
+
+May import: numpy, rnnedge.errors, rnnedge.export.lowering.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnedge.errors import RnnedgeError
+from rnnedge.export.lowering import Op, Tensor
+
+SAME_SCALE_OPS = {"CONCATENATION", "SPLIT", "SPLIT_V", "STRIDED_SLICE", "PAD", "RESHAPE",
+                  "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESIZE_NEAREST_NEIGHBOR"}
+FIXED_OUTPUT = {"TANH": (1.0 / 128.0, 0), "LOGISTIC": (1.0 / 256.0, -128)}
+
+
+@dataclass
+class QParams:
+    """Quantisation of one tensor: scale and zero point arrays (length 1 unless per-channel)
+    and the quantised dimension."""
+    scale: np.ndarray
+    zero_point: np.ndarray
+    axis: int = 0
+
+
+def _per_tensor(scale, zero_point):
+    """QParams of one scale and zero point."""
+    return QParams(np.array([scale], np.float32), np.array([zero_point], np.int64))
+
+
+def activation_qparams(lo, hi):
+    """Asymmetric int8 parameters covering [lo, hi] (0 always representable)."""
+    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
+    if hi - lo < 1e-8:
+        hi = lo + 1e-8
+    scale = (hi - lo) / 255.0
+    zero_point = int(np.clip(np.round(-128.0 - lo / scale), -128, 127))
+    return _per_tensor(scale, zero_point)
+
+
+class _Groups:
+    """Union-find over tensor names."""
+
+    def __init__(self):
+        self.parent = {}
+
+    def find(self, a):
+        """The root of a's group."""
+        self.parent.setdefault(a, a)
+        while self.parent[a] != a:
+            self.parent[a] = self.parent[self.parent[a]]
+            a = self.parent[a]
+        return a
+
+    def union(self, a, b):
+        """Merge the groups of a and b."""
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _int8_members(graph, op):
+    """The int8 tensors (activations, constant operands) an op reads or writes."""
+    return [n for n in op.inputs + op.outputs
+            if n is not None and graph.tensors[n].role in ("act", "operand")]
+
+
+def _group(graph):
+    """Union-find of tensors that must share one scale (same-scale ops, shared weight+bias readers)."""
+    groups = _Groups()
+    shared = {}
+    for op in graph.ops:
+        for n in op.inputs + op.outputs:
+            if graph.tensors[n].role in ("act", "operand"):
+                groups.find(n)
+        if op.kind in SAME_SCALE_OPS:
+            members = _int8_members(graph, op)
+            for m in members[1:]:
+                groups.union(members[0], m)
+        if len(op.inputs) > 2 and graph.tensors[op.inputs[1]].role == "weight":
+            shared.setdefault((op.inputs[1], op.inputs[2]), []).append(op.inputs[0])
+    for inputs in shared.values():
+        for other in inputs[1:]:
+            groups.union(inputs[0], other)
+    return groups
+
+
+def _fixed(graph):
+    """{tensor: (scale, zero point)} for TANH/LOGISTIC outputs."""
+    return {op.outputs[0]: FIXED_OUTPUT[op.kind] for op in graph.ops if op.kind in FIXED_OUTPUT}
+
+
+def _detach_fixed(graph, names):
+    """Give the TANH/LOGISTIC ops writing `names` a private output, requantised by a QUANTIZE
+    op into the original tensor (used only when a group cannot take the fixed scale)."""
+    ops = []
+    for op in graph.ops:
+        ops.append(op)
+        if op.kind in FIXED_OUTPUT and op.outputs[0] in names:
+            orig = op.outputs[0]
+            private = f"{orig}/{op.kind.lower()}"
+            graph.tensors[private] = Tensor(private, graph.tensors[orig].shape)
+            op.outputs = [private]
+            ops.append(Op("QUANTIZE", [private], [orig], {}, op.source))
+    graph.ops = ops
+
+
+def _group_params(graph, ranges):
+    """Assign QParams to every int8 activation/operand tensor; returns {name: QParams} or the
+    set of fixed-output tensors that must be detached."""
+    groups = _group(graph)
+    fixed = _fixed(graph)
+    members = {}
+    for name in groups.parent:
+        members.setdefault(groups.find(name), []).append(name)
+    params, detach = {}, set()
+    for root, names in members.items():
+        lo, hi = np.inf, -np.inf
+        for n in names:
+            t = graph.tensors[n]
+            r = (float(t.data.min()), float(t.data.max())) if t.role == "operand" else ranges.get(n)
+            if r is not None and n not in fixed:
+                lo, hi = min(lo, r[0]), max(hi, r[1])
+        fixed_here = {fixed[n] for n in names if n in fixed}
+        if fixed_here:
+            scale, zp = min(fixed_here)
+            covered = not np.isfinite(lo) or ((-128 - zp) * scale - scale <= lo
+                                              and hi <= (127 - zp) * scale + scale)
+            if len(fixed_here) > 1 or not covered:
+                detach.update(n for n in names if n in fixed)
+                continue
+            q = _per_tensor(scale, zp)
+        elif np.isfinite(lo):
+            q = activation_qparams(lo, hi)
+        else:
+            raise RnnedgeError(f"no calibration range for tensor {root}: the calibration run "
+                               "did not reach it")
+        for n in names:
+            params[n] = q
+    return params, detach
+
+
+def _quantize_weight(data, axis):
+    """Symmetric int8 weights, per channel along `axis` (or per tensor when axis is None)."""
+    if axis is None:
+        amax = np.array([np.abs(data).max()], np.float64)
+        scale = np.where(amax > 0, amax / 127.0, 1.0)
+        q = np.round(data / scale[0])
+        qp = QParams(scale.astype(np.float32), np.zeros(1, np.int64), 0)
+    else:
+        moved = np.moveaxis(data, axis, 0).reshape(data.shape[axis], -1)
+        amax = np.abs(moved).max(axis=1).astype(np.float64)
+        scale = np.where(amax > 0, amax / 127.0, 1.0)
+        shape = [1] * data.ndim
+        shape[axis] = -1
+        q = np.round(data / scale.reshape(shape))
+        qp = QParams(scale.astype(np.float32), np.zeros(len(scale), np.int64), axis)
+    return np.clip(q, -127, 127).astype(np.int8), qp
+
+
+def _quantize_with(data, qp):
+    """Quantise a float constant with per-tensor QParams."""
+    q = np.round(data / qp.scale[0]) + qp.zero_point[0]
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+def quantize(graph, ranges):
+    """Quantise the lowered graph in place.
+
+    ranges: {tensor name: (min, max)} from calibration for activation tensors.
+    Returns {tensor name: QParams} for every int8/int32-quantised tensor; constant tensors'
+    `data` is replaced by its int8/int32 values.
+    """
+    params, detach = _group_params(graph, ranges)
+    if detach:
+        _detach_fixed(graph, detach)
+        params, detach = _group_params(graph, ranges)
+    weight_q = {}
+    for name, t in graph.tensors.items():
+        if t.role == "weight":
+            t.data, weight_q[name] = _quantize_weight(t.data, t.channel_axis)
+            params[name] = weight_q[name]
+        elif t.role == "operand":
+            t.data = _quantize_with(t.data, params[name])
+    bias_scale, float_bias = {}, {}
+    for op in graph.ops:
+        if len(op.inputs) < 3 or graph.tensors[op.inputs[2]].role != "bias":
+            continue
+        bias = graph.tensors[op.inputs[2]]
+        scale = (params[op.inputs[0]].scale[0].astype(np.float64)
+                 * weight_q[op.inputs[1]].scale.astype(np.float64))
+        if bias.name in bias_scale and not np.array_equal(bias_scale[bias.name], scale):
+            clone = f"{bias.name}/for_{op.outputs[0]}"
+            graph.tensors[clone] = Tensor(clone, bias.shape, "bias", float_bias[bias.name])
+            op.inputs[2] = clone
+            bias = graph.tensors[clone]
+        if bias.name not in bias_scale:
+            bias_scale[bias.name] = scale
+            float_bias[bias.name] = bias.data
+            q = np.round(bias.data.astype(np.float64) / scale)
+            bias.data = np.clip(q, -2**31, 2**31 - 1).astype(np.int32)
+            params[bias.name] = QParams(scale.astype(np.float32), np.zeros(len(scale), np.int64), 0)
+    return params

@@ -1,0 +1,420 @@
+"""Emit a compiled Program as standalone C99 firmware.
+
+`write_firmware(program, directory)` writes:
+  model.h / model.c   the weights as `const` arrays ("flash"), every kernel's params struct as
+                      a `static const` initialiser (the exact integers the host runtime used),
+                      the arena as one static buffer of the planned size, the row scratch when
+                      the program needs one, and `rn_model_invoke()`: the program's kernel calls
+                      in order.
+  main.c              reads input samples (raw bytes, back to back) from argv[1] or stdin,
+                      runs each, and writes the raw output bytes to argv[2] or stdout.
+  kernels/            the kernel C sources the program calls, with their headers.
+  startup_cortex_m.c, cortex_m.ld
+                      a minimal Cortex-M vector table and a linker script for the Arm MPS3
+                      AN547 memory map (newlib semihosting, `--specs=rdimon.specs`).
+  Makefile            `make` (host, cc -std=c99 -Wall -Wextra -Werror), `make m55`, `make m4`.
+Since the host runtime executes the same Program, the firmware computes the same bytes.
+
+Imports numpy, ctypes, re, the standard library, rnnedge.errors, rnnedge.kernels.build
+(source locations) and this package's program module.
+"""
+
+import ctypes
+import os
+import re
+import tempfile
+
+import numpy as np
+
+from rnnedge.errors import RnnedgeError
+from rnnedge.firmware_sim.program import Program
+from rnnedge.kernels import build
+
+HOST_FLAGS = "-std=c99 -O2 -Wall -Wextra -Werror -ffp-contract=off"
+ARM_FLAGS = ("-std=c99 -O2 -Wall -Wextra -Werror -ffp-contract=off -mthumb "
+             "-ffunction-sections -fdata-sections")
+CPU_FLAGS = {"m55": "-mcpu=cortex-m55 -mfloat-abi=hard",
+             "m4": "-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard"}
+_C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t",
+            np.dtype(np.float32): "float", np.dtype(np.uint8): "uint8_t"}
+
+
+def _entry_table() -> tuple:
+    """({entry: params struct type}, {entry: source file}) read from the kernel sources."""
+    header = (build.INCLUDE_DIR / "rnnedge_kernels.h").read_text()
+    types = dict(re.findall(r"int\s+(rn_\w+)\s*\(\s*const\s+(\w+)\s*\*", header))
+    files = {}
+    for path in build.sources():
+        for entry in re.findall(r"^int\s+(rn_\w+)\s*\(", path.read_text(), re.M):
+            files[entry] = path
+    return types, files
+
+
+def _number(value, ctype) -> str:
+    """A C literal for a scalar params field (floats as exact hex literals)."""
+    if ctype is ctypes.c_float:
+        return f"{float(value).hex()}f" if np.isfinite(value) else "0.0f"
+    if ctype is ctypes.c_double:
+        return float(value).hex()
+    return str(int(value))
+
+
+def _comment(text: str, limit: int = 80) -> str:
+    """`text` made safe inside a C block comment: printable ASCII, no `*/`, shortened."""
+    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text).replace("*/", "*?")
+    return clean if len(clean) <= limit else clean[:limit - 3] + "..."
+
+
+def _wrap(parts: list, indent: str = "    ", width: int = 96) -> str:
+    """`parts` joined by ", " over lines of at most `width` characters."""
+    lines, line = [], indent
+    for i, part in enumerate(parts):
+        piece = part + ("," if i < len(parts) - 1 else "")
+        if len(line) + len(piece) + 1 > width and line.strip():
+            lines.append(line.rstrip())
+            line = indent
+        line += piece + " "
+    lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def _array_text(values, per_line: int = 16) -> str:
+    """A C array initialiser, `per_line` values per line."""
+    items = [str(int(v)) if not isinstance(v, str) else v for v in values]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "{\n  " + ",\n  ".join(lines) + "\n}" if items else "{0}"
+
+
+class _Emitter:
+    """Collects the C declarations of one program."""
+
+    def __init__(self, program: Program):
+        """Start with no declarations; read the kernel entry table."""
+        self.program = program
+        self.types, self.files = _entry_table()
+        self.decls: list[str] = []
+        self.names: dict = {}
+        self.entries: set = set()
+
+    def _declare(self, key, prefix: str, text_fn) -> str:
+        """The name of the declaration for `key`, emitting it on first use."""
+        if key not in self.names:
+            name = f"{prefix}{len(self.names)}"
+            self.names[key] = name
+            self.decls.append(text_fn(name))
+        return self.names[key]
+
+    def constant(self, index: int) -> str:
+        """The name of flash constant `index` as a `static const` array."""
+        c = self.program.constants[index]
+        ctype = _C_TYPES[c.data.dtype]
+        values = c.data.reshape(-1)
+        return self._declare(("const", index), "w", lambda name: (
+            f"/* {_comment(c.name)}: {list(c.data.shape)} {c.data.dtype} */\n"
+            f"static const {ctype} {name}[{max(values.size, 1)}] = "
+            f"{_array_text(values.tolist())};"))
+
+    def pointer_array(self, values: list) -> str:
+        """The name of a `static const int32_t` array holding `values`."""
+        return self._declare(("i32", tuple(values)), "t", lambda name: (
+            f"static const int32_t {name}[{max(len(values), 1)}] = {_array_text(values)};"))
+
+    def initializer(self, struct) -> str:
+        """A C99 designated initialiser for a ctypes params struct."""
+        parts = []
+        for field, ftype in struct._fields_:
+            value = getattr(struct, field)
+            if isinstance(value, ctypes.Structure):
+                text = self.initializer(value)
+            elif isinstance(value, ctypes.Array):
+                text = "{" + ", ".join(_number(v, ftype._type_) for v in value) + "}"
+            elif hasattr(ftype, "contents"):
+                text = self._pointer_field(struct, field, value)
+            else:
+                text = _number(value, ftype)
+            parts.append(f".{field} = {text}")
+        return "{\n" + _wrap(parts) + "\n}"
+
+    def _pointer_field(self, struct, field, pointer) -> str:
+        """A params pointer field: its int32 array, whose length the struct itself gives."""
+        if not pointer:
+            return "NULL"
+        if field in ("output_multiplier", "output_shift"):
+            n = struct.output_depth if getattr(struct, "per_channel", 1) else 1
+        elif field == "copy_sizes":
+            n = getattr(struct, "num_inputs", 0) or getattr(struct, "num_outputs", 0)
+        else:
+            raise RnnedgeError(f"code generation does not know the length of params field "
+                               f"{field}")
+        return self.pointer_array([int(pointer[i]) for i in range(n)])
+
+    def params(self, entry: str, struct) -> str:
+        """The name of the `static const` params struct of one call."""
+        if entry not in self.types:
+            raise RnnedgeError(f"kernel entry {entry} is not declared in rnnedge_kernels.h")
+        key = ("params", self.types[entry], bytes(struct))
+        text = self.initializer(struct)
+        return self._declare(key, "p", lambda name: (
+            f"static const {self.types[entry]} {name} = {text};"))
+
+    def arg(self, ref, mutable: bool) -> str:
+        """The C expression for one call argument (`mutable`: the output)."""
+        if isinstance(ref, tuple):
+            items = [self.arg(r, mutable) for r in ref]
+            ctype = "int8_t *const" if mutable else "const int8_t *const"
+            return self._declare(("ptrs", ref, mutable), "a", lambda name: (
+                f"static {ctype} {name}[{len(items)}] = {{{', '.join(items)}}};"))
+        if ref.space == "null":
+            return "NULL"
+        if ref.space == "flash":
+            return self.constant(ref.offset)
+        base = "rn_arena.bytes" if ref.space == "arena" else "rn_scratch.bytes"
+        if ref.ctype == "int8_t":
+            return f"({base} + {ref.offset})"
+        return f"(({ref.ctype} *)(void *)({base} + {ref.offset}))"
+
+
+def _model_c(program: Program, em: _Emitter) -> str:
+    """The text of model.c."""
+    body = []
+    for number, step in enumerate(program.steps, start=1):
+        macs = "" if step.macs is None else f", {step.macs} MACs"
+        body.append(f"  /* step {number}: {_comment(step.name)}{macs} */")
+        for call in step.calls:
+            em.entries.add(call.entry)
+            params = em.params(call.entry, call.params)
+            n_args = len(call.args)
+            args = [em.arg(a, mutable=i == n_args - 1) for i, a in enumerate(call.args)]
+            body.append(f"  if ({call.entry}(&{params}, {', '.join(args)}) != RN_OK) "
+                        f"return {number};")
+    scratch = (f"static union {{ int8_t bytes[{program.scratch}]; int64_t align_; }} "
+               "rn_scratch;\n" if program.scratch else "")
+    ports = []
+    for kind, items in (("input", program.inputs), ("output", program.outputs)):
+        rows = ", ".join(f"{{rn_arena.bytes + {p.offset}, {p.nbytes}}}" for p in items)
+        ports.append(f"static const rn_port rn_{kind}s[{len(items)}] = {{{rows}}};")
+    return "\n".join([
+        "/* Generated by `rnnedge firmware`: one int8 model, one static arena. */",
+        "#include <stddef.h>", "#include <stdint.h>", "",
+        '#include "kernels/include/rnnedge_kernels.h"', '#include "model.h"', "",
+        f"/* The arena: {program.arena} bytes laid out by the `{program.plan.planner}` plan. */",
+        f"static union {{ int8_t bytes[{max(program.arena, 1)}]; int64_t align_; }} rn_arena;",
+        scratch,
+        *em.decls, "",
+        "typedef struct { int8_t *data; size_t bytes; } rn_port;",
+        *ports, "",
+        "void *rn_model_input(int i) { return rn_inputs[i].data; }",
+        "size_t rn_model_input_bytes(int i) { return rn_inputs[i].bytes; }",
+        "const void *rn_model_output(int i) { return rn_outputs[i].data; }",
+        "size_t rn_model_output_bytes(int i) { return rn_outputs[i].bytes; }", "",
+        "int rn_model_invoke(void) {", *body, "  return 0;", "}", ""])
+
+
+def _model_h(program: Program) -> str:
+    """The text of model.h."""
+    return f"""/* Generated by `rnnedge firmware`. */
+#ifndef RN_MODEL_H
+#define RN_MODEL_H
+
+#include <stddef.h>
+
+#define RN_MODEL_ARENA_BYTES {program.arena}
+#define RN_MODEL_SCRATCH_BYTES {program.scratch}
+#define RN_MODEL_INPUTS {len(program.inputs)}
+#define RN_MODEL_OUTPUTS {len(program.outputs)}
+
+void *rn_model_input(int i);
+size_t rn_model_input_bytes(int i);
+const void *rn_model_output(int i);
+size_t rn_model_output_bytes(int i);
+/* Runs every step; returns 0, or the 1-based step whose kernel rejected its params. */
+int rn_model_invoke(void);
+
+#endif
+"""
+
+
+MAIN_C = """/* Generated by `rnnedge firmware`: run the model on every sample of the input stream.
+ * usage: firmware [input.bin [output.bin]]  (default stdin / stdout); a sample is the raw
+ * bytes of every graph input back to back; the outputs are written the same way. */
+#include <stdio.h>
+
+#include "model.h"
+
+static int read_sample(FILE *in) {
+  int i;
+  for (i = 0; i < RN_MODEL_INPUTS; ++i) {
+    size_t want = rn_model_input_bytes(i);
+    size_t got = fread(rn_model_input(i), 1, want, in);
+    if (got != want) return (i == 0 && got == 0) ? 0 : -1;
+  }
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  FILE *in = argc > 1 ? fopen(argv[1], "rb") : stdin;
+  FILE *out = argc > 2 ? fopen(argv[2], "wb") : stdout;
+  int status, samples = 0, i;
+  if (in == NULL || out == NULL) {
+    fprintf(stderr, "error: cannot open the input or output file\\n");
+    return 2;
+  }
+  while ((status = read_sample(in)) == 1) {
+    int rc = rn_model_invoke();
+    if (rc != 0) {
+      fprintf(stderr, "error: step %d rejected its parameters\\n", rc);
+      return 3;
+    }
+    for (i = 0; i < RN_MODEL_OUTPUTS; ++i) {
+      if (fwrite(rn_model_output(i), 1, rn_model_output_bytes(i), out) !=
+          rn_model_output_bytes(i)) {
+        fprintf(stderr, "error: cannot write the output\\n");
+        return 2;
+      }
+    }
+    ++samples;
+  }
+  if (status < 0 || samples == 0) {
+    fprintf(stderr, "error: the input is not a whole number of samples\\n");
+    return 2;
+  }
+  if (out != stdout) fclose(out);
+  return 0;
+}
+"""
+
+STARTUP_C = """/* Minimal Cortex-M start-up for `make m55` / `make m4`: a vector table holding the
+ * initial stack pointer and the reset handler, which enables the FPU (and MVE) and enters
+ * newlib's semihosting start-up `_start` (rdimon), which calls main(). */
+#include <stdint.h>
+
+extern uint32_t __stack_top;
+extern void _start(void);
+extern void _exit(int status);
+
+void rn_reset_handler(void);
+void rn_fault_handler(void);
+
+void rn_reset_handler(void) {
+  *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20; /* CPACR: CP10, CP11 full access */
+  __asm__ volatile("dsb\\n\\tisb" ::: "memory");
+  _start();
+  for (;;) {
+  }
+}
+
+void rn_fault_handler(void) { _exit(99); }
+
+typedef void (*rn_vector)(void);
+__attribute__((section(".vectors"), used)) const rn_vector rn_vectors[16] = {
+    (rn_vector)(uintptr_t)&__stack_top, rn_reset_handler, rn_fault_handler,
+    rn_fault_handler, rn_fault_handler, rn_fault_handler, rn_fault_handler, 0, 0, 0, 0,
+    rn_fault_handler, rn_fault_handler, 0, rn_fault_handler, rn_fault_handler};
+"""
+
+LINKER_LD = """/* Arm MPS3 AN547 (Cortex-M55) as QEMU's mps3-an547 models it: code, initialised
+ * data, heap and stack in the 512 KiB ITCM at 0 (QEMU's semihosting HEAPINFO puts the stack at
+ * its top, and newlib's heap must lie below it), zero-initialised data (the arena) in the
+ * 4 MiB SRAM at 0x21000000, weights and other constants in the 8 MiB QSPI flash window. */
+MEMORY
+{
+  ITCM (rwx) : ORIGIN = 0x00000000, LENGTH = 512K
+  SRAM (rw)  : ORIGIN = 0x21000000, LENGTH = 4M
+  QSPI (rx)  : ORIGIN = 0x28000000, LENGTH = 8M
+}
+ENTRY(rn_reset_handler)
+SECTIONS
+{
+  .vectors : { KEEP(*(.vectors)) } > ITCM
+  .text : { *(.text*) *(.glue_7) *(.glue_7t) KEEP(*(.init)) KEEP(*(.fini)) } > ITCM
+  .rodata : { *(.rodata*) } > QSPI
+  .ARM.extab : { *(.ARM.extab* .gnu.linkonce.armextab.*) } > QSPI
+  .ARM.exidx : { __exidx_start = .; *(.ARM.exidx*) __exidx_end = .; } > QSPI
+  .preinit_array : { PROVIDE_HIDDEN(__preinit_array_start = .); KEEP(*(.preinit_array))
+                     PROVIDE_HIDDEN(__preinit_array_end = .); } > QSPI
+  .init_array : { PROVIDE_HIDDEN(__init_array_start = .); KEEP(*(SORT(.init_array.*)))
+                  KEEP(*(.init_array)) PROVIDE_HIDDEN(__init_array_end = .); } > QSPI
+  .fini_array : { PROVIDE_HIDDEN(__fini_array_start = .); KEEP(*(.fini_array))
+                  PROVIDE_HIDDEN(__fini_array_end = .); } > QSPI
+  .data : { __data_start__ = .; *(.data*) . = ALIGN(8); __data_end__ = .;
+            end = .; _end = .; __end__ = .; } > ITCM
+  .bss (NOLOAD) : { __bss_start__ = .; __bss_start = .; *(.bss*) *(COMMON) . = ALIGN(8);
+                    __bss_end__ = .; } > SRAM
+  __stack_top = ORIGIN(ITCM) + LENGTH(ITCM);
+  __stack = __stack_top;
+  ASSERT(end + 32K <= __stack_top, "code and data leave under 32 KiB of ITCM for heap, stack")
+}
+"""
+
+
+def _makefile(sources: list) -> str:
+    """The text of the Makefile for the given kernel sources."""
+    srcs = " ".join(sources)
+    arm = "$(ARM_CC) $(ARM_FLAGS) {cpu} -T cortex_m.ld --specs=rdimon.specs -Wl,--gc-sections"
+    return f"""# Generated by `rnnedge firmware`.
+#   make        host build (./firmware [in.bin [out.bin]])
+#   make m55    Cortex-M55 (MPS3 AN547, semihosting): firmware-m55.elf
+#   make m4     Cortex-M4: firmware-m4.elf
+CC ?= cc
+CFLAGS ?= {HOST_FLAGS}
+ARM_CC ?= arm-none-eabi-gcc
+ARM_FLAGS ?= {ARM_FLAGS}
+SRCS = main.c model.c {srcs}
+
+firmware: $(SRCS) model.h
+\t$(CC) $(CFLAGS) -o $@ $(SRCS) -lm
+
+m55: firmware-m55.elf
+m4: firmware-m4.elf
+
+firmware-m55.elf: $(SRCS) model.h startup_cortex_m.c cortex_m.ld
+\t{arm.format(cpu=CPU_FLAGS["m55"])} -o $@ $(SRCS) startup_cortex_m.c -lm
+
+firmware-m4.elf: $(SRCS) model.h startup_cortex_m.c cortex_m.ld
+\t{arm.format(cpu=CPU_FLAGS["m4"])} -o $@ $(SRCS) startup_cortex_m.c -lm
+
+clean:
+\trm -f firmware firmware-m55.elf firmware-m4.elf
+
+.PHONY: m55 m4 clean
+"""
+
+
+def generate(program: Program) -> dict:
+    """{relative path: text} of the firmware sources of `program`."""
+    em = _Emitter(program)
+    model_c = _model_c(program, em)
+    needed = sorted({em.files[e] for e in em.entries if e in em.files},
+                    key=lambda p: p.name)
+    missing = sorted(e for e in em.entries if e not in em.files)
+    if missing:
+        raise RnnedgeError(f"no kernel source defines {', '.join(missing)}")
+    files = {"model.c": model_c, "model.h": _model_h(program), "main.c": MAIN_C,
+             "startup_cortex_m.c": STARTUP_C, "cortex_m.ld": LINKER_LD,
+             "Makefile": _makefile([f"kernels/{p.name}" for p in needed])}
+    for path in needed:
+        files[f"kernels/{path.name}"] = path.read_text()
+    for path in build.headers():
+        files[f"kernels/include/{path.name}"] = path.read_text()
+    return files
+
+
+def write_firmware(program: Program, directory) -> list:
+    """Write the firmware sources into `directory` (created; existing files replaced, each
+    through a temporary file and a rename). Returns the written paths."""
+    files = generate(program)
+    written = []
+    for rel, text in sorted(files.items()):
+        path = os.path.join(directory, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        written.append(path)
+    return written
+

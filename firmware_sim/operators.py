@@ -1,0 +1,431 @@
+"""The supported-operator table: one TFLite operator -> one prepared C kernel.
+
+`prepare(op, subgraph, lib)` looks the opcode up in OPERATORS, reads the operator's options,
+constant operands and quantisation from the model, and builds the matching prepared kernel of
+`rnnedge.kernels.ops` (whose constructor validates everything the C code relies on and derives
+the integer parameters exactly as TFLM's Prepare does). It returns a `Prepared`: the kernel,
+the operator's data operands in the kernel's argument order (arena tensors or constants) and
+its outputs. It then checks that the kernel's shapes match the tensors the model declares, so
+a malformed model can never make a kernel touch bytes outside its tensors.
+
+It also refuses quantisation scales whose rescale would need a shift outside SHIFT_RANGE (the
+fixed-point helpers would shift by more than 31 bits, which C leaves undefined).
+Every failure is an `RnnedgeError` whose message starts with `op <index> <OPCODE>:`.
+Imports numpy, ctypes, rnnedge.errors and rnnedge.kernels (ops, params) only.
+"""
+
+import ctypes
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnedge.errors import RnnedgeError
+from rnnedge.kernels import ops as K
+from rnnedge.kernels.params import Quant
+
+INT8 = np.dtype(np.int8)
+FLOAT32 = np.dtype(np.float32)
+
+# Ops whose output may be written over an input of the same size and shape (every output
+# element depends only on the input element at the same index).
+ELEMENTWISE = ("ADD", "SUB", "MUL", "TANH", "LOGISTIC", "RELU", "RELU6", "RELU_N1_TO_1",
+               "RELU_0_TO_1", "QUANTIZE")
+VIEWS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A kernel ready to run: `data` are the operand tensor indices in the kernel's argument
+    order (constants among them are passed from flash), `outputs` the written tensors."""
+
+    kernel: K.Kernel
+    data: tuple
+    outputs: tuple
+
+
+def tensor_quant(tensor, where: str) -> Quant:
+    """The per-tensor quantisation of `tensor`; `where` ("op 3 ADD") prefixes the error."""
+    q = tensor.quantization
+    if q is None or len(q.scales) == 0:
+        raise RnnedgeError(f"{where}: tensor {tensor.name} has no quantisation parameters")
+    return Quant(float(q.scales[0]), int(q.zero_points[0]))
+
+
+class _Ctx:
+    """What a preparer may read about one operator."""
+
+    def __init__(self, op, subgraph, lib, folded):
+        """Hold the operator, its subgraph, the kernel library and folded values."""
+        self.op, self.sg, self.lib, self.folded = op, subgraph, lib, folded
+        self.opt = op.options
+
+    def fail(self, message: str):
+        """Raise RnnedgeError prefixed with the operator."""
+        raise RnnedgeError(f"op {self.op.index} {self.op.opcode}: {message}")
+
+    def tensor(self, position: int, what: str = "input"):
+        """Input tensor at `position` (raises when it is missing)."""
+        ins = self.op.inputs
+        if position >= len(ins) or ins[position] < 0:
+            self.fail(f"{what} {position} is missing")
+        return self.sg.tensors[ins[position]]
+
+    def out(self, position: int = 0):
+        """Output tensor at `position`."""
+        if position >= len(self.op.outputs):
+            self.fail(f"output {position} is missing")
+        return self.sg.tensors[self.op.outputs[position]]
+
+    def const(self, position: int, what: str) -> np.ndarray:
+        """The value of constant (or folded) input `position`."""
+        t = self.tensor(position, what)
+        if t.index in self.folded:
+            return np.asarray(self.folded[t.index])
+        if t.data is None:
+            self.fail(f"{what} ({t.name}) must be a constant tensor")
+        return np.asarray(t.data)
+
+    def quant(self, t) -> Quant:
+        """Per-tensor quantisation of `t`."""
+        return tensor_quant(t, f"op {self.op.index} {self.op.opcode}")
+
+    def filter_scales(self, t) -> np.ndarray:
+        """Per-channel (or single) filter scales of `t`; zero points must be 0."""
+        q = t.quantization
+        if q is None or len(q.scales) == 0:
+            self.fail(f"filter {t.name} has no quantisation parameters")
+        if np.any(np.asarray(q.zero_points) != 0) and len(q.scales) > 1:
+            self.fail(f"filter {t.name} has non-zero per-channel zero points")
+        return np.asarray(q.scales, dtype=np.float32)
+
+    def act(self) -> str:
+        """The fused activation name."""
+        return self.opt.get("fused_activation_function", "NONE")
+
+
+def _conv(c: _Ctx, cls):
+    """CONV_2D / DEPTHWISE_CONV_2D (`cls`)."""
+    x, w, y = c.tensor(0), c.tensor(1, "filter"), c.out()
+    bias = None
+    if len(c.op.inputs) > 2 and c.op.inputs[2] >= 0:
+        bias = c.const(2, "bias")
+    kernel = cls(x.shape, c.const(1, "filter"), bias, c.quant(x), c.filter_scales(w),
+                 c.quant(y), stride=(c.opt.get("stride_h", 1), c.opt.get("stride_w", 1)),
+                 dilation=(c.opt.get("dilation_h_factor", 1), c.opt.get("dilation_w_factor", 1)),
+                 padding=c.opt.get("padding", "SAME"), activation=c.act(),
+                 output_shape=y.shape, lib=c.lib)
+    return kernel, (c.op.inputs[0],)
+
+
+def _fully_connected(c: _Ctx):
+    """FULLY_CONNECTED (per-tensor or per-channel filter)."""
+    if c.opt.get("weights_format", 0) != 0:
+        c.fail("shuffled weights formats are not supported")
+    x, w, y = c.tensor(0), c.tensor(1, "filter"), c.out()
+    bias = c.const(2, "bias") if len(c.op.inputs) > 2 and c.op.inputs[2] >= 0 else None
+    wq = w.quantization
+    if wq is None or len(wq.scales) == 0:
+        c.fail(f"filter {w.name} has no quantisation parameters")
+    filter_q = Quant(np.asarray(wq.scales, np.float32) if len(wq.scales) > 1
+                     else float(wq.scales[0]), int(wq.zero_points[0]))
+    kernel = K.FullyConnected(x.shape, c.const(1, "filter"), bias, c.quant(x), filter_q,
+                              c.quant(y), activation=c.act(),
+                              keep_num_dims=bool(c.opt.get("keep_num_dims", False)), lib=c.lib)
+    return kernel, (c.op.inputs[0],)
+
+
+def _binary(cls):
+    """Preparer of ADD / SUB / MUL (`cls`)."""
+    def prepare(c: _Ctx):
+        """(kernel, data operands) for this operator."""
+        a, b, y = c.tensor(0), c.tensor(1), c.out()
+        kernel = cls(a.shape, b.shape, c.quant(a), c.quant(b), c.quant(y),
+                     activation=c.act(), lib=c.lib)
+        return kernel, (c.op.inputs[0], c.op.inputs[1])
+    return prepare
+
+
+def _tanh_logistic(cls):
+    """Preparer of TANH / LOGISTIC (`cls`)."""
+    def prepare(c: _Ctx):
+        """(kernel, data operands) for this operator."""
+        x = c.tensor(0)
+        return cls(x.shape, c.quant(x), c.quant(c.out()), lib=c.lib), (c.op.inputs[0],)
+    return prepare
+
+
+def _relu(low: float, high: float):
+    """Preparer of a RELU clamping to [low, high] (real values)."""
+    def prepare(c: _Ctx):
+        """(kernel, data operands) for this operator."""
+        x = c.tensor(0)
+        kernel = K.Relu(x.shape, c.quant(x), c.quant(c.out()), act_min=low, act_max=high,
+                        lib=c.lib)
+        return kernel, (c.op.inputs[0],)
+    return prepare
+
+
+def _relu6(c: _Ctx):
+    """RELU6 in the input's quantisation."""
+    x = c.tensor(0)
+    return K.Relu6(x.shape, c.quant(x), lib=c.lib), (c.op.inputs[0],)
+
+
+def _quantize(c: _Ctx):
+    """QUANTIZE: float32 -> int8, or int8 -> int8 requantisation."""
+    x, y = c.tensor(0), c.out()
+    if x.dtype == FLOAT32:
+        return K.Quantize(x.shape, c.quant(y), lib=c.lib), (c.op.inputs[0],)
+    return K.Requantize(x.shape, c.quant(x), c.quant(y), lib=c.lib), (c.op.inputs[0],)
+
+
+def _dequantize(c: _Ctx):
+    """DEQUANTIZE int8 -> float32."""
+    x = c.tensor(0)
+    return K.Dequantize(x.shape, c.quant(x), lib=c.lib), (c.op.inputs[0],)
+
+
+def _pool(cls):
+    """Preparer of AVERAGE_POOL_2D / MAX_POOL_2D (`cls`)."""
+    def prepare(c: _Ctx):
+        """(kernel, data operands) for this operator."""
+        x, y = c.tensor(0), c.out()
+        if c.quant(x) != c.quant(y):
+            c.fail("input and output quantisation differ (TFLM pools do not rescale)")
+        kernel = cls(x.shape, (c.opt.get("filter_height", 1), c.opt.get("filter_width", 1)),
+                     c.quant(y), stride=(c.opt.get("stride_h", 1), c.opt.get("stride_w", 1)),
+                     padding=c.opt.get("padding", "VALID"), activation=c.act(),
+                     output_shape=y.shape, lib=c.lib)
+        return kernel, (c.op.inputs[0],)
+    return prepare
+
+
+def _mean(c: _Ctx):
+    """MEAN over constant axes."""
+    x = c.tensor(0)
+    kernel = K.Mean(x.shape, c.const(1, "axes"), c.quant(x), c.quant(c.out()),
+                    keep_dims=bool(c.opt.get("keep_dims", False)), lib=c.lib)
+    return kernel, (c.op.inputs[0],)
+
+
+def _pad(c: _Ctx):
+    """PAD (fill: output zero point) / PADV2 (fill: constant value)."""
+    x, y = c.tensor(0), c.out()
+    if c.quant(x) != c.quant(y):
+        c.fail("input and output quantisation differ")
+    value = c.quant(y).zero_point
+    if c.op.opcode == "PADV2" and len(c.op.inputs) > 2 and c.op.inputs[2] >= 0:
+        value = int(c.const(2, "constant value").reshape(-1)[0])
+    return K.Pad(x.shape, c.const(1, "paddings"), value, lib=c.lib), (c.op.inputs[0],)
+
+
+def _concatenation(c: _Ctx):
+    """CONCATENATION (inputs must share the output's quantisation)."""
+    if c.act() != "NONE":
+        c.fail(f"fused activation {c.act()} is not supported")
+    y = c.out()
+    shapes = []
+    for i in range(len(c.op.inputs)):
+        t = c.tensor(i)
+        if t.dtype == INT8 and c.quant(t) != c.quant(y):
+            c.fail(f"input {t.name} is quantised differently from the output (TFLM requires "
+                   "the same scale and zero point)")
+        shapes.append(t.shape)
+    kernel = K.Concatenation(shapes, c.opt.get("axis", 0), lib=c.lib)
+    return kernel, tuple(c.op.inputs)
+
+
+def _split(c: _Ctx):
+    """SPLIT (axis first) / SPLIT_V (sizes and axis after the data)."""
+    if c.op.opcode == "SPLIT":
+        axis, data = int(c.const(0, "axis").reshape(-1)[0]), 1
+        sizes = int(c.opt.get("num_splits", len(c.op.outputs)))
+    else:
+        data = 0
+        axis = int(c.const(2, "axis").reshape(-1)[0])
+        sizes = [int(s) for s in c.const(1, "size splits").reshape(-1)]
+        x = c.tensor(0)
+        if sizes.count(-1) == 1:
+            rest = x.shape[axis] - sum(s for s in sizes if s != -1)
+            sizes = [rest if s == -1 else s for s in sizes]
+    kernel = K.Split(c.tensor(data).shape, axis, sizes, lib=c.lib)
+    return kernel, (c.op.inputs[data],)
+
+
+def _strided_slice(c: _Ctx):
+    """STRIDED_SLICE with constant begin/end/strides."""
+    x = c.tensor(0)
+    kernel = K.StridedSlice(x.shape, c.const(1, "begin"), c.const(2, "end"),
+                            c.const(3, "strides"),
+                            begin_mask=c.opt.get("begin_mask", 0),
+                            end_mask=c.opt.get("end_mask", 0),
+                            shrink_axis_mask=c.opt.get("shrink_axis_mask", 0),
+                            ellipsis_mask=c.opt.get("ellipsis_mask", 0),
+                            new_axis_mask=c.opt.get("new_axis_mask", 0),
+                            offset=bool(c.opt.get("offset", False)), lib=c.lib)
+    return kernel, (c.op.inputs[0],)
+
+
+def _slice(c: _Ctx):
+    """SLICE with constant begin/size."""
+    x = c.tensor(0)
+    kernel = K.Slice(x.shape, c.const(1, "begin").reshape(-1), c.const(2, "size").reshape(-1),
+                     lib=c.lib)
+    return kernel, (c.op.inputs[0],)
+
+
+def _reshape(c: _Ctx):
+    """RESHAPE / SQUEEZE / EXPAND_DIMS: a byte copy to the output's shape."""
+    return K.Reshape(c.tensor(0).shape, c.out().shape, lib=c.lib), (c.op.inputs[0],)
+
+
+def _transpose(c: _Ctx):
+    """TRANSPOSE by a constant permutation."""
+    x = c.tensor(0)
+    return K.Transpose(x.shape, c.const(1, "perm").reshape(-1), lib=c.lib), (c.op.inputs[0],)
+
+
+def _softmax(c: _Ctx):
+    """SOFTMAX over the last axis."""
+    x = c.tensor(0)
+    kernel = K.Softmax(x.shape, c.quant(x), c.quant(c.out()), beta=c.opt.get("beta", 1.0),
+                       lib=c.lib)
+    return kernel, (c.op.inputs[0],)
+
+
+def _resize_nearest(c: _Ctx):
+    """RESIZE_NEAREST_NEIGHBOR to a constant size."""
+    x = c.tensor(0)
+    size = c.const(1, "size").reshape(-1)
+    if size.size != 2:
+        c.fail("size must hold (height, width)")
+    kernel = K.ResizeNearestNeighbor(x.shape, (int(size[0]), int(size[1])),
+                                     align_corners=bool(c.opt.get("align_corners", False)),
+                                     half_pixel_centers=bool(c.opt.get("half_pixel_centers",
+                                                                       False)),
+                                     lib=c.lib)
+    return kernel, (c.op.inputs[0],)
+
+
+OPERATORS = {
+    "CONV_2D": lambda c: _conv(c, K.Conv2D),
+    "DEPTHWISE_CONV_2D": lambda c: _conv(c, K.DepthwiseConv2D),
+    "FULLY_CONNECTED": _fully_connected,
+    "ADD": _binary(K.Add),
+    "SUB": _binary(K.Sub),
+    "MUL": _binary(K.Mul),
+    "TANH": _tanh_logistic(K.Tanh),
+    "LOGISTIC": _tanh_logistic(K.Logistic),
+    "RELU": _relu(0.0, float("inf")),
+    "RELU_N1_TO_1": _relu(-1.0, 1.0),
+    "RELU_0_TO_1": _relu(0.0, 1.0),
+    "RELU6": _relu6,
+    "QUANTIZE": _quantize,
+    "DEQUANTIZE": _dequantize,
+    "AVERAGE_POOL_2D": _pool(K.AveragePool2D),
+    "MAX_POOL_2D": _pool(K.MaxPool2D),
+    "MEAN": _mean,
+    "PAD": _pad,
+    "PADV2": _pad,
+    "CONCATENATION": _concatenation,
+    "SPLIT": _split,
+    "SPLIT_V": _split,
+    "STRIDED_SLICE": _strided_slice,
+    "SLICE": _slice,
+    "RESHAPE": _reshape,
+    "SQUEEZE": _reshape,
+    "EXPAND_DIMS": _reshape,
+    "TRANSPOSE": _transpose,
+    "SOFTMAX": _softmax,
+    "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,
+}
+
+
+def _dtypes_ok(c: _Ctx, data: tuple) -> None:
+    """Activations are int8; QUANTIZE may read float32 and DEQUANTIZE write it."""
+    for t in data:
+        tensor = c.sg.tensors[t]
+        allowed = (INT8, FLOAT32) if c.op.opcode == "QUANTIZE" else (INT8,)
+        if tensor.dtype not in allowed:
+            c.fail(f"input {tensor.name} is {tensor.type_name}; the C kernels take int8 "
+                   "activations")
+    for t in c.op.outputs:
+        tensor = c.sg.tensors[t]
+        allowed = FLOAT32 if c.op.opcode == "DEQUANTIZE" else INT8
+        if tensor.dtype != allowed:
+            c.fail(f"output {tensor.name} is {tensor.type_name}, expected "
+                   f"{'FLOAT32' if allowed == FLOAT32 else 'INT8'}")
+
+
+def _shapes_ok(c: _Ctx, kernel, data: tuple) -> None:
+    """The kernel's own shapes must cover exactly the declared tensors' elements."""
+    if hasattr(kernel, "input_shapes"):
+        ins = kernel.input_shapes
+    elif hasattr(kernel, "shape1"):
+        ins = [kernel.shape1, kernel.shape2]
+    else:
+        ins = [kernel.input_shape]
+    for t, shape in zip(data, ins):
+        if int(np.prod(shape)) != c.sg.tensors[t].num_elements:
+            c.fail(f"input {c.sg.tensors[t].name} has shape {c.sg.tensors[t].shape}, the "
+                   f"kernel expects {tuple(shape)}")
+    outs = getattr(kernel, "output_shapes", None) or [kernel.output_shape]
+    if len(outs) != len(c.op.outputs):
+        c.fail(f"the kernel writes {len(outs)} outputs, the model declares "
+               f"{len(c.op.outputs)}")
+    for t, shape in zip(c.op.outputs, outs):
+        tensor = c.sg.tensors[t]
+        if int(np.prod(shape)) != tensor.num_elements:
+            c.fail(f"output {tensor.name} is declared {tensor.shape} but the operator "
+                   f"computes {tuple(shape)}")
+
+
+SHIFT_RANGE = (-31, 30)  # rescale exponents the fixed-point kernels can apply without UB
+
+
+def _shifts(struct):
+    """Every rescale exponent in a params struct (scalar "*shift" fields and the
+    per-channel `output_shift` arrays)."""
+    for name, ftype in struct._fields_:
+        value = getattr(struct, name)
+        if isinstance(value, ctypes.Structure):
+            yield from _shifts(value)
+        elif "shift" in name and isinstance(value, int):
+            yield value
+        elif name == "output_shift" and hasattr(ftype, "contents") and value:
+            count = struct.output_depth if getattr(struct, "per_channel", 1) else 1
+            yield from (value[i] for i in range(count))
+
+
+def _shifts_ok(c: _Ctx, kernel) -> None:
+    """Refuse quantisation scales whose rescale needs a shift the kernels cannot apply."""
+    lo, hi = SHIFT_RANGE
+    bad = [s for s in _shifts(kernel.params) if not lo <= s <= hi]
+    if bad:
+        c.fail(f"the tensor scales need a rescale shift of {bad[0]}, outside [{lo}, {hi}]: "
+               "check the quantisation parameters")
+
+
+def prepare(op, subgraph, lib, folded=None) -> Prepared:
+    """The prepared kernel of operator `op` of `subgraph` (see module docstring); `folded`
+    maps tensors evaluated at compile time (see folding.py) to their values."""
+    c = _Ctx(op, subgraph, lib, folded or {})
+    if op.opcode not in OPERATORS:
+        c.fail("no C kernel implements this operator (supported: "
+               f"{', '.join(sorted(OPERATORS))})")
+    if not op.outputs:
+        c.fail("the operator has no output")
+    try:
+        kernel, data = OPERATORS[op.opcode](c)
+    except RnnedgeError as exc:
+        message = str(exc)
+        prefix = f"op {op.index} {op.opcode}:"
+        raise RnnedgeError(message if message.startswith(prefix) else
+                           f"{prefix} {message}") from None
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError,
+            ZeroDivisionError) as exc:
+        c.fail(f"malformed operands ({type(exc).__name__}: {exc})")
+    _dtypes_ok(c, data)
+    _shapes_ok(c, kernel, data)
+    _shifts_ok(c, kernel)
+    return Prepared(kernel, tuple(data), tuple(op.outputs))

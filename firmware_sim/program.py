@@ -1,0 +1,414 @@
+"""Compile an int8 .tflite model and an arena plan into a firmware program.
+
+A `Program` is what a microcontroller build would hold: the kernel calls in execution order
+(each a C entry point, its params struct, and pointer arguments into the arena, into flash
+constants, or into a row scratch), the constants apart as "flash", the arena size and the
+tensor placement of the plan. The host runtime (runtime.py) and the C code generator
+(codegen.py) both execute exactly this list, so they compute the same bits.
+
+The plan's in-place rules (rnnedge.planner.inplace) are honoured, and any other overlap of
+an operator's inputs and outputs is refused with an error naming the operator:
+  view                RESHAPE/SQUEEZE/EXPAND_DIMS over its input: the copy kernel skips it.
+  elementwise         an ELEMENTWISE kernel writing over an input of the same bytes.
+  concat_in_output    inputs already in their slice of the output are not copied; the others
+                      are copied into their slices (rn_reshape byte copies).
+  fused_residual_add  CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED + ADD run as one step, one
+                      output row at a time: the conv row goes to a row scratch (a gap of the
+                      arena free at that step, else a separate buffer counted in `scratch`),
+                      then ADD writes the row of the output, possibly over the skip input.
+Shape-arithmetic operators are evaluated at compile time (folding.py).
+
+Imports numpy, ctypes, rnnedge.errors, rnnedge.tflite, rnnedge.planner, rnnedge.kernels,
+rnnedge.arena_report (the MAC convention) and this package's operators and folding modules.
+"""
+
+import ctypes
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnnedge.arena_report import op_macs
+from rnnedge.errors import RnnedgeError
+from rnnedge.kernels import ops as K
+from rnnedge.planner import plan as make_plan
+from rnnedge.planner.lifetimes import tensor_lifetimes
+from rnnedge.tflite import Model, read_model
+from rnnedge.firmware_sim import operators
+from rnnedge.firmware_sim.folding import fold
+
+CTYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.float32): "float",
+          np.dtype(np.int32): "int32_t"}
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One pointer argument: `space` is "arena" (byte `offset`), "flash" (`offset` indexes
+    Program.constants), "scratch" (byte `offset` in the row scratch) or "null"."""
+
+    space: str
+    offset: int = 0
+    nbytes: int = 0
+    ctype: str = "int8_t"
+
+
+NULL = Ref("null")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One C kernel call: `entry(&params, *args)`; an arg is a Ref or a tuple of Refs (an
+    array of pointers, for CONCATENATION and SPLIT)."""
+
+    entry: str
+    params: ctypes.Structure
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Step:
+    """One scheduled step: the TFLite operators it runs (two for a fused conv + ADD), its
+    calls, the arena tensors it reads and writes, its MACs and its planner scope."""
+
+    name: str
+    ops: tuple
+    calls: tuple
+    reads: tuple
+    writes: tuple
+    macs: int | None
+    scope: int
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A flash array (weights, biases, constant operands)."""
+
+    name: str
+    data: np.ndarray
+
+
+@dataclass(frozen=True)
+class Port:
+    """A graph input or output: where it lives in the arena."""
+
+    tensor: int
+    name: str
+    offset: int
+    shape: tuple
+    dtype: np.dtype
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of one sample."""
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+@dataclass(frozen=True)
+class Program:
+    """A compiled model (see module docstring). `placement` maps each arena tensor the
+    program touches to (offset, nbytes); `lifetimes` maps it to its (first, last) scope."""
+
+    model: Model
+    plan: object
+    arena: int
+    scratch: int
+    steps: tuple
+    constants: tuple
+    inputs: tuple
+    outputs: tuple
+    placement: dict
+    lifetimes: dict
+    keep: tuple = field(repr=False, default=())
+
+    @property
+    def flash_bytes(self) -> int:
+        """Bytes of constant arrays the kernels read at run time."""
+        return sum(c.data.nbytes for c in self.constants)
+
+
+def _overlap(a: Ref, b: Ref) -> bool:
+    """True when two arena Refs share a byte."""
+    return (a.space == b.space == "arena" and a.nbytes > 0 and b.nbytes > 0
+            and a.offset < b.offset + b.nbytes and b.offset < a.offset + a.nbytes)
+
+
+def _same(a: Ref, b: Ref) -> bool:
+    """True when two Refs cover exactly the same bytes."""
+    return a.space == b.space and a.offset == b.offset and a.nbytes == b.nbytes
+
+
+class _Builder:
+    """Accumulates steps and constants while walking the plan."""
+
+    def __init__(self, model, plan, lib):
+        """Fold the shape arithmetic; start with no steps or constants."""
+        self.sg, self.plan, self.lib = model.main, plan, lib
+        self.values, self.folded = fold(self.sg)
+        self.constants, self.const_index = [], {}
+        self.steps, self.keep = [], []
+        self.scratch = 0
+
+    # -- operands -------------------------------------------------------------------------
+    def flash(self, key, array, name) -> Ref:
+        """A flash Ref for `array` (deduplicated by `key`)."""
+        if key not in self.const_index:
+            data = np.ascontiguousarray(array)
+            self.const_index[key] = len(self.constants)
+            self.constants.append(Constant(name, data))
+        data = self.constants[self.const_index[key]].data
+        return Ref("flash", self.const_index[key], data.nbytes, CTYPES[data.dtype])
+
+    def ref(self, t: int, where: str) -> Ref:
+        """The Ref of tensor `t`: a flash constant or its arena placement."""
+        tensor = self.sg.tensors[t]
+        if tensor.data is not None:
+            return self.flash(("tensor", t), np.asarray(tensor.data), tensor.name)
+        if t not in self.plan.tensor_offsets:
+            raise RnnedgeError(f"{where}: the plan gives tensor {tensor.name} no arena offset")
+        return Ref("arena", int(self.plan.tensor_offsets[t]), tensor.nbytes,
+                   CTYPES.get(tensor.dtype, "int8_t"))
+
+    def weights(self, op, kernel) -> tuple:
+        """(filter, bias) flash Refs of a conv / fully-connected kernel."""
+        filt = self.flash(("filter", op.inputs[1]), kernel.filter,
+                          self.sg.tensors[op.inputs[1]].name)
+        if kernel.bias is None:
+            return filt, NULL
+        return filt, self.flash(("bias", op.inputs[2]), kernel.bias,
+                                self.sg.tensors[op.inputs[2]].name)
+
+    # -- steps ----------------------------------------------------------------------------
+    def single(self, i: int, scope: int) -> None:
+        """Schedule operator `i` alone (running in planner scope `scope`)."""
+        op = self.sg.operators[i]
+        where = f"op {i} {op.opcode}"
+        prep = operators.prepare(op, self.sg, self.lib, self.values)
+        kernel = prep.kernel
+        self.keep.append(kernel)
+        ins = [self.ref(t, where) for t in prep.data]
+        outs = [self.ref(t, where) for t in prep.outputs]
+        for t, r in zip(prep.outputs, outs):
+            if r.space != "arena":
+                raise RnnedgeError(f"{where}: output {self.sg.tensors[t].name} is a constant")
+        for a in range(len(outs)):
+            for b in range(a + 1, len(outs)):
+                if _overlap(outs[a], outs[b]):
+                    raise RnnedgeError(f"{where}: the plan overlaps two outputs")
+        if op.opcode == "CONCATENATION":
+            calls = self._concat(where, kernel, prep, ins, outs[0])
+        else:
+            self._check_alias(where, op.opcode, prep, ins, outs)
+            if isinstance(kernel, (K.Conv2D, K.DepthwiseConv2D, K.FullyConnected)):
+                args = (ins[0], *self.weights(op, kernel), outs[0])
+            elif isinstance(kernel, K.Split):
+                args = (ins[0], tuple(outs))
+            else:
+                args = (*ins, outs[0])
+            calls = [Call(kernel.entry, kernel.params, args)]
+        self._add_step(where, (i,), calls, prep.data, prep.outputs, scope)
+
+    def _check_alias(self, where, opcode, prep, ins, outs) -> None:
+        """Refuse input/output overlaps the kernel cannot run in place."""
+        for t, r in zip(prep.data, ins):
+            for o in outs:
+                if not _overlap(r, o):
+                    continue
+                if _same(r, o) and opcode in operators.ELEMENTWISE + operators.VIEWS:
+                    continue
+                raise RnnedgeError(f"{where}: the plan overlaps its output with input "
+                                   f"{self.sg.tensors[t].name} in a way this kernel cannot "
+                                   "run in place")
+
+    def _concat(self, where, kernel, prep, ins, out) -> list:
+        """CONCATENATION, honouring inputs the plan already placed in their output slice."""
+        inner = [r.nbytes for r in ins]
+        placed, start = [], 0
+        for t, r, n in zip(prep.data, ins, inner):
+            slice_ref = Ref("arena", out.offset + start, n)
+            if _same(r, slice_ref) and kernel.params.outer_size == 1:
+                placed.append(True)
+            elif _overlap(r, out):
+                raise RnnedgeError(f"{where}: the plan overlaps input {self.sg.tensors[t].name} "
+                                   "with the output outside its slice")
+            else:
+                placed.append(False)
+            start += n
+        if not any(placed):
+            return [Call(kernel.entry, kernel.params, (tuple(ins), out))]
+        calls, start = [], 0
+        for r, n, done in zip(ins, inner, placed):
+            if not done and n:
+                copy = K.Reshape((n,), (n,), lib=self.lib)
+                self.keep.append(copy)
+                calls.append(Call(copy.entry, copy.params,
+                                  (r, Ref("arena", out.offset + start, n))))
+            start += n
+        return calls
+
+    def fused(self, j: int, k: int, scope: int) -> None:
+        """CONV/DW/FC op `j` fused with the ADD op `k` (see module docstring)."""
+        conv, add = self.sg.operators[j], self.sg.operators[k]
+        where = f"ops {j}+{k} {conv.opcode}+ADD"
+        y = conv.outputs[0]
+        if y not in add.inputs[:2] or conv.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D",
+                                                           "FULLY_CONNECTED"):
+            raise RnnedgeError(f"{where}: the plan fuses operators that are not a conv "
+                               "feeding an ADD")
+        y_first = add.inputs[0] == y
+        skip = add.inputs[1] if y_first else add.inputs[0]
+        prep = operators.prepare(conv, self.sg, self.lib, self.values)
+        operators.prepare(add, self.sg, self.lib, self.values)  # validates the ADD itself
+        kernel = prep.kernel
+        self.keep.append(kernel)
+        x, s, o = (self.ref(t, where) for t in (conv.inputs[0], skip, add.outputs[0]))
+        yt, ot = self.sg.tensors[y], self.sg.tensors[add.outputs[0]]
+        if yt.shape != ot.shape or self.sg.tensors[skip].shape != ot.shape or s.space != "arena":
+            raise RnnedgeError(f"{where}: a fused ADD needs conv output, skip and output of "
+                               "one shape, the skip in the arena")
+        if _overlap(x, o) or (_overlap(s, o) and not _same(s, o)):
+            raise RnnedgeError(f"{where}: the plan overlaps the fused output with the conv "
+                               "input, or with the skip input only partly")
+        filt, bias = self.weights(conv, kernel)
+        rows = self._rows(conv, kernel, x)
+        row_bytes = rows[0][2] if rows else 0
+        scratch = self._row_scratch(row_bytes, scope)
+        qs = [operators.tensor_quant(self.sg.tensors[t], where) for t in add.inputs[:2]]
+        row_add = K.Add((row_bytes,), (row_bytes,), qs[0], qs[1],
+                        operators.tensor_quant(ot, where),
+                        activation=add.options.get("fused_activation_function", "NONE"),
+                        lib=self.lib)
+        self.keep.append(row_add)
+        calls = []
+        for index, (params, x_row, nbytes) in enumerate(rows):
+            s_row = Ref("arena", s.offset + index * nbytes, nbytes)
+            o_row = Ref("arena", o.offset + index * nbytes, nbytes)
+            calls.append(Call(kernel.entry, params, (x_row, filt, bias, scratch)))
+            pair = (scratch, s_row) if y_first else (s_row, scratch)
+            calls.append(Call(row_add.entry, row_add.params, (*pair, o_row)))
+        self._add_step(where, (j, k), calls, (conv.inputs[0], skip), (add.outputs[0],), scope)
+
+    def _rows(self, conv, kernel, x: Ref) -> list:
+        """[(params, input Ref, output row bytes)] computing one output row per call."""
+        p, cache, rows = kernel.params, {}, []
+        struct = type(p)
+
+        def variant(**fields):
+            """A copy of the conv params with `fields` changed (cached)."""
+            key = tuple(sorted(fields.items()))
+            if key not in cache:
+                q = struct.from_buffer_copy(p)
+                for name, value in fields.items():
+                    setattr(q, name, value)
+                cache[key] = q
+            return cache[key]
+
+        if conv.opcode == "FULLY_CONNECTED":
+            for r in range(p.batches):
+                rows.append((variant(batches=1), Ref("arena", x.offset + r * p.accum_depth,
+                                                     p.accum_depth), p.output_depth))
+            return rows
+        row_in = p.input_width * p.input_depth
+        effective = (p.filter_height - 1) * p.dilation_height + 1
+        for n in range(p.batches):
+            for r in range(p.output_height):
+                top = r * p.stride_height - p.pad_height
+                first = min(max(top, 0), p.input_height)
+                last = min(p.input_height, max(top + effective, first))
+                params = variant(batches=1, output_height=1, input_height=last - first,
+                                 pad_height=first - top)
+                x_row = Ref("arena", x.offset + (n * p.input_height + first) * row_in,
+                            (last - first) * row_in)
+                rows.append((params, x_row, p.output_width * p.output_depth))
+        return rows
+
+    def _row_scratch(self, nbytes: int, scope: int) -> Ref:
+        """A region of `nbytes` free in the arena during `scope`, else the row scratch."""
+        busy = sorted((self.plan.buffer_offsets[b.id], self.plan.buffer_offsets[b.id] + b.size)
+                      for b in self.plan.buffers if b.first <= scope <= b.last)
+        start = 0
+        for lo, hi in busy:
+            if lo - start >= nbytes:
+                break
+            start = max(start, hi)
+        if start + nbytes <= self.plan.arena:
+            return Ref("arena", start, nbytes)
+        self.scratch = max(self.scratch, nbytes)
+        return Ref("scratch", 0, nbytes)
+
+    def _add_step(self, name, ops, calls, reads, writes, scope) -> None:
+        """Append a Step with its MACs (arena_report.op_macs of its operators)."""
+        macs = [op_macs(self.sg.operators[i], self.sg.tensors) for i in ops]
+        arena_reads = tuple(t for t in reads if self.sg.tensors[t].data is None)
+        self.steps.append(Step(name, tuple(ops), tuple(calls), arena_reads, tuple(writes),
+                               None if None in macs else int(sum(macs)), scope))
+
+
+def _check_plan(plan, sg) -> None:
+    """The plan schedules every operator once and keeps every tensor inside the arena."""
+    order = sorted(i for group in plan.steps for i in group)
+    if order != list(range(len(sg.operators))):
+        raise RnnedgeError("the plan does not schedule every operator exactly once")
+    for t, offset in plan.tensor_offsets.items():
+        nbytes = sg.tensors[t].nbytes
+        if offset < 0 or offset + nbytes > plan.arena:
+            raise RnnedgeError(f"the plan puts tensor {sg.tensors[t].name} at bytes "
+                               f"[{offset}, {offset + nbytes}) outside the {plan.arena}-byte "
+                               "arena")
+
+
+def _port(sg, t, plan, kind) -> Port:
+    """The Port of graph input/output tensor `t`."""
+    tensor = sg.tensors[t]
+    if tensor.dtype is None or t not in plan.tensor_offsets:
+        raise RnnedgeError(f"graph {kind} {tensor.name} is not an arena tensor")
+    return Port(t, tensor.name, int(plan.tensor_offsets[t]), tuple(tensor.shape),
+                np.dtype(tensor.dtype))
+
+
+def load_model(model) -> Model:
+    """`model` as a parsed Model (accepts a Model, a path or the file's bytes)."""
+    if isinstance(model, Model):
+        return model
+    if isinstance(model, (bytes, bytearray)):
+        return read_model(bytes(model))
+    try:
+        return read_model(model)
+    except OSError as exc:
+        raise RnnedgeError(f"cannot read model {model}: {exc.strerror or exc}") from None
+
+
+def compile_model(model, planner: str = "best", *, plan=None, lib=None,
+                  reorder: bool = False) -> Program:
+    """Compile `model` (path, bytes or Model) with the arena `plan` (default: a fresh plan
+    from `planner`) against the kernel library `lib` (default: rnnedge.kernels.load())."""
+    model = load_model(model)
+    sg = model.main
+    if len(model.subgraphs) > 1:
+        raise RnnedgeError(f"the model has {len(model.subgraphs)} subgraphs; control flow "
+                           "(IF, WHILE, CALL_ONCE) is not supported")
+    if lib is None:
+        from rnnedge.kernels import load
+        lib = load()
+    if plan is None:
+        plan = make_plan(model, planner, reorder=reorder)
+    _check_plan(plan, sg)
+    builder = _Builder(model, plan, lib)
+    for position, group in enumerate(plan.steps):
+        scope = position + 1
+        if len(group) > 2:
+            raise RnnedgeError(f"the plan runs operators {list(group)} as one step; only a conv "
+                               "fused with its residual ADD can share a step")
+        if len(group) == 2:
+            builder.fused(group[0], group[1], scope)
+        elif group[0] not in builder.folded:
+            builder.single(group[0], scope)
+    life = tensor_lifetimes(sg, plan.steps)
+    touched = {t for s in builder.steps for t in s.reads + s.writes} | set(sg.inputs)
+    placement = {t: (int(plan.tensor_offsets[t]), sg.tensors[t].nbytes) for t in touched
+                 if t in plan.tensor_offsets}
+    return Program(model=model, plan=plan, arena=int(plan.arena), scratch=builder.scratch,
+                   steps=tuple(builder.steps), constants=tuple(builder.constants),
+                   inputs=tuple(_port(sg, t, plan, "input") for t in sg.inputs),
+                   outputs=tuple(_port(sg, t, plan, "output") for t in sg.outputs),
+                   placement=placement,
+                   lifetimes={t: tuple(life[t]) for t in placement if t in life},
+                   keep=tuple(builder.keep))

@@ -1,0 +1,123 @@
+"""Build and run generated firmware: host C compiler, arm-none-eabi-gcc, QEMU.
+
+`build_host` compiles a firmware directory (written by codegen.py) with the host compiler
+and the Makefile's flags; `build_arm` cross-compiles it for a Cortex-M CPU ("m55", "m4")
+and `section_sizes` reports its .text/.rodata/.data/.bss (`size -A`); `run_host` and
+`run_qemu` feed input bytes and return the output bytes (QEMU runs the M55 build on the
+mps3-an547 machine with semihosting). `arm_tools()` says which cross tools are installed.
+Every failure is an RnnedgeError with the tool's first error line.
+
+Imports the standard library, rnnedge.errors and this package's codegen module (flags).
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from rnnedge.errors import RnnedgeError
+from rnnedge.firmware_sim.codegen import ARM_FLAGS, CPU_FLAGS, HOST_FLAGS
+
+ARM_CC = "arm-none-eabi-gcc"
+ARM_SIZE = "arm-none-eabi-size"
+QEMU = "qemu-system-arm"
+SECTIONS = (".text", ".rodata", ".data", ".bss")
+
+
+def arm_tools() -> dict:
+    """{"cc": bool, "qemu": bool}: whether the cross compiler and QEMU are installed."""
+    return {"cc": shutil.which(ARM_CC) is not None and shutil.which(ARM_SIZE) is not None,
+            "qemu": shutil.which(QEMU) is not None}
+
+
+def _sources(directory: Path) -> list:
+    """The C files of a firmware directory, in a stable order."""
+    kernels = sorted(p.relative_to(directory).as_posix()
+                     for p in (directory / "kernels").glob("*.c"))
+    return ["main.c", "model.c", *kernels]
+
+
+def _compile(cmd: list, directory: Path, what: str) -> None:
+    """Run a compiler command; raise with its first error line on failure."""
+    proc = subprocess.run(cmd, cwd=directory, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
+        first = next((ln for ln in lines if "error" in ln), lines[0] if lines else "")
+        raise RnnedgeError(f"{what} failed: {first[:300]}")
+
+
+def build_host(directory, output: str = "firmware", cc: str | None = None,
+               extra_flags: tuple = ()) -> Path:
+    """Compile the firmware in `directory` for the host; returns the executable's path."""
+    directory = Path(directory)
+    cc = cc or os.environ.get("CC", "cc")
+    if shutil.which(cc) is None:
+        raise RnnedgeError(f"C compiler '{cc}' not found: install gcc/clang or set CC")
+    cmd = [cc, *HOST_FLAGS.split(), *extra_flags, "-o", output, *_sources(directory), "-lm"]
+    _compile(cmd, directory, "building the firmware")
+    return directory / output
+
+
+def build_arm(directory, cpu: str) -> Path:
+    """Cross-compile the firmware in `directory` for `cpu` ("m55" or "m4")."""
+    if cpu not in CPU_FLAGS:
+        raise RnnedgeError(f"unknown CPU {cpu!r}; choose one of {', '.join(CPU_FLAGS)}")
+    if not arm_tools()["cc"]:
+        raise RnnedgeError(f"{ARM_CC} is not installed (apt-get install gcc-arm-none-eabi "
+                           "libnewlib-arm-none-eabi)")
+    directory = Path(directory)
+    output = f"firmware-{cpu}.elf"
+    cmd = [ARM_CC, *ARM_FLAGS.split(), *CPU_FLAGS[cpu].split(), "-T", "cortex_m.ld",
+           "--specs=rdimon.specs", "-Wl,--gc-sections", "-o", output, *_sources(directory),
+           "startup_cortex_m.c", "-lm"]
+    _compile(cmd, directory, f"building the Cortex-{cpu.upper()} firmware")
+    return directory / output
+
+
+def section_sizes(elf) -> dict:
+    """{".text", ".rodata", ".data", ".bss": bytes} of an ARM ELF (`size -A`)."""
+    proc = subprocess.run([ARM_SIZE, "-A", os.fspath(elf)], capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        raise RnnedgeError(f"{ARM_SIZE} failed: {proc.stderr.strip()[:200]}")
+    sizes = dict.fromkeys(SECTIONS, 0)
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in sizes and parts[1].isdigit():
+            sizes[parts[0]] += int(parts[1])
+    return sizes
+
+
+def run_host(executable, data: bytes, timeout: float = 120) -> bytes:
+    """Output bytes of the host firmware fed `data` on stdin."""
+    proc = subprocess.run([os.fspath(executable)], input=data, capture_output=True,
+                          timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise RnnedgeError(f"the firmware exited with {proc.returncode}: "
+                           f"{proc.stderr.decode(errors='replace').strip()[:200]}")
+    return proc.stdout
+
+
+def run_qemu(elf, data: bytes, timeout: float = 300) -> bytes:
+    """Output bytes of the Cortex-M55 firmware run on QEMU's mps3-an547 (semihosting file
+    I/O: the input and output files are passed as the program's arguments)."""
+    if not arm_tools()["qemu"]:
+        raise RnnedgeError(f"{QEMU} is not installed (apt-get install qemu-system-arm)")
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "in.bin"), os.path.join(tmp, "out.bin")
+        with open(src, "wb") as f:
+            f.write(data)
+        cmd = [QEMU, "-M", "mps3-an547", "-nographic", "-monitor", "none", "-serial", "none",
+               "-semihosting-config",
+               f"enable=on,target=native,arg=firmware,arg={src},arg={dst}",
+               "-kernel", os.fspath(elf)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise RnnedgeError(f"QEMU did not finish within {timeout:.0f} s") from None
+        if proc.returncode != 0 or not os.path.exists(dst):
+            raise RnnedgeError(f"the firmware under QEMU exited with {proc.returncode}: "
+                               f"{(proc.stderr + proc.stdout).decode(errors='replace')[:200]}")
+        with open(dst, "rb") as f:
+            return f.read()

@@ -1,0 +1,72 @@
+"""`rnnedge check model.tflite --data ...`: host-side accuracy of the int8 model vs float."""
+
+import json
+
+import click
+
+from rnnedge.check import run_check
+from rnnedge.errors import RnnedgeError
+from rnnedge.metrics import plot_confusion
+
+
+def _progress_bar(label):
+    """A tqdm bar on stderr, opened at the first batch and updated by `run_check`'s progress
+    callback (so an error before any inference leaves no bar behind)."""
+    from tqdm import tqdm
+
+    bars = []
+
+    def update(done, total):
+        if not bars:
+            bars.append(tqdm(desc=label, total=total, unit="img", leave=False))
+        bars[0].n = done
+        bars[0].refresh()
+        if done >= total:
+            bars[0].close()
+
+    return update
+
+
+@click.command("check")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--data", required=True, help="'synthetic[:key=value,...]' or a dataset folder (CIFAR pickles, image folder).")
+@click.option("--float", "float_checkpoint", type=click.Path(dir_okay=False), help="The float rnnedge checkpoint to compare with.")
+@click.option("--backend", type=click.Choice(["tflite", "c", "tflm"]), default="tflite", show_default=True,
+              help="tflite: TFLite reference kernels; c: rnnedge's C kernels in one static arena; tflm: tflite-micro.")
+@click.option("--samples", type=click.IntRange(min=1), help="Check only the first N samples of the check split.")
+@click.option("--max-drop", type=float, help="Exit 1 when float top-1 minus int8 top-1 exceeds this many points.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write the int8 confusion matrix as a PNG.")
+@click.option("--trust-pickle", is_flag=True, help="UNSAFE: allow a --float file that is a whole pickled module.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check(model, data, float_checkpoint, backend, samples, max_drop, plot, trust_pickle, as_json):
+    """Accuracy of the int8 MODEL on the host, with float comparison like ST Edge AI's validate:
+    top-1/top-5 of float and int8, the drop in points, prediction agreement, and RMSE, MAE,
+    cosine similarity and L2r between float and dequantised int8 logits."""
+    if max_drop is not None and float_checkpoint is None:
+        raise RnnedgeError("--max-drop needs --float model.pt to measure the drop against")
+    result = run_check(model, data, float_checkpoint, backend, samples, trust_pickle,
+                       progress=None if as_json else _progress_bar("check"))
+    if plot:
+        plot_confusion(result.confusion, result.class_names, plot, f"{model} ({backend}, int8)")
+    if as_json:
+        click.echo(json.dumps(result.to_json()))
+    else:
+        click.echo(_format(result, model))
+    if max_drop is not None and result.drop_pp > max_drop:
+        if not as_json:
+            click.echo(f"FAIL: int8 drop {result.drop_pp:.2f} pp exceeds --max-drop {max_drop}", err=True)
+        raise SystemExit(1)
+
+
+def _format(result, model):
+    lines = [f"{model}: {result.samples} samples, backend {result.backend}",
+             f"{'':<8} {'top-1 %':>8} {'top-5 %':>8}"]
+    if result.float is not None:
+        lines.append(f"{'float':<8} {result.float['top1']:>8.2f} {result.float['top5']:>8.2f}")
+    lines.append(f"{'int8':<8} {result.int8['top1']:>8.2f} {result.int8['top5']:>8.2f}")
+    if result.float is not None:
+        e = result.errors
+        lines.append(f"drop {result.drop_pp:+.2f} pp, agreement {result.agreement:.2f} %")
+        lines.append(f"logits float vs int8: rmse {e['rmse']:.4g}  mae {e['mae']:.4g}  cos {e['cos']:.5f}  "
+                     f"l2r {e['l2r']:.4g}")
+    return "\n".join(lines)

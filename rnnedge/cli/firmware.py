@@ -1,0 +1,56 @@
+"""`rnnedge firmware`: emit a model as standalone C firmware (and optionally build it).
+
+Parses arguments, calls rnnedge.firmware_sim (compile, codegen, toolchain) and prints what it
+wrote and, with --build, the section sizes. Holds no model logic.
+"""
+
+import json
+import os
+
+import click
+
+from rnnedge.errors import RnnedgeError
+from rnnedge.planner import PLANNERS
+
+
+@click.command("firmware")
+@click.argument("model_path", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory to write the C sources, headers and Makefile into.")
+@click.option("--planner", type=click.Choice(PLANNERS), default="best", show_default=True,
+              help="Arena layout baked into the firmware.")
+@click.option("--build", "targets", multiple=True, type=click.Choice(["host", "m55", "m4"]),
+              help="Also compile for this target (repeatable); m55/m4 need arm-none-eabi-gcc.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def firmware(model_path, out_dir, planner, targets, as_json):
+    """Write MODEL_PATH as C firmware into -o DIR: const weights, the op schedule, one static
+    arena of the planned size and a main() that maps input bytes to output bytes."""
+    from rnnedge.firmware_sim import codegen, toolchain
+    from rnnedge.firmware_sim.program import compile_model
+
+    if not os.path.isfile(model_path):
+        raise RnnedgeError(f"model file {model_path} does not exist")
+    program = compile_model(model_path, planner)
+    written = codegen.write_firmware(program, out_dir)
+    report = {"model": model_path, "directory": out_dir, "planner": planner,
+              "arena_bytes": program.arena, "row_scratch_bytes": program.scratch,
+              "flash_bytes": program.flash_bytes, "steps": len(program.steps),
+              "files": len(written), "builds": {}}
+    for target in targets:
+        if target == "host":
+            path = toolchain.build_host(out_dir)
+            report["builds"][target] = {"path": str(path)}
+        else:
+            path = toolchain.build_arm(out_dir, target)
+            report["builds"][target] = {"path": str(path), **toolchain.section_sizes(path)}
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    click.echo(f"wrote {len(written)} files to {out_dir}: arena {program.arena} B "
+               f"({planner} plan), row scratch {program.scratch} B, constants "
+               f"{program.flash_bytes} B, {len(program.steps)} steps")
+    for target, info in report["builds"].items():
+        sizes = ", ".join(f"{k} {v}" for k, v in info.items() if k != "path")
+        click.echo(f"built {target}: {info['path']}" + (f" ({sizes})" if sizes else ""))
+    if not targets:
+        click.echo(f"build: make -C {out_dir}  (Cortex-M: make -C {out_dir} m55 | m4)")

@@ -1,0 +1,92 @@
+"""`rnnedge run`: run an int8 .tflite on one or a batch of inputs with a chosen backend.
+
+Parses arguments, calls rnnedge.firmware_sim.backends, and prints or saves the raw outputs.
+Holds no model logic.
+"""
+
+import json
+import os
+import sys
+import tempfile
+
+import click
+import numpy as np
+
+from rnnedge.errors import RnnedgeError
+from rnnedge.planner import PLANNERS
+
+
+def load_input(path: str) -> np.ndarray:
+    """The array stored in `path` (.npy, no pickles)."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise RnnedgeError(f"cannot read input {path}: {exc}") from None
+
+
+def save_outputs(path: str, outputs: list) -> None:
+    """Save one output as .npy (several as .npz) atomically."""
+    if len(outputs) > 1 and not path.endswith(".npz"):
+        raise RnnedgeError(f"the model has {len(outputs)} outputs: give an --output ending "
+                           "in .npz")
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if len(outputs) == 1:
+                np.save(f, outputs[0])
+            else:
+                np.savez(f, *outputs)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@click.command("run")
+@click.argument("model_path", type=click.Path(dir_okay=False))
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+              help="x.npy: one input of the model's shape, or N stacked on the first axis.")
+@click.option("--output", "output_path", type=click.Path(dir_okay=False),
+              help="Save the outputs here (.npy; .npz for several outputs) instead of printing.")
+@click.option("--backend", type=click.Choice(["c", "tflite", "tflm"]), default="c",
+              show_default=True, help="c: rnnedge's C kernels in one static arena; tflite: "
+              "TFLite reference kernels; tflm: tflite-micro.")
+@click.option("--planner", type=click.Choice(PLANNERS), default="best", show_default=True,
+              help="Arena layout for the c backend.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--debug", is_flag=True, help="c backend: poison dead tensors and check guard "
+              "bytes and live tensors after every op.")
+def run(model_path, input_path, output_path, backend, planner, as_json, debug):
+    """Run MODEL_PATH on the inputs in --input and print or save the raw outputs."""
+    from rnnedge.firmware_sim.backends import make_backend
+
+    if not os.path.isfile(model_path):
+        raise RnnedgeError(f"model file {model_path} does not exist")
+    if debug and backend != "c":
+        raise RnnedgeError("--debug applies to the c backend only")
+    x = load_input(input_path)
+    runner = make_backend(backend, model_path, planner=planner, debug=debug)
+    outputs = runner(x)
+    if output_path:
+        save_outputs(output_path, outputs)
+    runtime = getattr(runner, "runtime", None)
+    if as_json:
+        report = {"model": model_path, "backend": backend, "samples": int(outputs[0].shape[0]),
+                  "outputs": [{"dtype": str(o.dtype), "shape": list(o.shape),
+                               **({"file": output_path} if output_path else
+                                  {"values": o.tolist()})} for o in outputs]}
+        if runtime is not None:
+            report.update(planner=planner, arena_bytes=runtime.program.arena,
+                          row_scratch_bytes=runtime.program.scratch,
+                          flash_bytes=runtime.program.flash_bytes, debug=debug,
+                          steps=runtime.counters())
+        click.echo(json.dumps(report))
+        return
+    if output_path:
+        click.echo(f"saved {len(outputs)} output(s) of {outputs[0].shape[0]} sample(s) to "
+                   f"{output_path}")
+        return
+    for i, o in enumerate(outputs):
+        click.echo(f"output {i}: {o.dtype} {list(o.shape)}")
+        click.echo(np.array2string(o, threshold=sys.maxsize, max_line_width=100))

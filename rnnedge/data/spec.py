@@ -1,0 +1,95 @@
+"""`open_dataset(spec, split)`: one entry point from a command-line data spec to a Dataset.
+
+A spec is `synthetic` or a path, optionally followed by `:key=value,...` options:
+  synthetic[:classes=10,seed=0,n=N,noise=12,clutter=6]   the embedded default
+  PATH[:n=N]                                             CIFAR-10/100 or an image folder
+  PATH[:labels=coarse]                                   CIFAR-100's 20 superclasses
+The format of a path is detected: a `cifar-100-python` or `cifar-10-batches-py` folder (or
+one holding it), else an image folder. `n` keeps the first N samples of a real split and
+sets the size of a synthetic one.
+
+May import: rnnedge.data.base, rnnedge.data.cifar, rnnedge.data.folder,
+rnnedge.data.synthetic, rnnedge.errors.
+"""
+
+from pathlib import Path
+
+from rnnedge.data import cifar, folder, synthetic
+from rnnedge.data.base import canonical_split, fit_images, make_dataset, subset
+from rnnedge.errors import RnnedgeError
+
+SYNTHETIC = "synthetic"
+_SYNTHETIC_OPTIONS = {"classes": int, "seed": int, "n": int, "noise": float, "clutter": int}
+_PATH_OPTIONS = {"n": int, "labels": str}
+
+
+def open_dataset(spec, split, image_shape=(3, 32, 32)):
+    """Open `split` ("train", "val", "check"; "test" means "check") of the dataset named by
+    `spec`, with images fitted to the model input `image_shape` (C, H, W)."""
+    split = canonical_split(split)
+    channels, height, width = image_shape
+    name, options = parse_spec(spec)
+    if name == SYNTHETIC:
+        config = synthetic.SyntheticConfig(**options)
+        return synthetic.generate(config, split, (height, width), channels)
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise RnnedgeError(f"data {name!r} not found: give 'synthetic', a CIFAR python folder "
+                           "or an image folder")
+    if not path.is_dir():
+        raise RnnedgeError(f"data {name!r} is a file: extract CIFAR archives first, or give a "
+                           "folder with one sub-folder per class")
+    try:
+        dataset = _open_folder(path, split, (height, width), channels, options)
+    except OSError as exc:
+        raise RnnedgeError(f"cannot read {exc.filename or name}: {exc.strerror or exc}") from None
+    images = fit_images(dataset.images, (height, width), channels, dataset.source)
+    return make_dataset(images, dataset.labels, dataset.class_names, dataset.source,
+                        dataset.augmentation)
+
+
+def _open_folder(path, split, size, channels, options):
+    """Detect the format of folder `path` and load `split` of it (first `n` samples)."""
+    found = cifar.find_cifar_root(path)
+    labels = options.get("labels")
+    if found and found[0] == "cifar100":
+        dataset = cifar.load_cifar100(found[1], split, labels or "fine")
+    elif labels is not None:
+        raise RnnedgeError("option labels= applies to CIFAR-100 only")
+    elif found:
+        dataset = cifar.load_cifar10(found[1], split)
+    elif folder.is_image_folder(path):
+        dataset = folder.load_image_folder(path, split, size, channels)
+    else:
+        raise RnnedgeError(f"{path}: not a CIFAR python folder and no class sub-folders with "
+                           "images found")
+    return subset(dataset, options.get("n"))
+
+
+def parse_spec(spec):
+    """Split a data spec into (name, options dict with typed values)."""
+    spec = str(spec)
+    name, options = spec, {}
+    if spec == SYNTHETIC or spec.startswith(SYNTHETIC + ":"):
+        name, _, text = spec.partition(":")
+        return name, _parse_options(text, _SYNTHETIC_OPTIONS, spec)
+    head, sep, text = spec.rpartition(":")
+    if sep and "=" in text and not Path(spec).exists():
+        name, options = head, _parse_options(text, _PATH_OPTIONS, spec)
+    return name, options
+
+
+def _parse_options(text, allowed, spec):
+    """Parse `key=value,...` with the types in `allowed`."""
+    options = {}
+    for item in filter(None, text.split(",")):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in allowed:
+            raise RnnedgeError(f"bad data option {item!r} in {spec!r}: allowed are "
+                               f"{', '.join(k + '=' for k in allowed)}")
+        try:
+            options[key] = allowed[key](value.strip())
+        except ValueError:
+            raise RnnedgeError(f"bad value for {key} in {spec!r}: {value!r}") from None
+    return options

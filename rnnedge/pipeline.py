@@ -1,0 +1,114 @@
+"""The main job, end to end on the embedded default: the paper's Table 6 measured here.
+
+For each model (default: `cifar-resnet18-rnn` and its `-thin` baseline) it trains briefly on
+the synthetic set, exports fully-int8 TFLite, plans the tensor arena, checks int8 accuracy on
+the host with the C kernels, and collects one Table-6-style row: parameters, tensor arena,
+total memory (weight bytes + arena), float and int8 accuracy. Before that it verifies every
+zoo model's parameter count against Tables 1, 2, 5 and 6 (`zoo_report`).
+
+Every artefact (checkpoints, .tflite files) lands in `workdir`, so a rerun with the same
+settings resumes nothing and overwrites everything deterministically.
+Imports: rnnedge.{zoo, summary, train, checkpoint, export, tflite, arena_report, check}.
+"""
+
+import os
+from dataclasses import dataclass, field
+
+from rnnedge import zoo
+from rnnedge.summary import summarize
+
+DEFAULT_MODELS = ("cifar-resnet18-rnn", "cifar-resnet18-thin")
+PAPER_TABLE_6 = {  # model: (parameters, tensor arena, total memory, accuracy %), as printed
+    "cifar-resnet18": ("453K", "24K", "477K", 61.4),
+    "cifar-resnet18-rnn": ("156K", "24K", "180K", 59.0),
+    "cifar-resnet18-thin": ("156K", "24K", "180K", 57.1),
+    "cifar-resnet18-short": ("166K", "24K", "190K", 58.1),
+}
+
+
+@dataclass
+class PipelineSettings:
+    """What the main job trains on and for how long."""
+
+    workdir: str = "rnnedge-out"
+    models: tuple = DEFAULT_MODELS
+    data: str = "synthetic"
+    epochs: int = 3
+    train_samples: int | None = 4000  # per-split size of the synthetic set (None: its default)
+    check_samples: int = 1000
+    backend: str = "c"
+    planner: str = "inplace"
+    seed: int = 0
+    progress: bool = True
+    log: object = field(default=None, repr=False)  # callable(str) for one-line progress notes
+
+
+def zoo_report():
+    """[{model, params, rows_checked, rows_matching, ...}] for every zoo model."""
+    rows = []
+    for name in zoo.names():
+        entry = zoo.get(name)
+        summary = summarize(name)
+        checked = [r for r in summary.rows if r.paper_params is not None]
+        stated, where = entry.stated_total
+        rows.append({"model": name, "params": summary.total_params, "macs": summary.total_macs,
+                     "rows_checked": len(checked), "rows_matching": sum(r.match for r in checked),
+                     "paper_rows_total": entry.paper_rows_total, "paper_stated_total": stated,
+                     "paper_table": where})
+    return rows
+
+
+def _data_spec(settings):
+    """The dataset spec, with the synthetic set's size capped for a run in minutes."""
+    if settings.data.split(":")[0] == "synthetic" and settings.train_samples and "n=" not in settings.data:
+        return f"{settings.data}{',' if ':' in settings.data else ':'}n={settings.train_samples}"
+    return settings.data
+
+
+def measure_model(name, settings):
+    """Train, export, plan and check one classifier; returns its Table-6-style row."""
+    from rnnedge import checkpoint
+    from rnnedge.arena_report import arena_report
+    from rnnedge.check import run_check
+    from rnnedge.export.pipeline import export_int8
+    from rnnedge.tflite import read_model
+    from rnnedge.train import TrainConfig, train
+
+    log = settings.log or (lambda message: None)
+    data = _data_spec(settings)
+    base = os.path.join(settings.workdir, name)
+    log(f"{name}: training {settings.epochs} epochs on {data}")
+    trained = train(name, data, out=base + ".pt", config=TrainConfig(epochs=settings.epochs, seed=settings.seed),
+                    progress=settings.progress)
+    model, meta = checkpoint.load(base + ".pt")
+    log(f"{name}: exporting int8")
+    exported = export_int8(model, meta, base + ".tflite", calib=data)
+    report = arena_report(read_model(base + ".tflite"), base + ".tflite", planner=settings.planner)
+    log(f"{name}: checking int8 accuracy ({settings.backend} kernels)")
+    checked = run_check(base + ".tflite", data, base + ".pt", settings.backend, settings.check_samples)
+    return {
+        "model": name,
+        "params": trained.parameters,
+        "weight_bytes": report["weight_bytes"],
+        "arena": report["arena"],
+        "planner": settings.planner,
+        "total_memory": report["total_memory"],
+        "float_top1": checked.float["top1"],
+        "int8_top1": checked.int8["top1"],
+        "drop_pp": checked.drop_pp,
+        "agreement": checked.agreement,
+        "best_val_acc": trained.best_val_acc,
+        "ops": exported["stats"]["ops"],
+        "tflite": base + ".tflite",
+        "paper": dict(zip(("params", "arena", "total_memory", "accuracy"), PAPER_TABLE_6.get(name, (None,) * 4))),
+    }
+
+
+def run_pipeline(settings):
+    """The whole main job: {"zoo": zoo_report(), "models": [row per model], "settings": ...}."""
+    os.makedirs(settings.workdir, exist_ok=True)
+    return {"zoo": zoo_report(),
+            "models": [measure_model(name, settings) for name in settings.models],
+            "settings": {"data": _data_spec(settings), "epochs": settings.epochs, "backend": settings.backend,
+                         "planner": settings.planner, "check_samples": settings.check_samples,
+                         "workdir": os.path.abspath(settings.workdir)}}

@@ -1,0 +1,360 @@
+"""Train a classifier on a Dataset and save the best epoch as an rnnedge checkpoint.
+
+`train(model_name, data, ...)` builds a zoo model with the dataset's class count and runs
+`fit`, which works for any `torch.nn.Module` classifier: Adam or SGD (Nesterov momentum), a
+per-step cosine (with a short linear warm-up) or one-cycle learning rate, the dataset's
+label-preserving augmentation, validation accuracy after every epoch, and the checkpoint
+rewritten whenever validation accuracy improves. Adam is the default because it trains all
+CIFAR variants briefly: on the synthetic set, SGD at lr 0.05 left cifar-resnet18 and -thin at
+chance for 6 epochs, where Adam took them to 99%.
+
+After every epoch the full training state (last weights, optimizer, epoch, history) goes to
+a side file `<out>.state`, loaded with `torch.load(weights_only=True)`; `resume=True`
+continues from it. The learning rate is a pure function of the step, and the shuffle and
+augmentation of epoch e are seeded by (seed, e), so a resumed run reproduces an
+uninterrupted one.
+
+May import: numpy, torch, tqdm, rnnedge.data, rnnedge.zoo, rnnedge.checkpoint,
+rnnedge.errors.
+"""
+
+import math
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from rnnedge.data import open_dataset
+from rnnedge.data.base import NO_AUGMENTATION
+from rnnedge.data.torch_adapter import Normalization, TorchImageDataset, epoch_seed, make_loader
+from rnnedge.errors import RnnedgeError
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("cosine", "onecycle")
+DEFAULT_LR = {"sgd": 0.05, "adam": 0.002}
+WARMUP_FRACTION = 0.05
+"""Cosine schedule: linear warm-up over this fraction of all steps."""
+ONECYCLE_RISE = 0.3
+ONECYCLE_START_DIV = 25.0
+ONECYCLE_END_DIV = 1e4
+EVAL_BATCH = 256
+STATE_FORMAT = "rnnedge-train-state"
+STATE_VERSION = 1
+RESUME_KEYS = ("zoo_name", "class_names", "optimizer", "batch", "seed")
+"""Settings a resumed run must share with the saved one."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyper-parameters; `lr` None means the optimizer's default (DEFAULT_LR)."""
+
+    epochs: int = 10
+    batch: int = 128
+    lr: float | None = None
+    optimizer: str = "adam"
+    schedule: str = "cosine"
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    seed: int = 0
+    augment: bool = True
+
+    @property
+    def base_lr(self):
+        """The peak learning rate."""
+        return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
+
+    def validate(self):
+        """RnnedgeError for settings that cannot train."""
+        if self.optimizer not in OPTIMIZERS:
+            raise RnnedgeError(f"unknown optimizer {self.optimizer!r}: use "
+                               f"{' or '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise RnnedgeError(f"unknown schedule {self.schedule!r}: use {' or '.join(SCHEDULES)}")
+        if self.epochs < 1 or self.batch < 1:
+            raise RnnedgeError("epochs and batch must be at least 1")
+        if not self.base_lr > 0 or self.weight_decay < 0:
+            raise RnnedgeError("the learning rate must be positive and weight decay non-negative")
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced; accuracies in percent."""
+
+    checkpoint: str
+    state: str
+    num_classes: int
+    class_names: list
+    parameters: int
+    train_samples: int
+    val_samples: int
+    normalization: dict
+    best_epoch: int | None = None
+    best_val_acc: float | None = None
+    start_epoch: int = 1
+    history: list = field(default_factory=list)
+
+    def as_dict(self):
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def learning_rate(config, step, total_steps):
+    """The learning rate of 0-based `step` out of `total_steps`."""
+    peak = config.base_lr
+    if config.schedule == "cosine":
+        warmup = int(WARMUP_FRACTION * total_steps)
+        if step < warmup:
+            return peak * (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return peak * 0.5 * (1.0 + math.cos(math.pi * progress))
+    rise = max(1, int(ONECYCLE_RISE * total_steps))
+    start, end = peak / ONECYCLE_START_DIV, peak / ONECYCLE_END_DIV
+    if step < rise:
+        return start + (peak - start) * step / rise
+    progress = (step - rise) / max(1, total_steps - rise)
+    return end + (peak - end) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model, config):
+    """SGD or Adam; weight decay on weights with 2+ dimensions only (not biases or norms)."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
+    rest = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": rest, "weight_decay": 0.0}]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.base_lr, momentum=config.momentum,
+                               nesterov=config.nesterov and config.momentum > 0)
+    return torch.optim.Adam(groups, lr=config.base_lr)
+
+
+def evaluate(model, torch_dataset, batch=EVAL_BATCH):
+    """(top-1 accuracy in percent, mean cross-entropy) of `model` over `torch_dataset`."""
+    model.eval()
+    correct, loss_sum = 0, 0.0
+    with torch.no_grad():
+        for images, labels in make_loader(torch_dataset, batch, shuffle=False):
+            logits = model(images)
+            loss_sum += torch.nn.functional.cross_entropy(logits, labels, reduction="sum").item()
+            correct += int((logits.argmax(1) == labels).sum())
+    n = len(torch_dataset)
+    return 100.0 * correct / n, loss_sum / n
+
+
+def fit(model, train_set, val_set, *, out, config, input_shape, zoo_name=None,
+        model_config=None, resume=False, progress=False, log=None):
+    """Train `model` on `train_set`, validate on `val_set` every epoch, save the best epoch to
+    the checkpoint `out` and the training state to `<out>.state`; return a TrainResult.
+    `zoo_name` and `model_config` rebuild the model at load time (zoo.build kwargs, or
+    {"class": "rnnedge.<module>.<Class>", "kwargs": {...}} without a zoo name, as
+    `rnnedge.checkpoint.save` requires); `log` gets one line per epoch; `progress` shows a
+    tqdm bar when stderr is a terminal."""
+    config.validate()
+    out = Path(out)
+    state_path = out.with_name(out.name + ".state")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RnnedgeError(f"cannot create the folder of {out}: {exc.strerror or exc}") from None
+    if len(train_set) < 2 or len(val_set) == 0:
+        raise RnnedgeError(f"the {'train' if len(train_set) < 2 else 'val'} split has "
+                           f"{len(train_set) if len(train_set) < 2 else 0} samples: give more "
+                           "data")
+    if tuple(val_set.class_names) != tuple(train_set.class_names):
+        raise RnnedgeError("the val split's classes differ from the train split's")
+    _check_head(model, input_shape, train_set.num_classes)
+    normalization = Normalization.of_images(train_set.images)
+    run = {"zoo_name": zoo_name, "class_names": list(train_set.class_names),
+           "optimizer": config.optimizer, "batch": config.batch, "seed": config.seed}
+    optimizer = make_optimizer(model, config)
+    result = TrainResult(str(out), str(state_path), train_set.num_classes,
+                         list(train_set.class_names), sum(p.numel() for p in model.parameters()),
+                         len(train_set), len(val_set), normalization.as_dict())
+    if resume:
+        _restore(state_path, model, optimizer, run, result)
+        normalization = Normalization(tuple(result.normalization["mean"]),
+                                      tuple(result.normalization["std"]))
+    augmentation = train_set.augmentation if config.augment else NO_AUGMENTATION
+    train_data = TorchImageDataset(train_set, normalization, augmentation, config.seed)
+    val_data = TorchImageDataset(val_set, normalization)
+    steps_per_epoch = _steps_per_epoch(len(train_set), config.batch)
+    total_steps = steps_per_epoch * config.epochs
+    for epoch in range(result.start_epoch, config.epochs + 1):
+        record = _train_epoch(model, optimizer, train_data, config, epoch,
+                              (epoch - 1) * steps_per_epoch, total_steps, progress)
+        record["val_acc"], record["val_loss"] = evaluate(model, val_data)
+        improved = result.best_val_acc is None or record["val_acc"] > result.best_val_acc
+        if improved:
+            result.best_epoch, result.best_val_acc = epoch, record["val_acc"]
+            _save_checkpoint(model, out, zoo_name, model_config, input_shape, normalization,
+                             train_set, config, record)
+        result.history.append(record)
+        _save_state(state_path, model, optimizer, run, result, epoch)
+        if log:
+            log(f"epoch {epoch}/{config.epochs}: loss {record['train_loss']:.4f}, train "
+                f"{record['train_acc']:.2f}%, val {record['val_acc']:.2f}%, lr "
+                f"{record['lr']:.3g}" + (" (best, saved)" if improved else ""))
+    return result
+
+
+def train(model_name, data="synthetic", *, out="model.pt", config=TrainConfig(), resume=False,
+          progress=False, log=None, threads=None):
+    """Build zoo model `model_name` with the class count of `data` (an `open_dataset` spec)
+    and `fit` it; `threads` sets torch's intra-op threads for the run (default: the CPUs
+    this process may use)."""
+    from rnnedge import zoo
+
+    entry = zoo.get(model_name)
+    if entry.num_classes is None:
+        raise RnnedgeError(f"{model_name} is not a classifier: `rnnedge train` trains the "
+                           "classification models")
+    config.validate()
+    train_set = open_dataset(data, "train", entry.input_shape)
+    val_set = open_dataset(data, "val", entry.input_shape)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or _usable_cpus())
+    try:
+        torch.manual_seed(config.seed)
+        model_config = {"num_classes": train_set.num_classes}
+        model = zoo.build(model_name, **model_config)
+        return fit(model, train_set, val_set, out=out, config=config,
+                   input_shape=tuple(entry.input_shape), zoo_name=model_name,
+                   model_config=model_config, resume=resume, progress=progress, log=log)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _steps_per_epoch(samples, batch):
+    """Optimizer steps per epoch: a last batch of one sample is dropped (BatchNorm cannot
+    train on it)."""
+    return samples // batch + (samples % batch > 1)
+
+
+def _usable_cpus():
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _check_head(model, input_shape, num_classes):
+    """RnnedgeError unless `model` maps one `input_shape` image to `num_classes` logits."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = model(torch.zeros(1, *input_shape))
+    except RuntimeError as exc:
+        raise RnnedgeError(f"the model does not accept {tuple(input_shape)} inputs: "
+                           f"{str(exc).splitlines()[0]}") from None
+    finally:
+        model.train(was_training)
+    if tuple(logits.shape) != (1, num_classes):
+        raise RnnedgeError(f"the model outputs {tuple(logits.shape[1:])} logits but the dataset "
+                           f"has {num_classes} classes: build it with num_classes={num_classes}")
+
+
+def _train_epoch(model, optimizer, train_data, config, epoch, first_step, total_steps, progress):
+    """One epoch of training; returns its record (mean loss, accuracy, last lr)."""
+    model.train()
+    torch.manual_seed(epoch_seed(config.seed, epoch))
+    loader = make_loader(train_data, config.batch, shuffle=True, epoch=epoch,
+                         drop_last=len(train_data) % config.batch == 1)
+    bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", file=sys.stderr, leave=False,
+               disable=None if progress else True, unit="batch")
+    loss_sum, correct, seen, lr = 0.0, 0, 0, 0.0
+    for step, (images, labels) in enumerate(bar, start=first_step):
+        lr = learning_rate(config, step, total_steps)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        logits = model(images)
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise RnnedgeError(f"training diverged in epoch {epoch} (loss {value}): "
+                               "lower --lr")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += value * len(labels)
+        correct += int((logits.detach().argmax(1) == labels).sum())
+        seen += len(labels)
+        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", refresh=False)
+    bar.close()
+    if not all(math.isfinite(p.detach().abs().sum().item()) for p in model.parameters()):
+        raise RnnedgeError(f"training diverged in epoch {epoch} (non-finite weights): lower "
+                           "--lr")
+    return {"epoch": epoch, "train_loss": loss_sum / seen, "train_acc": 100.0 * correct / seen,
+            "lr": lr}
+
+
+def _save_checkpoint(model, out, zoo_name, model_config, input_shape, normalization,
+                     train_set, config, record):
+    """Write the rnnedge checkpoint of the current weights to `out` (atomically)."""
+    from rnnedge import checkpoint
+
+    training = {**asdict(config), "epoch": record["epoch"], "val_acc": record["val_acc"],
+                "data": train_set.source}
+    try:
+        checkpoint.save(model, out, zoo_name=zoo_name, config=dict(model_config or {}),
+                        input_shape=tuple(input_shape),
+                        normalization=(list(normalization.mean), list(normalization.std)),
+                        class_names=list(train_set.class_names), extra={"training": training})
+    except OSError as exc:
+        raise RnnedgeError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _save_state(path, model, optimizer, run, result, epoch):
+    """Write the resumable training state after `epoch` atomically to `path`."""
+    state = {"format": STATE_FORMAT, "version": STATE_VERSION, "epoch": epoch, "run": run,
+             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "best_epoch": result.best_epoch, "best_val_acc": result.best_val_acc,
+             "normalization": result.normalization, "history": result.history}
+    _atomic(path, lambda tmp: torch.save(state, tmp))
+
+
+def _restore(path, model, optimizer, run, result):
+    """Load the side-file state into model, optimizer and result (start epoch, history)."""
+    if not path.is_file():
+        raise RnnedgeError(f"--resume: no training state at {path}; train without --resume "
+                           "first")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a damaged or foreign file
+        raise RnnedgeError(f"--resume: {path} is not a readable training state "
+                           f"({type(exc).__name__})") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise RnnedgeError(f"--resume: {path} is not an rnnedge training state")
+    saved = state["run"]
+    for key in RESUME_KEYS:
+        if saved.get(key) != run[key]:
+            raise RnnedgeError(f"--resume: {key} was {saved.get(key)!r} in the saved run, now "
+                               f"{run[key]!r}; resume with the same settings")
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise RnnedgeError(f"--resume: {path} does not fit this model "
+                           f"({str(exc).splitlines()[0]})") from None
+    result.start_epoch = state["epoch"] + 1
+    result.best_epoch, result.best_val_acc = state["best_epoch"], state["best_val_acc"]
+    result.normalization = state["normalization"]
+    result.history = list(state["history"])
+
+
+def _atomic(path, write):
+    """Call write(tmp) on a temporary file beside `path`, then move it over `path`."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(str(tmp))
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise RnnedgeError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,358 @@
+"""firmware_sim runtime: whole models give TFLM's output bytes in the `best` and `inplace`
+arena layouts (release and sanitizer kernel builds), debug mode catches unsafe plans, and
+unsupported or malformed models fail with one RnnedgeError naming the op."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rnnedge import tinyml_models
+from rnnedge.cli import main
+from rnnedge.arena_report import op_macs
+from rnnedge.errors import RnnedgeError
+from rnnedge.firmware_sim.backends import make_backend
+from rnnedge.firmware_sim.program import Call, Ref, compile_model
+from rnnedge.firmware_sim.runtime import Runtime
+from rnnedge.kernels import build, structs
+from rnnedge.planner import plan
+from rnnedge.planner.best import best_plan
+from rnnedge.planner.greedy import arena_size
+from rnnedge.planner.inplace import inplace_buffers
+from rnnedge.planner.lifetimes import tensor_lifetimes
+from rnnedge.tflite import read_model
+
+TINYML = sorted(tinyml_models.BUILDERS)
+SAMPLES = 2
+
+
+def export_rnn_model(tmp_path_factory) -> str:
+    """rnnedge's own export of cifar-resnet18-rnn, once per session (shared by the firmware
+    test modules through the session's base temp dir)."""
+    path = tmp_path_factory.getbasetemp() / "cifar-resnet18-rnn.tflite"
+    if not path.exists():
+        proc = subprocess.run([sys.executable, "-m", "rnnedge", "export", "--zoo",
+                               "cifar-resnet18-rnn", "--int8", "-o", str(path),
+                               "--calib-samples", "8", "--check-samples", "2", "--json"],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            pytest.skip(f"rnnedge export is not usable here: {proc.stderr.strip()[-200:]}")
+    return str(path)
+
+
+def ops_model(tmp_path_factory) -> str:
+    """A small int8 model with float32 input and output (QUANTIZE, DEQUANTIZE) covering
+    TANH, LOGISTIC, MUL, SUB, CONCATENATION on axis 1, PAD, DEPTHWISE_CONV_2D, a Flatten
+    (SHAPE/STRIDED_SLICE/PACK/RESHAPE), FULLY_CONNECTED and SOFTMAX; once per session."""
+    path = tmp_path_factory.getbasetemp() / "ops.tflite"
+    if path.exists():
+        return str(path)
+    import tensorflow as tf
+
+    L = tf.keras.layers
+    tf.keras.utils.set_random_seed(0)
+    inp = tf.keras.Input((8, 8, 3))
+    a = L.Conv2D(6, 3, padding="same")(inp)
+    t, g = L.Activation("tanh")(a), L.Activation("sigmoid")(a)
+    d = L.Subtract()([L.Multiply()([t, g]), a])
+    p = L.ZeroPadding2D(((1, 0), (0, 1)))(L.Concatenate(axis=1)([d, t]))
+    q = L.DepthwiseConv2D(3, strides=2, padding="valid")(p)
+    out = L.Softmax()(L.Dense(5)(L.Reshape((-1,))(q)))
+    calibration = np.random.default_rng(0).uniform(-1, 1, (8, 1, 8, 8, 3)).astype(np.float32)
+    converter = tf.lite.TFLiteConverter.from_keras_model(tf.keras.Model(inp, out))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([x] for x in calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    path.write_bytes(converter.convert())
+    return str(path)
+
+
+def raw_inplace_plan(model):
+    """The inplace plan with every rule applied, even where `plan()` falls back to best's
+    layout because the rules do not shrink the arena: the runtime must honour it too."""
+    buffers, placement, steps, fusions, rules = inplace_buffers(model.main)
+    offsets = best_plan(buffers)
+    return dataclasses.replace(
+        plan(model, "inplace"), arena=arena_size(buffers, offsets), buffers=tuple(buffers),
+        buffer_offsets=offsets,
+        tensor_offsets={t: offsets[b] + rel for t, (b, rel) in placement.items()},
+        steps=tuple(tuple(s) for s in steps), fusions=tuple(fusions), rules=tuple(rules))
+
+
+def compile_with(path, planner):
+    """compile_model for a planner name, "inplace-raw" meaning raw_inplace_plan."""
+    if planner == "inplace-raw":
+        model = read_model(path)
+        return compile_model(model, plan=raw_inplace_plan(model))
+    return compile_model(path, planner)
+
+
+def model_inputs(path, n=SAMPLES, seed=0) -> np.ndarray:
+    """`n` random inputs of the model's input shape and dtype (int8, or float32 in [-1, 1]),
+    stacked on axis 0."""
+    sg = read_model(path).main
+    tensor = sg.tensors[sg.inputs[0]]
+    shape, rng = (n,) + tuple(tensor.shape[1:]), np.random.default_rng(seed)
+    if tensor.dtype == np.float32:
+        return rng.uniform(-1, 1, shape).astype(np.float32)
+    return rng.integers(-128, 128, shape, dtype=np.int8)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """{name: .tflite path}: the public TinyML models, rnnedge's RNN export and ops_model."""
+    paths = {name: tinyml_models.tflite_path(name) for name in TINYML}
+    paths["cifar-resnet18-rnn"] = export_rnn_model(tmp_path_factory)
+    paths["ops"] = ops_model(tmp_path_factory)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def references(models):
+    """{name: (inputs, TFLM outputs)}."""
+    out = {}
+    for name, path in models.items():
+        x = model_inputs(path)
+        out[name] = (x, make_backend("tflm", path)(x))
+    return out
+
+
+@pytest.mark.slow
+def test_backend_c_bit_exact_with_tflm(models, references):
+    for name, path in models.items():
+        x, expected = references[name]
+        got = make_backend("c", path, planner="inplace")(x)
+        assert [g.tobytes() for g in got] == [e.tobytes() for e in expected], name
+        assert [g.shape for g in got] == [e.shape for e in expected]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("planner", ["best", "inplace", "inplace-raw", "tflm"])
+def test_models_bit_exact_with_tflm_in_debug_mode(models, references, planner):
+    for name, path in models.items():
+        x, expected = references[name]
+        runtime = Runtime(compile_with(path, planner), debug=True)
+        got = np.stack([runtime.invoke(sample[None])[0] for sample in x])
+        mismatches = np.count_nonzero(got.reshape(expected[0].shape) != expected[0])
+        assert mismatches == 0, f"{name} ({planner}): {mismatches} bytes differ from TFLM"
+
+
+@pytest.mark.slow
+def test_inplace_rules_are_exercised(models):
+    """The raw inplace plans of these models use every in-place rule of the planner."""
+    fired = set()
+    for path in models.values():
+        fired |= {r["rule"] for r in raw_inplace_plan(read_model(path)).rules}
+    assert {"fused_residual_add", "elementwise", "concat_in_output", "view"} <= fired
+
+
+_SANITIZER_SCRIPT = """
+import sys
+import numpy as np
+from rnnedge import kernels
+from rnnedge.firmware_sim.runtime import Runtime
+from test_firmware_runtime import compile_with
+assert kernels.sanitize_requested()
+data = np.load(sys.argv[1])
+for i, path in enumerate(sys.argv[2:]):
+    x = data[f"x{i}"]
+    for planner in ("best", "inplace", "inplace-raw"):
+        rt = Runtime(compile_with(path, planner), debug=True)
+        got = np.concatenate([rt.invoke(s[None])[0].reshape(1, -1) for s in x])
+        assert got.tobytes() == data[f"y{i}"].tobytes(), (path, planner)
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_models_bit_exact_under_sanitizers(models, references, tmp_path):
+    try:
+        env = build.sanitizer_env()
+    except RnnedgeError as exc:
+        pytest.skip(str(exc))
+    names = list(models)
+    arrays = {}
+    for i, name in enumerate(names):
+        arrays[f"x{i}"], arrays[f"y{i}"] = references[name][0], references[name][1][0]
+    np.savez(tmp_path / "ref.npz", **arrays)
+    env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(__file__), env.get("PYTHONPATH", "")])
+    proc = subprocess.run([sys.executable, "-c", _SANITIZER_SCRIPT, str(tmp_path / "ref.npz"),
+                           *[models[n] for n in names]], env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-2000:]
+
+
+_FUZZ_SCRIPT = """
+import json
+import sys
+import numpy as np
+from rnnedge.errors import RnnedgeError
+from rnnedge.firmware_sim.program import compile_model
+from rnnedge.firmware_sim.runtime import Runtime
+rng = np.random.default_rng(0)
+counts = {"ok": 0, "error": 0}
+for path in sys.argv[1:]:
+    raw = open(path, "rb").read()
+    for _ in range(60):
+        data = bytearray(raw)
+        for _ in range(4):  # the flatbuffer tables sit near both ends of the file
+            pos = int(rng.integers(0, len(data) // 4))
+            data[pos if rng.random() < 0.5 else len(data) - 1 - pos] = int(rng.integers(256))
+        try:
+            program = compile_model(bytes(data), "inplace")
+            Runtime(program, debug=True).invoke(*[np.zeros(p.shape, p.dtype)
+                                                  for p in program.inputs])
+            counts["ok"] += 1
+        except RnnedgeError:
+            counts["error"] += 1
+print(json.dumps(counts))
+"""
+
+
+@pytest.mark.slow
+def test_corrupted_models_fail_cleanly_under_sanitizers():
+    """Randomly corrupted models either run or raise RnnedgeError: no crash, no
+    out-of-bounds access or undefined behaviour under ASan + UBSan."""
+    try:
+        env = build.sanitizer_env()
+    except RnnedgeError as exc:
+        pytest.skip(str(exc))
+    paths = [tinyml_models.tflite_path(n) for n in ("ds_cnn", "resnet8")]
+    proc = subprocess.run([sys.executable, "-c", _FUZZ_SCRIPT, *paths], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    counts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert counts["ok"] + counts["error"] == 120 and counts["error"] > 0
+
+
+def _live_pair(model, p):
+    """Two arena tensors live at the same time and not operands of one operator: the second
+    is produced while the first still waits for a later reader."""
+    sg = model.main
+    life = tensor_lifetimes(sg, p.steps)
+    same_op = {frozenset((a, b)) for op in sg.operators
+               for a in op.inputs + op.outputs for b in op.inputs + op.outputs}
+    for a, (fa, la) in life.items():
+        for b, (fb, lb) in life.items():
+            if (a in p.tensor_offsets and b in p.tensor_offsets and 0 < fa < fb < la
+                    and frozenset((a, b)) not in same_op
+                    and p.tensor_offsets[a] + sg.tensors[b].nbytes <= p.arena):
+                return a, b
+    raise AssertionError("no overlapping pair found")
+
+
+@pytest.mark.slow
+def test_debug_mode_catches_a_corrupted_plan():
+    path = tinyml_models.tflite_path("resnet8")
+    model = read_model(path)
+    good = plan(model, "best")
+    a, b = _live_pair(model, good)
+    offsets = dict(good.tensor_offsets)
+    offsets[b] = offsets[a]  # b now overwrites a before a's last reader runs
+    bad = dataclasses.replace(good, tensor_offsets=offsets)
+    x = model_inputs(path, 1)
+    with pytest.raises(RnnedgeError, match=r"overwrote tensor .* still to be read"):
+        Runtime(compile_model(model, plan=bad), debug=True).invoke(x)
+    # Without debug mode the same plan runs and silently corrupts the result.
+    clean = Runtime(compile_model(model, plan=good)).invoke(x)[0]
+    dirty = Runtime(compile_model(model, plan=bad)).invoke(x)[0]
+    assert not np.array_equal(clean, dirty)
+
+
+def test_debug_mode_catches_a_write_past_the_arena():
+    path = tinyml_models.tflite_path("autoencoder")
+    program = compile_model(path, "best")
+    overrun = structs.ReshapeParams(size=program.arena)  # copies 16 bytes too many
+    step = program.steps[-1]
+    calls = step.calls + (Call("rn_reshape", overrun, (Ref("arena", 0, 16),
+                                                        Ref("arena", 16, 16))),)
+    broken = dataclasses.replace(program, steps=program.steps[:-1] + (
+        dataclasses.replace(step, calls=calls),))
+    with pytest.raises(RnnedgeError, match=rf"{step.name}: wrote past the arena"):
+        Runtime(broken, debug=True).invoke(model_inputs(path, 1)[0][None])
+
+
+def test_plan_outside_the_arena_is_refused():
+    model = read_model(tinyml_models.tflite_path("autoencoder"))
+    good = plan(model, "best")
+    t = model.main.outputs[0]
+    bad = dataclasses.replace(good, tensor_offsets={**good.tensor_offsets, t: good.arena - 1})
+    with pytest.raises(RnnedgeError, match="outside the .*arena"):
+        compile_model(model, plan=bad)
+
+
+def test_counters_report_macs_of_every_step():
+    path = tinyml_models.tflite_path("ds_cnn")
+    runtime = Runtime(compile_model(path, "best"))
+    runtime.invoke(model_inputs(path, 1)[0][None])
+    sg = runtime.program.model.main
+    counters = runtime.counters()
+    assert len(counters) == len(runtime.program.steps)
+    for c in counters:
+        assert c["macs"] == sum(op_macs(sg.operators[i], sg.tensors) for i in c["ops"])
+        assert c["time_ns"] >= 0
+    conv = sg.operators[0]
+    kh, kw, cin, cout = (*sg.tensors[conv.inputs[1]].shape[1:], sg.tensors[conv.inputs[1]].shape[0])
+    out = sg.tensors[conv.outputs[0]].shape
+    assert counters[0]["macs"] == (kh * kw * cin * cout + cout) * out[1] * out[2]
+
+
+def test_arena_is_one_buffer_of_the_planned_size():
+    path = tinyml_models.tflite_path("mobilenet_v1_025")
+    model = read_model(path)
+    runtime = Runtime(compile_model(model, "inplace"))
+    assert runtime.arena.nbytes == plan(model, "inplace").arena
+    for view in runtime.inputs + runtime.outputs:
+        assert np.shares_memory(view, runtime.arena)
+
+
+@pytest.fixture(scope="module")
+def leaky_model(tmp_path_factory):
+    """An int8 model with LEAKY_RELU, an op the C kernels do not implement."""
+    import tensorflow as tf
+
+    inp = tf.keras.Input((8,))
+    out = tf.keras.layers.LeakyReLU(negative_slope=0.1)(tf.keras.layers.Dense(4)(inp))
+    path = tmp_path_factory.mktemp("leaky") / "leaky.tflite"
+    path.write_bytes(tinyml_models.to_int8_tflite(tf.keras.Model(inp, out)))
+    return str(path)
+
+
+@pytest.mark.slow
+def test_unsupported_op_is_named(leaky_model):
+    with pytest.raises(RnnedgeError, match=r"^op \d+ LEAKY_RELU: no C kernel implements"):
+        compile_model(leaky_model)
+
+
+@pytest.mark.slow
+def test_cli_errors_exit_2_with_one_line(leaky_model, tmp_path):
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((1, 8), np.int8))
+    truncated = tmp_path / "truncated.tflite"
+    truncated.write_bytes(open(tinyml_models.tflite_path("ds_cnn"), "rb").read()[:3000])
+    cases = [[leaky_model, "--input", str(x)], [str(truncated), "--input", str(x)],
+             [leaky_model, "--input", str(tmp_path / "missing.npy")]]
+    for args in cases:
+        result = CliRunner().invoke(main, ["run", *args])
+        lines = result.stderr.strip().splitlines()
+        assert result.exit_code == 2, result.output
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    result = CliRunner().invoke(main, ["firmware", leaky_model, "-o", str(tmp_path / "fw")])
+    assert result.exit_code == 2 and "LEAKY_RELU" in result.stderr
+    assert not (tmp_path / "fw").exists()
+    # The real process exits with status 2 too.
+    proc = subprocess.run([sys.executable, "-m", "rnnedge", "run", leaky_model, "--input",
+                           str(x)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_wrong_input_shape_is_refused():
+    path = tinyml_models.tflite_path("autoencoder")
+    with pytest.raises(RnnedgeError, match="must have shape"):
+        make_backend("c", path)(np.zeros((2, 3), np.int8))
+
