@@ -7,7 +7,9 @@ Two jobs:
    Samples come from a dataset folder or the embedded synthetic set (`rnnedge.data`; the
    `train` split calibrates, the disjoint `check` split checks), normalised with the
    checkpoint's mean/std; the same request gives the same arrays. `synthetic_images` (smooth
-   random images of any size) serves the benchmark's onnx2tf calibration file.
+   random maps of any shape) stands in where the synthetic set cannot render the input (a
+   standalone layer's 19-channel map, a 12x14 test input) and serves the benchmark's onnx2tf
+   calibration file.
 2. Ranges. `collect_ranges` runs the float ONNX graph in onnxruntime over the calibration
    samples and records [min, max] of every tensor (the quantiser's input).
 
@@ -19,6 +21,9 @@ import os
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
+
+
+SPLIT_SEEDS = {"train": 20240611, "check": 7_000_001}
 
 
 def synthetic_images(count, shape, seed):
@@ -74,11 +79,27 @@ def _dataset_images(source, split, count, shape):
     return np.ascontiguousarray(images.transpose(0, 3, 1, 2))
 
 
+def _synthetic_set_fits(shape):
+    """True when the embedded synthetic dataset can render images of `shape` (C, H, W)."""
+    from rnnedge.data.synthetic import MIN_SIZE
+
+    channels, height, width = shape
+    return channels in (1, 3) and min(height, width) >= MIN_SIZE
+
+
 def _inputs(source, split, count, shape, normalization, option):
-    """Samples from `source` as a list of (1, C, H, W) arrays; `option` names the count in errors."""
+    """Samples from `source` as a list of (1, C, H, W) arrays; `option` names the count in errors.
+
+    "synthetic" is the embedded synthetic dataset; for inputs it cannot render (fewer than 16
+    pixels a side, or not 1/3 channels: a standalone layer's feature map) it is
+    `synthetic_images`, smooth random maps with a seed per split."""
     if count < 1:
         raise RnnedgeError(f"{option} must be at least 1, got {count}")
-    images = _dataset_images(source or "synthetic", split, count, shape)
+    source = source or "synthetic"
+    if source.split(":")[0] == "synthetic" and not _synthetic_set_fits(shape):
+        images = synthetic_images(count, shape, seed=SPLIT_SEEDS[split])
+    else:
+        images = _dataset_images(source, split, count, shape)
     batch = _normalise(images, normalization, shape[0])
     return [batch[i:i + 1] for i in range(len(batch))]
 

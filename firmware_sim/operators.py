@@ -6,7 +6,8 @@ constant operands and quantisation from the model, and builds the matching prepa
 the integer parameters exactly as TFLM's Prepare does). It returns a `Prepared`: the kernel,
 the operator's data operands in the kernel's argument order (arena tensors or constants) and
 its outputs. It then checks that the kernel's shapes match the tensors the model declares, so
-a malformed model can never make a kernel touch bytes outside its tensors.
+a malformed model can never make a kernel touch bytes outside its tensors. A conv with a fused
+PAD (`fused_pad`) is prepared over the PAD's input with explicit padding offsets.
 
 It also refuses quantisation scales whose rescale would need a shift outside SHIFT_RANGE (the
 fixed-point helpers would shift by more than 31 bits, which C leaves undefined).
@@ -54,10 +55,11 @@ def tensor_quant(tensor, where: str) -> Quant:
 class _Ctx:
     """What a preparer may read about one operator."""
 
-    def __init__(self, op, subgraph, lib, folded):
-        """Hold the operator, its subgraph, the kernel library and folded values."""
+    def __init__(self, op, subgraph, lib, folded, fused_pad=None):
+        """Hold the operator, its subgraph, the kernel library, folded values and the
+        (input tensor, explicit padding) of a PAD fused into a conv (or None)."""
         self.op, self.sg, self.lib, self.folded = op, subgraph, lib, folded
-        self.opt = op.options
+        self.opt, self.fused_pad = op.options, fused_pad
 
     def fail(self, message: str):
         """Raise RnnedgeError prefixed with the operator."""
@@ -104,17 +106,21 @@ class _Ctx:
 
 
 def _conv(c: _Ctx, cls):
-    """CONV_2D / DEPTHWISE_CONV_2D (`cls`)."""
+    """CONV_2D / DEPTHWISE_CONV_2D (`cls`); with a fused PAD it reads the PAD's input with
+    explicit padding instead of the padded tensor."""
     x, w, y = c.tensor(0), c.tensor(1, "filter"), c.out()
+    source, padding = c.op.inputs[0], c.opt.get("padding", "SAME")
+    if c.fused_pad is not None:
+        source, padding = c.fused_pad
+        x = c.sg.tensors[source]
     bias = None
     if len(c.op.inputs) > 2 and c.op.inputs[2] >= 0:
         bias = c.const(2, "bias")
     kernel = cls(x.shape, c.const(1, "filter"), bias, c.quant(x), c.filter_scales(w),
                  c.quant(y), stride=(c.opt.get("stride_h", 1), c.opt.get("stride_w", 1)),
                  dilation=(c.opt.get("dilation_h_factor", 1), c.opt.get("dilation_w_factor", 1)),
-                 padding=c.opt.get("padding", "SAME"), activation=c.act(),
-                 output_shape=y.shape, lib=c.lib)
-    return kernel, (c.op.inputs[0],)
+                 padding=padding, activation=c.act(), output_shape=y.shape, lib=c.lib)
+    return kernel, (source,)
 
 
 def _fully_connected(c: _Ctx):
@@ -406,10 +412,14 @@ def _shifts_ok(c: _Ctx, kernel) -> None:
                "check the quantisation parameters")
 
 
-def prepare(op, subgraph, lib, folded=None) -> Prepared:
+def prepare(op, subgraph, lib, folded=None, fused_pad=None) -> Prepared:
     """The prepared kernel of operator `op` of `subgraph` (see module docstring); `folded`
-    maps tensors evaluated at compile time (see folding.py) to their values."""
-    c = _Ctx(op, subgraph, lib, folded or {})
+    maps tensors evaluated at compile time (see folding.py) to their values; `fused_pad`
+    = (tensor, ((top, bottom), (left, right))) makes a CONV_2D / DEPTHWISE_CONV_2D read
+    `tensor` (a fused PAD's input) with that explicit padding."""
+    c = _Ctx(op, subgraph, lib, folded or {}, fused_pad)
+    if fused_pad is not None and op.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        c.fail("only a CONV_2D or DEPTHWISE_CONV_2D can take a fused PAD")
     if op.opcode not in OPERATORS:
         c.fail("no C kernel implements this operator (supported: "
                f"{', '.join(sorted(OPERATORS))})")

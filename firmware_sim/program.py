@@ -16,6 +16,10 @@ an operator's inputs and outputs is refused with an error naming the operator:
                       output row at a time: the conv row goes to a row scratch (a gap of the
                       arena free at that step, else a separate buffer counted in `scratch`),
                       then ADD writes the row of the output, possibly over the skip input.
+  fused_pad           a step (PAD, conv) or (PAD, conv, ADD): the conv kernel gets the PAD's
+                      input and explicit padding offsets (rnnedge.planner.fused_pad) and skips
+                      the out-of-bounds taps, which equals reading the zero-point padding, so
+                      the padded tensor is never written.
 Shape-arithmetic operators are evaluated at compile time (folding.py).
 
 Imports numpy, ctypes, rnnedge.errors, rnnedge.tflite, rnnedge.planner, rnnedge.kernels,
@@ -31,6 +35,7 @@ from rnnedge.arena_report import op_macs
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels import ops as K
 from rnnedge.planner import plan as make_plan
+from rnnedge.planner.fused_pad import explicit_padding
 from rnnedge.planner.lifetimes import tensor_lifetimes
 from rnnedge.tflite import Model, read_model
 from rnnedge.firmware_sim import operators
@@ -66,8 +71,9 @@ class Call:
 
 @dataclass(frozen=True)
 class Step:
-    """One scheduled step: the TFLite operators it runs (two for a fused conv + ADD), its
-    calls, the arena tensors it reads and writes, its MACs and its planner scope."""
+    """One scheduled step: the TFLite operators it runs (several for a fused PAD + conv and/or
+    conv + ADD), its calls, the arena tensors it reads and writes, its MACs and its planner
+    scope."""
 
     name: str
     ops: tuple
@@ -177,11 +183,24 @@ class _Builder:
                                 self.sg.tensors[op.inputs[2]].name)
 
     # -- steps ----------------------------------------------------------------------------
-    def single(self, i: int, scope: int) -> None:
-        """Schedule operator `i` alone (running in planner scope `scope`)."""
+    def fused_pad(self, pad_index: int, conv_index: int) -> tuple:
+        """(PAD input tensor, explicit padding) for the conv `conv_index` that the plan fuses
+        with the PAD `pad_index` (operators.prepare's `fused_pad` argument)."""
+        pad, conv = self.sg.operators[pad_index], self.sg.operators[conv_index]
+        padding = explicit_padding(self.sg, pad, conv)
+        if padding is None:
+            raise RnnedgeError(f"ops {pad_index}+{conv_index} {pad.opcode}+{conv.opcode}: the "
+                               "plan fuses a PAD that the conv cannot take as explicit padding")
+        operators.prepare(pad, self.sg, self.lib, self.values)  # validates the PAD itself
+        return pad.inputs[0], padding
+
+    def single(self, i: int, scope: int, pad: int | None = None) -> None:
+        """Schedule operator `i` (running in planner scope `scope`), with the fused PAD
+        operator `pad` when given."""
         op = self.sg.operators[i]
-        where = f"op {i} {op.opcode}"
-        prep = operators.prepare(op, self.sg, self.lib, self.values)
+        where = f"op {i} {op.opcode}" if pad is None else f"ops {pad}+{i} PAD+{op.opcode}"
+        fused_pad = None if pad is None else self.fused_pad(pad, i)
+        prep = operators.prepare(op, self.sg, self.lib, self.values, fused_pad=fused_pad)
         kernel = prep.kernel
         self.keep.append(kernel)
         ins = [self.ref(t, where) for t in prep.data]
@@ -204,7 +223,8 @@ class _Builder:
             else:
                 args = (*ins, outs[0])
             calls = [Call(kernel.entry, kernel.params, args)]
-        self._add_step(where, (i,), calls, prep.data, prep.outputs, scope)
+        ops = (i,) if pad is None else (pad, i)
+        self._add_step(where, ops, calls, prep.data, prep.outputs, scope)
 
     def _check_alias(self, where, opcode, prep, ins, outs) -> None:
         """Refuse input/output overlaps the kernel cannot run in place."""
@@ -244,10 +264,12 @@ class _Builder:
             start += n
         return calls
 
-    def fused(self, j: int, k: int, scope: int) -> None:
-        """CONV/DW/FC op `j` fused with the ADD op `k` (see module docstring)."""
+    def fused(self, j: int, k: int, scope: int, pad: int | None = None) -> None:
+        """CONV/DW/FC op `j` fused with the ADD op `k` (see module docstring), and with the
+        PAD op `pad` before it when given."""
         conv, add = self.sg.operators[j], self.sg.operators[k]
-        where = f"ops {j}+{k} {conv.opcode}+ADD"
+        where = f"ops {j}+{k} {conv.opcode}+ADD" if pad is None else \
+            f"ops {pad}+{j}+{k} PAD+{conv.opcode}+ADD"
         y = conv.outputs[0]
         if y not in add.inputs[:2] or conv.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D",
                                                            "FULLY_CONNECTED"):
@@ -255,11 +277,12 @@ class _Builder:
                                "feeding an ADD")
         y_first = add.inputs[0] == y
         skip = add.inputs[1] if y_first else add.inputs[0]
-        prep = operators.prepare(conv, self.sg, self.lib, self.values)
+        fused_pad = None if pad is None else self.fused_pad(pad, j)
+        prep = operators.prepare(conv, self.sg, self.lib, self.values, fused_pad=fused_pad)
         operators.prepare(add, self.sg, self.lib, self.values)  # validates the ADD itself
         kernel = prep.kernel
         self.keep.append(kernel)
-        x, s, o = (self.ref(t, where) for t in (conv.inputs[0], skip, add.outputs[0]))
+        x, s, o = (self.ref(t, where) for t in (prep.data[0], skip, add.outputs[0]))
         yt, ot = self.sg.tensors[y], self.sg.tensors[add.outputs[0]]
         if yt.shape != ot.shape or self.sg.tensors[skip].shape != ot.shape or s.space != "arena":
             raise RnnedgeError(f"{where}: a fused ADD needs conv output, skip and output of "
@@ -284,7 +307,8 @@ class _Builder:
             calls.append(Call(kernel.entry, params, (x_row, filt, bias, scratch)))
             pair = (scratch, s_row) if y_first else (s_row, scratch)
             calls.append(Call(row_add.entry, row_add.params, (*pair, o_row)))
-        self._add_step(where, (j, k), calls, (conv.inputs[0], skip), (add.outputs[0],), scope)
+        ops = (j, k) if pad is None else (pad, j, k)
+        self._add_step(where, ops, calls, (prep.data[0], skip), (add.outputs[0],), scope)
 
     def _rows(self, conv, kernel, x: Ref) -> list:
         """[(params, input Ref, output row bytes)] computing one output row per call."""
@@ -394,13 +418,17 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
     builder = _Builder(model, plan, lib)
     for position, group in enumerate(plan.steps):
         scope = position + 1
+        pad = None
+        if len(group) > 1 and sg.operators[group[0]].opcode in ("PAD", "PADV2"):
+            pad, group = group[0], group[1:]
         if len(group) > 2:
             raise RnnedgeError(f"the plan runs operators {list(group)} as one step; only a conv "
-                               "fused with its residual ADD can share a step")
+                               "fused with a PAD before it and/or its residual ADD can share "
+                               "a step")
         if len(group) == 2:
-            builder.fused(group[0], group[1], scope)
-        elif group[0] not in builder.folded:
-            builder.single(group[0], scope)
+            builder.fused(group[0], group[1], scope, pad)
+        elif pad is not None or group[0] not in builder.folded:
+            builder.single(group[0], scope, pad)
     life = tensor_lifetimes(sg, plan.steps)
     touched = {t for s in builder.steps for t in s.reads + s.writes} | set(sg.inputs)
     placement = {t: (int(plan.tensor_offsets[t]), sg.tensors[t].nbytes) for t in touched

@@ -110,8 +110,25 @@ def _pair(v) -> tuple[int, int]:
     return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
 
 
+def _explicit(padding):
+    """((top, bottom), (left, right)) from an explicit `padding`, or None for "SAME"/"VALID"
+    (checked later); raises on a malformed or negative explicit padding."""
+    if isinstance(padding, str):
+        return None
+    try:
+        pads = np.asarray(padding, dtype=np.int64)
+    except (TypeError, ValueError):
+        pads = None
+    if pads is None or pads.shape != (2, 2) or np.any(pads < 0):
+        raise RnnedgeError(f"padding {padding!r} must be \"SAME\", \"VALID\" or non-negative "
+                           "((top, bottom), (left, right))")
+    return tuple((int(a), int(b)) for a, b in pads)
+
+
 class _Conv(Kernel):
-    """Shared prepare for CONV_2D and DEPTHWISE_CONV_2D."""
+    """Shared prepare for CONV_2D and DEPTHWISE_CONV_2D. `padding` is "SAME", "VALID" or
+    explicit ((top, bottom), (left, right)): taps in the explicit padding are skipped, which
+    equals padding the input with its zero point (a PAD fused into the conv)."""
 
     def _prepare(self, input_shape, filter_hw, output_depth, output_shape, input_q,
                  filter_scales, output_q, stride, dilation, padding, activation, bias):
@@ -125,7 +142,18 @@ class _Conv(Kernel):
         if min(sh, sw, dh, dw) <= 0:
             raise RnnedgeError(f"{self.op}: strides and dilations must be positive")
         fh, fw = filter_hw
-        if output_shape is None:
+        explicit = _explicit(padding)
+        if explicit is not None:
+            (top, bottom), (left, right) = explicit
+            computed = (n, (h + top + bottom - (fh - 1) * dh - 1) // sh + 1,
+                        (w + left + right - (fw - 1) * dw - 1) // sw + 1, output_depth)
+            if min(computed[1:3]) <= 0:
+                raise RnnedgeError(f"{self.op}: the padded input is smaller than the filter")
+            if output_shape is not None and tuple(int(d) for d in output_shape) != computed:
+                raise RnnedgeError(f"{self.op}: output shape {tuple(output_shape)} does not "
+                                   f"match {computed} of padding {explicit}")
+            output_shape = computed
+        elif output_shape is None:
             output_shape = (n, P.output_size(padding, h, fh, sh, dh),
                             P.output_size(padding, w, fw, sw, dw), output_depth)
         output_shape = tuple(int(d) for d in output_shape)
@@ -146,8 +174,10 @@ class _Conv(Kernel):
             output_height=output_shape[1], output_width=output_shape[2],
             output_depth=output_depth, filter_height=fh, filter_width=fw,
             stride_height=sh, stride_width=sw, dilation_height=dh, dilation_width=dw,
-            pad_height=P.compute_padding(sh, dh, h, fh, output_shape[1]),
-            pad_width=P.compute_padding(sw, dw, w, fw, output_shape[2]),
+            pad_height=(explicit[0][0] if explicit is not None
+                        else P.compute_padding(sh, dh, h, fh, output_shape[1])),
+            pad_width=(explicit[1][0] if explicit is not None
+                       else P.compute_padding(sw, dw, w, fw, output_shape[2])),
             input_offset=-int(input_q.zero_point), output_offset=int(output_q.zero_point),
             activation_min=lo, activation_max=hi,
             output_multiplier=self._const(mults, np.int32).ctypes.data_as(S.P_I32),

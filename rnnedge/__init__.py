@@ -1,13 +1,21 @@
 """rnnedge: image models with recurrent heads, from PyTorch to int8 microcontroller deployment.
 
 Stages, each with one home (dependencies point down this list, never up):
-  rnnedge.cli           command line (click); calls the stages below
-  rnnedge.export        PyTorch -> ONNX -> int8 TFLite          (folder export/)
-  rnnedge.firmware_sim  static-arena runtime over the C kernels (folder firmware_sim/)
-  rnnedge.kernels       C99 int8 kernels, built and loaded with ctypes (folder kernels/)
+  rnnedge.cli           command line (click), one module per command; calls the stages below
+  rnnedge.pipeline      the main job: train -> export -> arena -> check, Table-6 summary
+  rnnedge.check         host-side accuracy of an int8 model vs float (metrics: rnnedge.metrics)
+  rnnedge.train         training loop and checkpoints of the best epoch
+  rnnedge.export        PyTorch -> ONNX -> int8 TFLite                      (folder export/)
+  rnnedge.firmware_sim  static-arena runtime over the C kernels, C codegen   (folder firmware_sim/)
+  rnnedge.kernels       C99 int8 kernels, built and loaded with ctypes      (folder kernels/)
+  rnnedge.arena_report  per-op memory report; rnnedge.planner plans the arena
+  rnnedge.tflite        bounds-checked .tflite reader and metadata writer
+  rnnedge.data          CIFAR pickles, image folders, the synthetic default set
+  rnnedge.checkpoint    rnnedge checkpoints (plain data, weights_only loading)
+  rnnedge.summary       per-layer zoo summaries against the paper's tables
   rnnedge.zoo           the paper's models (Tables 1, 2, 5)
-  rnnedge.layers        RNN-on-image layers (reference and static forms)
   rnnedge.accounting    parameter and MAC counts with the paper's conventions
+  rnnedge.layers        RNN-on-image layers (reference and static forms)
 """
 
 __version__ = "0.1.0"

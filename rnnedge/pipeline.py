@@ -33,7 +33,7 @@ class PipelineSettings:
     workdir: str = "rnnedge-out"
     models: tuple = DEFAULT_MODELS
     data: str = "synthetic"
-    epochs: int = 3
+    epochs: int = 6
     train_samples: int | None = 4000  # per-split size of the synthetic set (None: its default)
     check_samples: int = 1000
     backend: str = "c"

@@ -17,9 +17,12 @@ from rnnedge.layers import SWSBiRNN
 
 CIFAR = ["cifar-resnet18", "cifar-resnet18-rnn", "cifar-resnet18-thin", "cifar-resnet18-short"]
 NORM = {"mean": [0.5], "std": [0.25]}
-# TFLM's int8 TANH differs from TFLite's by 1 LSB on some inputs (seen at input scale ~0.0046
-# in det-crnn-256); through later layers that reaches the outputs as up to 2 LSB.
-TFLM_LSB = 2
+# TFLM's int8 TANH differs from TFLite's reference TANH by 1 LSB on some inputs (seen at input
+# scale ~0.0046 in det-crnn-256). A recurrence carries such a difference from step to step: on
+# the 480x640 CRNN (80 + 60 steps per head) the outputs differ by up to 3 LSB, calibrated on the
+# synthetic set. TFLM is the device reference; rnnedge's C kernels are held bit-exact to it in
+# tests/test_firmware_runtime.py, so this bound only measures TFLM against TFLite's kernels.
+TFLM_LSB = 4
 OP = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
 
 

@@ -38,7 +38,7 @@ def _format(result):
 @click.option("--workdir", default="rnnedge-out", show_default=True, help="Where checkpoints and .tflite files go.")
 @click.option("--model", "models", multiple=True, help=f"Classifier(s) to run (default: {', '.join(DEFAULT_MODELS)}).")
 @click.option("--data", default="synthetic", show_default=True, help="'synthetic[:...]' or a dataset folder.")
-@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=6, show_default=True)
 @click.option("--backend", type=click.Choice(["c", "tflite", "tflm"]), default="c", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def pipeline(workdir, models, data, epochs, backend, as_json):

@@ -6,6 +6,12 @@ Rules, applied in execution order (each firing is recorded with the operator and
                       ADD's position, never stores the conv output, and writes conv + skip over
                       the skip input, which must die at the ADD and share no bytes with the
                       conv's inputs (without that, the fusion stands but writes a new buffer).
+  fused_pad           a PAD / PADV2 feeding only a CONV_2D / DEPTHWISE_CONV_2D (fused_pad.py says
+                      exactly when) is folded into it: the pair runs as one step at the conv's
+                      position, the conv reads the PAD's input with explicit padding offsets,
+                      and the padded tensor takes no arena space. A conv may carry both a fused
+                      PAD and a fused residual ADD: the step is then (PAD, conv, ADD), and the
+                      skip input must share no bytes with the PAD's input.
   view                RESHAPE / SQUEEZE / EXPAND_DIMS output shares its input's bytes.
   elementwise         a unary elementwise op (activations, QUANTIZE int8->int8, ...) or a binary
                       one without broadcasting writes its output over an input that dies there.
@@ -14,12 +20,13 @@ Rules, applied in execution order (each firing is recorded with the operator and
                       input read only by the concat is written straight into its slice.
 Graph inputs are never overwritten. Tensors joined by rules form one group placed as a unit
 (offset + relative offset); groups and scratch buffers are then packed by best.py.
-Works on rnnedge.tflite.model objects; imports numpy and this package's lifetimes and
-scratch modules.
+Works on rnnedge.tflite.model objects; imports numpy and this package's fused_pad,
+lifetimes and scratch modules.
 """
 
 import numpy as np
 
+from rnnedge.planner.fused_pad import explicit_padding, find_pad_fusions, same_quant
 from rnnedge.planner.lifetimes import Buffer, align, arena_tensors, tensor_lifetimes
 from rnnedge.planner.scratch import scratch_requests
 
@@ -39,9 +46,11 @@ def _consumers(subgraph) -> dict:
     return out
 
 
-def find_fusions(subgraph) -> list:
-    """[(conv op index, add op index, skip tensor)] for the fused_residual_add rule."""
+def find_fusions(subgraph, pad_fusions=()) -> list:
+    """[(conv op index, add op index, skip tensor)] for the fused_residual_add rule;
+    `pad_fusions` ([(pad, conv)]) makes a conv's fused PAD input count as the conv's input."""
     ops, tensors = subgraph.operators, subgraph.tensors
+    reads = {conv: tuple(ops[conv].inputs) + (ops[pad].inputs[0],) for pad, conv in pad_fusions}
     consumers = _consumers(subgraph)
     producer = {t: op.index for op in ops for t in op.outputs}
     outputs, inputs = set(subgraph.outputs), set(subgraph.inputs)
@@ -56,7 +65,7 @@ def find_fusions(subgraph) -> list:
             j = producer.get(y)
             if (j is None or ops[j].opcode not in FUSABLE or consumers.get(y) != [add.index]
                     or y in outputs or s in outputs or s in inputs or s not in producer
-                    or tensors[s].is_constant or s in ops[j].inputs
+                    or tensors[s].is_constant or s in reads.get(j, ops[j].inputs)
                     or tensors[y].shape != out.shape or tensors[s].shape != out.shape
                     or max(consumers.get(s, [])) != add.index):
                 continue
@@ -97,30 +106,26 @@ class _Groups:
             self.members[h].append(m)
 
 
-def _same_quant(a, b) -> bool:
-    qa, qb = a.quantization, b.quantization
-    if qa is None or qb is None:
-        return qa is qb
-    return (np.array_equal(qa.scales, qb.scales)
-            and np.array_equal(qa.zero_points, qb.zero_points))
-
-
 def inplace_buffers(subgraph, order=None):
     """(buffers, groups, steps, fusions, rules): the arena buffers after applying the in-place
     rules on execution order `order` (default file order). `groups` maps each arena tensor to
     (buffer id, offset inside that buffer)."""
     order = list(range(len(subgraph.operators))) if order is None else list(order)
-    fusions = find_fusions(subgraph)
+    tensors, ops = subgraph.tensors, subgraph.operators
+    pad_fusions = find_pad_fusions(subgraph)
+    pad_of = {conv: pad for pad, conv in pad_fusions}
+    pad_ops = set(pad_of.values())
+    fusions = find_fusions(subgraph, pad_fusions)
     fused_conv = {j: (k, s) for j, k, s in fusions}
     fused_add = {k: (j, s) for j, k, s in fusions}
     steps = []
     for i in order:
-        if i in fused_conv:
+        if i in fused_conv or i in pad_ops:
             continue
-        steps.append((fused_add[i][0], i) if i in fused_add else (i,))
-    skip = {subgraph.operators[j].outputs[0] for j in fused_conv}
+        group = (fused_add[i][0], i) if i in fused_add else (i,)
+        steps.append(((pad_of[group[0]],) if group[0] in pad_of else ()) + group)
+    skip = {ops[j].outputs[0] for j in fused_conv} | {ops[p].outputs[0] for p in pad_ops}
     life = tensor_lifetimes(subgraph, steps)
-    tensors, ops = subgraph.tensors, subgraph.operators
     arena = [t for t in arena_tensors(subgraph) if t not in skip]
     in_arena = set(arena)
     groups = _Groups(subgraph, life)
@@ -136,13 +141,19 @@ def inplace_buffers(subgraph, order=None):
 
     for p, step in enumerate(steps):
         scope = p + 1
+        if step[0] in pad_ops:
+            pad, conv = ops[step[0]], ops[step[1]]
+            rules.append({"rule": "fused_pad", "ops": [pad.index, conv.index],
+                          "tensors": [tensors[pad.inputs[0]].name, tensors[pad.outputs[0]].name],
+                          "padding": [list(a) for a in explicit_padding(subgraph, pad, conv)]})
         op = ops[step[-1]]
         if not op.outputs or op.outputs[0] not in in_arena:
             continue
         out = op.outputs[0]
-        if len(step) == 2:
+        if op.index in fused_add:
             j, s = fused_add[op.index]
-            reads_skip = any(groups.root.get(t) == groups.root.get(s) for t in ops[j].inputs)
+            conv_reads = ops[j].inputs + ((ops[pad_of[j]].inputs[0],) if j in pad_of else ())
+            reads_skip = any(groups.root.get(t) == groups.root.get(s) for t in conv_reads)
             if (s in in_arena and not reads_skip and dead_here(s, scope)
                     and groups.size(s) == tensors[out].nbytes):
                 groups.merge(out, s, groups.rel[s])
@@ -204,7 +215,7 @@ def _concat(op, tensors, groups, in_arena, consumers, outputs, graph_inputs, rul
               and root not in seen and root != groups.root[out]
               and not graph_inputs.intersection(groups.members[root])
               and groups.size(t) == nbytes and groups.rel[t] == 0
-              and _same_quant(tensors[t], tensors[out]))
+              and same_quant(tensors[t], tensors[out]))
         if ok:
             seen.add(root)
             groups.merge(t, out, groups.rel[out] + offset)

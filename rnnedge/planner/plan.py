@@ -2,9 +2,9 @@
 
 A `Plan` says where every arena tensor of subgraph 0 lives (`tensor_offsets`), in which order
 the operators run (`steps`: groups of operator indices, one group per time scope; a fused
-conv + ADD is one group), which in-place rules fired, and the arena size. The firmware
-runtime and the offline-plan writer consume it. Imports this package's planner modules and
-rnnedge.errors.
+PAD + conv, conv + ADD or PAD + conv + ADD is one group), which in-place rules fired, and the
+arena size. The firmware runtime and the offline-plan writer consume it. Imports this
+package's planner modules and rnnedge.errors.
 """
 
 from dataclasses import dataclass, replace
@@ -35,6 +35,11 @@ class Plan:
     rules: tuple
     reordered: bool
     live: tuple
+
+    @property
+    def fused_pads(self) -> tuple:
+        """(PAD op, conv op) pairs the fused_pad rule folded (the PAD output has no offset)."""
+        return tuple(tuple(r["ops"]) for r in self.rules if r["rule"] == "fused_pad")
 
     @property
     def order(self) -> tuple:

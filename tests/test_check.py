@@ -1,0 +1,87 @@
+"""`rnnedge check` and the main-job pipeline on a briefly trained, exported classifier."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rnnedge import checkpoint
+from rnnedge.check import quantize_input, run_check
+from rnnedge.cli import main
+from rnnedge.export.pipeline import export_int8
+from rnnedge.train import TrainConfig, train
+
+DATA = "synthetic:n=3000"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """cifar-resnet18-thin trained for 4 epochs on a small synthetic set (~45% top-1), exported."""
+    folder = tmp_path_factory.mktemp("check")
+    ckpt, tflite = str(folder / "thin.pt"), str(folder / "thin.tflite")
+    train("cifar-resnet18-thin", DATA, out=ckpt, config=TrainConfig(epochs=4))
+    model, meta = checkpoint.load(ckpt)
+    export_int8(model, meta, tflite, calib=DATA, run_tflm=False)
+    return ckpt, tflite
+
+
+def _check(args):
+    result = CliRunner().invoke(main, ["check", *args])
+    return result.exit_code, result.output
+
+
+@pytest.mark.slow
+def test_int8_drop_within_one_point(trained):
+    ckpt, tflite = trained
+    code, out = _check([tflite, "--data", DATA, "--float", ckpt, "--samples", "600", "--json"])
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["samples"] == 600
+    assert report["float"]["top1"] > 25.0  # trained well above chance (10 classes)
+    assert abs(report["drop_pp"]) <= 1.0
+    assert report["drop_pp"] == pytest.approx(report["float"]["top1"] - report["int8"]["top1"])
+    assert report["agreement"] >= 95.0
+    assert report["outputs"]["cos"] > 0.99
+    assert report["int8"]["top5"] >= report["int8"]["top1"]
+
+
+@pytest.mark.slow
+def test_max_drop_below_measured_drop_exits_1(trained):
+    ckpt, tflite = trained
+    drop = run_check(tflite, DATA, ckpt, "tflite", 600).drop_pp
+    code, _ = _check([tflite, "--data", DATA, "--float", ckpt, "--samples", "600", "--max-drop", str(drop - 0.5)])
+    assert code == 1
+    code, _ = _check([tflite, "--data", DATA, "--float", ckpt, "--samples", "600", "--max-drop", str(drop + 0.5)])
+    assert code == 0
+
+
+@pytest.mark.slow
+def test_backends_agree_and_metadata_replaces_the_checkpoint(trained, tmp_path):
+    ckpt, tflite = trained
+    c = run_check(tflite, DATA, None, "c", 200)
+    tflm = run_check(tflite, DATA, None, "tflm", 200)
+    with_float = run_check(tflite, DATA, ckpt, "tflite", 200)
+    assert c.float is None and c.drop_pp is None
+    assert np.array_equal(c.confusion, tflm.confusion)  # C kernels are bit-exact with TFLM
+    assert abs(c.int8["top1"] - with_float.int8["top1"]) <= 1.0  # reference kernels: TANH-free model, ~equal
+    png = tmp_path / "cm.png"
+    code, out = _check([tflite, "--data", DATA, "--samples", "100", "--backend", "c", "--plot", str(png)])
+    assert code == 0 and "int8" in out and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_inputs_exit_2(tmp_path):
+    code, out = _check([str(tmp_path / "missing.tflite"), "--data", "synthetic"])
+    assert code == 2 and out.startswith("error:") and out.count("\n") == 1
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"not a flatbuffer at all")
+    code, out = _check([str(junk), "--data", "synthetic"])
+    assert code == 2 and out.startswith("error:")
+    code, out = _check([str(junk), "--data", "synthetic", "--max-drop", "1"])
+    assert code == 2 and "--float" in out
+
+
+def test_input_quantisation_rounds_half_away_from_zero():
+    x = np.array([0.5, 1.5, -0.5, -1.5, 2.49, 1000.0, -1000.0])
+    assert quantize_input(x, 1.0, 0).tolist() == [1, 2, -1, -2, 2, 127, -128]
+    assert quantize_input(np.array([0.0]), 0.5, -3).tolist() == [-3]

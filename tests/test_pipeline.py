@@ -1,0 +1,24 @@
+"""The main job: zoo report against the paper and one Table-6 row, with every figure matched
+to the stage that produced it."""
+
+import pytest
+
+from rnnedge.arena_report import arena_report
+from rnnedge.pipeline import PipelineSettings, run_pipeline
+from rnnedge.tflite import read_model
+
+
+@pytest.mark.slow
+def test_pipeline_row_matches_its_stages(tmp_path):
+    settings = PipelineSettings(workdir=str(tmp_path), models=("cifar-resnet18-thin",), epochs=1,
+                                train_samples=400, check_samples=100, progress=False)
+    result = run_pipeline(settings)
+    assert all(r["rows_matching"] == r["rows_checked"] for r in result["zoo"])
+    assert {r["model"]: r["params"] for r in result["zoo"]}["cifar-resnet18-rnn"] == 156_338
+    (row,) = result["models"]
+    report = arena_report(read_model(row["tflite"]), row["tflite"], planner="inplace")
+    assert row["arena"] == report["arena"]
+    assert row["total_memory"] == report["weight_bytes"] + report["arena"]["inplace"]
+    assert row["params"] == 153_834  # Table 5's thin variant with a 10-way head: 156,804 - 90 * 33
+    assert row["paper"] == {"params": "156K", "arena": "24K", "total_memory": "180K", "accuracy": 57.1}
+    assert row["drop_pp"] == pytest.approx(row["float_top1"] - row["int8_top1"])
