@@ -34,7 +34,8 @@ class PipelineSettings:
     models: tuple = DEFAULT_MODELS
     data: str = "synthetic"
     epochs: int = 6
-    train_samples: int | None = 4000  # per-split size of the synthetic set (None: its default)
+    train_samples: int | None = None  # per-split size of the synthetic set (None: its default,
+    # 10,000 train images: the CRNN needs them; on 4,000 it stays at chance for 6 epochs)
     check_samples: int = 1000
     backend: str = "c"
     planner: str = "inplace"
