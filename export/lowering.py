@@ -332,7 +332,7 @@ def _gemm(low, node, a):
         w = w.reshape(-1, c, h, wd).transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
         held = low.flat_source[held]
     act, out = low.fused_activation(node.output[0])
-    wt = low.const(node.input[1], np.ascontiguousarray(w), "weight", None)
+    wt = low.const(node.input[1], np.ascontiguousarray(w), "weight", 0)
     inputs = [held, wt]
     if len(node.input) > 2 and node.input[2]:
         b = low.constant(node.input[2]).astype(np.float32).reshape(-1) * a.get("beta", 1.0)

@@ -10,7 +10,8 @@ one scale covering all members' calibrated ranges, so none of those ops needs a 
 The scheme (what TFLM's int8 kernels expect):
 - activations: per-tensor asymmetric int8 from the calibrated [min, max] (0 included);
   TANH output fixed at scale 1/128, zero point 0; LOGISTIC output at 1/256, -128.
-- conv / depthwise weights: per-channel symmetric int8; FULLY_CONNECTED: per-tensor.
+- conv, depthwise and FULLY_CONNECTED weights: per-channel (per output channel) symmetric int8,
+  which TFLM, TFLite and Vela all take.
 - biases: int32, scale = input scale * weight scale, zero point 0.
 - elementwise constant operands: per-tensor asymmetric int8.
 Ops that share a weight and a bias (a recurrent W_hh with a bias) get their inputs unified

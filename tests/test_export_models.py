@@ -14,6 +14,7 @@ from rnnedge import zoo
 from rnnedge.export.pipeline import export_int8
 from rnnedge.export.vela_check import vela_summary
 from rnnedge.layers import SWSBiRNN
+from rnnedge.tflite import read_model
 
 CIFAR = ["cifar-resnet18", "cifar-resnet18-rnn", "cifar-resnet18-thin", "cifar-resnet18-short"]
 NORM = {"mean": [0.5], "std": [0.25]}
@@ -165,3 +166,15 @@ def test_other_cells_export_to_builtins_and_run_in_tflm(cell, tmp_path):
     assert v["ort_vs_torch_max_abs_diff"] < 1e-4
     assert v["argmax_agreement_ties"] >= 0.95, v
     assert v["tflm_runs"] and v["tflm_max_lsb_diff"] <= TFLM_LSB, v
+
+
+@pytest.mark.slow
+def test_weights_are_per_channel(exported):
+    """Conv and FULLY_CONNECTED weights carry one scale per output channel (TFLM takes both)."""
+    _, path, _ = exported("cifar-resnet18-rnn")
+    sg = read_model(path).main
+    for op in sg.operators:
+        if op.opcode in ("CONV_2D", "FULLY_CONNECTED"):
+            weights = sg.tensors[op.inputs[1]]
+            assert weights.quantization.quantized_dimension == 0
+            assert len(weights.quantization.scales) == weights.shape[0]
