@@ -4,12 +4,10 @@ paper's figures side by side.
 `summarize(name, **kwargs)` builds the model, runs one forward pass with hooks on every table
 row to record input and output shapes, counts parameters both ways (`accounting`) and MACs
 with the paper's formulas, and returns a `Summary`. Formatting (text and JSON) is here too so
-the CLI stays thin. Imports: torch, `rnnedge.accounting`, `rnnedge.zoo`.
+the CLI stays thin. Imports: `rnnedge.accounting`, `rnnedge.zoo`.
 """
 
 from dataclasses import dataclass, field
-
-import torch
 
 from rnnedge import accounting, zoo
 

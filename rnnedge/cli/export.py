@@ -58,7 +58,7 @@ def _print_block(report):
     v, s = report["verification"], report["stats"]
     lines = [
         f"wrote {report['output']} ({s['size_bytes']:,} bytes, {s['ops']} ops)",
-        f"  ops: " + ", ".join(f"{k} {n}" for k, n in s["op_counts"].items()),
+        "  ops: " + ", ".join(f"{k} {n}" for k, n in s["op_counts"].items()),
         f"  recurrent ops per time step: {s['ops_per_step'] if s['ops_per_step'] is not None else '-'}"
         f"; weight duplication factor {s['duplication_factor']:.2f}",
         f"  MACs: graph {s['graph_macs']:,} (RNN layers {s['rnn_graph_macs']:,}; "
