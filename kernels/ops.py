@@ -366,34 +366,34 @@ class _SingleIO(Kernel):
         return out
 
 
-class Tanh(_SingleIO):
+class _FixedPointActivation(_SingleIO):
+    """TANH / LOGISTIC: TFLM's fixed-point activations, whose params `derive` computes from
+    the input and output quantisation (the output's is fixed by the op)."""
+
+    derive = struct = None
+
+    def __init__(self, shape, input_q: Quant, output_q: Quant, *, lib=None):
+        super().__init__(lib)
+        _quant_check(input_q, "input", self.op)
+        try:
+            fields = self.derive(input_q, output_q)
+        except RnnedgeError as exc:
+            raise RnnedgeError(f"{self.op}: {exc}") from None
+        self._setup(shape, self.struct, fields)
+
+
+class Tanh(_FixedPointActivation):
     """TANH (output scale 1/128, zero point 0)."""
 
     op, entry = "TANH", "rn_tanh"
-
-    def __init__(self, shape, input_q: Quant, output_q: Quant, *, lib=None):
-        super().__init__(lib)
-        _quant_check(input_q, "input", self.op)
-        try:
-            fields = P.tanh_params(input_q, output_q)
-        except RnnedgeError as exc:
-            raise RnnedgeError(f"{self.op}: {exc}") from None
-        self._setup(shape, S.TanhParams, fields)
+    derive, struct = staticmethod(P.tanh_params), S.TanhParams
 
 
-class Logistic(_SingleIO):
+class Logistic(_FixedPointActivation):
     """LOGISTIC (output scale 1/256, zero point -128)."""
 
     op, entry = "LOGISTIC", "rn_logistic"
-
-    def __init__(self, shape, input_q: Quant, output_q: Quant, *, lib=None):
-        super().__init__(lib)
-        _quant_check(input_q, "input", self.op)
-        try:
-            fields = P.logistic_params(input_q, output_q)
-        except RnnedgeError as exc:
-            raise RnnedgeError(f"{self.op}: {exc}") from None
-        self._setup(shape, S.LogisticParams, fields)
+    derive, struct = staticmethod(P.logistic_params), S.LogisticParams
 
 
 class Relu(_SingleIO):
