@@ -125,7 +125,19 @@ def _explicit(padding):
     return tuple((int(a), int(b)) for a, b in pads)
 
 
-class _Conv(Kernel):
+class _Weighted(Kernel):
+    """Ops computing one int8 output from an int8 input, a constant int8 filter
+    (`self.filter`) and an optional int32 bias (`self.bias`): convolutions and FC."""
+
+    def __call__(self, x, out=None):
+        x = self._buffer(x, INT8, self.input_shape, "input")
+        out = self._output(out, INT8, self.output_shape)
+        self._run(self._ptr(x), self._ptr(self.filter), self._ptr(self.bias, S.P_I32),
+                  self._ptr(out))
+        return out
+
+
+class _Conv(_Weighted):
     """Shared prepare for CONV_2D and DEPTHWISE_CONV_2D. `padding` is "SAME", "VALID" or
     explicit ((top, bottom), (left, right)): taps in the explicit padding are skipped, which
     equals padding the input with its zero point (a PAD fused into the conv)."""
@@ -183,13 +195,6 @@ class _Conv(Kernel):
             output_multiplier=self._const(mults, np.int32).ctypes.data_as(S.P_I32),
             output_shift=self._const(shifts, np.int32).ctypes.data_as(S.P_I32))
 
-    def __call__(self, x, out=None):
-        x = self._buffer(x, INT8, self.input_shape, "input")
-        out = self._output(out, INT8, self.output_shape)
-        self._run(self._ptr(x), self._ptr(self.filter), self._ptr(self.bias, S.P_I32),
-                  self._ptr(out))
-        return out
-
 
 class Conv2D(_Conv):
     """CONV_2D: filter OHWI int8, bias int32 (or None), per-channel or per-tensor
@@ -239,7 +244,7 @@ class DepthwiseConv2D(_Conv):
                                               **fields)
 
 
-class FullyConnected(Kernel):
+class FullyConnected(_Weighted):
     """FULLY_CONNECTED: filter [output_depth, accum_depth]; the input is read as
     [batches, accum_depth]; the output is [batches, output_depth] (or the input's
     leading dims with keep_num_dims)."""
@@ -283,13 +288,6 @@ class FullyConnected(Kernel):
             per_channel=int(per_channel),
             output_multiplier=self._const(mults, np.int32).ctypes.data_as(S.P_I32),
             output_shift=self._const(shifts, np.int32).ctypes.data_as(S.P_I32))
-
-    def __call__(self, x, out=None):
-        x = self._buffer(x, INT8, self.input_shape, "input")
-        out = self._output(out, INT8, self.output_shape)
-        self._run(self._ptr(x), self._ptr(self.filter), self._ptr(self.bias, S.P_I32),
-                  self._ptr(out))
-        return out
 
 
 class _Binary(Kernel):
