@@ -2,8 +2,9 @@
 
 Why: instead of a generic ONNX->TF translator, this module maps exactly the ops rnnedge's
 static layers and zoo models emit onto TFLite builtins that TFLM and Ethos-U support, in NHWC:
-4-D tensors are held NHWC end to end, axes of Split/Concat/Slice are remapped, conv weights
-are transposed once here, and no TRANSPOSE is materialised. Every ONNX initializer becomes ONE
+4-D tensors are held NHWC end to end, axes of Split/Concat/Slice/Transpose are remapped, conv
+weights are transposed once here, and the only TRANSPOSE ops are the graph's own (the H<->W
+swap of a weight-shared bidirectional row pass). Every ONNX initializer becomes ONE
 constant tensor, so a weight shared by many nodes (the recurrent W_hh used by every time step)
 is stored once. BatchNorm is folded into the preceding Conv, ReLU/ReLU6 fused into their
 producer where TFLite allows, and a Concat of more than 10 inputs is built as a tree (TFLM's
@@ -420,6 +421,20 @@ def _concat(low, node, a):
     low.emit("CONCATENATION", parts, [node.output[0]], node.name, axis=axis, activation="NONE")
 
 
+def _transpose(low, node, a):
+    """Transpose -> TRANSPOSE with the permutation taken to the held layout (for a 4-D map the
+    H<->W swap (0, 1, 3, 2) becomes NHWC (0, 2, 1, 3))."""
+    x = node.input[0]
+    rank = low.rank(x)
+    perm = [int(p) % rank for p in a.get("perm", range(rank - 1, -1, -1))]
+    if rank == 4:
+        nchw_of_nhwc = (0, 2, 3, 1)
+        perm = [NCHW_TO_NHWC_AXIS[perm[axis]] for axis in nchw_of_nhwc]
+    low.act(node.output[0], low.shape(node.output[0]))
+    low.emit("TRANSPOSE", [low.name(x), low.int32(f"{node.output[0]}/perm", perm)],
+             node.output, node.name)
+
+
 def _slice(low, node, a):
     """Slice (step 1) -> STRIDED_SLICE."""
     x = node.input[0]
@@ -557,6 +572,7 @@ _OPS = {
     "Split": _split,
     "Concat": _concat,
     "Slice": _slice,
+    "Transpose": _transpose,
     "AveragePool": _pool("AVERAGE_POOL_2D"),
     "MaxPool": _pool("MAX_POOL_2D"),
     "GlobalAveragePool": _pool("AVERAGE_POOL_2D"),

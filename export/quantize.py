@@ -4,7 +4,7 @@ Why in-house: TFLiteConverter's quantiser gives each Concat its own calibrated s
 inserts a QUANTIZE op in front of it (122 extra ops on a small SWS-BiRNN model), and its
 optimiser merges Concat trees back into >10-input CONCATENATIONs. Here scales are chosen per
 *same-scale group* instead: the inputs and outputs of ops that move bytes without rescaling in
-TFLM (CONCATENATION, SPLIT, SPLIT_V, STRIDED_SLICE, PAD, RESHAPE, pools, nearest resize) share
+TFLM (CONCATENATION, SPLIT, SPLIT_V, STRIDED_SLICE, PAD, RESHAPE, TRANSPOSE, pools, nearest resize) share
 one scale covering all members' calibrated ranges, so none of those ops needs a requantise.
 
 The scheme (what TFLM's int8 kernels expect):
@@ -28,7 +28,7 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.export.lowering import Op, Tensor
 
 SAME_SCALE_OPS = {"CONCATENATION", "SPLIT", "SPLIT_V", "STRIDED_SLICE", "PAD", "RESHAPE",
-                  "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESIZE_NEAREST_NEIGHBOR"}
+                  "TRANSPOSE", "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESIZE_NEAREST_NEIGHBOR"}
 FIXED_OUTPUT = {"TANH": (1.0 / 128.0, 0), "LOGISTIC": (1.0 / 256.0, -128)}
 
 

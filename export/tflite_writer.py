@@ -88,6 +88,8 @@ def _options(op):
         return fb.BuiltinOptions.StridedSliceOptions, fb.StridedSliceOptionsT()
     if k == "PAD":
         return fb.BuiltinOptions.PadOptions, fb.PadOptionsT()
+    if k == "TRANSPOSE":
+        return fb.BuiltinOptions.TransposeOptions, fb.TransposeOptionsT()
     if k == "RESIZE_NEAREST_NEIGHBOR":
         opt = fb.ResizeNearestNeighborOptionsT()
         opt.halfPixelCenters = o["half_pixel_centers"]
@@ -178,4 +180,4 @@ def _op_version(code):
             b.MUL: 2, b.CONCATENATION: 2, b.SPLIT: 2, b.SPLIT_V: 2, b.AVERAGE_POOL_2D: 2,
             b.MAX_POOL_2D: 2, b.TANH: 2, b.LOGISTIC: 2, b.RESHAPE: 1, b.STRIDED_SLICE: 2,
             b.PAD: 2, b.RESIZE_NEAREST_NEIGHBOR: 2, b.RELU: 2, b.RELU6: 2,
-            b.RELU_N1_TO_1: 1, b.QUANTIZE: 2}.get(code, 1)
+            b.RELU_N1_TO_1: 1, b.QUANTIZE: 2, b.TRANSPOSE: 2}.get(code, 1)

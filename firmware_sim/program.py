@@ -10,8 +10,9 @@ The plan's in-place rules (rnnedge.planner.inplace) are honoured, and any other 
 an operator's inputs and outputs is refused with an error naming the operator:
   view                RESHAPE/SQUEEZE/EXPAND_DIMS over its input: the copy kernel skips it.
   elementwise         an ELEMENTWISE kernel writing over an input of the same bytes.
-  concat_in_output    inputs already in their slice of the output are not copied; the others
-                      are copied into their slices (rn_reshape byte copies).
+  concat_in_output,   CONCATENATION inputs already in their slice of the output, and SPLIT
+  concat_run,         outputs already in their slice of the input, are not copied; the other
+  split_view          slices are copied (rn_reshape byte copies).
   fused_residual_add  CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED + ADD run as one step, one
                       output row at a time: the conv row goes to a row scratch (a gap of the
                       arena free at that step, else a separate buffer counted in `scratch`),
@@ -213,13 +214,13 @@ class _Builder:
                 if _overlap(outs[a], outs[b]):
                     raise RnnedgeError(f"{where}: the plan overlaps two outputs")
         if op.opcode == "CONCATENATION":
-            calls = self._concat(where, kernel, prep, ins, outs[0])
+            calls = self._slices(where, kernel, prep.data, ins, outs[0], gather=True)
+        elif isinstance(kernel, K.Split):
+            calls = self._slices(where, kernel, prep.outputs, outs, ins[0], gather=False)
         else:
             self._check_alias(where, op.opcode, prep, ins, outs)
             if isinstance(kernel, (K.Conv2D, K.DepthwiseConv2D, K.FullyConnected)):
                 args = (ins[0], *self.weights(op, kernel), outs[0])
-            elif isinstance(kernel, K.Split):
-                args = (ins[0], tuple(outs))
             else:
                 args = (*ins, outs[0])
             calls = [Call(kernel.entry, kernel.params, args)]
@@ -238,30 +239,33 @@ class _Builder:
                                    f"{self.sg.tensors[t].name} in a way this kernel cannot "
                                    "run in place")
 
-    def _concat(self, where, kernel, prep, ins, out) -> list:
-        """CONCATENATION, honouring inputs the plan already placed in their output slice."""
-        inner = [r.nbytes for r in ins]
+    def _slices(self, where, kernel, parts, refs, whole, gather) -> list:
+        """CONCATENATION (`gather`: the `refs` of tensors `parts` into `whole`) or SPLIT
+        (`whole` into `refs`), honouring parts the plan already placed in their slice of the
+        whole tensor (concat_in_output, concat_run, split_view): those are not copied, the
+        others are copied with rn_reshape byte copies, or the whole op runs when none is."""
         placed, start = [], 0
-        for t, r, n in zip(prep.data, ins, inner):
-            slice_ref = Ref("arena", out.offset + start, n)
+        for t, r in zip(parts, refs):
+            slice_ref = Ref("arena", whole.offset + start, r.nbytes)
             if _same(r, slice_ref) and kernel.params.outer_size == 1:
                 placed.append(True)
-            elif _overlap(r, out):
-                raise RnnedgeError(f"{where}: the plan overlaps input {self.sg.tensors[t].name} "
-                                   "with the output outside its slice")
+            elif _overlap(r, whole):
+                raise RnnedgeError(f"{where}: the plan overlaps {self.sg.tensors[t].name} "
+                                   "with the whole tensor outside its slice")
             else:
                 placed.append(False)
-            start += n
+            start += r.nbytes
         if not any(placed):
-            return [Call(kernel.entry, kernel.params, (tuple(ins), out))]
+            args = (tuple(refs), whole) if gather else (whole, tuple(refs))
+            return [Call(kernel.entry, kernel.params, args)]
         calls, start = [], 0
-        for r, n, done in zip(ins, inner, placed):
-            if not done and n:
-                copy = K.Reshape((n,), (n,), lib=self.lib)
+        for r, done in zip(refs, placed):
+            if not done and r.nbytes:
+                copy = K.Reshape((r.nbytes,), (r.nbytes,), lib=self.lib)
                 self.keep.append(copy)
-                calls.append(Call(copy.entry, copy.params,
-                                  (r, Ref("arena", out.offset + start, n))))
-            start += n
+                part = Ref("arena", whole.offset + start, r.nbytes)
+                calls.append(Call(copy.entry, copy.params, (r, part) if gather else (part, r)))
+            start += r.nbytes
         return calls
 
     def fused(self, j: int, k: int, scope: int, pad: int | None = None) -> None:

@@ -6,6 +6,7 @@ schema), TFLite's reference kernels and tflite-micro.
 Exports are made once per session (module-scoped fixture) to keep the suite short.
 """
 
+import numpy as np
 import pytest
 import torch
 from ai_edge_litert import schema_py_generated as fb
@@ -44,7 +45,8 @@ def roles(model, sub):
     bias = {o.inputs[2] for o, k in zip(sub.operators, ops)
             if k in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(o.inputs) > 2}
     index = {t for o, k in zip(sub.operators, ops)
-             if k in ("SPLIT", "SPLIT_V", "PAD", "STRIDED_SLICE", "RESHAPE", "RESIZE_NEAREST_NEIGHBOR")
+             if k in ("SPLIT", "SPLIT_V", "PAD", "STRIDED_SLICE", "RESHAPE", "RESIZE_NEAREST_NEIGHBOR",
+                      "TRANSPOSE")
              for t in o.inputs if sub.tensors[t].type == fb.TensorType.INT32}
     return bias, index
 
@@ -81,8 +83,12 @@ def test_int8_tflite_keeps_the_promises(exported, name):
     report, path, _ = exported(name)
     model, sub = read(path)
     ops = kinds(model, sub)
-    assert not {"CUSTOM", "WHILE", "IF", "CALL_ONCE", "TRANSPOSE", "GATHER", "QUANTIZE",
+    assert not {"CUSTOM", "WHILE", "IF", "CALL_ONCE", "GATHER", "QUANTIZE",
                 "DEQUANTIZE"} & set(ops)
+    # the only TRANSPOSEs: the H<->W swaps around an SWS-BiRNN's row pass
+    perms = [model.buffers[sub.tensors[o.inputs[1]].buffer].data.view(np.int32).tolist()
+             for o, k in zip(sub.operators, ops) if k == "TRANSPOSE"]
+    assert perms == [[0, 2, 1, 3]] * (2 if "rnn" in name else 0), perms
     assert all(model.operatorCodes[o.opcodeIndex].customCode is None for o in sub.operators)
     bias_inputs, index_inputs = roles(model, sub)
     for i, t in enumerate(sub.tensors):

@@ -134,10 +134,13 @@ def test_zoo_exports_bit_exact_with_tflm(paths, references, name):
     assert np.array_equal(make_backend("c", paths[name], planner="inplace")(x)[0], expected)
 
 
-def test_thin_inplace_program_has_the_issue_arena(paths, references):
-    program = compile_model(paths["cifar-resnet18-thin"], "inplace")
-    assert program.arena <= 25_088 and program.plan.fused_pads
-    x, expected = references["cifar-resnet18-thin"]
+@pytest.mark.parametrize("name", ZOO)
+def test_inplace_program_has_the_issue_arena(paths, references, name):
+    """Both CIFAR exports run in a 25,088-byte arena with TFLM's output bytes, in debug mode
+    (poisoned dead bytes, live tensors CRC-checked after every step), with no extra scratch."""
+    program = compile_model(paths[name], "inplace")
+    assert program.arena <= 25_088 and program.plan.fused_pads and program.scratch == 0
+    x, expected = references[name]
     assert np.array_equal(run_debug(program, x), expected)
 
 

@@ -2,20 +2,22 @@
 
 Everything here is built from ops that export to ONNX as plain nodes on 4-D tensors and lower
 one-to-one to TFLite builtins that TFLM runs and Ethos-U places on the NPU:
-Conv (1x1), Split, Concat, Add, Sub, Mul, Tanh, Relu, Sigmoid. There is no Loop/Scan/RNN/GRU/LSTM node, no Gather, no Reshape and no Transpose:
-the time axis is the W axis for a row pass and the H axis for a column pass, so the
-transposes of seed 000 eq. 6-8 are never materialised.
+Conv (1x1), Split, Concat, Add, Sub, Mul, Tanh, Relu, Sigmoid, and Transpose (H<->W only).
+There is no Loop/Scan/RNN/GRU/LSTM node, no Gather and no Reshape. Unidirectional passes run
+along W (rows) or H (columns) directly; the weight-shared bidirectional pass always runs along
+H and transposes a row pass in and out, because H is the axis along which a step's slice of an
+NHWC map is contiguous, which is what lets the firmware run it in place (docs/arena.md).
 
 Graph shape of one pass (cell `tanh`, T time steps):
   P = Conv1x1(x; W_ih, b_ih + b_hh)     input projection, once for the whole map
-  P -> Split into T steps                 (bidirectional: stacked with the flipped steps first)
+  P -> Split into T steps                 (bidirectional: forward and backward rows paired)
   h_0 = tanh(P_0);  h_t = tanh(P_t + Conv1x1(h_{t-1}; W_hh))    3 ops per step
   Concat of the h_t                       the pass's output map
 W_ih and W_hh are single Parameters read by every step, so an exporter stores them once.
 
 A weight-shared bidirectional pass (seed 000 eq. 9) shares W_ih*x + b, so P is computed once
-for both directions; the flipped copy is stacked under P along the non-time spatial axis, and
-each step runs both directions in one Conv/Add/Tanh.
+for both directions; step t pairs forward row t with backward row T-1-t, so each step runs
+both directions in one Conv/Add/Tanh, and one Add per output row sums the two directions.
 
 A Concat here takes all T steps at once. TFLM's CONCATENATION accepts at most 10 inputs, but
 a tree of Concats built in PyTorch does not survive `torch.onnx.export` (it flattens nested
@@ -82,12 +84,12 @@ def step(p_t, h, c, w):
     return torch.sigmoid(p_o) * torch.tanh(c), c
 
 
-def scan(p, w, time_dim):
-    """Run cell `w` along `time_dim` over a projected map p; returns the output map (same shape
-    as p with C = hidden channels)."""
+def scan(p, w, time_dim, width=1):
+    """Run cell `w` along `time_dim` over a projected map p, `width` slices per step; returns
+    the output map (same shape as p with C = hidden channels)."""
     h = c = None
     outputs = []
-    for p_t in torch.split(p, 1, dim=time_dim):
+    for p_t in torch.split(p, width, dim=time_dim):
         h, c = step(p_t, h, c, w)
         outputs.append(h)
     return torch.cat(outputs, dim=time_dim)
@@ -100,13 +102,24 @@ def unidirectional(x, w, time_dim):
 
 def weight_shared_bidirectional(x, w, time_dim):
     """WS-BiRNN (seed 000 eq. 9): RNN(X) + Flip(RNN(Flip(X))) with one projection and both
-    directions batched along the other spatial axis."""
-    other_dim = 5 - time_dim
+    directions batched in every step, laid out so that a firmware can run it in place.
+
+    The time axis is made H (NCHW dim 2, NHWC axis 1: a row pass transposes H<->W in and out),
+    so every step's slice is a contiguous block of an NHWC map. The projected rows are stacked
+    in step order, forward row t beside backward row T-1-t ([N, C, 2T, M], a pair per step):
+    each step's state can then be written over its own input pair, the states concatenated in
+    the same order are that stacked buffer again, and the output row t is the sum of the
+    forward half of pair t and the backward half of pair T-1-t. See docs/arena.md."""
+    if time_dim == 3:
+        return weight_shared_bidirectional(x.transpose(2, 3), w, 2).transpose(2, 3)
     p = project_input(x, w)
-    both = torch.cat([p, reverse_steps(p, time_dim)], dim=other_dim)
-    states = scan(both, w, time_dim)
-    forward, backward = torch.split(states, p.shape[other_dim], dim=other_dim)
-    return forward + reverse_steps(backward, time_dim)
+    rows = torch.split(p, 1, dim=2)
+    steps = len(rows)
+    pairs = torch.cat([r for t in range(steps) for r in (rows[t], rows[steps - 1 - t])], dim=2)
+    states = scan(pairs, w, 2, width=2)
+    halves = torch.split(states, 1, dim=2)
+    return torch.cat([halves[2 * t] + halves[2 * (steps - 1 - t) + 1] for t in range(steps)],
+                     dim=2)
 
 
 def bidirectional(x, w_forward, w_backward, time_dim, merge):

@@ -35,6 +35,7 @@ VIEWS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 UNARY = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LOGISTIC", "TANH", "LEAKY_RELU",
          "HARD_SWISH", "QUANTIZE", "ABS", "NEG", "ELU", "PRELU")
 BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")
+SPLITS = ("SPLIT", "SPLIT_V")
 
 
 def _consumers(subgraph) -> dict:
@@ -77,10 +78,14 @@ def find_fusions(subgraph, pad_fusions=()) -> list:
 
 
 class _Groups:
-    """Union of tensors sharing memory, each at an offset relative to its group."""
+    """Union of tensors sharing memory, each at a byte offset relative to its group.
 
-    def __init__(self, subgraph, life):
-        self.tensors, self.life = subgraph.tensors, life
+    Invariant kept by every rule: two members whose byte spans overlap either hold the same
+    bytes by construction (a view, a slice of a concatenation) or have lifetimes that meet at
+    most in the scope where an in-place op reads one and writes the other at the same span."""
+
+    def __init__(self, subgraph, life, graph_inputs):
+        self.tensors, self.life, self.graph_inputs = subgraph.tensors, life, graph_inputs
         self.root, self.rel, self.members = {}, {}, {}
 
     def add(self, t):
@@ -91,8 +96,34 @@ class _Groups:
         g = self.root[t]
         return max(self.rel[m] + self.tensors[m].nbytes for m in self.members[g])
 
-    def last(self, t) -> int:
-        return max(self.life.get(m, (-1, -1))[1] for m in self.members[self.root[t]])
+    def span(self, t) -> tuple:
+        """[start, end) of t's bytes relative to its group."""
+        return self.rel[t], self.rel[t] + self.tensors[t].nbytes
+
+    def overlap(self, a, b) -> bool:
+        """True when tensors a and b share bytes (same group, intersecting spans)."""
+        if self.root.get(a) is None or self.root.get(a) != self.root.get(b):
+            return False
+        (a0, a1), (b0, b1) = self.span(a), self.span(b)
+        return a0 < b1 and b0 < a1
+
+    def standalone(self, t) -> bool:
+        """True when t covers its whole group (the group can move as a unit under t)."""
+        return self.rel[t] == 0 and self.size(t) == self.tensors[t].nbytes
+
+    def writable(self, t, scope, readers=()) -> bool:
+        """True when an op running in `scope` may write a tensor of t's size over t: t dies in
+        this scope, every other tensor sharing its bytes is dead before it, none of them is a
+        graph input, and no other input the op reads (`readers`) shares those bytes."""
+        if self.life.get(t, (-1, -1))[1] > scope:
+            return False
+        for m in self.members[self.root[t]]:
+            if m == t or not self.overlap(m, t):
+                continue
+            if m in self.graph_inputs or self.life.get(m, (-1, -1))[1] >= scope:
+                return False
+        return t not in self.graph_inputs and not any(
+            r != t and self.overlap(r, t) for r in readers)
 
     def merge(self, child, parent, offset):
         """Move child's whole group into parent's group at parent-relative `offset` (no-op
@@ -128,59 +159,50 @@ def inplace_buffers(subgraph, order=None):
     life = tensor_lifetimes(subgraph, steps)
     arena = [t for t in arena_tensors(subgraph) if t not in skip]
     in_arena = set(arena)
-    groups = _Groups(subgraph, life)
+    groups = _Groups(subgraph, life, set(subgraph.inputs))
     for t in arena:
         groups.add(t)
     consumers = _consumers(subgraph)
-    graph_inputs = set(subgraph.inputs)
     rules = []
 
-    def dead_here(t, scope) -> bool:
-        g = groups.members[groups.root[t]]
-        return groups.last(t) <= scope and not graph_inputs.intersection(g)
+    def fired(rule, op_indices, pair, **extra):
+        rules.append({"rule": rule, "ops": list(op_indices),
+                      "tensors": [tensors[pair[0]].name, tensors[pair[1]].name], **extra})
 
     for p, step in enumerate(steps):
         scope = p + 1
         if step[0] in pad_ops:
             pad, conv = ops[step[0]], ops[step[1]]
-            rules.append({"rule": "fused_pad", "ops": [pad.index, conv.index],
-                          "tensors": [tensors[pad.inputs[0]].name, tensors[pad.outputs[0]].name],
-                          "padding": [list(a) for a in explicit_padding(subgraph, pad, conv)]})
+            fired("fused_pad", [pad.index, conv.index], (pad.inputs[0], pad.outputs[0]),
+                  padding=[list(a) for a in explicit_padding(subgraph, pad, conv)])
         op = ops[step[-1]]
         if not op.outputs or op.outputs[0] not in in_arena:
             continue
         out = op.outputs[0]
+        data = [t for t in op.inputs if t in in_arena]
         if op.index in fused_add:
             j, s = fused_add[op.index]
             conv_reads = ops[j].inputs + ((ops[pad_of[j]].inputs[0],) if j in pad_of else ())
-            reads_skip = any(groups.root.get(t) == groups.root.get(s) for t in conv_reads)
-            if (s in in_arena and not reads_skip and dead_here(s, scope)
-                    and groups.size(s) == tensors[out].nbytes):
+            if (s in in_arena and tensors[s].nbytes == tensors[out].nbytes
+                    and groups.writable(s, scope, [t for t in conv_reads if t in in_arena])):
                 groups.merge(out, s, groups.rel[s])
-                rules.append({"rule": "fused_residual_add", "ops": [j, op.index],
-                              "tensors": [tensors[s].name, tensors[out].name],
-                              "moved": j != op.index - 1})
-            continue
-        data = [t for t in op.inputs if t in in_arena]
-        if op.opcode in VIEWS and data and data[0] == op.inputs[0] \
+                fired("fused_residual_add", [j, op.index], (s, out), moved=j != op.index - 1)
+        elif op.opcode in VIEWS and data and data[0] == op.inputs[0] \
                 and tensors[data[0]].nbytes == tensors[out].nbytes:
             groups.merge(out, data[0], groups.rel[data[0]])
-            rules.append({"rule": "view", "ops": [op.index],
-                          "tensors": [tensors[data[0]].name, tensors[out].name]})
+            fired("view", [op.index], (data[0], out))
+        elif op.opcode in SPLITS:
+            _split(op, subgraph, groups, in_arena, fired)
         elif op.opcode in UNARY + BINARY:
             for t in data:
-                others = {groups.root[u] for u in data if u != t}
                 if (tensors[t].shape == tensors[out].shape
                         and tensors[t].nbytes == tensors[out].nbytes
-                        and groups.size(t) == tensors[t].nbytes
-                        and groups.root[t] not in others and dead_here(t, scope)):
+                        and groups.writable(t, scope, [u for u in data if u != t])):
                     groups.merge(out, t, groups.rel[t])
-                    rules.append({"rule": "elementwise", "ops": [op.index],
-                                  "tensors": [tensors[t].name, tensors[out].name]})
+                    fired("elementwise", [op.index], (t, out))
                     break
         elif op.opcode == "CONCATENATION":
-            _concat(op, tensors, groups, in_arena, consumers, set(subgraph.outputs),
-                    graph_inputs, rules)
+            _concat(op, tensors, groups, in_arena, consumers, set(subgraph.outputs), fired)
     buffers, placement = [], {}
     for g, members in groups.members.items():
         first = min(life.get(m, (-1, -1))[0] for m in members)
@@ -199,26 +221,67 @@ def inplace_buffers(subgraph, order=None):
     return buffers, placement, steps, fusions, rules
 
 
-def _concat(op, tensors, groups, in_arena, consumers, outputs, graph_inputs, rules):
+def _outer_is_one(shape, axis) -> bool:
+    """True when every dimension before `axis` is 1: slices along `axis` are contiguous."""
+    return 0 <= axis < len(shape) and int(np.prod(shape[:axis], dtype=np.int64)) == 1
+
+
+def _split(op, subgraph, groups, in_arena, fired):
+    """split_view: contiguous SPLIT / SPLIT_V outputs become slices of the input's bytes."""
+    tensors = subgraph.tensors
+    x_index, axis_index = (1, 0) if op.opcode == "SPLIT" else (0, 2)
+    if len(op.inputs) <= max(x_index, axis_index):
+        return
+    x, axis_tensor = op.inputs[x_index], tensors[op.inputs[axis_index]]
+    if x not in in_arena or axis_tensor.data is None or np.size(axis_tensor.data) != 1:
+        return
+    shape = tensors[x].shape
+    axis = int(np.asarray(axis_tensor.data).reshape(-1)[0])
+    axis = axis + len(shape) if axis < 0 else axis
+    outs = list(op.outputs)
+    if (not _outer_is_one(shape, axis) or not all(o in in_arena for o in outs)
+            or sum(tensors[o].nbytes for o in outs) != tensors[x].nbytes
+            or any(tensors[o].dtype != tensors[x].dtype or not same_quant(tensors[o], tensors[x])
+                   for o in outs)):
+        return
+    offset = 0
+    for o in outs:
+        groups.merge(o, x, groups.rel[x] + offset)
+        fired("split_view", [op.index], (x, o), offset=offset)
+        offset += tensors[o].nbytes
+
+
+def _concat(op, tensors, groups, in_arena, consumers, outputs, fired):
+    """concat_run (inputs already consecutive in one group: the output is that span) or
+    concat_in_output (inputs read only here are written straight into their slices)."""
     out = op.outputs[0]
     shape = tensors[out].shape
     axis = op.options.get("axis", 0)
     axis = axis + len(shape) if axis < 0 else axis
-    if not 0 <= axis < len(shape) or int(np.prod(shape[:axis], dtype=np.int64)) != 1:
+    inputs = list(op.inputs)
+    if not _outer_is_one(shape, axis) or not all(t in in_arena for t in inputs):
+        return
+    if not all(same_quant(tensors[t], tensors[out]) for t in inputs):
+        return
+    root = groups.root[inputs[0]]
+    position = groups.rel[inputs[0]]
+    run = True
+    for t in inputs:
+        run = run and groups.root[t] == root and groups.rel[t] == position
+        position += tensors[t].nbytes
+    if run and root != groups.root[out]:
+        groups.merge(out, inputs[0], groups.rel[inputs[0]])
+        fired("concat_run", [op.index], (inputs[0], out), inputs=len(inputs))
         return
     offset = 0
     seen = set()
-    for t in op.inputs:
+    for t in inputs:
         nbytes = tensors[t].nbytes
-        root = groups.root.get(t)
-        ok = (t in in_arena and consumers.get(t) == [op.index] and t not in outputs
-              and root not in seen and root != groups.root[out]
-              and not graph_inputs.intersection(groups.members[root])
-              and groups.size(t) == nbytes and groups.rel[t] == 0
-              and same_quant(tensors[t], tensors[out]))
-        if ok:
+        root = groups.root[t]
+        if (consumers.get(t) == [op.index] and t not in outputs and root not in seen
+                and root != groups.root[out] and groups.standalone(t)
+                and not groups.graph_inputs.intersection(groups.members[root])):
             seen.add(root)
             groups.merge(t, out, groups.rel[out] + offset)
-            rules.append({"rule": "concat_in_output", "ops": [op.index],
-                          "tensors": [tensors[t].name, tensors[out].name], "offset": offset})
+            fired("concat_in_output", [op.index], (t, out), offset=offset)
         offset += nbytes
