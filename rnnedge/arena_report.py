@@ -13,6 +13,7 @@ import csv
 import io
 import os
 import tempfile
+from collections import Counter
 
 import numpy as np
 
@@ -209,9 +210,13 @@ def render_text(report: dict) -> str:
     ]
     for name, order in report["reordered"].items():
         lines.append(f"{name}: operators reordered to {order}")
+    counts = Counter(r["rule"] for r in report["inplace_rules"])
+    if counts:
+        lines.append("inplace rules fired: " + ", ".join(f"{k} x{v}" for k, v in counts.items()))
     for r in report["inplace_rules"]:
-        lines.append(f"inplace rule {r['rule']} at op {'+'.join(map(str, r['ops']))}: "
-                     f"{' -> '.join(n[:40] for n in r['tensors'])}"
+        into = (f"{r['tensors'][0][:40]} -> {r['outputs']} slices" if "outputs" in r
+                else " -> ".join(n[:40] for n in r["tensors"]))
+        lines.append(f"inplace rule {r['rule']} at op {'+'.join(map(str, r['ops']))}: {into}"
                      + (" (conv moved to the ADD)" if r.get("moved") else ""))
     if "tflm" in report:
         t = report["tflm"]

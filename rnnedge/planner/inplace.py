@@ -13,13 +13,21 @@ Rules, applied in execution order (each firing is recorded with the operator and
                       PAD and a fused residual ADD: the step is then (PAD, conv, ADD), and the
                       skip input must share no bytes with the PAD's input.
   view                RESHAPE / SQUEEZE / EXPAND_DIMS output shares its input's bytes.
+  split_view          a SPLIT / SPLIT_V whose pieces are contiguous (every dimension before the
+                      axis is 1) and keep the input's quantisation: each piece is its slice of
+                      the input's bytes.
   elementwise         a unary elementwise op (activations, QUANTIZE int8->int8, ...) or a binary
                       one without broadcasting writes its output over an input that dies there.
+  concat_run          a CONCATENATION (contiguous, same quantisation) whose inputs already lie
+                      one after another in one buffer is that span of bytes.
   concat_in_output    a CONCATENATION whose inputs are contiguous slices of the output (every
                       dimension before the axis is 1) and have the output's quantisation: each
                       input read only by the concat is written straight into its slice.
-Graph inputs are never overwritten. Tensors joined by rules form one group placed as a unit
-(offset + relative offset); groups and scratch buffers are then packed by best.py.
+Writes are checked per byte span (_Groups.writable): the tensor written over must die at the
+op, every other tensor sharing its bytes must be dead before, none may be a graph input
+(graph inputs are never overwritten), and the op's other inputs must not share those bytes.
+Tensors joined by rules form one group placed as a unit (offset + relative offset); groups
+and scratch buffers are then packed by best.py.
 Works on rnnedge.tflite.model objects; imports numpy and this package's fused_pad,
 lifetimes and scratch modules.
 """
@@ -247,8 +255,8 @@ def _split(op, subgraph, groups, in_arena, fired):
     offset = 0
     for o in outs:
         groups.merge(o, x, groups.rel[x] + offset)
-        fired("split_view", [op.index], (x, o), offset=offset)
         offset += tensors[o].nbytes
+    fired("split_view", [op.index], (x, outs[0]), outputs=len(outs))
 
 
 def _concat(op, tensors, groups, in_arena, consumers, outputs, fired):
