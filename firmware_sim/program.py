@@ -14,8 +14,9 @@ an operator's inputs and outputs is refused with an error naming the operator:
   concat_run,         outputs already in their slice of the input, are not copied; the other
   split_view          slices are copied (rn_reshape byte copies).
   fused_residual_add  CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED + ADD run as one step, one
-                      output row at a time: the conv row goes to a row scratch (a gap of the
-                      arena free at that step, else a separate buffer counted in `scratch`),
+                      output row at a time: the conv row goes to the row scratch buffer the
+                      inplace plan reserves for the step (for other plans: a gap of the arena
+                      free at that step, else a separate buffer counted in `scratch`),
                       then ADD writes the row of the output, possibly over the skip input.
   fused_pad           a step (PAD, conv) or (PAD, conv, ADD): the conv kernel gets the PAD's
                       input and explicit padding offsets (rnnedge.planner.fused_pad) and skips
@@ -37,6 +38,7 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.kernels import ops as K
 from rnnedge.planner import plan as make_plan
 from rnnedge.planner.fused_pad import explicit_padding
+from rnnedge.planner.inplace import ROW_SCRATCH
 from rnnedge.planner.lifetimes import tensor_lifetimes
 from rnnedge.tflite import Model, read_model
 from rnnedge.firmware_sim import operators
@@ -297,7 +299,7 @@ class _Builder:
         filt, bias = self.weights(conv, kernel)
         rows = self._rows(conv, kernel, x)
         row_bytes = rows[0][2] if rows else 0
-        scratch = self._row_scratch(row_bytes, scope)
+        scratch = self._row_scratch(j, row_bytes, scope)
         qs = [operators.tensor_quant(self.sg.tensors[t], where) for t in add.inputs[:2]]
         row_add = K.Add((row_bytes,), (row_bytes,), qs[0], qs[1],
                         operators.tensor_quant(ot, where),
@@ -348,8 +350,13 @@ class _Builder:
                 rows.append((params, x_row, p.output_width * p.output_depth))
         return rows
 
-    def _row_scratch(self, nbytes: int, scope: int) -> Ref:
-        """A region of `nbytes` free in the arena during `scope`, else the row scratch."""
+    def _row_scratch(self, conv: int, nbytes: int, scope: int) -> Ref:
+        """The plan's row scratch buffer of fused conv `conv` (inplace plans have one), else a
+        region of `nbytes` free in the arena during `scope`, else the separate row scratch."""
+        for b in self.plan.buffers:
+            if b.op == conv and b.tensor is None and b.label.endswith(ROW_SCRATCH) \
+                    and b.nbytes >= nbytes:
+                return Ref("arena", int(self.plan.buffer_offsets[b.id]), nbytes)
         busy = sorted((self.plan.buffer_offsets[b.id], self.plan.buffer_offsets[b.id] + b.size)
                       for b in self.plan.buffers if b.first <= scope <= b.last)
         start = 0

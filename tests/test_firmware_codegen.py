@@ -15,8 +15,8 @@ from rnnedge.firmware_sim.backends import make_backend
 from rnnedge.kernels import build
 from test_firmware_runtime import compile_with, export_rnn_model, model_inputs, ops_model
 
-CASES = [("resnet8", "inplace"), ("unet", "best"), ("ds_cnn", "inplace"),
-         ("cifar-resnet18-rnn", "inplace-raw"), ("ops", "inplace")]
+CASES = [("resnet8", "inplace"), ("resnet8", "inplace-norows"), ("unet", "best"),
+         ("ds_cnn", "inplace"), ("cifar-resnet18-rnn", "inplace-raw"), ("ops", "inplace")]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def firmware(tmp_path_factory):
         path = (export_rnn_model(tmp_path_factory) if name == "cifar-resnet18-rnn" else
                 ops_model(tmp_path_factory) if name == "ops" else tinyml_models.tflite_path(name))
         program = compile_with(path, planner)
-        directory = tmp_path_factory.mktemp(f"fw-{name}")
+        directory = tmp_path_factory.mktemp(f"fw-{name}-{planner}")
         codegen.write_firmware(program, directory)
         x = model_inputs(path, 2, seed=3)
         expected = make_backend("tflm", path)(x)[0]
@@ -66,9 +66,18 @@ def test_generated_c_holds_the_plan(firmware):
     directory, _, _, program = firmware[("resnet8", "inplace")]
     model_c = (directory / "model.c").read_text()
     assert f"int8_t bytes[{program.arena}]" in model_c
-    assert f"int8_t bytes[{program.scratch}]" in model_c  # the fused conv+ADD row scratch
+    assert program.scratch == 0 and "rn_scratch" not in model_c  # rows are in the arena
     assert model_c.count("static const int8_t w") >= 9  # conv + FC filters, as const arrays
     assert "malloc" not in model_c
+
+
+def test_plan_without_row_buffers_gets_a_row_scratch(firmware):
+    """A plan that reserves no row for a fused conv + ADD (hand-made) still compiles: the
+    rows go to a free arena gap or to a separate static scratch of one row."""
+    directory, _, _, program = firmware[("resnet8", "inplace-norows")]
+    model_c = (directory / "model.c").read_text()
+    assert program.scratch == 16 * 32  # one 16x32 output row of resnet8's widest fused conv
+    assert f"int8_t bytes[{program.scratch}]" in model_c
 
 
 arm = pytest.mark.skipif(not toolchain.arm_tools()["cc"], reason="arm-none-eabi-gcc is not "

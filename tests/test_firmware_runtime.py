@@ -23,7 +23,7 @@ from rnnedge.kernels import build, structs
 from rnnedge.planner import plan
 from rnnedge.planner.best import best_plan
 from rnnedge.planner.greedy import arena_size
-from rnnedge.planner.inplace import inplace_buffers
+from rnnedge.planner.inplace import ROW_SCRATCH, inplace_buffers
 from rnnedge.planner.lifetimes import tensor_lifetimes
 from rnnedge.tflite import read_model
 
@@ -72,10 +72,14 @@ def ops_model(tmp_path_factory) -> str:
     return str(path)
 
 
-def raw_inplace_plan(model):
+def raw_inplace_plan(model, row_scratch=True):
     """The inplace plan with every rule applied, even where `plan()` falls back to best's
-    layout because the rules do not shrink the arena: the runtime must honour it too."""
+    layout because the rules do not shrink the arena: the runtime must honour it too.
+    `row_scratch=False` drops the fused steps' row scratch buffers (the last buffers), as a
+    hand-made plan might: the runtime then finds the rows a gap or a separate scratch."""
     buffers, placement, steps, fusions, rules = inplace_buffers(model.main)
+    if not row_scratch:
+        buffers = [b for b in buffers if not b.label.endswith(ROW_SCRATCH)]
     offsets = best_plan(buffers)
     return dataclasses.replace(
         plan(model, "inplace"), arena=arena_size(buffers, offsets), buffers=tuple(buffers),
@@ -85,10 +89,11 @@ def raw_inplace_plan(model):
 
 
 def compile_with(path, planner):
-    """compile_model for a planner name, "inplace-raw" meaning raw_inplace_plan."""
-    if planner == "inplace-raw":
+    """compile_model for a planner name, "inplace-raw" meaning raw_inplace_plan and
+    "inplace-norows" the same without its row scratch buffers."""
+    if planner in ("inplace-raw", "inplace-norows"):
         model = read_model(path)
-        return compile_model(model, plan=raw_inplace_plan(model))
+        return compile_model(model, plan=raw_inplace_plan(model, planner == "inplace-raw"))
     return compile_model(path, planner)
 
 

@@ -6,6 +6,8 @@ Rules, applied in execution order (each firing is recorded with the operator and
                       ADD's position, never stores the conv output, and writes conv + skip over
                       the skip input, which must die at the ADD and share no bytes with the
                       conv's inputs (without that, the fusion stands but writes a new buffer).
+                      The step gets a scratch buffer of one conv output row (fused_row_bytes),
+                      where the conv computes each row before the ADD writes it out.
   fused_pad           a PAD / PADV2 feeding only a CONV_2D / DEPTHWISE_CONV_2D (fused_pad.py says
                       exactly when) is folded into it: the pair runs as one step at the conv's
                       position, the conv reads the PAD's input with explicit padding offsets,
@@ -44,6 +46,7 @@ UNARY = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LOGISTIC", "TANH", "LE
          "HARD_SWISH", "QUANTIZE", "ABS", "NEG", "ELU", "PRELU")
 BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")
 SPLITS = ("SPLIT", "SPLIT_V")
+ROW_SCRATCH = "fused conv row"  # label of the scratch buffer of a fused conv + ADD step
 
 
 def _consumers(subgraph) -> dict:
@@ -222,11 +225,22 @@ def inplace_buffers(subgraph, order=None):
         for m in members:
             placement[m] = (bid, groups.rel[m])
     scope_of = {i: s + 1 for s, group in enumerate(steps) for i in group}
-    for op_index, nbytes, label in scratch_requests(subgraph):
+    requests = scratch_requests(subgraph) + [
+        (j, fused_row_bytes(subgraph, j), f"op{j}+{k} {ROW_SCRATCH}") for j, k, _ in fusions]
+    for op_index, nbytes, label in requests:
         scope = scope_of[op_index]
         buffers.append(Buffer(len(buffers), None, op_index, nbytes, align(nbytes), scope, scope,
                               label))
     return buffers, placement, steps, fusions, rules
+
+
+def fused_row_bytes(subgraph, conv: int) -> int:
+    """Bytes of one output row of the fused conv `conv` (W_out x C_out; C_out for a FULLY_
+    CONNECTED): the conv computes a row there, then the ADD writes it out (firmware_sim)."""
+    out = subgraph.tensors[subgraph.operators[conv].outputs[0]]
+    row = out.shape[-1] if subgraph.operators[conv].opcode == "FULLY_CONNECTED" \
+        else out.shape[-2] * out.shape[-1]
+    return int(row) * out.dtype.itemsize
 
 
 def _outer_is_one(shape, axis) -> bool:
