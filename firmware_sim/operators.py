@@ -9,13 +9,13 @@ its outputs. It then checks that the kernel's shapes match the tensors the model
 a malformed model can never make a kernel touch bytes outside its tensors. A conv with a fused
 PAD (`fused_pad`) is prepared over the PAD's input with explicit padding offsets.
 
-It also refuses quantisation scales whose rescale would need a shift outside SHIFT_RANGE (the
-fixed-point helpers would shift by more than 31 bits, which C leaves undefined).
+Quantisation scales whose rescale would need a shift outside kernels.ops.SHIFT_RANGE (the
+fixed-point helpers would shift by more than 31 bits, which C leaves undefined) are refused
+by the kernels themselves when their params are built.
 Every failure is an `RnnedgeError` whose message starts with `op <index> <OPCODE>:`.
 Imports numpy, ctypes, rnnedge.errors and rnnedge.kernels (ops, params) only.
 """
 
-import ctypes
 from dataclasses import dataclass
 
 import numpy as np
@@ -386,32 +386,6 @@ def _shapes_ok(c: _Ctx, kernel, data: tuple) -> None:
                    f"computes {tuple(shape)}")
 
 
-SHIFT_RANGE = (-31, 30)  # rescale exponents the fixed-point kernels can apply without UB
-
-
-def _shifts(struct):
-    """Every rescale exponent in a params struct (scalar "*shift" fields and the
-    per-channel `output_shift` arrays)."""
-    for name, ftype in struct._fields_:
-        value = getattr(struct, name)
-        if isinstance(value, ctypes.Structure):
-            yield from _shifts(value)
-        elif "shift" in name and isinstance(value, int):
-            yield value
-        elif name == "output_shift" and hasattr(ftype, "contents") and value:
-            count = struct.output_depth if getattr(struct, "per_channel", 1) else 1
-            yield from (value[i] for i in range(count))
-
-
-def _shifts_ok(c: _Ctx, kernel) -> None:
-    """Refuse quantisation scales whose rescale needs a shift the kernels cannot apply."""
-    lo, hi = SHIFT_RANGE
-    bad = [s for s in _shifts(kernel.params) if not lo <= s <= hi]
-    if bad:
-        c.fail(f"the tensor scales need a rescale shift of {bad[0]}, outside [{lo}, {hi}]: "
-               "check the quantisation parameters")
-
-
 def prepare(op, subgraph, lib, folded=None, fused_pad=None) -> Prepared:
     """The prepared kernel of operator `op` of `subgraph` (see module docstring); `folded`
     maps tensors evaluated at compile time (see folding.py) to their values; `fused_pad`
@@ -437,5 +411,4 @@ def prepare(op, subgraph, lib, folded=None, fused_pad=None) -> Prepared:
         c.fail(f"malformed operands ({type(exc).__name__}: {exc})")
     _dtypes_ok(c, data)
     _shapes_ok(c, kernel, data)
-    _shifts_ok(c, kernel)
     return Prepared(kernel, tuple(data), tuple(op.outputs))

@@ -38,6 +38,23 @@ def _dims(values) -> S.DIMS:
     return S.DIMS(*[int(v) for v in values])
 
 
+SHIFT_RANGE = (-31, 30)  # rescale exponents the fixed-point kernels can apply without UB
+
+
+def _shifts(struct):
+    """Every rescale exponent in a params struct (scalar "*shift" fields, nested structs, and
+    the per-channel `output_shift` arrays)."""
+    for name, ftype in struct._fields_:
+        value = getattr(struct, name)
+        if isinstance(value, C.Structure):
+            yield from _shifts(value)
+        elif "shift" in name and isinstance(value, int):
+            yield value
+        elif name == "output_shift" and hasattr(ftype, "contents") and value:
+            count = struct.output_depth if getattr(struct, "per_channel", 1) else 1
+            yield from (value[i] for i in range(count))
+
+
 class Kernel:
     """Base of the prepared kernels: holds the library, the params struct and the
     constant arrays its pointers refer to."""
@@ -51,7 +68,22 @@ class Kernel:
             lib = load()
         self._fn = getattr(lib, self.entry)
         self._keep: list = []
-        self.params = None
+        self._params = None
+
+    @property
+    def params(self):
+        """The C params struct. Setting it checks every rescale shift in it (SHIFT_RANGE):
+        a corrupted scale can ask for a shift the C kernels cannot apply without UB."""
+        return self._params
+
+    @params.setter
+    def params(self, struct):
+        lo, hi = SHIFT_RANGE
+        bad = [s for s in _shifts(struct) if not lo <= s <= hi] if struct is not None else []
+        if bad:
+            raise RnnedgeError(f"{self.op}: the tensor scales need a rescale shift of {bad[0]}, "
+                               f"outside [{lo}, {hi}]: check the quantisation parameters")
+        self._params = struct
 
     def _const(self, array, dtype) -> np.ndarray:
         """A contiguous copy of a constant tensor, kept alive with the kernel."""

@@ -78,3 +78,17 @@ def test_a_rejected_params_struct_raises(lib):
     kernel.params.perm[5] = kernel.params.perm[4]
     with pytest.raises(RnnedgeError, match="TRANSPOSE: the C kernel rejected"):
         kernel(np.zeros((2, 3), np.int8))
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: ops.Mul((2, 3), (2, 3), Q, Q, Quant(1e-30, 0), lib=lib),
+    lambda lib: ops.Conv2D((1, 4, 4, 2), np.ones((2, 3, 3, 2), np.int8), None, Q,
+                           np.array([0.1, 1e25], np.float32), Q, lib=lib),
+    lambda lib: ops.FullyConnected((2, 4), np.ones((3, 4), np.int8), None, Q, Quant(1e30, 0), Q,
+                                   lib=lib),
+], ids=["mul", "conv-per-channel", "fully-connected"])
+def test_scales_needing_an_unsafe_shift_are_refused(lib, make):
+    """A rescale shift outside [-31, 30] would be undefined behaviour in C: the kernel refuses
+    its params (scalar shifts and per-channel shift arrays alike)."""
+    with pytest.raises(RnnedgeError, match=r"rescale shift of -?\d+, outside \[-31, 30\]"):
+        make(lib)
