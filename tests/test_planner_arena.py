@@ -8,7 +8,7 @@ import pytest
 
 from rnnedge import tinyml_models as T
 from rnnedge.planner import plan, plan_all
-from rnnedge.planner.best import best_plan
+from rnnedge.planner.best import _branch_and_bound, best_plan
 from rnnedge.planner.greedy import arena_size, first_fit, tflm_plan
 from rnnedge.planner.lifetimes import Buffer, lower_bound, tensor_lifetimes
 from rnnedge.tflite import read_model
@@ -122,3 +122,12 @@ def test_lower_bound_is_max_live():
     buffers = [Buffer(0, 0, None, 0, 48, 0, 2, "a"), Buffer(1, 1, None, 0, 32, 2, 3, "b"),
                Buffer(2, 2, None, 0, 16, 3, 3, "c")]
     assert lower_bound(buffers) == 80
+
+
+def test_exact_search_handles_graphs_deeper_than_the_recursion_limit():
+    """The branch and bound walks one level per buffer: 3,000 buffers (a 480x640 CRNN has
+    more than 2,000) must not hit Python's recursion limit. All lifetimes overlap, so any
+    complete layout stacks them: 3,000 x 16 bytes."""
+    buffers = [Buffer(i, i, None, 16, 16, 0, 1, f"t{i}") for i in range(3000)]
+    size, offsets = _branch_and_bound(buffers, bound=0, best_size=10**9, budget=10**5)
+    assert size == 3000 * 16 and sorted(offsets.values()) == list(range(0, 3000 * 16, 16))

@@ -37,36 +37,40 @@ def _lowest_fit(b, placed) -> int:
 
 
 def _branch_and_bound(buffers, bound: int, best_size: int, budget: int):
-    """Search placement orders; returns (size, offsets) better than best_size, or None."""
-    best = [best_size, None]
-    nodes = [0]
-    by_size = sorted(buffers, key=lambda b: (-b.size, b.first, b.id))
-
-    def visit(remaining, placed, offsets, top):
-        if best[0] == bound or nodes[0] >= budget:
-            return
+    """Search placement orders depth first (an explicit stack: graphs have thousands of
+    buffers, deeper than Python's recursion limit); returns (size, offsets) better than
+    best_size, or None. A frame is [candidates, next index, top, seen, choice to undo]."""
+    best_top, best_offsets, nodes = best_size, None, 0
+    placed, offsets = [], {}
+    stack = [[sorted(buffers, key=lambda b: (-b.size, b.first, b.id)), 0, 0, set(), None]]
+    while stack and best_top != bound and nodes < budget:
+        frame = stack[-1]
+        remaining, index, top, seen, choice = frame
+        if choice is not None:  # back from the child: take the choice back
+            placed.pop(choice[0])
+            del offsets[choice[1]]
+            frame[4] = None
         if not remaining:
-            best[0], best[1] = top, dict(offsets)
-            return
-        seen = set()
-        for b in remaining:
-            nodes[0] += 1
-            offset = _lowest_fit(b, placed)
-            end = max(top, offset + b.size)
-            if end >= best[0] or (b.size, b.first, b.last, offset) in seen:
-                continue
-            seen.add((b.size, b.first, b.last, offset))
-            at = next((i for i, (o, _) in enumerate(placed) if o > offset), len(placed))
-            placed.insert(at, (offset, b))
-            offsets[b.id] = offset
-            visit([r for r in remaining if r is not b], placed, offsets, end)
-            placed.pop(at)
-            del offsets[b.id]
-            if best[0] == bound or nodes[0] >= budget:
-                return
-
-    visit(by_size, [], {}, 0)
-    return None if best[1] is None else (best[0], best[1])
+            best_top, best_offsets = top, dict(offsets)
+            stack.pop()
+            continue
+        if index == len(remaining):
+            stack.pop()
+            continue
+        b = remaining[index]
+        frame[1] = index + 1
+        nodes += 1
+        offset = _lowest_fit(b, placed)
+        end = max(top, offset + b.size)
+        if end >= best_top or (b.size, b.first, b.last, offset) in seen:
+            continue
+        seen.add((b.size, b.first, b.last, offset))
+        at = next((i for i, (o, _) in enumerate(placed) if o > offset), len(placed))
+        placed.insert(at, (offset, b))
+        offsets[b.id] = offset
+        frame[4] = (at, b.id)
+        stack.append([[r for r in remaining if r is not b], 0, end, set(), None])
+    return None if best_offsets is None else (best_top, best_offsets)
 
 
 def best_plan(buffers, budget: int = NODE_BUDGET) -> dict:
