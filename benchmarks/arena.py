@@ -2,6 +2,8 @@
 
     python benchmarks/arena.py [--out DIR] [--no-tflm] [--no-vela] [--models a,b]
 
+Models: rnnedge's int8 exports of the paper's zoo (fresh weights; exported once into the
+cache directory) and the public TinyML architectures of rnnedge.tinyml_models.
 For each model: arena bytes of the tflm, best and inplace planners, the live-set lower
 bound, TFLM's measured head (tflite-micro in a subprocess), the SRAM Arm Vela reports for
 Ethos-U55-128 (Sram_Only; a different runtime, shown for reference), best/tflm and
@@ -18,13 +20,33 @@ import subprocess
 import sys
 import tempfile
 
-from rnnedge import tinyml_models
+from rnnedge import tinyml_models, zoo
 from rnnedge.arena_report import arena_report
+from rnnedge.errors import RnnedgeError
 from rnnedge.tflite import read_model
 from rnnedge.tflm_probe import measure_tflm
 
-MODELS = {name: functools.partial(tinyml_models.tflite_path, name)
-          for name in sorted(tinyml_models.BUILDERS)}
+CACHE = os.path.expanduser("~/.cache/rnnedge-bench/arena")
+
+
+def zoo_export(name: str, directory=None) -> str:
+    """rnnedge's int8 export of zoo model `name` (fresh weights), made once per cache dir."""
+    directory = directory or CACHE
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"{name}.tflite")
+    if not os.path.exists(path):
+        proc = subprocess.run([sys.executable, "-m", "rnnedge", "export", "--zoo", name,
+                               "--int8", "-o", path, "--calib-samples", "8",
+                               "--check-samples", "2", "--json"],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RnnedgeError(f"rnnedge export --zoo {name} failed: {proc.stderr.strip()[-300:]}")
+    return path
+
+
+MODELS = {name: functools.partial(zoo_export, name) for name in zoo.names()}
+MODELS |= {name: functools.partial(tinyml_models.tflite_path, name)
+           for name in sorted(tinyml_models.BUILDERS)}
 
 
 def vela_sram(path: str):
