@@ -8,7 +8,7 @@ For each model: arena bytes of the tflm, best and inplace planners, the live-set
 bound, TFLM's measured head (tflite-micro in a subprocess), the SRAM Arm Vela reports for
 Ethos-U55-128 (Sram_Only; a different runtime, shown for reference), best/tflm and
 inplace/tflm, weight bytes and MACs. Writes DIR/arena.md (a markdown table, also printed) and
-DIR/arena.png (grouped bars). To add a model, add one line to MODELS: a name and a function
+DIR/arena.png (grouped bars relative to TFLM). To add a model, add one line to MODELS: a name and a function
 (cache directory -> .tflite path).
 """
 
@@ -89,22 +89,29 @@ def markdown(rows: list) -> str:
 
 
 def plot(rows: list, path: str):
-    """Grouped bars of arena bytes per planner, per model."""
+    """Grouped bars of each planner's arena relative to the tflm planner (= TFLM's head), per
+    model, with TFLM's arena in KiB written above each group: the models span 768 B to
+    1.8 MB, so ratios are what can be compared on one axis."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     keys = ["tflm", "best", "lower_bound", "inplace"]
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(rows)), 4))
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(rows)), 4))
     width = 0.8 / len(keys)
     for k, key in enumerate(keys):
         xs = [i + (k - 1.5) * width for i in range(len(rows))]
-        ax.bar(xs, [r[key] / 1024 for r in rows], width, label=key)
-    ax.set_xticks(range(len(rows)), [r["model"] for r in rows], rotation=20, fontsize=8)
-    ax.set_ylabel("tensor arena (KiB)")
-    ax.set_title("arena per planner (tflm planner == TFLM's measured head)")
-    ax.legend(fontsize=8)
+        ax.bar(xs, [r[key] / r["tflm"] for r in rows], width, label=key)
+    for i, r in enumerate(rows):
+        ax.text(i, 1.03, f"{r['tflm'] / 1024:,.0f}K", ha="center", fontsize=7)
+    ax.set_xticks(range(len(rows)), [r["model"] for r in rows], rotation=25, fontsize=8,
+                  ha="right")
+    ax.set_ylim(0, 1.3)
+    ax.set_ylabel("arena / TFLM's arena")
+    ax.set_title("tensor arena per planner, relative to TFLM (tflm planner == TFLM's measured "
+                 "head; KiB above)")
+    ax.legend(fontsize=8, loc="upper right", ncol=4)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
