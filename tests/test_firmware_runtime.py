@@ -361,3 +361,32 @@ def test_wrong_input_shape_is_refused():
     with pytest.raises(RnnedgeError, match="must have shape"):
         make_backend("c", path)(np.zeros((2, 3), np.int8))
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", ["tanh", "relu", "gru", "lstm"])
+def test_sws_birnn_cells_run_in_place_bit_exact(tmp_path, cell):
+    """A small SWS-BiRNN of each cell, exported by rnnedge, runs in its inplace layout (with
+    and without best's fallback) with TFLM's output bytes in debug mode; tanh/relu passes
+    use the slice rules (split_view, concat_run) that let each step overwrite its input."""
+    import torch
+
+    from rnnedge.export.pipeline import export_int8
+    from rnnedge.layers import SWSBiRNN
+
+    torch.manual_seed(0)
+    path = str(tmp_path / f"sws-{cell}.tflite")
+    export_int8(SWSBiRNN(4, 6, 5, cell).eval(),
+                {"input_shape": [4, 6, 7], "normalization": {"mean": [0.5], "std": [0.25]}},
+                path, calib_samples=16, check_samples=4)
+    x = model_inputs(path, 3)
+    expected = make_backend("tflm", path)(x)[0]
+    for planner in ("inplace", "inplace-raw"):
+        program = compile_with(path, planner)
+        runtime = Runtime(program, debug=True)
+        got = np.stack([runtime.invoke(s[None])[0] for s in x]).reshape(expected.shape)
+        assert np.array_equal(got, expected), (cell, planner)
+        fired = {r["rule"] for r in program.plan.rules}
+        assert "split_view" in fired
+        if cell in ("tanh", "relu"):
+            assert {"concat_run", "fused_residual_add"} <= fired
