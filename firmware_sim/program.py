@@ -155,6 +155,8 @@ class _Builder:
         self.constants, self.const_index = [], {}
         self.steps, self.keep = [], []
         self.scratch = 0
+        self.row_buffers = {b.op: b for b in plan.buffers
+                            if b.tensor is None and b.label.endswith(ROW_SCRATCH)}
 
     # -- operands -------------------------------------------------------------------------
     def flash(self, key, array, name) -> Ref:
@@ -353,10 +355,9 @@ class _Builder:
     def _row_scratch(self, conv: int, nbytes: int, scope: int) -> Ref:
         """The plan's row scratch buffer of fused conv `conv` (inplace plans have one), else a
         region of `nbytes` free in the arena during `scope`, else the separate row scratch."""
-        for b in self.plan.buffers:
-            if b.op == conv and b.tensor is None and b.label.endswith(ROW_SCRATCH) \
-                    and b.nbytes >= nbytes:
-                return Ref("arena", int(self.plan.buffer_offsets[b.id]), nbytes)
+        row = self.row_buffers.get(conv)
+        if row is not None and row.nbytes >= nbytes:
+            return Ref("arena", int(self.plan.buffer_offsets[row.id]), nbytes)
         busy = sorted((self.plan.buffer_offsets[b.id], self.plan.buffer_offsets[b.id] + b.size)
                       for b in self.plan.buffers if b.first <= scope <= b.last)
         start = 0

@@ -164,36 +164,38 @@ def fc_per_tensor_multiplier(input_scale: float, filter_scale: float,
     return quantize_multiplier(product / float(f32(output_scale)))
 
 
+ADD_SUB_LEFT_SHIFT = 20  # TFLM's int8 ADD/SUB input left shift
+
+
+def _add_sub_params(in1: Quant, in2: Quant, out: Quant, activation, m1, s1, m2, s2, mo,
+                    so) -> dict:
+    """The ADD/SUB params dict from the three (multiplier, shift) pairs."""
+    lo, hi = activation_range(activation, out)
+    return dict(input1_offset=-int(in1.zero_point), input2_offset=-int(in2.zero_point),
+                output_offset=int(out.zero_point), left_shift=ADD_SUB_LEFT_SHIFT,
+                input1_multiplier=m1, input1_shift=s1, input2_multiplier=m2,
+                input2_shift=s2, output_multiplier=mo, output_shift=so,
+                activation_min=lo, activation_max=hi)
+
+
 def add_params(in1: Quant, in2: Quant, out: Quant, activation="NONE") -> dict:
     """TFLM CalculateOpDataAdd (int8, left_shift 20), multipliers in double."""
-    left_shift = 20
     twice_max = 2.0 * float(max(f32(in1.scale), f32(in2.scale)))
     m1, s1 = quantize_multiplier_smaller_than_one_exp(float(f32(in1.scale)) / twice_max)
     m2, s2 = quantize_multiplier_smaller_than_one_exp(float(f32(in2.scale)) / twice_max)
     mo, so = quantize_multiplier_smaller_than_one_exp(
-        twice_max / ((1 << left_shift) * float(f32(out.scale))))
-    lo, hi = activation_range(activation, out)
-    return dict(input1_offset=-int(in1.zero_point), input2_offset=-int(in2.zero_point),
-                output_offset=int(out.zero_point), left_shift=left_shift,
-                input1_multiplier=m1, input1_shift=s1, input2_multiplier=m2,
-                input2_shift=s2, output_multiplier=mo, output_shift=so,
-                activation_min=lo, activation_max=hi)
+        twice_max / ((1 << ADD_SUB_LEFT_SHIFT) * float(f32(out.scale))))
+    return _add_sub_params(in1, in2, out, activation, m1, s1, m2, s2, mo, so)
 
 
 def sub_params(in1: Quant, in2: Quant, out: Quant, activation="NONE") -> dict:
     """TFLM CalculateOpDataSub: like ADD but the ratios are float32 divisions."""
-    left_shift = 20
     twice_max = f32(2) * max(f32(in1.scale), f32(in2.scale))
     m1, s1 = quantize_multiplier_smaller_than_one_exp(float(f32(in1.scale) / twice_max))
     m2, s2 = quantize_multiplier_smaller_than_one_exp(float(f32(in2.scale) / twice_max))
     mo, so = quantize_multiplier_smaller_than_one_exp(
-        float(twice_max / (f32(1 << left_shift) * f32(out.scale))))
-    lo, hi = activation_range(activation, out)
-    return dict(input1_offset=-int(in1.zero_point), input2_offset=-int(in2.zero_point),
-                output_offset=int(out.zero_point), left_shift=left_shift,
-                input1_multiplier=m1, input1_shift=s1, input2_multiplier=m2,
-                input2_shift=s2, output_multiplier=mo, output_shift=so,
-                activation_min=lo, activation_max=hi)
+        float(twice_max / (f32(1 << ADD_SUB_LEFT_SHIFT) * f32(out.scale))))
+    return _add_sub_params(in1, in2, out, activation, m1, s1, m2, s2, mo, so)
 
 
 def mul_params(in1: Quant, in2: Quant, out: Quant, activation="NONE") -> dict:

@@ -13,7 +13,8 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import codegen, toolchain
 from rnnedge.firmware_sim.backends import make_backend
 from rnnedge.kernels import build
-from test_firmware_runtime import compile_with, export_rnn_model, model_inputs, ops_model
+from test_firmware_runtime import compile_with, model_inputs, ops_model
+from zoo_exports import export_zoo_model
 
 CASES = [("resnet8", "inplace"), ("resnet8", "inplace-norows"), ("unet", "best"),
          ("ds_cnn", "inplace"), ("cifar-resnet18-rnn", "inplace-raw"), ("ops", "inplace")]
@@ -24,7 +25,7 @@ def firmware(tmp_path_factory):
     """{(model, planner): (firmware dir, input bytes, TFLM output bytes, program)}."""
     out = {}
     for name, planner in CASES:
-        path = (export_rnn_model(tmp_path_factory) if name == "cifar-resnet18-rnn" else
+        path = (export_zoo_model(tmp_path_factory, name) if name == "cifar-resnet18-rnn" else
                 ops_model(tmp_path_factory) if name == "ops" else tinyml_models.tflite_path(name))
         program = compile_with(path, planner)
         directory = tmp_path_factory.mktemp(f"fw-{name}-{planner}")

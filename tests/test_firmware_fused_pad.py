@@ -19,7 +19,8 @@ from rnnedge.kernels import ops as K
 from rnnedge.kernels.params import Quant
 from rnnedge.tflite import read_model
 from test_firmware_runtime import model_inputs, raw_inplace_plan
-from test_planner_fused_pad import export_zoo_model, padded_strided_convs
+from test_planner_fused_pad import padded_strided_convs
+from zoo_exports import export_zoo_model
 
 ZOO = ("cifar-resnet18-thin", "cifar-resnet18-rnn")
 

@@ -26,23 +26,10 @@ from rnnedge.planner.greedy import arena_size
 from rnnedge.planner.inplace import ROW_SCRATCH, inplace_buffers
 from rnnedge.planner.lifetimes import tensor_lifetimes
 from rnnedge.tflite import read_model
+from zoo_exports import export_zoo_model
 
 TINYML = sorted(tinyml_models.BUILDERS)
 SAMPLES = 2
-
-
-def export_rnn_model(tmp_path_factory) -> str:
-    """rnnedge's own export of cifar-resnet18-rnn, once per session (shared by the firmware
-    test modules through the session's base temp dir)."""
-    path = tmp_path_factory.getbasetemp() / "cifar-resnet18-rnn.tflite"
-    if not path.exists():
-        proc = subprocess.run([sys.executable, "-m", "rnnedge", "export", "--zoo",
-                               "cifar-resnet18-rnn", "--int8", "-o", str(path),
-                               "--calib-samples", "8", "--check-samples", "2", "--json"],
-                              capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            pytest.skip(f"rnnedge export is not usable here: {proc.stderr.strip()[-200:]}")
-    return str(path)
 
 
 def ops_model(tmp_path_factory) -> str:
@@ -112,7 +99,7 @@ def model_inputs(path, n=SAMPLES, seed=0) -> np.ndarray:
 def models(tmp_path_factory):
     """{name: .tflite path}: the public TinyML models, rnnedge's RNN export and ops_model."""
     paths = {name: tinyml_models.tflite_path(name) for name in TINYML}
-    paths["cifar-resnet18-rnn"] = export_rnn_model(tmp_path_factory)
+    paths["cifar-resnet18-rnn"] = export_zoo_model(tmp_path_factory, "cifar-resnet18-rnn")
     paths["ops"] = ops_model(tmp_path_factory)
     return paths
 

@@ -4,8 +4,6 @@ of every stride-2 3x3 conv into the conv, which brings the inplace arena to the 
 a PAD the conv cannot take as explicit offsets is left alone."""
 
 import dataclasses
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,22 +13,9 @@ from rnnedge.planner.fused_pad import explicit_padding, find_pad_fusions
 from rnnedge.planner.inplace import inplace_buffers
 from rnnedge.planner.lifetimes import align, tensor_lifetimes
 from rnnedge.tflite import Operator, Tensor, read_model
+from zoo_exports import export_zoo_model
 
 LIMIT = 25_088  # issue 4: 12,288 + 6,400 + 6,400 at the first conv3.x block
-
-
-def export_zoo_model(tmp_path_factory, name: str) -> str:
-    """rnnedge's int8 export of zoo model `name`, once per session (shared by the test
-    modules through the session's base temp dir)."""
-    path = tmp_path_factory.getbasetemp() / f"{name}.tflite"
-    if not path.exists():
-        proc = subprocess.run([sys.executable, "-m", "rnnedge", "export", "--zoo", name,
-                               "--int8", "-o", str(path), "--calib-samples", "8",
-                               "--check-samples", "2", "--json"],
-                              capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            pytest.skip(f"rnnedge export is not usable here: {proc.stderr.strip()[-200:]}")
-    return str(path)
 
 
 @pytest.fixture(scope="module")
