@@ -17,7 +17,7 @@ in place of the batch dimension 1 (or exactly one sample of the model's shape), 
 a list of output arrays stacked the same way, in the model's output dtypes. The accuracy
 check (`rnnedge check --backend ...`) and the benchmark reuse this module.
 
-Imports numpy, rnnedge.errors, rnnedge.planner, rnnedge.arena_report (tail estimate) and this
+Imports numpy, rnnedge.errors, rnnedge.budget, rnnedge.planner, rnnedge.arena_report (tail estimate) and this
 package; tensorflow and tflite_micro only in
 the child process of isolated.py.
 """
@@ -26,6 +26,7 @@ import os
 
 import numpy as np
 
+from rnnedge.budget import check_bytes, default_max_arena
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim.isolated import ChildInterpreter
 from rnnedge.firmware_sim.program import compile_model, load_model
@@ -95,9 +96,9 @@ def _loop(model, invoke):
     return run
 
 
-def _c_backend(model, planner, debug):
+def _c_backend(model, planner, debug, max_arena):
     """The firmware runtime as a backend (its Runtime as `.runtime`)."""
-    runtime = Runtime(compile_model(model, planner), debug=debug)
+    runtime = Runtime(compile_model(model, planner, max_arena=max_arena), debug=debug)
     run = _loop(model, lambda sample: runtime.invoke(*sample))
     run.runtime = runtime
     return run
@@ -128,6 +129,11 @@ def _isolated(model, engine, model_path, arena_size=0):
     return run
 
 
+def _tflite_tensor_bytes(model) -> int:
+    """An upper bound of what tf.lite allocates for the model's non-constant tensors."""
+    return sum(t.nbytes for sg in model.subgraphs for t in sg.tensors if not t.is_constant)
+
+
 def tflm_arena_size(model) -> int:
     """Arena bytes given to tflite-micro: rnnedge's `tflm` plan (TFLM's own planner, exactly)
     plus twice the persistent-tail estimate plus TFLM_MARGIN."""
@@ -137,16 +143,22 @@ def tflm_arena_size(model) -> int:
     return plan(model, "tflm").arena + 2 * tail_estimate(model) + TFLM_MARGIN
 
 
-def make_backend(name: str, model_path, planner: str = "best", debug: bool = False):
+def make_backend(name: str, model_path, planner: str = "best", debug: bool = False,
+                 max_arena: int | None = None):
     """A callable running `model_path` on backend `name` (see BACKENDS and the module
-    docstring); `planner` and `debug` apply to the "c" backend."""
+    docstring); `planner` and `debug` apply to the "c" backend. The arena an engine will
+    allocate (the c backend's plan, TFLM's sized arena, TFLite's tensors as TFLM's planner
+    lays them out) must fit `max_arena` bytes (default: rnnedge.budget.default_max_arena())."""
     if name not in BACKENDS:
         raise RnnedgeError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     model = load_model(os.fspath(model_path))
     if not model.main.outputs:
         raise RnnedgeError("the model has no outputs: there is nothing to run")
+    limit = default_max_arena() if max_arena is None else max_arena
     if name == "c":
-        return _c_backend(model, planner, debug)
+        return _c_backend(model, planner, debug, limit)
     if name == "tflm":
-        return _isolated(model, "tflm", model_path, tflm_arena_size(model))
+        arena = check_bytes("tflite-micro's arena", tflm_arena_size(model), limit)
+        return _isolated(model, "tflm", model_path, arena)
+    check_bytes("TFLite's tensors", _tflite_tensor_bytes(model), limit)
     return _isolated(model, name, model_path)

@@ -312,6 +312,8 @@ __attribute__((section(".vectors"), used)) const rn_vector rn_vectors[16] = {
     rn_fault_handler, rn_fault_handler, 0, rn_fault_handler, rn_fault_handler};
 """
 
+TARGET_RAM = {"m55": 4 << 20, "m4": 4 << 20}  # the SRAM region of LINKER_LD, which holds the arena
+
 LINKER_LD = """/* Arm MPS3 AN547 (Cortex-M55) as QEMU's mps3-an547 models it: code, initialised
  * data, heap and stack in the 512 KiB ITCM at 0 (QEMU's semihosting HEAPINFO puts the stack at
  * its top, and newlib's heap must lie below it), zero-initialised data (the arena) in the

@@ -87,10 +87,10 @@ def _float_logits(torch_model, x, batch=256):
 
 
 def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", samples=None, trust_pickle=False,
-              progress=None):
+              progress=None, max_arena=None):
     """Run the check and return a `CheckResult`. `data` is a dataset spec ("synthetic", a path);
     `samples` limits the check split to its first N samples; `progress(done, total)` is called
-    after each batch."""
+    after each batch; `max_arena` bounds the backend's arena (rnnedge.budget)."""
     from rnnedge.data import open_dataset
     from rnnedge.firmware_sim.backends import make_backend
     from rnnedge.tflite import read_model
@@ -121,7 +121,7 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
         raise RnnedgeError(f"the dataset has labels up to {labels.max()} but the model has {classes} outputs")
     x = _normalized_nchw(images, normalization)
     q_in = quantize_input(x.transpose(0, 2, 3, 1), tin.quantization.scales[0], tin.quantization.zero_points[0])
-    run = make_backend(backend, tflite_path)
+    run = make_backend(backend, tflite_path, max_arena=max_arena)
     chunks, batch = [], 64
     for i in range(0, len(q_in), batch):
         chunks.append(run(q_in[i : i + batch])[0].reshape(-1, classes))

@@ -12,6 +12,7 @@ import tempfile
 import click
 import numpy as np
 
+from rnnedge.cli.options import max_arena_option
 from rnnedge.errors import RnnedgeError
 from rnnedge.planner import PLANNERS
 
@@ -57,7 +58,8 @@ def save_outputs(path: str, outputs: list) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--debug", is_flag=True, help="c backend: poison dead tensors and check guard "
               "bytes and live tensors after every op.")
-def run(model_path, input_path, output_path, backend, planner, as_json, debug):
+@max_arena_option
+def run(model_path, input_path, output_path, backend, planner, as_json, debug, max_arena):
     """Run MODEL_PATH on the inputs in --input and print or save the raw outputs."""
     from rnnedge.firmware_sim.backends import make_backend
 
@@ -66,7 +68,8 @@ def run(model_path, input_path, output_path, backend, planner, as_json, debug):
     if debug and backend != "c":
         raise RnnedgeError("--debug applies to the c backend only")
     x = load_input(input_path)
-    runner = make_backend(backend, model_path, planner=planner, debug=debug)
+    runner = make_backend(backend, model_path, planner=planner, debug=debug,
+                          max_arena=max_arena)
     outputs = runner(x)
     if output_path:
         save_outputs(output_path, outputs)
