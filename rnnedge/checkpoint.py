@@ -19,18 +19,18 @@ module; files over MAX_CHECKPOINT_BYTES are refused before they are read.
 A whole pickled nn.Module loads only with trust_pickle=True (CLI `--trust-pickle`): unpickling
 runs arbitrary code from the file, so that is for files you made yourself.
 
-May import: torch, rnnedge.errors, rnnedge.rebuild.
+May import: torch, rnnedge.errors, rnnedge.files, rnnedge.rebuild.
 """
 
 import math
 import os
 import pickle
-import tempfile
 import zipfile
 
 import torch
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_output
 from rnnedge.rebuild import MAX_CHANNELS, MAX_CLASSES, build_checked, layer_arguments, zoo_arguments
 
 FORMAT = "rnnedge-checkpoint"
@@ -83,16 +83,8 @@ def save(model, path, *, zoo_name=None, config=None, input_shape, normalization=
         "extra": extra,
     }
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".rnnedge-", suffix=".pt.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 
