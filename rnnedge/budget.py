@@ -17,7 +17,7 @@ import os
 from rnnedge.errors import RnnedgeError
 
 DEFAULT_CAP = 512 << 20  # no model rnnedge targets needs more arena than this
-DATA_BYTES = 1 << 30  # images a dataset may decode into memory
+DATA_BYTES = 768 << 20  # images a dataset may decode into memory
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10, "M": 1 << 20,
           "MB": 1 << 20, "MIB": 1 << 20, "G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30}
 

@@ -11,6 +11,7 @@ import sys
 import click
 import numpy as np
 
+from rnnedge.budget import DATA_BYTES, check_bytes
 from rnnedge.cli.options import max_arena_option
 from rnnedge.errors import RnnedgeError
 from rnnedge.files import atomic_output
@@ -18,11 +19,29 @@ from rnnedge.planner import PLANNERS
 
 
 def load_input(path: str) -> np.ndarray:
-    """The array stored in `path` (.npy, no pickles)."""
+    """The array stored in `path` (.npy, no pickles); its header is read first and an array
+    larger than the file or than rnnedge.budget.DATA_BYTES is refused before allocation."""
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise RnnedgeError(f"cannot read input {path}: {exc}") from None
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            readers = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in readers:
+                raise ValueError(f"unsupported .npy version {version}")
+            shape, _, dtype = readers[version](f, max_header_size=1 << 16)
+            if dtype.hasobject or dtype.kind not in "biuf":
+                raise ValueError(f"dtype {dtype} is not numeric")
+            nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            available = os.fstat(f.fileno()).st_size - f.tell()
+            if nbytes > available:
+                raise ValueError(f"its header declares {nbytes:,} bytes of data but the file "
+                                 f"holds {available:,}")
+            check_bytes(f"input {path}", nbytes, DATA_BYTES, "the input size limit")
+            f.seek(0)
+            return np.load(f, allow_pickle=False)
+    except (OSError, ValueError, EOFError, SyntaxError) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise RnnedgeError(f"cannot read input {path}: {detail}") from None
 
 
 def save_outputs(path: str, outputs: list) -> None:
