@@ -60,8 +60,10 @@ def _number(value, ctype) -> str:
 
 
 def _comment(text: str, limit: int = 80) -> str:
-    """`text` made safe inside a C block comment: printable ASCII, no `*/`, shortened."""
-    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text).replace("*/", "*?")
+    """`text` made safe inside a C block comment: printable ASCII, no `*/` (ends it) and no
+    `/*` (-Werror=comment), shortened."""
+    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+    clean = clean.replace("*/", "*?").replace("/*", "/?")
     return clean if len(clean) <= limit else clean[:limit - 3] + "..."
 
 

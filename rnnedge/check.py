@@ -112,6 +112,13 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
                                "so the check knows the input normalisation")
         norm = found["normalization"]
         normalization, class_names = (norm["mean"], norm["std"]), found["class_names"]
+    for key, values in zip(("mean", "std"), normalization):
+        if len(values) not in (1, channels):
+            raise RnnedgeError(f"the normalisation has {len(values)} {key} values but the model "
+                               f"takes {channels} channels")
+    if class_names and len(class_names) != tout.shape[1]:
+        raise RnnedgeError(f"{len(class_names)} class names are given for a model with "
+                           f"{tout.shape[1]} outputs")
     dataset = open_dataset(data, "check", image_shape=(channels, height, width))
     images, labels = dataset.images, np.asarray(dataset.labels)
     if samples is not None:
