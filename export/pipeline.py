@@ -9,7 +9,7 @@ Returns a JSON-ready report; the CLI and the benchmark only format it.
 The .tflite carries the input preprocessing as metadata (`rnnedge.preprocessing`), so the
 accuracy check needs no float checkpoint.
 
-May import: rnnedge.errors, rnnedge.budget, rnnedge.files, rnnedge.accounting, rnnedge.layers, rnnedge.preprocessing,
+May import: rnnedge.errors, rnnedge.budget, rnnedge.rebuild, rnnedge.files, rnnedge.accounting, rnnedge.layers, rnnedge.preprocessing,
 rnnedge.tflite (add_metadata),
 rnnedge.export.{onnx_export, calibration, converter, verify, graph_stats}.
 """
@@ -19,6 +19,7 @@ import time
 
 from rnnedge import preprocessing
 from rnnedge.budget import DATA_BYTES, check_bytes
+from rnnedge.rebuild import check_activation_bytes
 from rnnedge.errors import RnnedgeError
 from rnnedge.files import atomic_output, atomic_write
 from rnnedge.export import calibration, graph_stats, verify
@@ -64,6 +65,7 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
             raise RnnedgeError(f"the normalisation has {len(norm[key])} {key} values but the "
                                f"input shape {list(shape)} has {shape[0]} channels")
     normalization = (norm["mean"], norm["std"])
+    check_activation_bytes(model, shape, DATA_BYTES)
     check_bytes("the calibration and check inputs",
                 4 * (calib_samples + check_samples) * shape[0] * shape[1] * shape[2],
                 DATA_BYTES, "--calib-samples/--check-samples")

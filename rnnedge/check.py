@@ -9,7 +9,7 @@ zero point (round half away from zero, as TFLite's QUANTIZE), run, and the int8 
 dequantised with the output tensor's parameters for the float-vs-int8 error metrics.
 
 Imports: numpy, torch (for the float model), rnnedge.{tflite, data, checkpoint, metrics,
-preprocessing, firmware_sim.backends}.
+preprocessing, budget, rebuild, firmware_sim.backends}.
 """
 
 from dataclasses import dataclass
@@ -119,6 +119,10 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
     if class_names and len(class_names) != tout.shape[1]:
         raise RnnedgeError(f"{len(class_names)} class names are given for a model with "
                            f"{tout.shape[1]} outputs")
+    if torch_model is not None:
+        from rnnedge.budget import DATA_BYTES
+        from rnnedge.rebuild import check_activation_bytes
+        check_activation_bytes(torch_model, (channels, height, width), DATA_BYTES)
     dataset = open_dataset(data, "check", image_shape=(channels, height, width))
     images, labels = dataset.images, np.asarray(dataset.labels)
     if samples is not None:

@@ -31,7 +31,8 @@ import torch
 
 from rnnedge.errors import RnnedgeError
 from rnnedge.files import atomic_output
-from rnnedge.rebuild import MAX_CHANNELS, MAX_CLASSES, build_checked, layer_arguments, zoo_arguments
+from rnnedge.rebuild import (MAX_CHANNELS, MAX_CLASSES, MAX_PARAMETERS, build_checked,
+                             layer_arguments, zoo_arguments)
 
 FORMAT = "rnnedge-checkpoint"
 VERSION = 1
@@ -39,7 +40,7 @@ FIELDS = {"format", "version", "zoo_name", "config", "state_dict", "input_shape"
           "class_names", "extra"}
 MAX_SIDE = 8192
 MAX_INPUT_ELEMENTS = 16 << 20
-MAX_CHECKPOINT_BYTES = 1 << 30
+MAX_CHECKPOINT_BYTES = 4 * MAX_PARAMETERS + (16 << 20)  # the weights plus their pickle
 
 
 def _plain_normalization(normalization, channels):

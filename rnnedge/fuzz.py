@@ -119,8 +119,14 @@ def run_model_stages(data: bytes, directory: str) -> str:
 
 
 def _worker():
-    """Worker loop: read "seed case" lines, answer "case outcome detail" lines."""
-    seeds = seed_models(sys.argv[2].split(","))
+    """Worker loop: read "seed case" lines, answer "case outcome detail" lines. The seed
+    models come as files in folder argv[2] (TensorFlow, which builds them, cannot be
+    imported with libasan preloaded)."""
+    folder = sys.argv[2]
+    seeds = {}
+    for file in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, file), "rb") as f:
+            seeds[file] = f.read()
     spans = {name: _data_spans(data) for name, data in seeds.items()}
     with tempfile.TemporaryDirectory() as tmp:
         for line in sys.stdin:
@@ -138,13 +144,15 @@ def _worker():
 
 
 class _Worker:
-    def __init__(self, names, sanitize):
+    """A worker process (see `_worker`) fed the seed models through `folder`."""
+
+    def __init__(self, folder, sanitize):
         from rnnedge.kernels import build
 
         env = build.sanitizer_env() if sanitize else dict(os.environ)
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-m", "rnnedge.fuzz", "worker",
-                                      ",".join(names)], stdin=subprocess.PIPE,
+                                      folder], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log, env=env,
                                      text=True)
 
@@ -183,17 +191,21 @@ def run_stages(cases, sanitize=True, timeout=60, names=SEED_MODELS, progress=Non
     {"counts": {outcome: n}, "findings": [(seed, case, outcome, detail)]}."""
     counts, findings = dict.fromkeys(OUTCOMES, 0), []
     worker = None
-    for i, (name, case) in enumerate(cases):
-        if worker is None or worker.proc.poll() is not None:
-            worker = _Worker(names, sanitize)
-        outcome, detail = worker.run(name, case, timeout)
-        counts[outcome] += 1
-        if outcome not in GOOD:
-            findings.append((name, case, outcome, detail))
-        if progress:
-            progress(i + 1)
-    if worker is not None:
-        worker.close()
+    with tempfile.TemporaryDirectory() as folder:
+        for name, data in seed_models(names).items():
+            with open(os.path.join(folder, name), "wb") as f:
+                f.write(data)
+        for i, (name, case) in enumerate(cases):
+            if worker is None or worker.proc.poll() is not None:
+                worker = _Worker(folder, sanitize)
+            outcome, detail = worker.run(name, case, timeout)
+            counts[outcome] += 1
+            if outcome not in GOOD:
+                findings.append((name, case, outcome, detail))
+            if progress:
+                progress(i + 1)
+        if worker is not None:
+            worker.close()
     return {"counts": counts, "findings": findings}
 
 

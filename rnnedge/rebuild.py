@@ -152,6 +152,18 @@ def layer_arguments(config):
     return getattr(layers, class_name), kwargs
 
 
+def check_activation_bytes(model, input_shape, limit):
+    """Refuse running `model` on one (C, H, W) input when a single activation map could
+    exceed `limit` bytes: float32 maps of H x W times the widest layer of the model (the
+    largest first dimension of any weight). A cheap upper bound, computed before any
+    forward pass, so a checkpoint asking for 4096 channels at 2048 x 2048 is refused."""
+    widest = max([int(p.shape[0]) for p in model.parameters() if p.dim() > 0] + [input_shape[0]])
+    nbytes = 4 * widest * int(input_shape[1]) * int(input_shape[2])
+    if nbytes > limit:
+        raise RnnedgeError(f"input shape {list(input_shape)} with layers up to {widest} channels "
+                           f"makes activation maps of up to {nbytes:,} bytes (limit {limit:,})")
+
+
 def _factory(zoo_name, config):
     """A callable building the checkpoint's model from validated arguments."""
     if zoo_name is not None:

@@ -136,3 +136,20 @@ def test_whole_module_still_needs_trust_pickle(tmp_path):
         load(path)
     module, _ = load(path, trust_pickle=True)
     assert isinstance(module, torch.nn.Conv2d)
+
+
+def test_activation_bound_refuses_wide_layers_at_large_inputs():
+    from rnnedge.rebuild import check_activation_bytes
+    with torch.device("meta"):  # 4096 channels: built without memory
+        wide = SWSBiRNN(1, 8, 4096)
+    check_activation_bytes(wide, (1, 16, 16), 768 << 20)  # 4 MiB maps: fine
+    with pytest.raises(RnnedgeError, match="activation maps of up to 68,719,476,736 bytes"):
+        check_activation_bytes(wide, (1, 2048, 2048), 768 << 20)  # 4 * 4096 * 2048^2
+
+
+def test_export_of_a_zoo_model_at_a_huge_input_is_refused(tmp_path):
+    out = tmp_path / "det.tflite"
+    result = CliRunner().invoke(main, ["export", "--zoo", "det-cnn-256", "--int8", "-o", str(out),
+                                       "--input-shape", "3,2048,2048"])
+    assert result.exit_code == 2 and "activation maps" in result.output, result.output
+    assert result.output.count("\n") == 1 and not out.exists()

@@ -59,7 +59,7 @@ def _fake_worker(script):
     import sys
     import tempfile
 
-    def init(self, names, sanitize):
+    def init(self, folder, sanitize):
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
