@@ -63,8 +63,6 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         shift, q_fixed = 0, 0
-    if shift > 31:  # the kernels shift left by it: more than 31 is undefined in C
-        raise RnnedgeError(f"cannot quantise multiplier {real!r}: it exceeds 2^31")
     if q_fixed > 2**31 - 1:
         raise RnnedgeError(f"cannot quantise multiplier {real!r}")
     return q_fixed, shift
