@@ -4,8 +4,12 @@
 `fit`, which owns the loop for any `torch.nn.Module` and any task: Adam or SGD (Nesterov
 momentum), a per-step cosine (with a short linear warm-up) or one-cycle learning rate, the
 dataset's augmentation, validation after every epoch, and the checkpoint rewritten whenever
-the validation score improves. What is specific to the problem comes from a task object
-(`ClassificationTask` here; detection brings its own):
+the validation score improves. Adam is the default because it trains all CIFAR variants
+briefly: on the synthetic set, SGD at lr 0.05 left cifar-resnet18 and -thin at chance for 6
+epochs, where Adam took them to 99%.
+
+What is specific to the problem comes from a task object (`ClassificationTask` here;
+detection brings its own):
   name                 stored in the checkpoint's training metadata
   score_name           the name of the validation score in logs and results ("val_acc")
   collate              the DataLoader collate_fn, or None for PyTorch's default
@@ -17,9 +21,7 @@ the validation score improves. What is specific to the problem comes from a task
   train_counts(outputs, targets) -> {name: summed value}; fit records each sum / samples
   evaluate(model, torch_dataset) -> (score, metrics): higher score is better (it picks the
                        best epoch); metrics, a dict of floats, go into the epoch's record
-  checkpoint_extra() -> dict of plain data stored in the checkpoint's `extra` Adam is the default because it trains all
-CIFAR variants briefly: on the synthetic set, SGD at lr 0.05 left cifar-resnet18 and -thin at
-chance for 6 epochs, where Adam took them to 99%.
+  checkpoint_extra() -> dict of plain data stored in the checkpoint's `extra`
 
 After every epoch the full training state (last weights, optimizer, epoch, history) goes to
 a side file `<out>.state`, loaded with `torch.load(weights_only=True)`; `resume=True`
