@@ -7,16 +7,16 @@ and optimizer state are the same on every rank), so a run resumes on any number 
 processes. Every field is checked on load: a damaged, foreign or hand-edited file gives one
 RnnedgeError naming the field, never a traceback.
 
-May import: torch, rnnedge.errors.
+May import: torch, rnnedge.errors, rnnedge.files.
 """
 
 import math
-import os
 from pathlib import Path
 
 import torch
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_output
 
 STATE_FORMAT = "rnnedge-train-state"
 STATE_VERSION = 2
@@ -38,7 +38,8 @@ def save_state(path, *, epoch, run, model, optimizer, scaler, result):
              "scaler": scaler.state_dict() if scaler.is_enabled() else None,
              "best_epoch": result.best_epoch, "best_score": result.best_score,
              "normalization": result.normalization, "history": result.history}
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    with atomic_output(path) as tmp:
+        torch.save(state, tmp)
 
 
 def load_state(path, run, epochs):
@@ -121,18 +122,3 @@ def _is_int(value):
 def _is_number(value):
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and math.isfinite(value))
-
-
-def atomic_write(path, write):
-    """Call write(tmp) on a temporary file beside `path`, then move it over `path`."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        write(str(tmp))
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise RnnedgeError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
