@@ -103,6 +103,8 @@ def _check(config, size):
         raise RnnedgeError(f"synthetic classes must be in [2, {MAX_CLASSES}] (directions "
                            f"finer than {360 // MAX_CLASSES} degrees blur on a pixel grid), "
                            f"got {config.classes}")
+    if not 0 <= config.seed < 2**63:
+        raise RnnedgeError(f"synthetic seed must be in [0, 2**63), got {config.seed}")
     if config.n is not None and config.n < 1:
         raise RnnedgeError(f"synthetic n must be at least 1, got {config.n}")
     if not 0 <= config.seed < 2**63:
