@@ -60,8 +60,9 @@ def exported(tmp_path_factory):
     def get(name):
         if name not in cache:
             torch.manual_seed(0)
-            if name == "sws-birnn":
-                model = SWSBiRNN(19, 65, 65).eval()
+            if name.startswith("sws-birnn"):
+                layout = "stacked" if name.endswith("stacked") else "inplace"
+                model = SWSBiRNN(19, 65, 65, layout=layout).eval()
                 shape = (19, 16, 20)
             else:
                 model = zoo.build(name)
@@ -144,6 +145,26 @@ def test_vela_places_every_op_of_the_cifar_crnn_on_the_npu(exported):
     summary = vela_summary(path)
     assert summary["cpu_ops"] == 0
     assert summary["npu_ops"] > 0
+
+
+@pytest.mark.slow
+def test_stacked_layout_exports_with_fewer_ops_and_runs_in_tflm(exported):
+    """The "stacked" SWS-BiRNN layout: same promises (builtins only, weights once, TFLM
+    agrees), fewer ops than the default "inplace" one, every op on the NPU, and Vela's
+    summary cycles equal the sum of its per-layer cycles (two separate Vela outputs)."""
+    report, path, _ = exported("sws-birnn-stacked")
+    inplace, _, _ = exported("sws-birnn")
+    assert report["stats"]["problems"] == []
+    assert report["stats"]["duplication_factor"] == 1.0
+    assert report["stats"]["ops_per_step"] == 3.0
+    assert report["stats"]["ops"] < inplace["stats"]["ops"]
+    v = report["verification"]
+    assert v["ort_vs_torch_max_abs_diff"] < 1e-4
+    assert v["tflm_runs"] and v["tflm_max_lsb_diff"] <= TFLM_LSB, v
+    summary = vela_summary(path, per_layer=True)
+    assert summary["cpu_ops"] == 0
+    assert summary["cycles"] == sum(layer["cycles"] for layer in summary["layers"])
+    assert summary["npu_passes"] <= len(summary["layers"])
 
 
 @pytest.mark.slow

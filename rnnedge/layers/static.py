@@ -19,6 +19,18 @@ A weight-shared bidirectional pass (seed 000 eq. 9) shares W_ih*x + b, so P is c
 for both directions; step t pairs forward row t with backward row T-1-t, so each step runs
 both directions in one Conv/Add/Tanh, and one Add per output row sums the two directions.
 
+A weight-shared bidirectional pass has two layouts (`LAYOUTS`), same arithmetic, same ops per
+step (Ethos-U runs a step as two NPU passes: CONV W_hh, then ADD with the TANH fused as a LUT):
+- "inplace" (the default): pairs the projected rows in step order (forward row t beside
+  backward row T-1-t) so a firmware can run the recurrence in place (docs/arena.md), and sums
+  the directions with one Add per output row.
+- "stacked": Q = [P | Flip(P)] stacked along the other spatial axis, the states concatenated
+  once, split into the direction halves, the backward half flipped back and ONE Add sums the
+  directions. Fewer ops (TFLM's persistent tail is smaller), but Vela estimates more cycles
+  (it copies whole maps) and the in-place arena is larger; measured in docs/export.md.
+Both run along H and transpose a row pass in and out (Vela copies H-slices, contiguous in NHWC,
+faster than W-slices).
+
 A Concat here takes all T steps at once. TFLM's CONCATENATION accepts at most 10 inputs, but
 a tree of Concats built in PyTorch does not survive `torch.onnx.export` (it flattens nested
 Concats), so that limit is the TFLite lowering's job (the export stage splits long
@@ -28,6 +40,16 @@ concatenations into trees). Imports: torch only (weights are
 
 import torch
 import torch.nn.functional as F
+
+#: layouts of a weight-shared bidirectional pass (see the module docstring); the first is the default.
+LAYOUTS = ("inplace", "stacked")
+
+
+def check_layout(layout):
+    """Return `layout` if it names a known layout, else raise ValueError listing them."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    return layout
 
 def reverse_steps(x, time_dim):
     """Flip a map along its time axis with Split + Concat (seed 000 eq. 10), no Gather."""
@@ -100,9 +122,30 @@ def unidirectional(x, w, time_dim):
     return scan(project_input(x, w), w, time_dim)
 
 
-def weight_shared_bidirectional(x, w, time_dim):
-    """WS-BiRNN (seed 000 eq. 9): RNN(X) + Flip(RNN(Flip(X))) with one projection and both
-    directions batched in every step, laid out so that a firmware can run it in place.
+def weight_shared_bidirectional(x, w, time_dim, layout="inplace"):
+    """WS-BiRNN (seed 000 eq. 9): RNN(X) + Flip(RNN(Flip(X))) with one projection shared by
+    both directions and both directions batched in every step; `layout` in `LAYOUTS`."""
+    if check_layout(layout) == "inplace":
+        return _inplace_weight_shared_bidirectional(x, w, time_dim)
+    return _stacked_weight_shared_bidirectional(x, w, time_dim)
+
+
+def _stacked_weight_shared_bidirectional(x, w, time_dim):
+    """The "stacked" layout: Q = [P | Flip(P)] stacked along the other spatial axis, one step
+    per slice of Q along H, then Y = forward half + Flip(backward half) with one Add."""
+    if time_dim == 3:
+        return _stacked_weight_shared_bidirectional(x.transpose(2, 3), w, 2).transpose(2, 3)
+    other = 5 - time_dim
+    p = project_input(x, w)
+    q = torch.cat([p, reverse_steps(p, time_dim)], dim=other)
+    states = scan(q, w, time_dim)
+    forward, backward = torch.split(states, p.shape[other], dim=other)
+    return forward + reverse_steps(backward, time_dim)
+
+
+def _inplace_weight_shared_bidirectional(x, w, time_dim):
+    """The "inplace" layout of `weight_shared_bidirectional`, laid out so that a firmware can
+    run it in place.
 
     The time axis is made H (NCHW dim 2, NHWC axis 1: a row pass transposes H<->W in and out),
     so every step's slice is a contiguous block of an NHWC map. The projected rows are stacked
@@ -111,7 +154,7 @@ def weight_shared_bidirectional(x, w, time_dim):
     the same order are that stacked buffer again, and the output row t is the sum of the
     forward half of pair t and the backward half of pair T-1-t. See docs/arena.md."""
     if time_dim == 3:
-        return weight_shared_bidirectional(x.transpose(2, 3), w, 2).transpose(2, 3)
+        return _inplace_weight_shared_bidirectional(x.transpose(2, 3), w, 2).transpose(2, 3)
     p = project_input(x, w)
     rows = torch.split(p, 1, dim=2)
     steps = len(rows)
