@@ -212,3 +212,31 @@ def test_weights_are_per_channel(exported):
             weights = sg.tensors[op.inputs[1]]
             assert weights.quantization.quantized_dimension == 0
             assert len(weights.quantization.scales) == weights.shape[0]
+
+
+@pytest.mark.slow
+def test_npu_comparison_finds_the_recurrent_steps_and_the_floor(exported):
+    """benchmarks/npu_compare.py on the standalone SWS-BiRNN against a "twin" made of its own
+    first layers: it finds the (W-1) + (H-1) step CONVs of the layer's definition, one ADD
+    and one TANH after each, and floors that add up from Vela's own per-layer cycles."""
+    import importlib.util
+    import os
+    spec = importlib.util.spec_from_file_location(
+        "npu_compare", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "benchmarks", "npu_compare.py"))
+    npu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(npu)
+    _, path, _ = exported("sws-birnn")
+    convs, adds = npu.step_names(path)
+    assert len(convs) == (20 - 1) + (16 - 1)
+    assert len(adds) == 2 * len(convs)              # each step's ADD and the TANH after it
+    vela = vela_summary(path, per_layer=True)
+    layers = vela["layers"]
+    crnn = {"vela_all": {"ethos-u55-128": vela}}
+    twin = {"vela_all": {"ethos-u55-128": {"layers": layers[:1]}}}   # "backbone" = first layer
+    floor = npu.recurrent_floor(path, crnn, twin)
+    assert floor["step_convs"] == len(convs)
+    assert floor["backbone"] == layers[0]["cycles"]
+    assert floor["backbone"] + floor["head"] == vela["cycles"]
+    assert floor["floor_one_pass"] == floor["backbone"] + floor["step_conv_cycles"] < vela["cycles"]
+    assert 0 < floor["step_add_cycles"] < floor["head"] - floor["step_conv_cycles"]
