@@ -27,7 +27,8 @@ the comparison itself is benchmarks/npu_compare.py.
 
 Every figure is measured by a tool independent of the exporter: graph_stats reads the
 flatbuffer, agreement uses TFLite's reference kernels, TFLM and Vela run as they ship.
-Prints markdown tables (and writes them to DIR/export_benchmark.md).
+Prints markdown tables (and writes them to DIR/export_benchmark.md, the reports to
+DIR/export_benchmark.json).
 """
 
 import argparse
@@ -408,10 +409,9 @@ def main(argv=None):
             parts += [side_by_side(case, label, out_dir, python, ours), ""]
     text = "\n".join(parts)
     print(text)
-    with open(os.path.join(out_dir, "export_benchmark.md"), "w") as f:
-        f.write(text + "\n")
-    with open(os.path.join(out_dir, "export_benchmark.json"), "w") as f:
-        json.dump(reports, f)
+    from rnnedge.files import atomic_write
+    atomic_write(os.path.join(out_dir, "export_benchmark.md"), text + "\n")
+    atomic_write(os.path.join(out_dir, "export_benchmark.json"), json.dumps(reports))
 
 
 if __name__ == "__main__":
