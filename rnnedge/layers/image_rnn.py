@@ -10,7 +10,8 @@ Layers (NCHW in, NCHW out; C_out channels; spatial size unchanged):
   WSBiRNN    eq. 9   RNN(X) + Flip(RNN(Flip(X))): one weight set for both directions
   SWSBiRNN   eq. 11  WS-BiRNN_2(WS-BiRNN_1(X)^T)^T
   BiRNN      [7]     separate weights per direction, outputs summed or concatenated
-Every layer takes `cell` in `cells.CELLS` (tanh, relu, gru, lstm).
+Every layer takes `cell` in `cells.CELLS` (tanh, relu, gru, lstm); WSBiRNN and SWSBiRNN take
+`layout` in `static.LAYOUTS` (how the static form lays out the two directions).
 Imports: torch, `cells`, `static`.
 """
 

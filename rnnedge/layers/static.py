@@ -17,10 +17,11 @@ W_ih and W_hh are single Parameters read by every step, so an exporter stores th
 
 A weight-shared bidirectional pass (seed 000 eq. 9) shares W_ih*x + b, so P is computed once
 for both directions, and every step runs both directions and all rows in one Conv/Add/Tanh.
-It has two layouts (`LAYOUTS`), same arithmetic and ops per step; what differs is how P reaches
-the steps and how the directions are summed. On an NPU the recurrence is T sequential steps a
-pass, each two Ethos-U passes at least (CONV W_hh, then ADD with TANH fused as a LUT); Vela
-prices every other op by the bytes it copies, so the layouts are built to copy little:
+It has two layouts (`LAYOUTS`), same arithmetic and the same Conv/Add/Tanh per step; what
+differs is how P reaches the steps and how the directions are summed. On an NPU the recurrence
+is T sequential steps a pass, each two Ethos-U passes at least (CONV W_hh, then ADD with TANH
+fused as a LUT); Vela prices the other ops by the bytes they copy plus a start-up per pass, so
+the layouts are built to copy little:
 - "inplace" (the default): step t concatenates forward row t and backward row T-1-t of P (two
   rows: no 2T-input concat tree, no whole-map copy), its state is written over that pair,
   and output row t = forward half of state t + backward half of state T-1-t, read straight
