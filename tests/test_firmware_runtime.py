@@ -373,10 +373,11 @@ def test_sws_birnn_cells_run_in_place_bit_exact(tmp_path, cell):
         runtime = Runtime(program, debug=True)
         got = np.stack([runtime.invoke(s[None])[0] for s in x]).reshape(expected.shape)
         assert np.array_equal(got, expected), (cell, planner)
-        fired = {r["rule"] for r in program.plan.rules}
-        assert "split_view" in fired
-        if cell in ("tanh", "relu"):
-            assert {"concat_run", "fused_residual_add"} <= fired
+        if planner == "inplace-raw":    # "inplace" may fall back to best's plan (it does for GRU)
+            fired = {r["rule"] for r in program.plan.rules}
+            assert "split_view" in fired
+            if cell in ("tanh", "relu"):
+                assert {"concat_run", "fused_residual_add"} <= fired
 
 
 @pytest.mark.slow
