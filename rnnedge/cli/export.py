@@ -2,7 +2,7 @@
 
     rnnedge export model.pt --int8 [-o model.tflite] [--calib DIR|synthetic]
                    [--calib-samples N] [--check-samples N] [--keep-onnx] [--json]
-                   [--trust-pickle] [--input-shape C,H,W]
+                   [--trust-pickle] [--input-shape C,H,W] [--rnn-layout inplace|stacked]
     rnnedge export --zoo NAME --int8 [...]
 
 Parses arguments, loads the model (rnnedge.checkpoint), calls rnnedge.export.pipeline and
@@ -16,6 +16,7 @@ import os
 import click
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.layers import LAYOUTS, set_layout
 
 ZOO_SEED = 0
 
@@ -111,11 +112,15 @@ def _print_block(report):
 @click.option("--input-shape", callback=_shape, metavar="C,H,W",
               help="Input shape (C,H,W): for a pickled module that does not record one, or "
                    "another H,W for a zoo model or checkpoint.")
+@click.option("--rnn-layout", type=click.Choice(LAYOUTS), default=LAYOUTS[0], show_default=True,
+              help="Static layout of the (S)WS-BiRNN layers: inplace (fewest Vela cycles, runs "
+                   "in place) or stacked (fewest ops); docs/export.md.")
 def export(checkpoint, zoo_name, int8, output, calib, calib_samples, check_samples, keep_onnx,
-           as_json, trust_pickle, input_shape):
+           as_json, trust_pickle, input_shape, rnn_layout):
     """Export a checkpoint (or --zoo NAME) to a fully int8 .tflite and verify it."""
     from rnnedge.export.pipeline import export_int8
     model, meta, stem = _load(checkpoint, zoo_name, trust_pickle, input_shape)
+    set_layout(model, rnn_layout)
     output = output or f"{stem}.tflite"
     report = export_int8(model, meta, output, calib=calib, calib_samples=calib_samples,
                          check_samples=check_samples, keep_onnx=keep_onnx)
