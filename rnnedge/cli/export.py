@@ -31,7 +31,8 @@ def _load(checkpoint, zoo_name, trust_pickle, input_shape):
         torch.manual_seed(ZOO_SEED)  # fresh weights, but the same ones on every run
         model = zoo.build(zoo_name)
         meta = {"input_shape": list(entry.input_shape),
-                "normalization": {"mean": [0.5], "std": [0.25]}}
+                "normalization": {"mean": [0.5], "std": [0.25]},
+                "zoo_name": zoo_name, "config": {}}
         return model, meta, zoo_name
     from rnnedge.checkpoint import load
     model, meta = load(checkpoint, trust_pickle=trust_pickle)
