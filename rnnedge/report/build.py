@@ -23,7 +23,7 @@ from rnnedge.zoo.paper_tables import STATED_MEMORY
 
 SCHEMA = "rnnedge.report/1"
 MAX_CLOCK_MHZ = 10000.0
-REMOVED_REASON = "not in Vela's output: folded into constants or merged into a neighbour"
+REMOVED_REASON = "not in Vela's output (folded or merged away)"
 TIME_CONVENTION = ("Vela's estimated cycles for the NPU part divided by the clock; operators "
                    "Vela leaves to the CPU are not estimated (their count is given)")
 
