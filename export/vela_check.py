@@ -1,14 +1,17 @@
 """Compile a .tflite with Arm Vela (the real tool, as a subprocess) and read back its results.
 
 `compile_for_npu(path, accelerator)` runs the `vela` command line in a temporary folder with
-`--verbose-performance` (the per-layer CSV), `--enable-debug-db` (whose `source` table maps
-each of Vela's operators back to the input file's operator index, `ext_key`) and
-`--show-cpu-operations`, and returns one JSON-ready dict:
+`--verbose-performance` (the per-layer CSV) and `--enable-debug-db` (whose `source` table
+maps each of Vela's operators back to the input file's operator index, `ext_key`, and whose
+`group` table lists the operators fused into another one, e.g. a ReLU into its conv), and
+returns one JSON-ready dict:
 
-- `layers`: Vela's per-layer CSV rows, each with the TFLite operator index it came from;
+- `layers`: Vela's per-layer CSV rows, each with the TFLite operator index it came from and
+  `fused` (not counted as an operator of its own in Vela's printed summary);
 - `cpu_reasons`: {output tensor name: Vela's reason} from its "supported operators" warnings;
 - `summary`: the fields of Vela's summary CSV (cycles, SRAM/flash use, core clock, ...);
-- `npu_ops` / `cpu_ops`: the operator counts of Vela's printed network summary;
+- `npu_ops` / `cpu_ops`: the operator counts of Vela's printed network summary (as printed
+  without `--show-cpu-operations`, which makes Vela count fused operators too);
 - `flash`: command stream bytes, NPU weight bytes and the other constants of the compiled
   file (read with rnnedge.tflite).
 
@@ -98,6 +101,7 @@ def _layers(per_layer, tables):
         raise RnnedgeError(f"vela's debug database has {len(perf)} performance rows, its "
                            f"per-layer CSV {len(per_layer)}")
     ext_key = {row["id"]: int(row["ext_key"]) for row in source}
+    fused = {row["id"] for row in tables.get("group", []) if row["id"] != row["group_id"]}
     layers = []
     for row, debug in zip(per_layer, perf):
         if debug["name"] != row["Name"] or debug["source_id"] not in ext_key:
@@ -107,7 +111,8 @@ def _layers(per_layer, tables):
                        "original_op": row["Original Operator"], "vela_op": row["NNG Operator"],
                        "target": row["Target"], "cycles": int(row["Op Cycles"]),
                        "npu_cycles": int(row["NPU"]), "macs": int(row["MAC Count"]),
-                       "staging_bytes": int(row["Staging Usage"]), "name": row["Name"]})
+                       "staging_bytes": int(row["Staging Usage"]), "name": row["Name"],
+                       "fused": debug["id"] in fused})
     return layers
 
 
@@ -148,8 +153,7 @@ def compile_for_npu(tflite_path, accelerator=ACCELERATOR, system_config=None, me
         stdout = _run_vela([os.path.abspath(str(tflite_path)), "--output-dir", out,
                             "--accelerator-config", accelerator, "--config", config_file,
                             "--system-config", system_config, "--memory-mode", memory_mode,
-                            "--verbose-performance", "--enable-debug-db",
-                            "--show-cpu-operations"], timeout)
+                            "--verbose-performance", "--enable-debug-db"], timeout)
         counts = {}
         for key, pattern in _COUNTS.items():
             match = re.search(pattern, stdout, re.M)

@@ -34,10 +34,15 @@ def report(model_paths, npu, clock_mhz, planner, system_config, memory_mode, as_
 
     if (system_config or memory_mode or clock_mhz is not None) and not npu:
         raise click.UsageError("--system-config, --memory-mode and --clock-mhz need --npu")
-    with click.progressbar(length=len(model_paths), label="report", file=click.get_text_stream(
-            "stderr"), show_pos=True) as bar:
+    stderr = click.get_text_stream("stderr")
+    if len(model_paths) > 1 and stderr.isatty():
+        with click.progressbar(length=len(model_paths), label="report", file=stderr,
+                               show_pos=True) as bar:
+            result = build_report(list(model_paths), npu, planner, clock_mhz, system_config,
+                                  memory_mode, progress=lambda path: bar.update(1))
+    else:
         result = build_report(list(model_paths), npu, planner, clock_mhz, system_config,
-                              memory_mode, progress=lambda path: bar.update(1))
+                              memory_mode)
     if html_path:
         from rnnedge.report.html import write_html
         write_html(result, html_path)

@@ -46,6 +46,7 @@ def _placement(op, sg, rows, reasons, total_cycles):
             reason = next((reasons[n] for n in names if n in reasons), "Vela gave no reason")
     cycles = sum(r["cycles"] for r in rows)
     return {"target": target, "reason": reason, "vela_ops": [r["vela_op"] for r in rows],
+            "vela_fused": [r["fused"] for r in rows],
             "cycles": cycles, "npu_cycles": sum(r["npu_cycles"] for r in rows),
             "vela_macs": sum(r["macs"] for r in rows),
             "share": cycles / total_cycles if total_cycles else 0.0}
