@@ -50,9 +50,14 @@ _WARNING = re.compile(r"^Warning \(supported operators\) operator: (\S+), ofm: '
 _TABLE = re.compile(r'<table name="(\w+)">\s*<!\[CDATA\[(.*?)\]\]>', re.S)
 
 
-def _run_vela(args, timeout):
+def require_vela():
+    """Raise the one-line error when the `vela` command is not on PATH."""
     if shutil.which("vela") is None:
         raise RnnedgeError("vela is not installed (pip install ethos-u-vela)")
+
+
+def _run_vela(args, timeout):
+    require_vela()
     try:
         proc = subprocess.run(["vela", *args], capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -20,7 +20,7 @@ from zoo_exports import export_zoo_model
 
 needs_vela = pytest.mark.skipif(shutil.which("vela") is None,
                                 reason="Arm Vela is not installed (pip install ethos-u-vela)")
-ZOO = ["cifar-resnet18-rnn", "det-crnn-256"]
+ZOO = ["cifar-resnet18-rnn", "cifar-resnet18-thin", "det-crnn-256"]
 PLANNERS = ("tflm", "best", "inplace")
 
 
@@ -112,6 +112,7 @@ def test_zoo_exports_match_arena_and_paper(tmp_path_factory, name):
     _check_against_arena(model, path)
     paper = model["paper"]  # the paper's figures as printed (seed 000, Tables 4 and 6)
     expected = {"cifar-resnet18-rnn": ("Table 6", "156K", "24K", "180K"),
+                "cifar-resnet18-thin": ("Table 6", "156K", "24K", "180K"),
                 "det-crnn-256": ("Table 4", "493K", "819K", "1.31M")}[name]
     assert (paper["table"], paper["params"], paper["arena"], paper["total_memory"]) == expected
     assert paper["zoo_name"] == name and paper["measured"]["arena"] == model["ram"]["arena"]["inplace"]
@@ -220,13 +221,36 @@ def test_errors_are_one_line(tmp_path, tinyml):
     assert not list((tmp_path).glob("*.html")) and not (tmp_path / "no").exists()
 
 
-def test_missing_vela_is_one_line(tinyml, tmp_path):
-    """With no `vela` on PATH the command fails in one line, exit 2."""
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_missing_vela_is_one_line(tinyml, tmp_path, command):
+    """With no `vela` on PATH `report --npu` and `export --npu` fail in one line, exit 2,
+    and the export writes nothing."""
     (tmp_path / "empty").mkdir()
     env = dict(os.environ, PATH=str(tmp_path / "empty"))
-    proc = subprocess.run([sys.executable, "-m", "rnnedge", "report", tinyml["ds_cnn"],
-                           "--npu", "ethos-u55-128"], capture_output=True, text=True, env=env)
+    args = ([tinyml["ds_cnn"]] if command == "report" else
+            ["--zoo", "cifar-resnet18-rnn", "--int8", "-o", str(tmp_path / "m.tflite")])
+    proc = subprocess.run([sys.executable, "-m", "rnnedge", command, *args, "--npu",
+                           "ethos-u55-128"], capture_output=True, text=True, env=env)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         "error: vela is not installed (pip install ethos-u-vela)")
     assert proc.stderr.count("error:") == 1 and "Traceback" not in proc.stderr
+    assert not (tmp_path / "m.tflite").exists()
+
+
+@needs_vela
+@pytest.mark.slow
+def test_export_npu_prints_the_split(tmp_path):
+    out = tmp_path / "m.tflite"
+    args = ["export", "--zoo", "cifar-resnet18-rnn", "--int8", "-o", out, "--calib-samples", "4",
+            "--check-samples", "2", "--npu", "ethos-u55-128"]
+    result = _cli(*args, "--json")
+    assert result.exit_code == 0, result.output
+    split = json.loads(result.stdout)["npu"]
+    vela = _vela_by_hand(str(out), tmp_path, "ethos-u55-128", "Ethos_U55_High_End_Embedded",
+                         "Shared_Sram")
+    assert split["vela_ops"] == {"npu": vela["npu_ops"], "cpu": vela["cpu_ops"]}
+    assert split["cycles"] == vela["cycles"] and split["cpu_operators"] == []
+    assert split["tflite_ops"]["CPU"] == 0 and split["tflite_ops"]["NPU"] > 0
+    text = _cli(*args).stdout
+    assert f"Vela counts {vela['npu_ops']} NPU / 0 CPU operators" in text

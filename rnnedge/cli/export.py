@@ -2,11 +2,12 @@
 
     rnnedge export model.pt --int8 [-o model.tflite] [--calib DIR|synthetic]
                    [--calib-samples N] [--check-samples N] [--keep-onnx] [--json]
-                   [--trust-pickle] [--input-shape C,H,W]
+                   [--trust-pickle] [--input-shape C,H,W] [--npu NAME]
     rnnedge export --zoo NAME --int8 [...]
 
 Parses arguments, loads the model (rnnedge.checkpoint), calls rnnedge.export.pipeline and
-prints the verification block (or one JSON object with --json). `--trust-pickle` is UNSAFE:
+prints the verification block (or one JSON object with --json). `--npu NAME` then compiles
+the written file with Vela (rnnedge.report.npu_split) and prints its NPU/CPU split. `--trust-pickle` is UNSAFE:
 it unpickles the file, which runs any code the file contains; use it only for files you made.
 """
 
@@ -16,6 +17,7 @@ import os
 import click
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.export.vela_check import ACCELERATORS, require_vela
 
 ZOO_SEED = 0
 
@@ -106,15 +108,38 @@ def _print_block(report):
               help="UNSAFE: allow a whole pickled nn.Module; unpickling runs code from the file.")
 @click.option("--input-shape", callback=_shape, metavar="C,H,W",
               help="Input shape for a pickled module that does not record one.")
+@click.option("--npu", type=click.Choice(list(ACCELERATORS)),
+              help="Compile the result with Vela for this Ethos-U and print the NPU/CPU split.")
 def export(checkpoint, zoo_name, int8, output, calib, calib_samples, check_samples, keep_onnx,
-           as_json, trust_pickle, input_shape):
+           as_json, trust_pickle, input_shape, npu):
     """Export a checkpoint (or --zoo NAME) to a fully int8 .tflite and verify it."""
     from rnnedge.export.pipeline import export_int8
+    if npu:
+        require_vela()  # before the export, so a missing Vela costs nothing
     model, meta, stem = _load(checkpoint, zoo_name, trust_pickle, input_shape)
     output = output or f"{stem}.tflite"
     report = export_int8(model, meta, output, calib=calib, calib_samples=calib_samples,
                          check_samples=check_samples, keep_onnx=keep_onnx)
+    if npu:
+        from rnnedge.report import npu_split
+        report["npu"] = npu_split(output, npu)
     if as_json:
         click.echo(json.dumps(report))
-    else:
-        _print_block(report)
+        return
+    _print_block(report)
+    if npu:
+        _print_npu(report["npu"])
+
+
+def _print_npu(split):
+    """The NPU/CPU split block of `export --npu`."""
+    ops = split["tflite_ops"]
+    lines = [f"Vela, {split['accelerator']} ({split['system_config']}, {split['memory_mode']}):",
+             f"  {ops['NPU']} operators on the NPU, {ops['CPU']} on the CPU, {ops['removed']} "
+             f"removed by Vela (Vela counts {split['vela_ops']['npu']} NPU / "
+             f"{split['vela_ops']['cpu']} CPU operators)",
+             f"  {split['cycles']:,} cycles = {split['time_ms']:.3f} ms at "
+             f"{split['clock_mhz']:g} MHz; SRAM {split['sram_bytes']:,} B; flash "
+             f"{split['flash']['total']:,} B"]
+    lines += [f"  CPU: op {c['index']} {c['op']}: {c['reason']}" for c in split["cpu_operators"]]
+    click.echo("\n".join(lines))

@@ -1,6 +1,8 @@
 """`rnnedge report`: one report a deployment engineer reads, as text, JSON or one HTML page.
 
-    from rnnedge.report import build_report, render_text, render_html
+    from rnnedge.report import build_report, npu_split
+    from rnnedge.report.text import render_text
+    from rnnedge.report.html import render_html
     report = build_report(["a.tflite", "b.tflite"], npu="ethos-u55-128", clock_mhz=400)
 
 Modules: build (the data: memory accounting from rnnedge.arena_report, Vela's placement and
@@ -9,6 +11,6 @@ svg (inline charts), html (the self-contained page). Data flows build -> {text, 
 uses svg; nothing here imports the CLI. Schema in docs/report.md.
 """
 
-from rnnedge.report.build import SCHEMA, build_report, model_report
+from rnnedge.report.build import SCHEMA, build_report, model_report, npu_split
 
-__all__ = ["SCHEMA", "build_report", "model_report"]
+__all__ = ["SCHEMA", "build_report", "model_report", "npu_split"]

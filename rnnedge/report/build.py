@@ -18,6 +18,7 @@ import os
 from rnnedge import provenance
 from rnnedge.arena_report import arena_report
 from rnnedge.errors import RnnedgeError
+from rnnedge.export.vela_check import compile_for_npu
 from rnnedge.tflite import read_model
 from rnnedge.zoo.paper_tables import STATED_MEMORY
 
@@ -52,19 +53,17 @@ def _placement(op, sg, rows, reasons, total_cycles):
             "share": cycles / total_cycles if total_cycles else 0.0}
 
 
-def _npu_totals(vela, ops, clock_mhz):
+def _npu_totals(vela, placements, clock_mhz):
     summary = vela["summary"]
     clock_hz = clock_mhz * 1e6 if clock_mhz else float(summary["core_clock"])
     cycles = int(summary["cycles_total"])
-    counts = {}
-    for o in ops:
-        counts[o["npu"]["target"]] = counts.get(o["npu"]["target"], 0) + 1
+    counts = {"NPU": 0, "CPU": 0, "removed": 0}
+    for p in placements:
+        counts[p["target"]] = counts.get(p["target"], 0) + 1
     return {
         "accelerator": vela["accelerator"], "system_config": vela["system_config"],
         "memory_mode": vela["memory_mode"], "config_file": vela["config_file"],
-        "vela_ops": {"npu": vela["npu_ops"], "cpu": vela["cpu_ops"]},
-        "tflite_ops": {k: counts.get(k, 0) for k in ("NPU", "CPU", "removed")}
-        | {k: v for k, v in counts.items() if k not in ("NPU", "CPU", "removed")},
+        "vela_ops": {"npu": vela["npu_ops"], "cpu": vela["cpu_ops"]}, "tflite_ops": counts,
         "cycles": cycles, "npu_cycles": int(summary["cycles_npu"]),
         "clock_mhz": clock_hz / 1e6, "vela_clock_mhz": float(summary["core_clock"]) / 1e6,
         "time_ms": 1e3 * cycles / clock_hz, "time_convention": TIME_CONVENTION,
@@ -72,8 +71,32 @@ def _npu_totals(vela, ops, clock_mhz):
         "off_chip_bytes": round(1024 * sum(float(summary.get(k) or 0) for k in (
             "dram_memory_used", "on_chip_flash_memory_used", "off_chip_flash_memory_used"))),
         "flash": vela["flash"],
-        "unattributed_cycles": cycles - sum(o["npu"]["cycles"] for o in ops),
+        "unattributed_cycles": cycles - sum(p["cycles"] for p in placements),
     }
+
+
+def npu_placement(model, vela, clock_mhz=None):
+    """(placement per operator, totals) of `model` from a `compile_for_npu` result."""
+    sg = model.main
+    by_op = {}
+    for row in vela["layers"]:
+        by_op.setdefault(row["op_index"], []).append(row)
+    total = int(vela["summary"]["cycles_total"])
+    placements = [_placement(op, sg, by_op.get(op.index, []), vela["cpu_reasons"], total)
+                  for op in sg.operators]
+    return placements, _npu_totals(vela, placements, clock_mhz)
+
+
+def npu_split(path, npu, system_config=None, memory_mode=None, clock_mhz=None) -> dict:
+    """The NPU/CPU split of one .tflite (what `export --npu` prints): the totals of
+    `model_report`'s "npu" plus the operators left to the CPU, with Vela's reasons."""
+    model = read_model(path)
+    placements, totals = npu_placement(model, compile_for_npu(path, npu, system_config,
+                                                              memory_mode), clock_mhz)
+    totals["cpu_operators"] = [{"index": op.index, "op": op.opcode, "reason": p["reason"]}
+                               for op, p in zip(model.main.operators, placements)
+                               if "CPU" in p["target"]]
+    return totals
 
 
 def _paper(model, arena, weight_bytes, params, planner):
@@ -95,16 +118,12 @@ def model_report(path, npu=None, planner="best", clock_mhz=None, system_config=N
     model = read_model(path)
     sg = model.main
     memory = arena_report(model, path, planner)
-    vela = None
+    placements, totals = [None] * len(sg.operators), None
     if npu:
-        from rnnedge.export.vela_check import compile_for_npu
-        vela = compile_for_npu(path, npu, system_config, memory_mode)
-    by_op = {}
-    for row in (vela or {}).get("layers", []):
-        by_op.setdefault(row["op_index"], []).append(row)
-    total_cycles = int(vela["summary"]["cycles_total"]) if vela else 0
+        placements, totals = npu_placement(
+            model, compile_for_npu(path, npu, system_config, memory_mode), clock_mhz)
     ops = []
-    for op, entry in zip(sg.operators, memory["ops"]):
+    for op, entry, placement in zip(sg.operators, memory["ops"], placements):
         layer = {"index": op.index, "op": op.opcode, "name": sg.tensors[op.outputs[0]].name
                  if op.outputs else "",
                  "input_shapes": _shapes(sg, op.inputs), "output_shapes": _shapes(sg, op.outputs),
@@ -112,9 +131,8 @@ def model_report(path, npu=None, planner="best", clock_mhz=None, system_config=N
                  "weight_bytes": sum(entry["weight_bytes"].values()),
                  "weight_bytes_by_dtype": entry["weight_bytes"], "macs": entry["macs"],
                  "live_bytes": entry["live_bytes"]}
-        if vela:
-            layer["npu"] = _placement(op, sg, by_op.get(op.index, []), vela["cpu_reasons"],
-                                      total_cycles)
+        if placement is not None:
+            layer["npu"] = placement
         ops.append(layer)
     arena = memory["arena"]
     report = {
@@ -133,9 +151,9 @@ def model_report(path, npu=None, planner="best", clock_mhz=None, system_config=N
         "paper": _paper(model, arena, memory["weight_bytes"], memory["params"]["count"],
                         planner),
     }
-    if vela:
-        report["npu"] = _npu_totals(vela, ops, clock_mhz)
-        report["flash"]["npu"] = vela["flash"]["total"]
+    if totals:
+        report["npu"] = totals
+        report["flash"]["npu"] = totals["flash"]["total"]
         report["ram"]["vela_sram"] = report["npu"]["sram_bytes"]
     return report
 
