@@ -5,13 +5,13 @@ Per model: the totals, the NPU/CPU split, the memory timeline per planner, the t
 placement of the chosen plan, Vela's cycles per layer, and the layer table; then the models
 side by side (the same rows as the text report). `render_html(report)` returns the page,
 `write_html(report, path)` writes it atomically.
-May import: html, rnnedge.arena_report (atomic_write), rnnedge.planner (PLANNERS),
+May import: html, rnnedge.files (atomic_write), rnnedge.planner (PLANNERS),
 rnnedge.report.{svg, text}.
 """
 
 from html import escape
 
-from rnnedge.arena_report import atomic_write
+from rnnedge.files import atomic_write
 from rnnedge.planner import PLANNERS
 from rnnedge.report import svg
 from rnnedge.report.text import comparison_rows
