@@ -28,7 +28,7 @@ th{background:#eef3f8;position:sticky;top:0}td.l,th.l{text-align:left}
 td.w{white-space:normal;min-width:90px;max-width:260px;text-align:left}
 tr:nth-child(even) td{background:#f8f8f8}.cpu td{background:#fff1e0!important}
 .removed td{color:#888}.scroll{overflow-x:auto;max-width:100%}
-.note{color:#555;font-size:12px}.flag{color:#a00}
+.note{color:#555;font-size:12px}.flag{color:#a00;font-size:13px}
 dl.totals{display:grid;grid-template-columns:max-content auto;gap:2px 14px;font-size:13px}
 dl.totals dt{font-weight:600}dl.totals dd{margin:0}
 @media print{body{max-width:none;padding:0;font-size:10px}h2{break-before:page}
