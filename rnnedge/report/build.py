@@ -29,9 +29,10 @@ TIME_CONVENTION = ("Vela's estimated cycles for the NPU part divided by the cloc
                    "Vela leaves to the CPU are not estimated (their count is given)")
 
 
-def _shapes(sg, indices, constants=False):
+def _shapes(sg, indices):
+    """Shapes of the non-constant tensors among `indices` (activations, not weights)."""
     return [list(sg.tensors[t].shape) for t in indices
-            if t >= 0 and sg.tensors[t].is_constant == constants]
+            if t >= 0 and not sg.tensors[t].is_constant]
 
 
 def _placement(op, sg, rows, reasons, total_cycles):
