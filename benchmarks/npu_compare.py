@@ -60,7 +60,7 @@ def recurrent_floor(crnn_path, crnn, twin):
 
 def npu_table(reports):
     """Markdown: each CRNN beside its CNN twin on Vela's estimates for every configuration."""
-    from rnnedge.export.vela_check import ACCELERATORS
+    from rnnedge.export.vela_check import ACCELERATOR, ACCELERATORS
     head = " | ".join(f"{acc[6:]} cycles (ms)" for acc in ACCELERATORS)
     rows = [f"| model | ops | NPU passes (U55-128) | {head} | SRAM KiB (U55-128) | CPU ops | "
             "U55-128 cycles / twin |", "|---|" + "---|" * (len(ACCELERATORS) + 5)]
@@ -73,12 +73,12 @@ def npu_table(reports):
             vela = r["vela_all"]
             cells = " | ".join(f"{vela[a]['cycles']:,.0f} ({1000 * vela[a]['inference_s']:.2f})"
                                for a in ACCELERATORS)
-            ratio = vela[ACCELERATORS[0]]["cycles"] / pair[1]["vela_all"][ACCELERATORS[0]]["cycles"]
-            rows.append(f"| {name} | {r['stats']['ops']} | {vela[ACCELERATORS[0]]['npu_passes']} | "
-                        f"{cells} | {vela[ACCELERATORS[0]]['sram_kib']:.1f} | "
+            ratio = vela[ACCELERATOR]["cycles"] / pair[1]["vela_all"][ACCELERATOR]["cycles"]
+            rows.append(f"| {name} | {r['stats']['ops']} | {vela[ACCELERATOR]['npu_passes']} | "
+                        f"{cells} | {vela[ACCELERATOR]['sram_kib']:.1f} | "
                         f"{max(vela[a]['cpu_ops'] for a in ACCELERATORS)} | {ratio:.2f} |")
         floor = recurrent_floor(pair[0]["output"], *pair)
-        target = pair[1]["vela_all"][ACCELERATORS[0]]["cycles"]
+        target = pair[1]["vela_all"][ACCELERATOR]["cycles"]
         heads.append(
             f"- {crnn} on U55-128: backbone (layers named as in {twin}) {floor['backbone']:,.0f}, "
             f"recurrent head {floor['head']:,.0f} = " + ", ".join(

@@ -7,9 +7,11 @@ graph statistics.
 Returns a JSON-ready report; the CLI and the benchmark only format it.
 
 The .tflite carries the input preprocessing as metadata (`rnnedge.preprocessing`), so the
-accuracy check needs no float checkpoint.
+accuracy check needs no float checkpoint, and the zoo model it was built from, when it was
+(`rnnedge.provenance`), so a report can show the paper's figures for it.
 
-May import: rnnedge.errors, rnnedge.budget, rnnedge.rebuild, rnnedge.files, rnnedge.accounting, rnnedge.layers, rnnedge.preprocessing,
+May import: rnnedge.errors, rnnedge.budget, rnnedge.rebuild, rnnedge.files, rnnedge.accounting,
+rnnedge.layers, rnnedge.preprocessing, rnnedge.provenance,
 rnnedge.tflite (add_metadata),
 rnnedge.export.{onnx_export, calibration, converter, verify, graph_stats}.
 """
@@ -17,7 +19,7 @@ rnnedge.export.{onnx_export, calibration, converter, verify, graph_stats}.
 import os
 import time
 
-from rnnedge import preprocessing
+from rnnedge import preprocessing, provenance
 from rnnedge.budget import DATA_BYTES, check_bytes
 from rnnedge.rebuild import check_activation_bytes
 from rnnedge.errors import RnnedgeError
@@ -79,6 +81,9 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
     t = time.perf_counter()
     tflite = add_metadata(to_int8_tflite(onnx_model, calib_set), preprocessing.METADATA_NAME,
                           preprocessing.encode(shape, norm, meta.get("class_names")))
+    if meta.get("zoo_name"):
+        tflite = add_metadata(tflite, provenance.METADATA_NAME,
+                              provenance.encode(meta["zoo_name"], meta.get("config")))
     timings["convert_s"] = time.perf_counter() - t
     onnx_path = os.path.splitext(output)[0] + ".onnx" if keep_onnx else None
     # verify first, then move into place: a failed check or an interrupt leaves nothing

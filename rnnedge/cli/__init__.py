@@ -30,6 +30,7 @@ COMMANDS = {
     "train": "rnnedge.cli.train:train",
     "export": "rnnedge.cli.export:export",
     "arena": "rnnedge.cli.arena:arena",
+    "report": "rnnedge.cli.report:report",
     "check": "rnnedge.cli.check:check",
     "run": "rnnedge.cli.run:run",
     "firmware": "rnnedge.cli.firmware:firmware",

@@ -3,10 +3,12 @@
     rnnedge export model.pt --int8 [-o model.tflite] [--calib DIR|synthetic]
                    [--calib-samples N] [--check-samples N] [--keep-onnx] [--json]
                    [--trust-pickle] [--input-shape C,H,W] [--rnn-layout inplace|stacked]
+                   [--npu NAME]
     rnnedge export --zoo NAME --int8 [...]
 
 Parses arguments, loads the model (rnnedge.checkpoint), calls rnnedge.export.pipeline and
-prints the verification block (or one JSON object with --json). `--trust-pickle` is UNSAFE:
+prints the verification block (or one JSON object with --json). `--npu NAME` then compiles
+the written file with Vela (rnnedge.report.npu_split) and prints its NPU/CPU split. `--trust-pickle` is UNSAFE:
 it unpickles the file, which runs any code the file contains; use it only for files you made.
 """
 
@@ -16,6 +18,7 @@ import os
 import click
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.export.vela_check import ACCELERATORS, require_vela
 from rnnedge.layers import LAYOUTS, set_layout
 
 ZOO_SEED = 0
@@ -35,7 +38,8 @@ def _load(checkpoint, zoo_name, trust_pickle, input_shape):
             raise RnnedgeError(f"--input-shape {','.join(map(str, input_shape))}: {zoo_name} "
                                f"takes {entry.input_shape[0]} input channels")
         meta = {"input_shape": list(input_shape or entry.input_shape),
-                "normalization": {"mean": [0.5], "std": [0.25]}}
+                "normalization": {"mean": [0.5], "std": [0.25]},
+                "zoo_name": zoo_name, "config": {}}
         return model, meta, zoo_name
     from rnnedge.checkpoint import load
     model, meta = load(checkpoint, trust_pickle=trust_pickle)
@@ -115,16 +119,39 @@ def _print_block(report):
 @click.option("--rnn-layout", type=click.Choice(LAYOUTS), default=LAYOUTS[0], show_default=True,
               help="Static layout of the (S)WS-BiRNN layers: inplace (fewest Vela cycles, runs "
                    "in place) or stacked (fewest ops); docs/export.md.")
+@click.option("--npu", type=click.Choice(list(ACCELERATORS)),
+              help="Compile the result with Vela for this Ethos-U and print the NPU/CPU split.")
 def export(checkpoint, zoo_name, int8, output, calib, calib_samples, check_samples, keep_onnx,
-           as_json, trust_pickle, input_shape, rnn_layout):
+           as_json, trust_pickle, input_shape, rnn_layout, npu):
     """Export a checkpoint (or --zoo NAME) to a fully int8 .tflite and verify it."""
     from rnnedge.export.pipeline import export_int8
+    if npu:
+        require_vela()  # before the export, so a missing Vela costs nothing
     model, meta, stem = _load(checkpoint, zoo_name, trust_pickle, input_shape)
     set_layout(model, rnn_layout)
     output = output or f"{stem}.tflite"
     report = export_int8(model, meta, output, calib=calib, calib_samples=calib_samples,
                          check_samples=check_samples, keep_onnx=keep_onnx)
+    if npu:
+        from rnnedge.report import npu_split
+        report["npu"] = npu_split(output, npu)
     if as_json:
         click.echo(json.dumps(report))
-    else:
-        _print_block(report)
+        return
+    _print_block(report)
+    if npu:
+        _print_npu(report["npu"])
+
+
+def _print_npu(split):
+    """The NPU/CPU split block of `export --npu`."""
+    ops = split["tflite_ops"]
+    lines = [f"Vela, {split['accelerator']} ({split['system_config']}, {split['memory_mode']}):",
+             f"  {ops['NPU']} operators on the NPU, {ops['CPU']} on the CPU, {ops['removed']} "
+             f"removed by Vela (Vela counts {split['vela_ops']['npu']} NPU / "
+             f"{split['vela_ops']['cpu']} CPU operators)",
+             f"  {split['cycles']:,} cycles = {split['time_ms']:.3f} ms at "
+             f"{split['clock_mhz']:g} MHz; SRAM {split['sram_bytes']:,} B; flash "
+             f"{split['flash']['total']:,} B"]
+    lines += [f"  CPU: op {c['index']} {c['op']}: {c['reason']}" for c in split["cpu_operators"]]
+    click.echo("\n".join(lines))
