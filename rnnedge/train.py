@@ -15,7 +15,7 @@ augmentation of epoch e are seeded by (seed, e), so a resumed run reproduces an
 uninterrupted one.
 
 May import: numpy, torch, tqdm, rnnedge.data, rnnedge.zoo, rnnedge.checkpoint,
-rnnedge.errors.
+rnnedge.errors, rnnedge.files.
 """
 
 import math
@@ -31,6 +31,7 @@ from rnnedge.data import open_dataset
 from rnnedge.data.base import NO_AUGMENTATION
 from rnnedge.data.torch_adapter import Normalization, TorchImageDataset, epoch_seed, make_loader
 from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_output
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("cosine", "onecycle")
@@ -313,7 +314,8 @@ def _save_state(path, model, optimizer, run, result, epoch):
              "model": model.state_dict(), "optimizer": optimizer.state_dict(),
              "best_epoch": result.best_epoch, "best_val_acc": result.best_val_acc,
              "normalization": result.normalization, "history": result.history}
-    _atomic(path, lambda tmp: torch.save(state, tmp))
+    with atomic_output(path) as tmp:
+        torch.save(state, tmp)
 
 
 def _restore(path, model, optimizer, run, result):
@@ -343,18 +345,3 @@ def _restore(path, model, optimizer, run, result):
     result.best_epoch, result.best_val_acc = state["best_epoch"], state["best_val_acc"]
     result.normalization = state["normalization"]
     result.history = list(state["history"])
-
-
-def _atomic(path, write):
-    """Call write(tmp) on a temporary file beside `path`, then move it over `path`."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        write(str(tmp))
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise RnnedgeError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
