@@ -6,10 +6,12 @@ failure) -> verification on the calibration-independent check set -> graph stati
 Returns a JSON-ready report; the CLI and the benchmark only format it.
 
 The .tflite carries the input preprocessing as metadata (`rnnedge.preprocessing`), so the
-accuracy check needs no float checkpoint.
+accuracy check needs no float checkpoint; a detector's checkpoint (extra["detection"]) adds
+its anchors, strides and classes (`rnnedge.detect.metadata`), and calibrates on the synthetic
+detection set when the calibration source is "synthetic".
 
 May import: rnnedge.errors, rnnedge.files, rnnedge.accounting, rnnedge.layers, rnnedge.preprocessing,
-rnnedge.tflite (add_metadata),
+rnnedge.tflite (add_metadata), rnnedge.detect.metadata,
 rnnedge.export.{onnx_export, calibration, converter, verify, graph_stats}.
 """
 
@@ -59,6 +61,9 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
     norm = meta.get("normalization") or {"mean": [0.0], "std": [1.0]}
     normalization = (norm["mean"], norm["std"])
     model = model.eval()
+    detection = (meta.get("extra") or {}).get("detection")
+    if detection is not None and (calib or "synthetic").split(":")[0] == "synthetic":
+        calib = "synthetic-detect" + (calib or "synthetic")[len("synthetic"):]
     timings = {}
     start = time.perf_counter()
     calib_set = calibration.calibration_inputs(calib, calib_samples, shape, normalization)
@@ -68,6 +73,10 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
     t = time.perf_counter()
     tflite = add_metadata(to_int8_tflite(onnx_model, calib_set), preprocessing.METADATA_NAME,
                           preprocessing.encode(shape, norm, meta.get("class_names")))
+    if detection is not None:  # a detector: anchors and strides for the host/C decoders
+        from rnnedge.detect import metadata as detect_metadata
+        tflite = add_metadata(tflite, detect_metadata.METADATA_NAME,
+                              detect_metadata.encode(detection))
     timings["convert_s"] = time.perf_counter() - t
     atomic_write(output, tflite)
     onnx_path = None
