@@ -8,8 +8,8 @@ smallest go to the finest head (stride 8) and the 3 largest to the coarsest (str
 With fewer than 15 distinct box shapes the default anchors are used: YOLOv5's P3 anchors
 (10,13, 16,30, 33,23 at stride 8) scaled by each head's stride. Anchors are in input pixels.
 
-`head_strides(model, input_shape)` finds each head's stride from the map sizes a forward pass
-gives (a 480-pixel side ends in a 4-cell map at stride 128: maps are rounded up).
+`head_strides(model)` finds each head's stride from the map sizes of a forward pass at 256x256
+(other sizes round their maps up: a 480-pixel side ends in a 4-cell map at stride 128).
 
 May import: numpy, torch, rnnedge.errors.
 """
@@ -25,6 +25,7 @@ PER_HEAD = 3
 DEFAULT_RATIOS = ((1.25, 1.625), (2.0, 3.75), (4.125, 2.875))
 """YOLOv5's P3 anchors divided by their stride 8."""
 KMEANS_ITERATIONS = 100
+STRIDE_PROBE = 256
 
 
 def default_anchors(strides):
@@ -91,20 +92,16 @@ def parse_anchors(text, strides):
     return np.array(values, np.float64).reshape(len(strides), PER_HEAD, 2)
 
 
-def head_strides(model, input_shape):
-    """Each head's stride for a model taking (C, H, W) inputs, and its map sizes."""
+def head_strides(model, channels=3):
+    """Each head's stride (input pixels per map cell), measured on a STRIDE_PROBE-pixel square
+    input, where every map divides exactly (smaller inputs round their maps up)."""
     import torch
 
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            maps = model(torch.zeros(1, *input_shape))
-    except RuntimeError as exc:
-        raise RnnedgeError(f"the detector does not accept {tuple(input_shape)} inputs: "
-                           f"{str(exc).splitlines()[0]}") from None
+            maps = model(torch.zeros(1, channels, STRIDE_PROBE, STRIDE_PROBE))
     finally:
         model.train(was_training)
-    height = input_shape[1]
-    strides = [int(2 ** round(math.log2(height / m.shape[2]))) for m in maps]
-    return strides, [tuple(m.shape[2:]) for m in maps]
+    return [int(2 ** round(math.log2(STRIDE_PROBE / m.shape[2]))) for m in maps]

@@ -112,7 +112,7 @@ def train_detector(model_name, data="synthetic-detect", *, out="model.pt", confi
     try:
         torch.manual_seed(config.seed)
         model, model_config = build_detector(model_name, train_set.num_classes)
-        strides, _ = head_strides(model, shape)
+        strides = head_strides(model, shape[0])
         given = parse_anchors(anchors, strides)
         fitted, source = (given, "given") if given is not None else fit_anchors(train_set, strides)
         init_prediction_biases(model.predict, strides, train_set.num_classes)
