@@ -128,3 +128,41 @@ def test_summary_at_another_input_size():
     names = [row["name"] for row in with_predict["layers"]]
     assert names[-5:] == [f"{i}.predict" for i in range(18, 23)]
     assert with_predict["total_params"] == 489108 + 1638 + 4 * 1188
+
+
+@pytest.mark.slow
+def test_firmware_c_nms_returns_the_python_decoders_boxes(trained):
+    from rnnedge.detect import decode, metadata
+    from rnnedge.detect.firmware import build_detect_host, run_detect_host
+    from rnnedge.firmware_sim.backends import make_backend
+    from rnnedge.tflite import read_model
+
+    root, data, out, _ = trained
+    tflite = root / "d.tflite"
+    if not tflite.exists():
+        assert _invoke("export", out, "--int8", "--calib", data, "--calib-samples", 8,
+                       "--check-samples", 2, "-o", tflite).exit_code == 0
+    fw = root / "fw"
+    result = _invoke("firmware", tflite, "-o", fw, "--json")
+    assert result.exit_code == 0, result.output
+    assert (fw / "detect.c").is_file() and (fw / "detect_main.c").is_file()
+    binary = build_detect_host(fw)
+    model = read_model(str(tflite))
+    info = metadata.decode(model)
+    sg = model.main
+    outs = [sg.tensors[i] for i in sg.outputs]
+    order = metadata.output_order([t.shape for t in outs])
+    rng = np.random.default_rng(4)
+    x = rng.integers(-128, 128, (4, 64, 64, 3), dtype=np.int8)
+    raw = make_backend("c", tflite)(x)
+    maps = [(raw[i].astype(np.float64) - outs[i].quantization.zero_points[0])
+            * outs[i].quantization.scales[0] for i in order]
+    for conf in (0.001, 0.05):
+        expected = decode.postprocess(maps, info["anchors"], info["strides"], 1, layout="nhwc",
+                                      conf=conf)
+        got = run_detect_host(binary, x, conf=conf)
+        assert len(got) == len(expected) == 4
+        for (b, s, c), (eb, es, ec) in zip(got, expected):
+            assert len(b) == len(eb) and len(b) > 0
+            assert np.allclose(b, eb, atol=2e-3) and np.allclose(s, es, atol=1e-6)
+            assert np.array_equal(c, ec)

@@ -32,6 +32,8 @@ def firmware(model_path, out_dir, planner, targets, as_json):
         raise RnnedgeError(f"model file {model_path} does not exist")
     program = compile_model(model_path, planner)
     written = codegen.write_firmware(program, out_dir)
+    from rnnedge.detect.firmware import write_detect_sources
+    written += write_detect_sources(model_path, out_dir)  # a detector: C decode + NMS too
     report = {"model": model_path, "directory": out_dir, "planner": planner,
               "arena_bytes": program.arena, "row_scratch_bytes": program.scratch,
               "flash_bytes": program.flash_bytes, "steps": len(program.steps),

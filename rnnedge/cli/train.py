@@ -17,7 +17,7 @@ from rnnedge.train import train as train_stage
                    "':labels=coarse').")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--batch", type=click.IntRange(min=1), default=None,
-              help="Batch size [default: 128; 16 for a detector].")
+              help="Batch size [default: 128; 8 for a detector].")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help=f"Peak learning rate [default: {DEFAULT_LR['adam']} for adam, "
                    f"{DEFAULT_LR['sgd']} for sgd].")
@@ -47,7 +47,7 @@ def train(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, see
     saving the best epoch as an rnnedge checkpoint. A progress bar goes to stderr."""
     from rnnedge import zoo
     if zoo.get(model).num_classes is None:
-        return _train_detector(model, data, epochs, batch or 16, lr, optimizer, schedule,
+        return _train_detector(model, data, epochs, batch or 8, lr, optimizer, schedule,
                                weight_decay, seed, out, resume, no_augment, threads,
                                input_size, classes, anchors, as_json)
     if input_size or classes:

@@ -96,7 +96,7 @@ def train_detector(model_name, data="synthetic-detect", *, out="model.pt", confi
     from rnnedge.data.detection_spec import open_detection_dataset
     from rnnedge.train import TrainConfig
 
-    config = config or TrainConfig(batch=16)
+    config = config or TrainConfig(batch=8)
     config.validate()
     input_hw = parse_input_size(input_size, zoo.get(model_name).input_shape[1:])
     shape = (3, *input_hw)
