@@ -75,6 +75,10 @@ def test_export_and_check_on_every_backend(trained):
         assert checked["drop_pp"]["ap50"] == pytest.approx(
             checked["float"]["ap50"] - checked["int8"]["ap50"])
         assert (root / f"{backend}.png").stat().st_size > 0
+    # Vela places every op of the whole detector (prediction convs included) on the NPU
+    from rnnedge.export.vela_check import vela_summary
+    vela = vela_summary(tflite)
+    assert vela["cpu_ops"] == 0 and vela["npu_ops"] > 0
     # without --float the check reads the normalisation from the .tflite
     result = _invoke("check", tflite, "--data", data, "--samples", 2)
     assert result.exit_code == 0 and "AP50" in result.output
@@ -166,3 +170,22 @@ def test_firmware_c_nms_returns_the_python_decoders_boxes(trained):
             assert len(b) == len(eb) and len(b) > 0
             assert np.allclose(b, eb, atol=2e-3) and np.allclose(s, es, atol=1e-6)
             assert np.array_equal(c, ec)
+
+
+@pytest.mark.slow
+def test_detect_pipeline_row(tmp_path):
+    from rnnedge.detect.pipeline import DetectPipelineSettings, format_table, run_detect_pipeline
+
+    settings = DetectPipelineSettings(workdir=str(tmp_path), models=("det-crnn-256",),
+                                      data="synthetic-detect:n=12", input_size="64", epochs=1,
+                                      batch=4, check_samples=6, full_size_arena=False,
+                                      progress=False)
+    result = run_detect_pipeline(settings)
+    row = result["models"][0]
+    # Table 1's rows (489,108) plus five 1x1 prediction convs with bias: (90 + 1) * 18 for
+    # row 18's 90 channels and (65 + 1) * 18 for rows 19-22
+    assert row["params"] == 489108 + 91 * 18 + 4 * 66 * 18
+    assert row["total_memory"] == row["weight_bytes"] + row["arena"]["inplace"]
+    assert row["arena"]["inplace"] <= row["arena"]["tflm"]
+    assert row["images"] == 6 and row["paper"]["ap50"] == 53.8
+    assert "det-crnn-256" in format_table(result)
