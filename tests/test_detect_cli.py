@@ -95,9 +95,9 @@ def test_resume_continues_to_the_next_epoch(trained, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
     assert [h["epoch"] for h in report["history"]] == [1, 2] and report["start_epoch"] == 2
-    result = _invoke("train", "det-crnn-256", "--data", data, "--input-size", "96", "--epochs", 3,
-                     "--batch", 4, "--classes", "person", "--out", copy, "--resume")
-    assert result.exit_code == 2 and "input_hw" in result.output
+    result = _invoke("train", "det-crnn-256", "--data", data, "--input-size", "64", "--epochs", 3,
+                     "--batch", 4, "--out", copy, "--resume")  # now with both categories
+    assert result.exit_code == 2 and "class_names" in result.output
 
 
 def test_bad_annotation_file_is_one_line_and_writes_nothing(tmp_path):

@@ -12,7 +12,8 @@ from PIL import Image
 from detect_fixtures import scenes, write_coco, write_yolo
 from rnnedge.data import open_dataset
 from rnnedge.data.detection_spec import open_detection_dataset
-from rnnedge.detect.augment import BoxAugmentation, DetectionTorchDataset, collate
+from rnnedge.data.detection import BoxAugmentation
+from rnnedge.detect.augment import DetectionTorchDataset, collate
 from rnnedge.detect.evaluate import best_f1, coco_metrics, run_cocoeval
 from rnnedge.data.torch_adapter import Normalization
 from rnnedge.errors import RnnedgeError

@@ -45,6 +45,24 @@ IDENTITY = Letterbox(1.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
+class BoxAugmentation:
+    """Box-aware training jitter (applied by `rnnedge.detect.augment`): a random scale in
+    [1 - scale, 1 + scale] and a translation of up to `translate` of the side, a horizontal
+    flip when `flip`, brightness/contrast jitter; a box keeps at least `min_visible` of its
+    area or is dropped. `enabled` False: images go in as they are."""
+
+    enabled: bool = True
+    scale: float = 0.25
+    translate: float = 0.1
+    flip: bool = True
+    brightness: float = 0.2
+    min_visible: float = 0.3
+
+
+NO_BOX_AUGMENTATION = BoxAugmentation(enabled=False)
+
+
+@dataclass(frozen=True)
 class DetectionDataset:
     """Letterboxed images with their boxes (see the module docstring)."""
 
@@ -58,6 +76,7 @@ class DetectionDataset:
     letterboxes: tuple  # Letterbox per image
     image_ids: tuple  # ints (COCO image ids, or 1..N)
     skipped: dict = field(default_factory=dict)
+    augmentation: BoxAugmentation = BoxAugmentation()
     task: str = "detect"
 
     @property

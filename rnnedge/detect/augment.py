@@ -10,33 +10,17 @@ resumed run repeats it: a random scale in [1 - SCALE, 1 + SCALE] about the image
 a translation of up to TRANSLATE of the side (the uncovered border grey 114, as the
 letterbox pads), a horizontal flip with probability 1/2, and brightness/contrast jitter.
 Boxes move with the pixels, are clipped to the image, and are dropped when less than
-MIN_VISIBLE of their area stays visible or they end up under 2 pixels wide or high.
+`min_visible` of their area stays visible or they end up under 2 pixels wide or high. The
+amounts are the dataset's `BoxAugmentation` (rnnedge.data.detection).
 
-May import: numpy, Pillow, torch, rnnedge.data.torch_adapter (epoch_seed).
+May import: numpy, Pillow, torch, rnnedge.data.detection, rnnedge.data.torch_adapter.
 """
-
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from rnnedge.data.detection import PAD_VALUE
+from rnnedge.data.detection import NO_BOX_AUGMENTATION, PAD_VALUE, BoxAugmentation
 from rnnedge.data.torch_adapter import epoch_seed
-
-
-@dataclass(frozen=True)
-class BoxAugmentation:
-    """Jitter amounts; `enabled` False means the images go in as they are."""
-
-    enabled: bool = True
-    scale: float = 0.25
-    translate: float = 0.1
-    flip: bool = True
-    brightness: float = 0.2
-    min_visible: float = 0.3
-
-
-NO_BOX_AUGMENTATION = BoxAugmentation(enabled=False)
 
 
 def affine_boxes(boxes, scale, shift, flip, width, height):
@@ -75,7 +59,10 @@ class DetectionTorchDataset(torch.utils.data.Dataset):
 
     def __init__(self, dataset, normalization, augmentation=NO_BOX_AUGMENTATION, seed=0):
         self.dataset = dataset
-        self.augmentation = augmentation
+        self.normalization = normalization
+        # anything but a BoxAugmentation (e.g. the trainer's NO_AUGMENTATION) means none
+        self.augmentation = (augmentation if isinstance(augmentation, BoxAugmentation)
+                             else NO_BOX_AUGMENTATION)
         self.seed = seed
         self._mean = np.asarray(normalization.mean, np.float32)[:, None, None]
         self._std = np.asarray(normalization.std, np.float32)[:, None, None]

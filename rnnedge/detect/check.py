@@ -129,8 +129,8 @@ def run_detect_check(tflite_path, data, float_checkpoint=None, backend="tflite",
     int8 = coco_metrics(detections, dataset)
     float_part = None
     if torch_model is not None:
-        task = DetectionTask.from_metadata(info, normalization)
-        float_part = coco_metrics(task.predict(torch_model, dataset), dataset)
+        task = DetectionTask.from_metadata(info)
+        float_part = coco_metrics(task.predict(torch_model, dataset, normalization), dataset)
     return DetectCheckResult(len(dataset), backend, int8, float_part, info["class_names"],
                              dataset, detections)
 
