@@ -75,6 +75,11 @@ def test_export_and_check_on_every_backend(trained):
         assert checked["drop_pp"]["ap50"] == pytest.approx(
             checked["float"]["ap50"] - checked["int8"]["ap50"])
         assert (root / f"{backend}.png").stat().st_size > 0
+    drop = checked["drop_pp"]["ap50"]
+    for margin, code in ((0.5, 0), (-0.5, 1)):  # --max-drop applies to AP50
+        result = _invoke("check", tflite, "--data", data, "--float", out, "--backend", "c",
+                         "--json", "--max-drop", drop + margin)
+        assert result.exit_code == code
     # Vela places every op of the whole detector (prediction convs included) on the NPU
     from rnnedge.export.vela_check import vela_summary
     vela = vela_summary(tflite)
