@@ -5,6 +5,7 @@ Each layer has a readable reference form and an unrolled static form for export;
 """
 
 from rnnedge.layers.cells import CELLS, RecurrentWeights
-from rnnedge.layers.image_rnn import FORMS, SRNN, BiRNN, ImageRNN, RowRNN, SWSBiRNN, WSBiRNN, set_form
+from rnnedge.layers.image_rnn import FORMS, LAYOUTS, SRNN, BiRNN, ImageRNN, RowRNN, SWSBiRNN, WSBiRNN, set_form, set_layout
 
-__all__ = ["CELLS", "FORMS", "RecurrentWeights", "ImageRNN", "RowRNN", "SRNN", "WSBiRNN", "SWSBiRNN", "BiRNN", "set_form"]
+__all__ = ["CELLS", "FORMS", "RecurrentWeights", "ImageRNN", "RowRNN", "SRNN", "WSBiRNN", "SWSBiRNN", "BiRNN", "set_form",
+           "set_layout", "LAYOUTS"]
