@@ -60,7 +60,7 @@ def _dataset_images(source, split, count, shape):
     from rnnedge.data.spec import parse_spec
 
     name, options = parse_spec(source)
-    synthetic = name == "synthetic"
+    synthetic = name in ("synthetic", "synthetic-detect")
     if synthetic and "n" not in options:
         source = f"{source}{',' if ':' in source else ':'}n={count}"
     elif not synthetic and not os.path.isdir(name):

@@ -8,11 +8,13 @@ Returns a JSON-ready report; the CLI and the benchmark only format it.
 
 The .tflite carries the input preprocessing as metadata (`rnnedge.preprocessing`), so the
 accuracy check needs no float checkpoint, and the zoo model it was built from, when it was
-(`rnnedge.provenance`), so a report can show the paper's figures for it.
+(`rnnedge.provenance`), so a report can show the paper's figures for it; a detector's checkpoint
+(extra["detection"]) adds its anchors, strides and classes (`rnnedge.detect.metadata`), and
+calibrates on the synthetic detection set when the calibration source is "synthetic".
 
 May import: rnnedge.errors, rnnedge.budget, rnnedge.rebuild, rnnedge.files, rnnedge.accounting,
 rnnedge.layers, rnnedge.preprocessing, rnnedge.provenance,
-rnnedge.tflite (add_metadata),
+rnnedge.tflite (add_metadata), rnnedge.detect.metadata,
 rnnedge.export.{onnx_export, calibration, converter, verify, graph_stats}.
 """
 
@@ -72,6 +74,9 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
                 4 * (calib_samples + check_samples) * shape[0] * shape[1] * shape[2],
                 DATA_BYTES, "--calib-samples/--check-samples")
     model = model.eval()
+    detection = (meta.get("extra") or {}).get("detection")
+    if detection is not None and (calib or "synthetic").split(":")[0] == "synthetic":
+        calib = "synthetic-detect" + (calib or "synthetic")[len("synthetic"):]
     timings = {}
     start = time.perf_counter()
     calib_set = calibration.calibration_inputs(calib, calib_samples, shape, normalization)
@@ -84,6 +89,10 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
     if meta.get("zoo_name"):
         tflite = add_metadata(tflite, provenance.METADATA_NAME,
                               provenance.encode(meta["zoo_name"], meta.get("config")))
+    if detection is not None:  # a detector: anchors and strides for the host/C decoders
+        from rnnedge.detect import metadata as detect_metadata
+        tflite = add_metadata(tflite, detect_metadata.METADATA_NAME,
+                              detect_metadata.encode(detection))
     timings["convert_s"] = time.perf_counter() - t
     onnx_path = os.path.splitext(output)[0] + ".onnx" if keep_onnx else None
     # verify first, then move into place: a failed check or an interrupt leaves nothing

@@ -81,9 +81,11 @@ def _type_name(module):
     return "Conv2D"
 
 
-def summarize(name, **kwargs):
-    """Build zoo model `name` (kwargs select alternative readings) and summarise its rows."""
+def summarize(name, input_hw=None, **kwargs):
+    """Build zoo model `name` (kwargs select alternative readings) and summarise its rows, at
+    the zoo's input size or `input_hw` (H, W) (detectors: parameters stay, MACs change)."""
     entry = zoo.get(name)
+    input_shape = entry.input_shape if input_hw is None else (entry.input_shape[0], *input_hw)
     model = zoo.build(name, **kwargs)
     rows = model.table_rows()
     shapes = {}
@@ -91,11 +93,11 @@ def summarize(name, **kwargs):
         lambda m, i, o, row=row: shapes.__setitem__(row, (list(i[0].shape[1:]), list(o.shape[1:]))))
         for row, module in rows]
     try:
-        macs = accounting.count_macs(model, entry.input_shape)
+        macs = accounting.count_macs(model, input_shape)
     finally:
         for handle in hooks:
             handle.remove()
-    summary = Summary(name, list(entry.input_shape))
+    summary = Summary(name, list(input_shape))
     paper = entry.paper_row_params
     for row, module in rows:
         row_macs = sum(v for m, v in macs.items() if any(m is sub for sub in module.modules()))

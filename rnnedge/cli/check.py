@@ -1,6 +1,7 @@
 """`rnnedge check model.tflite --data ...`: host-side accuracy of the int8 model vs float."""
 
 import json
+import os
 
 import click
 
@@ -35,8 +36,8 @@ def _progress_bar(label):
 @click.option("--backend", type=click.Choice(["tflite", "c", "tflm"]), default="tflite", show_default=True,
               help="tflite: TFLite reference kernels; c: rnnedge's C kernels in one static arena; tflm: tflite-micro.")
 @click.option("--samples", type=click.IntRange(min=1), help="Check only the first N samples of the check split.")
-@click.option("--max-drop", type=float, help="Exit 1 when float top-1 minus int8 top-1 exceeds this many points.")
-@click.option("--plot", type=click.Path(dir_okay=False), help="Write the int8 confusion matrix as a PNG.")
+@click.option("--max-drop", type=float, help="Exit 1 when float top-1 (a detector: AP50) minus int8 exceeds this many points.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write the int8 confusion matrix (a detector: boxes on a few images) as a PNG.")
 @click.option("--trust-pickle", is_flag=True, help="UNSAFE: allow a --float file that is a whole pickled module.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @max_arena_option
@@ -47,6 +48,10 @@ def check(model, data, float_checkpoint, backend, samples, max_drop, plot, trust
     cosine similarity and L2r between float and dequantised int8 logits."""
     if max_drop is not None and float_checkpoint is None:
         raise RnnedgeError("--max-drop needs --float model.pt to measure the drop against")
+    from rnnedge.detect.check import is_detector
+    if os.path.isfile(model) and is_detector(model):
+        return _check_detector(model, data, float_checkpoint, backend, samples, max_drop, plot,
+                               trust_pickle, as_json)
     result = run_check(model, data, float_checkpoint, backend, samples, trust_pickle,
                        progress=None if as_json else _progress_bar("check"), max_arena=max_arena)
     if plot:
@@ -73,3 +78,21 @@ def _format(result, model):
         lines.append(f"logits float vs int8: rmse {e['rmse']:.4g}  mae {e['mae']:.4g}  cos {e['cos']:.5f}  "
                      f"l2r {e['l2r']:.4g}")
     return "\n".join(lines)
+
+
+def _check_detector(model, data, float_checkpoint, backend, samples, max_drop, plot, trust_pickle,
+                    as_json):
+    """The detector's check (rnnedge.detect.check): AP50, AP50:95, F1 of float and int8."""
+    from rnnedge.detect.check import format_result, run_detect_check
+    from rnnedge.detect.plot import plot_detections
+
+    result = run_detect_check(model, data, float_checkpoint, backend, samples, trust_pickle,
+                              progress=None if as_json else _progress_bar("check"))
+    if plot:
+        plot_detections(result.dataset, result.int8_detections, result.int8["threshold"], plot)
+    click.echo(json.dumps(result.to_json()) if as_json else format_result(result, model))
+    if max_drop is not None and result.drop_pp["ap50"] > max_drop:
+        if not as_json:
+            click.echo(f"FAIL: int8 AP50 drop {result.drop_pp['ap50']:.2f} pp exceeds --max-drop "
+                       f"{max_drop}", err=True)
+        raise SystemExit(1)

@@ -36,6 +36,8 @@ def firmware(model_path, out_dir, planner, targets, as_json, max_arena):
         max_arena = min(max_arena, codegen.TARGET_RAM.get(target, max_arena))
     program = compile_model(model_path, planner, max_arena=max_arena)
     written = codegen.write_firmware(program, out_dir)
+    from rnnedge.detect.firmware import write_detect_sources
+    written += write_detect_sources(model_path, out_dir)  # a detector: C decode + NMS too
     report = {"model": model_path, "directory": out_dir, "planner": planner,
               "arena_bytes": program.arena, "row_scratch_bytes": program.scratch,
               "flash_bytes": program.flash_bytes, "steps": len(program.steps),

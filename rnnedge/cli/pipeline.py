@@ -44,12 +44,28 @@ def _format(result):
 @click.option("--data", default="synthetic", show_default=True, help="'synthetic[:...]' or a dataset folder.")
 @click.option("--epochs", type=click.IntRange(min=1), default=6, show_default=True)
 @click.option("--backend", type=click.Choice(["c", "tflite", "tflm"]), default="c", show_default=True)
+@click.option("--task", type=click.Choice(["classify", "detect"]), default="classify", show_default=True,
+              help="detect: train det-cnn-256 and det-crnn-256 on synthetic-detect and print Tables 3/4.")
+@click.option("--input-size", default="128", show_default=True, metavar="S|HxW",
+              help="--task detect: the training input size.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def pipeline(workdir, models, data, epochs, backend, as_json):
+def pipeline(workdir, models, data, epochs, backend, task, input_size, as_json):
     """The main job on the embedded default: check every zoo model against the paper's
     parameter tables, then train cifar-resnet18-rnn and -thin briefly, export int8, plan the
     arena, check int8 accuracy on the host and print a Table-6-style summary. Exits 1 if a
-    table row disagrees with the paper."""
+    table row disagrees with the paper. `--task detect` runs the detection job instead
+    (rnnedge.detect.pipeline)."""
+    if task == "detect":
+        from rnnedge.detect.pipeline import (DEFAULT_MODELS as DETECTORS, DetectPipelineSettings,
+                                             format_table, run_detect_pipeline)
+        settings = DetectPipelineSettings(
+            workdir=workdir, models=tuple(models) or DETECTORS,
+            data="synthetic-detect" if data == "synthetic" else data, input_size=input_size,
+            epochs=epochs, backend=backend, progress=not as_json,
+            log=None if as_json else (lambda message: click.echo(message, err=True)))
+        result = run_detect_pipeline(settings)
+        click.echo(json.dumps(result) if as_json else format_table(result))
+        return
     settings = PipelineSettings(workdir=workdir, models=tuple(models) or DEFAULT_MODELS, data=data, epochs=epochs,
                                 backend=backend, progress=not as_json,
                                 log=None if as_json else (lambda message: click.echo(message, err=True)))

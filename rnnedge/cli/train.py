@@ -5,6 +5,7 @@ import json
 import click
 
 from rnnedge.distributed import DEVICE_CHOICES, World
+from rnnedge.errors import RnnedgeError
 from rnnedge.train import AMP_DTYPES, DEFAULT_LR, MAX_SEED, OPTIMIZERS, SCHEDULES, Runtime, TrainConfig
 from rnnedge.train import train as train_stage
 
@@ -16,7 +17,8 @@ from rnnedge.train import train as train_stage
                    "folder (one sub-folder per class), optionally ':n=N' (CIFAR-100: "
                    "':labels=coarse').")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--batch", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Batch size [default: 128; 8 for a detector].")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help=f"Peak learning rate [default: {DEFAULT_LR['adam']} for adam, "
                    f"{DEFAULT_LR['sgd']} for sgd].")
@@ -43,13 +45,28 @@ from rnnedge.train import train as train_stage
               help="Data-loader worker processes (0: load in the training process).")
 @click.option("--sync-bn/--no-sync-bn", default=True, show_default=True,
               help="Under torchrun, synchronise BatchNorm statistics across processes.")
+@click.option("--input-size", metavar="S|HxW",
+              help="Detectors: input size, multiples of 32 [default: the zoo model's].")
+@click.option("--classes", metavar="A,B", help="Detectors: keep only these categories.")
+@click.option("--anchors", metavar="auto|default|W,H,...", default="auto", show_default=True,
+              help="Detectors: k-means on the training boxes, YOLOv5's scaled per stride, or "
+                   "30 numbers (3 anchors per head, input pixels).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, seed, out, resume,
-          no_augment, threads, device, amp, workers, sync_bn, as_json):
+          no_augment, threads, device, amp, workers, sync_bn, input_size, classes, anchors,
+          as_json):
     """Train zoo MODEL (its head sized to the data's classes), validating every epoch and
     saving the best epoch as an rnnedge checkpoint. A progress bar (on a terminal) and one
     line per epoch go to stderr. Runs unchanged under `torchrun --nproc-per-node N -m
     rnnedge train ...` (DDP; --batch is the global batch; rank 0 alone writes and prints)."""
+    from rnnedge import zoo
+    if zoo.get(model).num_classes is None:
+        return _train_detector(model, data, epochs, batch or 8, lr, optimizer, schedule,
+                               weight_decay, seed, out, resume, no_augment, threads,
+                               input_size, classes, anchors, as_json)
+    if input_size or classes:
+        raise RnnedgeError("--input-size and --classes apply to the detection models")
+    batch = batch or 128
     config = TrainConfig(epochs=epochs, batch=batch, lr=lr, optimizer=optimizer,
                          schedule=schedule, weight_decay=weight_decay, seed=seed,
                          augment=not no_augment)
@@ -65,3 +82,24 @@ def train(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, see
         click.echo(f"{model}: best {result.score_name} {result.best_score:.2f} at epoch "
                    f"{result.best_epoch} of {epochs} ({result.num_classes} classes, "
                    f"{result.parameters:,} parameters) -> {result.checkpoint}")
+
+def _train_detector(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, seed, out,
+                    resume, no_augment, threads, input_size, classes, anchors, as_json):
+    """`rnnedge train det-...` (rnnedge.detect.train); "synthetic" means synthetic-detect."""
+    from rnnedge.detect.train import train_detector
+
+    config = TrainConfig(epochs=epochs, batch=batch, lr=lr, optimizer=optimizer,
+                         schedule=schedule, weight_decay=weight_decay, seed=seed,
+                         augment=not no_augment)
+    names = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+    result = train_detector(model, data, out=out, config=config, input_size=input_size,
+                            classes=names, anchors=anchors, resume=resume, progress=True,
+                            log=lambda line: click.echo(line, err=True), threads=threads)
+    if as_json:
+        click.echo(json.dumps({"model": model, "data": data, **result.as_dict()}))
+    else:
+        size = "x".join(map(str, result.input_shape[1:]))
+        click.echo(f"{model} at {size}: best val AP50 {result.best_val_ap50:.2f} at epoch "
+                   f"{result.best_epoch} of {epochs} ({len(result.class_names)} classes, "
+                   f"{result.parameters:,} parameters, {result.anchor_source} anchors) -> "
+                   f"{result.checkpoint}")

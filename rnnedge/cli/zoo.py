@@ -6,6 +6,7 @@ import click
 
 from rnnedge import zoo as zoo_stage
 from rnnedge.accounting import module_params
+from rnnedge.errors import RnnedgeError
 from rnnedge.summary import format_table, summarize
 
 
@@ -28,9 +29,22 @@ def zoo(as_json):
 
 @click.command("summary")
 @click.argument("model")
+@click.option("--input-size", metavar="S|HxW", help="Detectors: count at this input size "
+              "(multiples of 32); parameters stay, MACs and shapes change.")
+@click.option("--det-classes", type=click.IntRange(min=1), metavar="K",
+              help="Detectors: add the prediction convs (3 anchors x (5 + K)) as extra rows.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (schema in README).")
-def summary(model, as_json):
+def summary(model, input_size, det_classes, as_json):
     """Per-layer table of a zoo MODEL: shapes, parameters, MACs (paper formulas) and the paper's
     parameter count per row with a match mark, then totals."""
-    result = summarize(model)
+    kwargs = {}
+    if input_size is not None or det_classes is not None:
+        from rnnedge.detect.train import parse_input_size
+        if zoo_stage.get(model).num_classes is not None:
+            raise RnnedgeError("--input-size and --det-classes apply to the detection models")
+        if input_size is not None:
+            kwargs["input_hw"] = parse_input_size(input_size, None)
+        if det_classes is not None:
+            kwargs["predict_channels"] = 3 * (5 + det_classes)
+    result = summarize(model, **kwargs)
     click.echo(json.dumps(result.to_json()) if as_json else format_table(result))

@@ -4,12 +4,14 @@ A spec is `synthetic` or a path, optionally followed by `:key=value,...` options
   synthetic[:classes=10,seed=0,n=N,noise=12,clutter=6]   the embedded default
   PATH[:n=N]                                             CIFAR-10/100 or an image folder
   PATH[:labels=coarse]                                   CIFAR-100's 20 superclasses
+  synthetic-detect[:...], a COCO or YOLO folder          detection data: a DetectionDataset
+                                                         (rnnedge.data.detection_spec)
 The format of a path is detected: a `cifar-100-python` or `cifar-10-batches-py` folder (or
 one holding it), else an image folder. `n` keeps the first N samples of a real split and
 sets the size of a synthetic one.
 
 May import: rnnedge.data.base, rnnedge.data.cifar, rnnedge.data.folder,
-rnnedge.data.synthetic, rnnedge.errors.
+rnnedge.data.synthetic, rnnedge.data.detection_spec, rnnedge.errors.
 """
 
 from pathlib import Path
@@ -26,6 +28,10 @@ _PATH_OPTIONS = {"n": int, "labels": str}
 def open_dataset(spec, split, image_shape=(3, 32, 32)):
     """Open `split` ("train", "val", "check"; "test" means "check") of the dataset named by
     `spec`, with images fitted to the model input `image_shape` (C, H, W)."""
+    from rnnedge.data.detection_spec import is_detection_data, open_detection_dataset
+
+    if is_detection_data(spec):  # letterboxed images with boxes (e.g. a detector's calibration)
+        return open_detection_dataset(spec, split, image_shape)
     split = canonical_split(split)
     channels, height, width = image_shape
     name, options = parse_spec(spec)

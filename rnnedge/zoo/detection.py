@@ -16,6 +16,9 @@ Readings where the paper is ambiguous (every one reproduces the table's paramete
 - The final prediction layer (3 anchors per head) is not in the tables' counts; by default the
   heads end where the table ends. `predict_channels=K` appends a 1x1 conv with bias to every
   head (e.g. K = 18 for 3 anchors x (4 box + objectness + 1 class)), listed as extra rows.
+- Any input size that is a multiple of 32 builds the same network (parameters do not depend
+  on it): `rnnedge train --input-size` and `summary --input-size` use that; maps round up
+  (a 128x128 input gives head maps 16, 8, 4, 2, 1; the trained detector is `rnnedge.detect`).
 - Table 2 prints 15x30, 8x15 and 4x8 inputs for rows 12-17 and 20-22; a 480x640 input
   gives 15x20, 8x10 and 4x5 there (640/32 = 20). Parameters do not depend on it; MACs do,
   and are counted at the real shapes.

@@ -1,0 +1,72 @@
+"""CNN vs CRNN detectors (Tables 1, 3, 4) at the same training budget, at two input sizes.
+
+    python benchmarks/detection.py [--data synthetic-detect|COCO_DIR|YOLO_DIR] [--epochs N]
+                                   [--sizes 256,128] [--models det-cnn-256,det-crnn-256]
+                                   [--workdir DIR] [--backend c|tflite|tflm] [--json]
+
+For every input size and model, the detector is trained with the same settings on the same
+data, exported to int8, checked on the host and planned exactly as `rnnedge pipeline --task
+detect` does (`rnnedge.detect.pipeline.measure_detector`). Printed as a markdown table:
+parameters, graph MACs, tensor arena (inplace, and TFLM's greedy plan: the peer, planned
+the way TFLM plans it), total memory, float and int8 F1 / AP50 (pycocotools), training time
+per epoch, and the CRNN/CNN ratios per input size. The synthetic set's AP is not COCO's:
+compare CNN with CRNN, and int8 with float.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from rnnedge.detect.pipeline import DetectPipelineSettings, measure_detector
+
+
+def _row(m):
+    return (f"| {m['model']} | {'x'.join(map(str, m['input_shape'][1:]))} | {m['params']:,} | "
+            f"{m['macs']:,} | {m['arena']['inplace']:,} | {m['arena']['tflm']:,} | "
+            f"{m['total_memory']:,} | {m['float']['f1']:.1f} | {m['int8']['f1']:.1f} | "
+            f"{m['float']['ap50']:.1f} | {m['int8']['ap50']:.1f} | {m['train_s_per_epoch']:.1f} |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="synthetic-detect:n=400")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--sizes", default="256,128")
+    parser.add_argument("--models", default="det-cnn-256,det-crnn-256")
+    parser.add_argument("--workdir", default="benchmarks/results/detection")
+    parser.add_argument("--backend", default="c", choices=["c", "tflite", "tflm"])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    rows = []
+    for size in args.sizes.split(","):
+        for name in args.models.split(","):
+            settings = DetectPipelineSettings(
+                workdir=os.path.join(args.workdir, size), models=(name,), data=args.data,
+                input_size=size, epochs=args.epochs, backend=args.backend,
+                full_size_arena=False, progress=sys.stderr.isatty(),
+                log=lambda message: print(message, file=sys.stderr))
+            os.makedirs(settings.workdir, exist_ok=True)
+            rows.append(measure_detector(name, settings))
+    if args.json:
+        print(json.dumps({"rows": rows}))
+        return
+    print("| model | input | params | MACs | arena inplace | arena tflm | total mem | F1 float "
+          "| F1 int8 | AP50 float | AP50 int8 | train s/epoch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(_row(row))
+    print()
+    for size in args.sizes.split(","):
+        pair = [r for r in rows if str(r["input_shape"][1]) == size.split("x")[0]]
+        if len(pair) == 2 and pair[0]["float"]["ap50"]:
+            cnn, crnn = pair
+            print(f"input {size}: CRNN/CNN params {crnn['params'] / cnn['params']:.3f}, MACs "
+                  f"{crnn['macs'] / cnn['macs']:.3f}, inplace arena "
+                  f"{crnn['arena']['inplace'] / cnn['arena']['inplace']:.3f}, AP50 float "
+                  f"{crnn['float']['ap50'] - cnn['float']['ap50']:+.1f} pp, time/epoch "
+                  f"{crnn['train_s_per_epoch'] / cnn['train_s_per_epoch']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""`rnnedge train det-...`: train a zoo detector and save the best epoch by validation AP50.
+
+`train_detector(model_name, data, ...)` opens the train and val splits of detection data
+(`rnnedge.data.detection_spec`) letterboxed to the input size (`--input-size`, any multiple of
+32; parameters do not depend on it), builds the zoo network with a prediction conv per head
+for 3 anchors x (5 + K), fits the anchors to the training boxes (k-means, or `--anchors`;
+deterministic, so a resumed run fits the same ones), initialises the prediction biases as
+YOLOv5 does, and hands the rest to `rnnedge.train.fit` with a `DetectionTask`: the same
+optimiser, learning-rate schedule, seeded shuffles and jitter, progress bar, per-epoch
+validation (AP50 by pycocotools picks the best epoch), checkpoint (anchors, strides and
+classes in its `extra["detection"]`) and `--resume` state as classification.
+
+May import: torch, rnnedge.{zoo, train, errors, data.detection_spec},
+rnnedge.detect.{anchors, loss, task}.
+"""
+
+import os
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from rnnedge.detect.anchors import fit_anchors, head_strides, parse_anchors
+from rnnedge.detect.loss import init_prediction_biases
+from rnnedge.detect.task import DetectionTask
+from rnnedge.errors import RnnedgeError
+from rnnedge.train import TrainConfig, fit
+
+STRIDE_MULTIPLE = 32
+
+
+@dataclass
+class DetectTrainResult:
+    """What a detector's training produced; AP in percent (`fit`'s TrainResult, plus the
+    detector's input, anchors and data counts)."""
+
+    checkpoint: str
+    state: str
+    class_names: list
+    parameters: int
+    input_shape: list
+    anchors: list
+    anchor_source: str
+    train_images: int
+    val_images: int
+    train_objects: int
+    skipped: dict
+    best_epoch: int | None = None
+    best_val_ap50: float | None = None
+    start_epoch: int = 1
+    history: list = field(default_factory=list)
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def parse_input_size(text, default_hw):
+    """`--input-size S` or `HxW` -> (H, W), multiples of STRIDE_MULTIPLE."""
+    if text is None:
+        return tuple(default_hw)
+    try:
+        parts = [int(v) for v in str(text).lower().split("x")]
+    except ValueError:
+        parts = []
+    if len(parts) == 1:
+        parts *= 2
+    if len(parts) != 2 or min(parts) < STRIDE_MULTIPLE or any(p % STRIDE_MULTIPLE for p in parts):
+        raise RnnedgeError(f"--input-size: give S or HxW in multiples of {STRIDE_MULTIPLE} "
+                           f"(the backbone's stride), got {text!r}")
+    return tuple(parts)
+
+
+def build_detector(model_name, num_classes):
+    """(model, zoo config) of a zoo detector with prediction convs for `num_classes`."""
+    from rnnedge import zoo
+
+    entry = zoo.get(model_name)
+    if entry.num_classes is not None:
+        raise RnnedgeError(f"{model_name} is a classifier, not a detector")
+    config = {"predict_channels": 3 * (5 + num_classes)}
+    return zoo.build(model_name, **config), config
+
+
+def train_detector(model_name, data="synthetic-detect", *, out="model.pt", config=None,
+                   input_size=None, classes=None, anchors=None, resume=False, progress=False,
+                   log=None, threads=None):
+    """Train zoo detector `model_name` on detection data `data`; see the module docstring."""
+    from rnnedge import zoo
+    from rnnedge.data.detection_spec import open_detection_dataset
+
+    config = config or TrainConfig(batch=8)
+    config.validate()
+    input_hw = parse_input_size(input_size, zoo.get(model_name).input_shape[1:])
+    shape = (3, *input_hw)
+    train_set = open_detection_dataset(data, "train", shape, classes)
+    val_set = open_detection_dataset(data, "val", shape, train_set.class_names)
+    if train_set.objects() == 0 and len(train_set):
+        raise RnnedgeError(f"detection data {data}: the train split has no objects")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
+    try:
+        torch.manual_seed(config.seed)
+        model, model_config = build_detector(model_name, train_set.num_classes)
+        strides = head_strides(model, shape[0])
+        given = parse_anchors(anchors, strides)
+        fitted, source = (given, "given") if given is not None else fit_anchors(train_set, strides)
+        init_prediction_biases(model.predict, strides, train_set.num_classes)
+        task = DetectionTask(fitted, strides, train_set.class_names, input_hw, source)
+        trained = fit(model, train_set, val_set, out=out, config=config, input_shape=shape,
+                      zoo_name=model_name, model_config=model_config, task=task, resume=resume,
+                      progress=progress, log=log)
+    finally:
+        torch.set_num_threads(previous)
+    skipped = {**train_set.skipped, **{f"val_{k}": v for k, v in val_set.skipped.items()}}
+    return DetectTrainResult(trained.checkpoint, trained.state, trained.class_names,
+                             trained.parameters, list(shape), task.anchors.round(2).tolist(),
+                             source, len(train_set), len(val_set), train_set.objects(), skipped,
+                             trained.best_epoch, trained.best_score, trained.start_epoch,
+                             trained.history)
