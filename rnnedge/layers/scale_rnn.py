@@ -62,7 +62,7 @@ class ScaleRecurrence(ImageRNN):
             gate = apply(self.w_z, feature)
             z = torch.sigmoid(gate if h is None else gate + apply(self.u_z, h))
             out = z * candidate if h is None else h + z * (candidate - h)
-        return out.reshape(shape)
+        return out.reshape(shape) if literal else out
 
     def formula_params(self):
         return (1 if self.variant == "vanilla" else 3) * self.features ** 2
