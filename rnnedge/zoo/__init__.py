@@ -16,7 +16,7 @@ from functools import partial
 from rnnedge.errors import RnnedgeError
 from rnnedge.zoo.cifar import CifarResNet18
 from rnnedge.zoo.detection import TABLE_1, TABLE_2, DetectionNet
-from rnnedge.zoo.family import DartsReNet, RANet, ReSegClassifier, scale_rnn
+from rnnedge.zoo.family import HEADS, DartsReNet, RANet, ReSegClassifier, cifar_head, scale_rnn
 from rnnedge.zoo.paper_tables import ROW_PARAMS, STATED_TOTALS
 
 
@@ -92,6 +92,10 @@ for _key, _name in (("vgg1", "VGG-1-RA"), ("vgg2", "VGG-2-RA"), ("resnet", "ResN
     _SPECS[f"ra-{_key}"] = _family(f"{_name}, LSTM 256 (seed 004 Table 1)", (3, 32, 32), 10, RANet, backbone=_key)
     _SPECS[f"ra-{_key}-mcu"] = _family(f"{_name}, widths /8, LSTM 32", (3, 32, 32), 10, RANet, backbone=_key,
                                        width=0.125, lstm=32, fc=32)
+for _head in HEADS:
+    if _head != "sws-birnn":
+        _SPECS[f"cifar-resnet18-{_head}"] = _family(f"ResNet18-RNN with a {_head} head 51->102 in the SWS-BiRNN's place",
+                                                    (3, 32, 32), 100, cifar_head, head=_head)
 
 ZOO = {name: ZooEntry(name, *spec) for name, spec in _SPECS.items()}
 

@@ -19,15 +19,40 @@ RA-LSTM (Table 1): VGG-1 (two 3x3 conv-BN-ReLU per block, 128/256/512, 2x2 max p
 blocks), VGG-2 (four per block), ResNet (a 3x3 stem and 10 basic blocks per stage, 64/128/256:
 21/20/20 convs); LSTM 256, a 256-unit FC, the classifier; `head` selects RA, RA-B or RA-C and
 `width` scales every CNN width (the MCU entries use it).
+`cifar_head` puts any of the family's layers (`HEADS`) in the CIFAR ResNet18-RNN's head.
 Imports: torch, `rnnedge.layers`, `blocks`, `cifar`.
 """
 
 from torch import nn
 import torch.nn.functional as F
 
-from rnnedge.layers import RecurrentAggregation, ReNet, ReSegBlock, ScaleRNN
+from rnnedge.layers import DSRNN, RNN2D, RecurrentAggregation, ReNet, ReSegBlock, ScaleRNN, SWSBiRNN
 from rnnedge.zoo.blocks import BasicBlock, ConvUnit
-from rnnedge.zoo.cifar import WIDTHS, _stage
+from rnnedge.zoo.cifar import WIDTHS, CifarResNet18, _stage
+
+#: The family's layers at the CIFAR ResNet18-RNN head position (8x8x51 in, 102 out), by name:
+#: callable(cell) -> layer. ReNet/ReSeg use 1x1 patches there (the map keeps its 8x8 size, as
+#: the SWS-BiRNN's does) and 51 per direction; RNN2D runs from two corners, DS-RNN from four,
+#: one weight set each.
+HEAD_IN, HEAD_OUT = WIDTHS[2], WIDTHS[3]
+HEADS = {
+    "sws-birnn": lambda cell: SWSBiRNN(HEAD_IN, HEAD_OUT, HEAD_OUT, cell),
+    "renet": lambda cell: ReNet(HEAD_IN, HEAD_OUT // 2, cell, (1, 1)),
+    "renet-dws": lambda cell: ReNet(HEAD_IN, HEAD_OUT // 2, cell, (1, 1), weight_sharing=True),
+    "reseg": lambda cell: ReSegBlock(HEAD_IN, HEAD_OUT // 2, cell, (1, 1)),
+    "rnn2d": lambda cell: RNN2D(HEAD_IN, HEAD_OUT, cell, directions=2),
+    "ds-rnn": lambda cell: DSRNN(HEAD_IN, HEAD_OUT, cell, directions=4),
+}
+
+
+def cifar_head(head="renet", cell="tanh", num_classes=100):
+    """The CIFAR ResNet18-RNN (seed 000 Table 5) with `HEADS[head]` in the SWS-BiRNN's place
+    (its Table 5 row keeps the name "sws-birnn")."""
+    if head not in HEADS:
+        raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
+    model = CifarResNet18("rnn", num_classes, cell)
+    model.sws_birnn = HEADS[head](cell)
+    return model
 
 
 class DartsReNet(nn.Module):
