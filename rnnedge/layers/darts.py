@@ -96,10 +96,10 @@ class DartsWeights(nn.Module):
 
 
 def _blend(pre, state, act, hidden):
-    """eq. 4-5 on pre-activations `pre` (gate rows first): (1 - c) * s + c * f(pre_h);
-    state None means zero."""
-    c = torch.sigmoid(pre[:, :hidden])
-    candidate = ACTIVATIONS[act](pre[:, hidden:])
+    """eq. 4-5 on pre-activations `pre` (gate rows first, on dim 1 of vectors or maps):
+    (1 - c) * s + c * f(pre_h), written s + c * (f(pre_h) - s); state None means zero."""
+    gate, candidate = torch.split(pre, hidden, dim=1)
+    c, candidate = torch.sigmoid(gate), ACTIVATIONS[act](candidate)
     return c * candidate if state is None else state + c * (candidate - state)
 
 
@@ -138,19 +138,6 @@ def _conv1x1(weight, s):
 
 def static_step(p_t, h, w):
     """One step on maps: p_t = W_0^x x (projected once for the whole map), h the state map or
-    None at t = 0 (zero state: no recurrent conv)."""
+    None at t = 0 (zero state: no recurrent conv); every weight is a 1x1 convolution."""
     pre0 = p_t if h is None else p_t + _conv1x1(w.weight_h, h)
-    gate, candidate = torch.split(pre0, w.hidden, dim=1)
-    c = torch.sigmoid(gate)
-    cand = torch.tanh(candidate)
-    h0 = c * cand if h is None else h + c * (cand - h)
-    outs = [h0]
-    for (pred, act), weight in zip(w.cell.vertices, w.vertex_weights):
-        g, k = torch.split(_conv1x1(weight, outs[pred]), w.hidden, dim=1)
-        c = torch.sigmoid(g)
-        cand = ACTIVATIONS[act](k)
-        outs.append(outs[pred] + c * (cand - outs[pred]))
-    total = outs[1]
-    for s in outs[2:]:
-        total = total + s
-    return total * (1.0 / len(w.cell.vertices))
+    return _vertices(_blend(pre0, h, "tanh", w.hidden), w, _conv1x1)
