@@ -111,3 +111,26 @@ def test_rnn2d_wavefront_takes_h_plus_w_minus_1_steps(exported):
     """One TANH per anti-diagonal and pass: (H + W - 1) * passes, not H * W."""
     report, _ = exported("rnn2d-tanh-2")
     assert report["stats"]["op_counts"]["TANH"] == (5 + 6 - 1) * 2
+
+
+@pytest.mark.slow
+def test_family_benchmark_compares_against_the_sws_birnn(tmp_path, capsys):
+    """benchmarks/family.py runs on one layer beside its peer, the SWS-BiRNN; its parameter
+    figures are the hand formulas (SWS-BiRNN eq. 12; DS-RNN 5*Cin + Cin*Cout)."""
+    import importlib.util
+    import json
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "family.py")
+    spec = importlib.util.spec_from_file_location("family_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["--heads", "ds-rnn", "--train-epochs", "0", "--json"])
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["head"] for r in rows] == ["sws-birnn", "ds-rnn"]
+    sws, ds = rows
+    assert sws["params"] == sws["formula_params"] == 51 * 102 + 2 * 102 ** 2 + 4 * 102 + 102 ** 2
+    assert ds["params"] == ds["formula_params"] == 5 * 51 + 51 * 102
+    assert sws["paper_macs"] == 2 * sws["params"] * 64
+    assert all(r["duplication_factor"] == 1.0 and r["tflm_max_lsb_diff"] <= TFLM_LSB for r in rows)
+    assert sws["inplace_arena"] == 19_584  # docs/arena.md: the SWS-BiRNN head in place
