@@ -95,8 +95,8 @@ def test_reseg_classifier_follows_the_listing():
 def test_formula_params_equal_module_params(name):
     model = zoo.build(name)
     assert accounting.formula_params(model) == accounting.module_params(model)
-    for _, row in model.table_rows():
-        assert accounting.formula_params(row) == accounting.module_params(row)
+    for _, module in model.named_modules():
+        assert accounting.formula_params(module) == accounting.module_params(module)
 
 
 @pytest.mark.parametrize("name", SMALL)

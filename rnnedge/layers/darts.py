@@ -85,8 +85,14 @@ class DartsWeights(nn.Module):
         bound = 1.0 / hidden ** 0.5
         self.weight_x = nn.Parameter(torch.empty(2 * hidden, c_in).uniform_(-bound, bound))
         self.weight_h = nn.Parameter(torch.empty(2 * hidden, hidden).uniform_(-bound, bound))
-        self.vertex_weights = nn.ParameterList(
-            nn.Parameter(torch.empty(2 * hidden, hidden).uniform_(-bound, bound)) for _ in cell.vertices)
+        for i in range(1, len(cell.vertices) + 1):  # plain attributes: no container module to count
+            weight = torch.empty(2 * hidden, hidden).uniform_(-bound, bound)
+            self.register_parameter(f"weight_v{i}", nn.Parameter(weight))
+
+    @property
+    def vertex_weights(self):
+        """[W_1, ..., W_n]."""
+        return [getattr(self, f"weight_v{i}") for i in range(1, len(self.cell.vertices) + 1)]
 
     def formula_params(self):
         return darts_cell_params(self.c_in, self.hidden, len(self.cell.vertices))
