@@ -1,7 +1,7 @@
 """Benchmark `rnnedge export` on the zoo, and against the standard route.
 
     python benchmarks/export.py [--models NAME ...] [--no-standard | --side-by-side-only]
-                                [--out DIR]
+                                [--no-npu] [--layout inplace|stacked] [--out DIR]
 
 Part 1, every zoo model (or --models): rnnedge's int8 export in a fresh child process each,
 with wall time and peak RSS of that child, op count, recurrent ops per time step, weight
@@ -17,9 +17,18 @@ onnx2tf pins tensorflow 2.19 / numpy 1.26, so it runs from its own venv under
 fed the ONNX file). If that venv cannot be set up, the standard route's figures are taken from
 /work/shared/baseline.md and marked "from baseline.md".
 
+Part 3, the NPU comparison (issue 21): every CRNN beside its CNN twin (same parameter
+budget: Table 6 / Table 1 / Table 2), compiled by Vela for ethos-u55-128, -u55-256, -u65-256
+and -u85-256 with each one's default system config: ops, NPU passes, estimated cycles and
+time, SRAM, CPU ops, and the CRNN's recurrent head (Vela --verbose-performance, every NPU
+operation from the first TRANSPOSE, the row pass's H<->W swap, on) cycles by operation.
+`--layout stacked` exports the CRNNs with the other SWS-BiRNN layout (rnnedge.layers.static);
+the comparison itself is benchmarks/npu_compare.py.
+
 Every figure is measured by a tool independent of the exporter: graph_stats reads the
 flatbuffer, agreement uses TFLite's reference kernels, TFLM and Vela run as they ship.
-Prints markdown tables (and writes them to DIR/export_benchmark.md).
+Prints markdown tables (and writes them to DIR/export_benchmark.md, the reports to
+DIR/export_benchmark.json).
 """
 
 import argparse
@@ -63,16 +72,18 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _build(case):
-    """(model, meta) for a zoo name or the detection head "head"."""
+def _build(case, layout="inplace"):
+    """(model, meta) for a zoo name or the detection head "head", SWS-BiRNNs in `layout`."""
     import torch
+    from rnnedge.layers import set_layout
     torch.manual_seed(0)
     if case == "head":
         from rnnedge.layers import SWSBiRNN
-        return SWSBiRNN(57, 65, 65).eval(), {"input_shape": list(HEAD_SHAPE), "normalization": NORM}
+        return (SWSBiRNN(57, 65, 65, layout=layout).eval(),
+                {"input_shape": list(HEAD_SHAPE), "normalization": NORM})
     from rnnedge import zoo
-    return zoo.build(case).eval(), {"input_shape": list(zoo.get(case).input_shape),
-                                    "normalization": NORM}
+    return set_layout(zoo.build(case).eval(), layout), {"input_shape": list(zoo.get(case).input_shape),
+                                                        "normalization": NORM}
 
 
 def _checks(case):
@@ -82,16 +93,19 @@ def _checks(case):
     return CHECK_SAMPLES["det"] if case.startswith("det") else CHECK_SAMPLES["default"]
 
 
-def child_rnnedge(case, out_dir):
-    """Child: rnnedge export of one case; prints one JSON object."""
+def child_rnnedge(case, out_dir, layout="inplace"):
+    """Child: rnnedge export of one case; prints one JSON object (Vela for every config in
+    `vela_check.ACCELERATORS`, per-layer cycles for the first)."""
     from rnnedge.export.pipeline import export_int8
-    from rnnedge.export.vela_check import vela_summary
-    model, meta = _build(case)
+    from rnnedge.export.vela_check import ACCELERATOR, ACCELERATORS, vela_summary
+    model, meta = _build(case, layout)
     path = os.path.join(out_dir, f"{case}.tflite")
     start = time.perf_counter()
     report = export_int8(model, meta, path, check_samples=_checks(case))
-    report["vela"] = vela_summary(path)
     report["wall_s"] = time.perf_counter() - start
+    report["vela_all"] = {acc: vela_summary(path, acc, per_layer=(acc == ACCELERATOR))
+                          for acc in ACCELERATORS}
+    report["vela"] = report["vela_all"][ACCELERATOR]
     report["peak_rss_mb"] = _peak_rss_mb()
     print(json.dumps(report))
 
@@ -245,14 +259,14 @@ def _json_or_error(rc, out, err, what):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def zoo_table(names, out_dir):
+def zoo_table(names, out_dir, layout="inplace"):
     """Markdown table of rnnedge exports of `names`, and the reports."""
     rows = ["| model | export s | child wall s | peak RSS MB | ops | ops/step | dup. factor | .tflite KB "
             "| argmax agree (ties) | max abs diff | TFLM runs | Vela CPU / NPU ops |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     reports = {}
     for name in names:
-        rc, out, err, wall = _child("rnnedge", name, out_dir)
+        rc, out, err, wall = _child("rnnedge", name, out_dir, layout)
         r = _json_or_error(rc, out, err, f"export of {name}")
         reports[name] = r
         if "error" in r:
@@ -357,20 +371,27 @@ def main(argv=None):
     parser.add_argument("--models", nargs="*", help="zoo names (default: all)")
     parser.add_argument("--no-standard", action="store_true", help="skip the side-by-side part")
     parser.add_argument("--side-by-side-only", action="store_true", help="skip the zoo table")
+    parser.add_argument("--no-npu", action="store_true", help="skip the NPU comparison part")
+    parser.add_argument("--layout", default="inplace", choices=("inplace", "stacked"),
+                        help="SWS-BiRNN layout of the exported CRNNs")
     parser.add_argument("--out", default=None, help="folder for models and the report")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        kind, case, out_dir = args.child
-        {"rnnedge": child_rnnedge, "standard-onnx": child_standard_onnx}[kind](case, out_dir)
+        kind, case, out_dir, *rest = args.child
+        {"rnnedge": child_rnnedge, "standard-onnx": child_standard_onnx}[kind](case, out_dir, *rest)
         return
     from rnnedge import zoo
     out_dir = os.path.abspath(args.out or tempfile.mkdtemp(prefix="rnnedge-bench-"))
     os.makedirs(out_dir, exist_ok=True)
     parts, reports = [], {}
     if not args.side_by_side_only:
-        table, reports = zoo_table(args.models or zoo.names(), out_dir)
+        table, reports = zoo_table(args.models or zoo.names(), out_dir, args.layout)
         parts = ["## rnnedge export, per zoo model", "", table]
+        if not args.no_npu:
+            from npu_compare import npu_table
+            parts += ["", f"## The NPU comparison (Vela, SWS-BiRNN layout {args.layout})", "",
+                      npu_table(reports)]
     if not args.no_standard:
         python = ensure_venv()
         rc, out, err, _ = _child("rnnedge", "head", out_dir)
@@ -388,8 +409,9 @@ def main(argv=None):
             parts += [side_by_side(case, label, out_dir, python, ours), ""]
     text = "\n".join(parts)
     print(text)
-    with open(os.path.join(out_dir, "export_benchmark.md"), "w") as f:
-        f.write(text + "\n")
+    from rnnedge.files import atomic_write
+    atomic_write(os.path.join(out_dir, "export_benchmark.md"), text + "\n")
+    atomic_write(os.path.join(out_dir, "export_benchmark.json"), json.dumps(reports))
 
 
 if __name__ == "__main__":

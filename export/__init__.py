@@ -10,6 +10,6 @@ One module per stage; data flows down this list:
     tflite_writer  the flatbuffer
   verify       onnxruntime vs PyTorch, int8 reference kernels vs float, TFLM run
   graph_stats  op counts, requirement checks, duplication factor, ops/step, MACs
-  vela_check   Ethos-U55 CPU/NPU op split from Vela
+  vela_check   Vela run as a tool: per-layer placement, cycles, SRAM, flash (any Ethos-U)
 See docs/export.md for the design and the choice of converter.
 """

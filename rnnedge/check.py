@@ -9,7 +9,7 @@ zero point (round half away from zero, as TFLite's QUANTIZE), run, and the int8 
 dequantised with the output tensor's parameters for the float-vs-int8 error metrics.
 
 Imports: numpy, torch (for the float model), rnnedge.{tflite, data, checkpoint, metrics,
-preprocessing, firmware_sim.backends}.
+preprocessing, budget, rebuild, firmware_sim.backends}.
 """
 
 from dataclasses import dataclass
@@ -87,10 +87,10 @@ def _float_logits(torch_model, x, batch=256):
 
 
 def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", samples=None, trust_pickle=False,
-              progress=None):
+              progress=None, max_arena=None):
     """Run the check and return a `CheckResult`. `data` is a dataset spec ("synthetic", a path);
     `samples` limits the check split to its first N samples; `progress(done, total)` is called
-    after each batch."""
+    after each batch; `max_arena` bounds the backend's arena (rnnedge.budget)."""
     from rnnedge.data import open_dataset
     from rnnedge.firmware_sim.backends import make_backend
     from rnnedge.tflite import read_model
@@ -112,6 +112,17 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
                                "so the check knows the input normalisation")
         norm = found["normalization"]
         normalization, class_names = (norm["mean"], norm["std"]), found["class_names"]
+    for key, values in zip(("mean", "std"), normalization):
+        if len(values) not in (1, channels):
+            raise RnnedgeError(f"the normalisation has {len(values)} {key} values but the model "
+                               f"takes {channels} channels")
+    if class_names and len(class_names) != tout.shape[1]:
+        raise RnnedgeError(f"{len(class_names)} class names are given for a model with "
+                           f"{tout.shape[1]} outputs")
+    if torch_model is not None:
+        from rnnedge.budget import DATA_BYTES
+        from rnnedge.rebuild import check_activation_bytes
+        check_activation_bytes(torch_model, (channels, height, width), DATA_BYTES)
     dataset = open_dataset(data, "check", image_shape=(channels, height, width))
     images, labels = dataset.images, np.asarray(dataset.labels)
     if samples is not None:
@@ -121,7 +132,7 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
         raise RnnedgeError(f"the dataset has labels up to {labels.max()} but the model has {classes} outputs")
     x = _normalized_nchw(images, normalization)
     q_in = quantize_input(x.transpose(0, 2, 3, 1), tin.quantization.scales[0], tin.quantization.zero_points[0])
-    run = make_backend(backend, tflite_path)
+    run = make_backend(backend, tflite_path, max_arena=max_arena)
     chunks, batch = [], 64
     for i in range(0, len(q_in), batch):
         chunks.append(run(q_in[i : i + batch])[0].reshape(-1, classes))

@@ -121,3 +121,21 @@ def test_calibration_from_an_image_folder(checkpoint, tmp_path):
     assert report["calibration"]["source"] == str(tmp_path / "imgs")
     assert 0 < report["calibration"]["samples"] <= 64
     assert report["verification"]["check_samples"] <= 4
+
+
+def test_rnn_layout_option(checkpoint, tmp_path):
+    """--rnn-layout stacked exports the same layer with fewer ops (the graph is read back
+    from the file); an unknown layout is a usage error (exit 2) and writes nothing."""
+    sizes = {}
+    for layout in ("inplace", "stacked"):
+        path = tmp_path / f"{layout}.tflite"
+        code, out = run(["export", str(checkpoint), "--int8", "-o", str(path), "--json",
+                         "--calib-samples", "16", "--check-samples", "8", "--rnn-layout", layout])
+        assert code == 0, out
+        assert json.loads(out)["verification"]["tflm_runs"] is True
+        sizes[layout] = graph_stats(path.read_bytes(), ["/"])["ops"]
+    assert sizes["stacked"] < sizes["inplace"]
+    code, out = run(["export", str(checkpoint), "--int8", "-o", str(tmp_path / "x.tflite"),
+                     "--rnn-layout", "npu"])
+    assert code == 2 and "Invalid value for '--rnn-layout'" in out, out
+    assert not (tmp_path / "x.tflite").exists()

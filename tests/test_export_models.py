@@ -60,8 +60,9 @@ def exported(tmp_path_factory):
     def get(name):
         if name not in cache:
             torch.manual_seed(0)
-            if name == "sws-birnn":
-                model = SWSBiRNN(19, 65, 65).eval()
+            if name.startswith("sws-birnn"):
+                layout = "stacked" if name.endswith("stacked") else "inplace"
+                model = SWSBiRNN(19, 65, 65, layout=layout).eval()
                 shape = (19, 16, 20)
             else:
                 model = zoo.build(name)
@@ -121,7 +122,10 @@ def test_standalone_sws_birnn_counts_match_its_formulas(exported):
     assert ops.count("CONV_2D") == 2 + (w - 1) + (h - 1)
     assert ops.count("TANH") == w + h
     stats = report["stats"]
-    assert stats["ops_per_step"] == 3.0        # CONV(W_hh) + ADD + TANH, both directions at once
+    # the step's CONCATENATION of its two projected rows + CONV(W_hh) + ADD + TANH, both
+    # directions at once (layout "inplace"; "stacked" pairs the rows up front: 3)
+    assert stats["ops_per_step"] == 4.0
+    assert ops.count("CONCATENATION") >= w + h
     weight_bytes = cin * cmid + cmid * cmid + cmid * cout + cout * cout
     # projection biases, plus the recurrent convs' zero biases (equal contents share a buffer)
     bias_bytes = 4 * (cmid + cout) + 4 * sum({cmid, cout})
@@ -144,6 +148,30 @@ def test_vela_places_every_op_of_the_cifar_crnn_on_the_npu(exported):
     summary = vela_summary(path)
     assert summary["cpu_ops"] == 0
     assert summary["npu_ops"] > 0
+
+
+@pytest.mark.slow
+def test_stacked_layout_exports_with_fewer_ops_and_runs_in_tflm(exported):
+    """The "stacked" SWS-BiRNN layout: same promises (builtins only, weights once, TFLM
+    agrees), fewer ops than the default "inplace" one, every op on the NPU, and Vela's
+    summary cycles equal the sum of its per-layer cycles (two separate Vela outputs); Vela
+    estimates more cycles and SRAM for it than for "inplace" (why "inplace" is the default)."""
+    report, path, _ = exported("sws-birnn-stacked")
+    inplace, inplace_path, _ = exported("sws-birnn")
+    assert report["stats"]["problems"] == []
+    assert report["stats"]["duplication_factor"] == 1.0
+    assert report["stats"]["ops_per_step"] == 3.0
+    assert report["stats"]["ops"] < inplace["stats"]["ops"]
+    v = report["verification"]
+    assert v["ort_vs_torch_max_abs_diff"] < 1e-4
+    assert v["tflm_runs"] and v["tflm_max_lsb_diff"] <= TFLM_LSB, v
+    summary = vela_summary(path, per_layer=True)
+    assert summary["cpu_ops"] == 0
+    assert summary["cycles"] == sum(layer["cycles"] for layer in summary["layers"])
+    assert summary["npu_passes"] <= len(summary["layers"])
+    default = vela_summary(inplace_path)
+    assert default["cpu_ops"] == 0
+    assert default["cycles"] < summary["cycles"] and default["sram_kib"] < summary["sram_kib"]
 
 
 @pytest.mark.slow
@@ -184,3 +212,31 @@ def test_weights_are_per_channel(exported):
             weights = sg.tensors[op.inputs[1]]
             assert weights.quantization.quantized_dimension == 0
             assert len(weights.quantization.scales) == weights.shape[0]
+
+
+@pytest.mark.slow
+def test_npu_comparison_finds_the_recurrent_steps_and_the_floor(exported):
+    """benchmarks/npu_compare.py on the standalone SWS-BiRNN against a "twin" made of its own
+    first layers: it finds the (W-1) + (H-1) step CONVs of the layer's definition, one ADD
+    and one TANH after each, and floors that add up from Vela's own per-layer cycles."""
+    import importlib.util
+    import os
+    spec = importlib.util.spec_from_file_location(
+        "npu_compare", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "benchmarks", "npu_compare.py"))
+    npu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(npu)
+    _, path, _ = exported("sws-birnn")
+    convs, adds = npu.step_names(path)
+    assert len(convs) == (20 - 1) + (16 - 1)
+    assert len(adds) == 2 * len(convs)              # each step's ADD and the TANH after it
+    vela = vela_summary(path, per_layer=True)
+    layers = vela["layers"]
+    crnn = {"vela_all": {"ethos-u55-128": vela}}
+    twin = {"vela_all": {"ethos-u55-128": {"layers": layers[:1]}}}   # "backbone" = first layer
+    floor = npu.recurrent_floor(path, crnn, twin)
+    assert floor["step_convs"] == len(convs)
+    assert floor["backbone"] == layers[0]["cycles"]
+    assert floor["backbone"] + floor["head"] == vela["cycles"]
+    assert floor["floor_one_pass"] == floor["backbone"] + floor["step_conv_cycles"] < vela["cycles"]
+    assert 0 < floor["step_add_cycles"] < floor["head"] - floor["step_conv_cycles"]

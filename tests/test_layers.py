@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnnedge.layers import CELLS, SRNN, BiRNN, RowRNN, SWSBiRNN, WSBiRNN, set_form
+from rnnedge.layers import CELLS, LAYOUTS, SRNN, BiRNN, RowRNN, SWSBiRNN, WSBiRNN, set_form, set_layout
 
 LAYERS = {
     "row": lambda cell: RowRNN(3, 5, cell=cell),
@@ -156,3 +156,26 @@ def test_bad_arguments_are_rejected():
         RowRNN(3, 4, form="fast")
     with pytest.raises(ValueError, match="unknown merge"):
         BiRNN(3, 4, merge="max")
+
+
+@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_static_layout_matches_the_reference(cell, layout):
+    """Both layouts of the weight-shared bidirectional pass compute eq. 9 / eq. 11 (1e-5),
+    on odd and even step counts and a single row."""
+    torch.manual_seed(4)
+    for shape in [(2, 3, 5, 7), (1, 3, 4, 4), (1, 3, 1, 3)]:
+        x = torch.randn(*shape)
+        for layer in (WSBiRNN(3, 4, cell=cell), SWSBiRNN(3, 4, 5, cell=cell)):
+            with torch.no_grad():
+                expected = set_form(layer, "reference")(x)
+                got = set_form(set_layout(layer, layout), "static")(x)
+            assert torch.allclose(got, expected, atol=1e-5), (type(layer).__name__, shape)
+
+
+def test_layouts_are_checked_and_inplace_is_the_default():
+    assert SWSBiRNN(3, 4, 5).layout == WSBiRNN(3, 4).layout == LAYOUTS[0] == "inplace"
+    with pytest.raises(ValueError, match="unknown layout 'npu'; choose one of inplace, stacked"):
+        SWSBiRNN(3, 4, 5, layout="npu")
+    with pytest.raises(ValueError, match="unknown layout"):
+        set_layout(WSBiRNN(3, 4), "diagonal")

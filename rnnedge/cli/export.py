@@ -2,11 +2,13 @@
 
     rnnedge export model.pt --int8 [-o model.tflite] [--calib DIR|synthetic]
                    [--calib-samples N] [--check-samples N] [--keep-onnx] [--json]
-                   [--trust-pickle] [--input-shape C,H,W]
+                   [--trust-pickle] [--input-shape C,H,W] [--rnn-layout inplace|stacked]
+                   [--npu NAME]
     rnnedge export --zoo NAME --int8 [...]
 
 Parses arguments, loads the model (rnnedge.checkpoint), calls rnnedge.export.pipeline and
-prints the verification block (or one JSON object with --json). `--trust-pickle` is UNSAFE:
+prints the verification block (or one JSON object with --json). `--npu NAME` then compiles
+the written file with Vela (rnnedge.report.npu_split) and prints its NPU/CPU split. `--trust-pickle` is UNSAFE:
 it unpickles the file, which runs any code the file contains; use it only for files you made.
 """
 
@@ -16,6 +18,8 @@ import os
 import click
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.export.vela_check import ACCELERATORS, require_vela
+from rnnedge.layers import LAYOUTS, set_layout
 
 ZOO_SEED = 0
 
@@ -30,8 +34,12 @@ def _load(checkpoint, zoo_name, trust_pickle, input_shape):
         entry = zoo.get(zoo_name)
         torch.manual_seed(ZOO_SEED)  # fresh weights, but the same ones on every run
         model = zoo.build(zoo_name)
-        meta = {"input_shape": list(entry.input_shape),
-                "normalization": {"mean": [0.5], "std": [0.25]}}
+        if input_shape and input_shape[0] != entry.input_shape[0]:
+            raise RnnedgeError(f"--input-shape {','.join(map(str, input_shape))}: {zoo_name} "
+                               f"takes {entry.input_shape[0]} input channels")
+        meta = {"input_shape": list(input_shape or entry.input_shape),
+                "normalization": {"mean": [0.5], "std": [0.25]},
+                "zoo_name": zoo_name, "config": {}}
         return model, meta, zoo_name
     from rnnedge.checkpoint import load
     model, meta = load(checkpoint, trust_pickle=trust_pickle)
@@ -44,12 +52,14 @@ def _shape(ctx, param, value):
     """click callback: "C,H,W" -> (C, H, W)."""
     if value is None:
         return None
+    from rnnedge.checkpoint import MAX_INPUT_ELEMENTS, MAX_SIDE
     try:
         dims = tuple(int(v) for v in value.split(","))
     except ValueError:
         raise click.BadParameter("expected C,H,W, e.g. 3,32,32") from None
-    if len(dims) != 3 or min(dims) < 1:
-        raise click.BadParameter("expected three positive integers C,H,W")
+    if len(dims) != 3 or min(dims) < 1 or max(dims) > MAX_SIDE or dims[0] * dims[1] * dims[2] > MAX_INPUT_ELEMENTS:
+        raise click.BadParameter(f"expected three positive integers C,H,W (each at most "
+                                 f"{MAX_SIDE}, {MAX_INPUT_ELEMENTS:,} values in all)")
     return dims
 
 
@@ -96,24 +106,52 @@ def _print_block(report):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output .tflite path.")
 @click.option("--calib", default="synthetic", show_default=True, metavar="DIR|synthetic",
               help="Calibration data: a dataset folder or the deterministic synthetic set.")
-@click.option("--calib-samples", default=64, show_default=True, type=int)
-@click.option("--check-samples", default=100, show_default=True, type=int,
+@click.option("--calib-samples", default=64, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--check-samples", default=100, show_default=True, type=click.IntRange(1, 100_000),
               help="Size of the calibration-independent check set.")
 @click.option("--keep-onnx", is_flag=True, help="Also write the ONNX file next to the .tflite.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trust-pickle", is_flag=True,
               help="UNSAFE: allow a whole pickled nn.Module; unpickling runs code from the file.")
 @click.option("--input-shape", callback=_shape, metavar="C,H,W",
-              help="Input shape for a pickled module that does not record one.")
+              help="Input shape (C,H,W): for a pickled module that does not record one, or "
+                   "another H,W for a zoo model or checkpoint.")
+@click.option("--rnn-layout", type=click.Choice(LAYOUTS), default=LAYOUTS[0], show_default=True,
+              help="Static layout of the (S)WS-BiRNN layers: inplace (fewest Vela cycles, runs "
+                   "in place) or stacked (fewest ops); docs/export.md.")
+@click.option("--npu", type=click.Choice(list(ACCELERATORS)),
+              help="Compile the result with Vela for this Ethos-U and print the NPU/CPU split.")
 def export(checkpoint, zoo_name, int8, output, calib, calib_samples, check_samples, keep_onnx,
-           as_json, trust_pickle, input_shape):
+           as_json, trust_pickle, input_shape, rnn_layout, npu):
     """Export a checkpoint (or --zoo NAME) to a fully int8 .tflite and verify it."""
     from rnnedge.export.pipeline import export_int8
+    if npu:
+        require_vela()  # before the export, so a missing Vela costs nothing
     model, meta, stem = _load(checkpoint, zoo_name, trust_pickle, input_shape)
+    set_layout(model, rnn_layout)
     output = output or f"{stem}.tflite"
     report = export_int8(model, meta, output, calib=calib, calib_samples=calib_samples,
                          check_samples=check_samples, keep_onnx=keep_onnx)
+    if npu:
+        from rnnedge.report import npu_split
+        report["npu"] = npu_split(output, npu)
     if as_json:
         click.echo(json.dumps(report))
-    else:
-        _print_block(report)
+        return
+    _print_block(report)
+    if npu:
+        _print_npu(report["npu"])
+
+
+def _print_npu(split):
+    """The NPU/CPU split block of `export --npu`."""
+    ops = split["tflite_ops"]
+    lines = [f"Vela, {split['accelerator']} ({split['system_config']}, {split['memory_mode']}):",
+             f"  {ops['NPU']} operators on the NPU, {ops['CPU']} on the CPU, {ops['removed']} "
+             f"removed by Vela (Vela counts {split['vela_ops']['npu']} NPU / "
+             f"{split['vela_ops']['cpu']} CPU operators)",
+             f"  {split['cycles']:,} cycles = {split['time_ms']:.3f} ms at "
+             f"{split['clock_mhz']:g} MHz; SRAM {split['sram_bytes']:,} B; flash "
+             f"{split['flash']['total']:,} B"]
+    lines += [f"  CPU: op {c['index']} {c['op']}: {c['reason']}" for c in split["cpu_operators"]]
+    click.echo("\n".join(lines))

@@ -9,6 +9,7 @@ import os
 
 import click
 
+from rnnedge.cli.options import max_arena_option
 from rnnedge.errors import RnnedgeError
 from rnnedge.planner import PLANNERS
 
@@ -22,7 +23,8 @@ from rnnedge.planner import PLANNERS
 @click.option("--build", "targets", multiple=True, type=click.Choice(["host", "m55", "m4"]),
               help="Also compile for this target (repeatable); m55/m4 need arm-none-eabi-gcc.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def firmware(model_path, out_dir, planner, targets, as_json):
+@max_arena_option
+def firmware(model_path, out_dir, planner, targets, as_json, max_arena):
     """Write MODEL_PATH as C firmware into -o DIR: const weights, the op schedule, one static
     arena of the planned size and a main() that maps input bytes to output bytes."""
     from rnnedge.firmware_sim import codegen, toolchain
@@ -30,7 +32,9 @@ def firmware(model_path, out_dir, planner, targets, as_json):
 
     if not os.path.isfile(model_path):
         raise RnnedgeError(f"model file {model_path} does not exist")
-    program = compile_model(model_path, planner)
+    for target in targets:  # a microcontroller's arena must fit its RAM
+        max_arena = min(max_arena, codegen.TARGET_RAM.get(target, max_arena))
+    program = compile_model(model_path, planner, max_arena=max_arena)
     written = codegen.write_firmware(program, out_dir)
     report = {"model": model_path, "directory": out_dir, "planner": planner,
               "arena_bytes": program.arena, "row_scratch_bytes": program.scratch,

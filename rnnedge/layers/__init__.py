@@ -9,13 +9,14 @@ unrolled graph, and one module per family member (renet, rnn2d, ds_rnn, scale_rn
 
 from rnnedge.layers.cells import CELLS, RecurrentWeights
 from rnnedge.layers.darts import DARTS_CELLS, DartsCell, DartsWeights
-from rnnedge.layers.image_rnn import FORMS, SRNN, BiRNN, ImageRNN, RowRNN, SWSBiRNN, WSBiRNN, set_form
+from rnnedge.layers.image_rnn import (FORMS, LAYOUTS, SRNN, BiRNN, ImageRNN, RowRNN, SWSBiRNN, WSBiRNN, set_form,
+                                      set_layout)
 from rnnedge.layers.ds_rnn import DSRNN
 from rnnedge.layers.ra_lstm import FeatureMapping, RecurrentAggregation
 from rnnedge.layers.renet import ReNet, ReSegBlock
 from rnnedge.layers.rnn2d import RNN2D, Rnn2dWeights
 from rnnedge.layers.scale_rnn import ScaleRecurrence, ScaleRNN
 
-__all__ = ["CELLS", "DARTS_CELLS", "FORMS", "RecurrentWeights", "DartsCell", "DartsWeights", "ImageRNN",
-           "RowRNN", "SRNN", "WSBiRNN", "SWSBiRNN", "BiRNN", "set_form", "ReNet", "ReSegBlock", "RNN2D",
+__all__ = ["CELLS", "DARTS_CELLS", "FORMS", "LAYOUTS", "RecurrentWeights", "DartsCell", "DartsWeights", "ImageRNN",
+           "RowRNN", "SRNN", "WSBiRNN", "SWSBiRNN", "BiRNN", "set_form", "set_layout", "ReNet", "ReSegBlock", "RNN2D",
            "Rnn2dWeights", "DSRNN", "ScaleRNN", "ScaleRecurrence", "FeatureMapping", "RecurrentAggregation"]

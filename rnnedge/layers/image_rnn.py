@@ -10,7 +10,8 @@ Layers (NCHW in, NCHW out; C_out channels; spatial size unchanged):
   WSBiRNN    eq. 9   RNN(X) + Flip(RNN(Flip(X))): one weight set for both directions
   SWSBiRNN   eq. 11  WS-BiRNN_2(WS-BiRNN_1(X)^T)^T
   BiRNN      [7]     separate weights per direction, outputs summed or concatenated
-Every layer takes `cell` in `cells.CELLS` (tanh, relu, gru, lstm).
+Every layer takes `cell` in `cells.CELLS` (tanh, relu, gru, lstm); WSBiRNN and SWSBiRNN take
+`layout` in `static.LAYOUTS` (how the static form lays out the two directions).
 Imports: torch, `cells`, `static`.
 """
 
@@ -21,6 +22,7 @@ from rnnedge.layers import static
 from rnnedge.layers.cells import RecurrentWeights, reference_sequence
 
 FORMS = ("reference", "static")
+LAYOUTS = static.LAYOUTS
 ROW_TIME_DIM, COLUMN_TIME_DIM = 3, 2  # NCHW: rows run along W, columns along H
 
 
@@ -103,25 +105,30 @@ class SRNN(ImageRNN):
 
 
 class WSBiRNN(ImageRNN):
-    """eq. 9: Weight-Shared Bidirectional RNN along the rows."""
+    """eq. 9: Weight-Shared Bidirectional RNN along the rows. `layout` (`static.LAYOUTS`)
+    chooses how the static form lays the two directions out: "inplace" (the firmware runs it
+    in place; fewest Vela cycles, measured) or "stacked" (fewer ops, smaller TFLM tail); both
+    compute the same."""
 
-    def __init__(self, c_in, c_out, cell="tanh", form="reference"):
+    def __init__(self, c_in, c_out, cell="tanh", form="reference", layout="inplace"):
         super().__init__(c_out, form)
+        self.layout = static.check_layout(layout)
         self.rnn = RecurrentWeights(c_in, c_out, cell)
 
     def reference(self, x):
         return _ws_birnn_rows(x, self.rnn)
 
     def static(self, x):
-        return static.weight_shared_bidirectional(x, self.rnn, ROW_TIME_DIM)
+        return static.weight_shared_bidirectional(x, self.rnn, ROW_TIME_DIM, self.layout)
 
 
 class SWSBiRNN(ImageRNN):
     """eq. 11: Separable Weight-Shared BiRNN, WS-BiRNN_1 on rows (C_in -> C_mid), then
-    WS-BiRNN_2 on columns (C_mid -> C_out). Parameters: eq. 12."""
+    WS-BiRNN_2 on columns (C_mid -> C_out). Parameters: eq. 12. `layout` as for `WSBiRNN`."""
 
-    def __init__(self, c_in, c_mid, c_out, cell="tanh", form="reference"):
+    def __init__(self, c_in, c_mid, c_out, cell="tanh", form="reference", layout="inplace"):
         super().__init__(c_out, form)
+        self.layout = static.check_layout(layout)
         self.rnn1 = RecurrentWeights(c_in, c_mid, cell)
         self.rnn2 = RecurrentWeights(c_mid, c_out, cell)
 
@@ -129,8 +136,8 @@ class SWSBiRNN(ImageRNN):
         return _transpose(_ws_birnn_rows(_transpose(_ws_birnn_rows(x, self.rnn1)), self.rnn2))
 
     def static(self, x):
-        rows = static.weight_shared_bidirectional(x, self.rnn1, ROW_TIME_DIM)
-        return static.weight_shared_bidirectional(rows, self.rnn2, COLUMN_TIME_DIM)
+        rows = static.weight_shared_bidirectional(x, self.rnn1, ROW_TIME_DIM, self.layout)
+        return static.weight_shared_bidirectional(rows, self.rnn2, COLUMN_TIME_DIM, self.layout)
 
 
 class BiRNN(ImageRNN):
@@ -153,6 +160,16 @@ class BiRNN(ImageRNN):
 
     def static(self, x):
         return static.bidirectional(x, self.forward_rnn, self.backward_rnn, ROW_TIME_DIM, self.merge)
+
+
+def set_layout(model, layout):
+    """Choose the static layout (`static.LAYOUTS`) of every weight-shared bidirectional layer
+    inside `model`; returns `model`."""
+    static.check_layout(layout)
+    for module in model.modules():
+        if isinstance(module, (WSBiRNN, SWSBiRNN)):
+            module.layout = layout
+    return model
 
 
 def set_form(model, form):

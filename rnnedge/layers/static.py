@@ -10,14 +10,27 @@ NHWC map is contiguous, which is what lets the firmware run it in place (docs/ar
 
 Graph shape of one pass (cell `tanh`, T time steps):
   P = Conv1x1(x; W_ih, b_ih + b_hh)     input projection, once for the whole map
-  P -> Split into T steps                 (bidirectional: forward and backward rows paired)
+  P -> Split into T steps                 (bidirectional: see the layouts below)
   h_0 = tanh(P_0);  h_t = tanh(P_t + Conv1x1(h_{t-1}; W_hh))    3 ops per step
   Concat of the h_t                       the pass's output map
 W_ih and W_hh are single Parameters read by every step, so an exporter stores them once.
 
 A weight-shared bidirectional pass (seed 000 eq. 9) shares W_ih*x + b, so P is computed once
-for both directions; step t pairs forward row t with backward row T-1-t, so each step runs
-both directions in one Conv/Add/Tanh, and one Add per output row sums the two directions.
+for both directions, and every step runs both directions and all rows in one Conv/Add/Tanh.
+It has two layouts (`LAYOUTS`), same arithmetic and the same Conv/Add/Tanh per step; what
+differs is how P reaches the steps and how the directions are summed. On an NPU the recurrence
+is T sequential steps a pass, each two Ethos-U passes at least (CONV W_hh, then ADD with TANH
+fused as a LUT); Vela prices the other ops by the bytes they copy plus a start-up per pass, so
+the layouts are built to copy little:
+- "inplace" (the default): step t concatenates forward row t and backward row T-1-t of P (two
+  rows: no 2T-input concat tree, no whole-map copy), its state is written over that pair,
+  and output row t = forward half of state t + backward half of state T-1-t, read straight
+  from the step outputs (no concat of the states). A firmware runs it in place
+  (docs/arena.md); Vela estimates the fewest cycles for it (docs/export.md).
+- "stacked": Q = [P | Flip(P)] along W, one step per row of Q, the states concatenated once,
+  split into the direction halves, the backward half flipped back and ONE Add for the sum.
+  Fewer ops, so a smaller TFLM persistent tail, but more bytes copied (more Vela cycles) and
+  a larger in-place arena; measured in docs/export.md.
 
 A Concat here takes all T steps at once. TFLM's CONCATENATION accepts at most 10 inputs, but
 a tree of Concats built in PyTorch does not survive `torch.onnx.export` (it flattens nested
@@ -28,6 +41,16 @@ concatenations into trees). Imports: torch only (weights are
 
 import torch
 import torch.nn.functional as F
+
+#: layouts of a weight-shared bidirectional pass (see the module docstring); the first is the default.
+LAYOUTS = ("inplace", "stacked")
+
+
+def check_layout(layout):
+    """Return `layout` if it names a known layout, else raise ValueError listing them."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    return layout
 
 def reverse_steps(x, time_dim):
     """Flip a map along its time axis with Split + Concat (seed 000 eq. 10), no Gather."""
@@ -89,12 +112,12 @@ def step(p_t, h, c, w):
     return torch.sigmoid(p_o) * torch.tanh(c), c
 
 
-def scan(p, w, time_dim, width=1):
-    """Run cell `w` along `time_dim` over a projected map p, `width` slices per step; returns
-    the output map (same shape as p with C = hidden channels)."""
+def scan(p, w, time_dim):
+    """Run cell `w` along `time_dim` over a projected map p, one slice per step; returns the
+    output map (same shape as p with C = hidden channels)."""
     h = c = None
     outputs = []
-    for p_t in torch.split(p, width, dim=time_dim):
+    for p_t in torch.split(p, 1, dim=time_dim):
         h, c = step(p_t, h, c, w)
         outputs.append(h)
     return torch.cat(outputs, dim=time_dim)
@@ -105,26 +128,43 @@ def unidirectional(x, w, time_dim):
     return scan(project_input(x, w), w, time_dim)
 
 
-def weight_shared_bidirectional(x, w, time_dim):
-    """WS-BiRNN (seed 000 eq. 9): RNN(X) + Flip(RNN(Flip(X))) with one projection and both
-    directions batched in every step, laid out so that a firmware can run it in place.
+def weight_shared_bidirectional(x, w, time_dim, layout="inplace"):
+    """WS-BiRNN (seed 000 eq. 9): RNN(X) + Flip(RNN(Flip(X))) with one projection shared by
+    both directions and both directions batched in every step; `layout` in `LAYOUTS`."""
+    if check_layout(layout) == "inplace":
+        return _inplace_weight_shared_bidirectional(x, w, time_dim)
+    return _stacked_weight_shared_bidirectional(x, w, time_dim)
 
-    The time axis is made H (NCHW dim 2, NHWC axis 1: a row pass transposes H<->W in and out),
-    so every step's slice is a contiguous block of an NHWC map. The projected rows are stacked
-    in step order, forward row t beside backward row T-1-t ([N, C, 2T, M], a pair per step):
-    each step's state can then be written over its own input pair, the states concatenated in
-    the same order are that stacked buffer again, and the output row t is the sum of the
-    forward half of pair t and the backward half of pair T-1-t. See docs/arena.md."""
+
+def _stacked_weight_shared_bidirectional(x, w, time_dim):
+    """The "stacked" layout: time along H as for "inplace"; Q = [P | Flip(P)] along W, one
+    step per row of Q, then Y = forward half + Flip(backward half) with one Add."""
     if time_dim == 3:
-        return weight_shared_bidirectional(x.transpose(2, 3), w, 2).transpose(2, 3)
+        return _stacked_weight_shared_bidirectional(x.transpose(2, 3), w, 2).transpose(2, 3)
+    other = 5 - time_dim
     p = project_input(x, w)
-    rows = torch.split(p, 1, dim=2)
+    q = torch.cat([p, reverse_steps(p, time_dim)], dim=other)
+    states = scan(q, w, time_dim)
+    forward, backward = torch.split(states, p.shape[other], dim=other)
+    return forward + reverse_steps(backward, time_dim)
+
+
+def _inplace_weight_shared_bidirectional(x, w, time_dim):
+    """The "inplace" layout: time along H (a row pass transposes H<->W in and out), so each
+    step's slice is a contiguous block of an NHWC map. Step t concatenates forward row t and
+    backward row T-1-t of the projection (2 rows) and its state is written over that pair;
+    output row t is forward half of state t + backward half of state T-1-t, read straight from
+    the step outputs. See docs/arena.md."""
+    if time_dim == 3:
+        return _inplace_weight_shared_bidirectional(x.transpose(2, 3), w, 2).transpose(2, 3)
+    rows = torch.split(project_input(x, w), 1, dim=2)
     steps = len(rows)
-    pairs = torch.cat([r for t in range(steps) for r in (rows[t], rows[steps - 1 - t])], dim=2)
-    states = scan(pairs, w, 2, width=2)
-    halves = torch.split(states, 1, dim=2)
-    return torch.cat([halves[2 * t] + halves[2 * (steps - 1 - t) + 1] for t in range(steps)],
-                     dim=2)
+    h = c = None
+    halves = []
+    for t in range(steps):
+        h, c = step(torch.cat([rows[t], rows[steps - 1 - t]], dim=2), h, c, w)
+        halves.append(torch.split(h, 1, dim=2))
+    return torch.cat([halves[t][0] + halves[steps - 1 - t][1] for t in range(steps)], dim=2)
 
 
 def bidirectional(x, w_forward, w_backward, time_dim, merge):
