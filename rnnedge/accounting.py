@@ -13,6 +13,10 @@ MACs (`count_macs`, over one forward pass at the model's input shape):
 - SRNN: (Cin*Cmid + Cmid^2 + 2*Cmid + Cmid*Cout + Cout^2 + 2*Cout) * H * W (eq. 18), i.e. each
   cell's parameter count times the positions it runs over, once per direction; SWS-BiRNN is
   twice that, as the paper counts it. GRU/LSTM cells extend the same rule (G gates);
+- the other image RNNs of the family (`rnnedge.layers` renet, rnn2d, ds_rnn, scale_rnn) list
+  their `cell_runs`: each weight set's formula parameters times the positions it runs over,
+  once per direction; their weight sets without a PyTorch cell (DARTS, 2-D, scale) carry
+  `formula_params()` from their hyper-parameters;
 - additions count as MACs, as the paper says: a residual sum adds one per output element, an
   average pool one per input element; BatchNorm folds into the conv before it (0), ReLU is 0.
 Imports: torch, `rnnedge.layers`, `rnnedge.zoo.blocks`.
@@ -71,12 +75,16 @@ def formula_params(module):
         return linear_params(module.in_features, module.out_features, module.bias is not None)
     if isinstance(module, RecurrentWeights):
         return rnn_cell_params(module.c_in, module.hidden, CELLS[module.cell])
+    if hasattr(module, "formula_params"):  # the family's weight sets carry their own formula
+        return module.formula_params()
     return sum(formula_params(child) for child in module.children())
 
 
 def _rnn_macs(layer, height, width):
     """Paper-convention MACs of an image RNN layer: each cell's parameters times the positions,
     once per direction it runs (eq. 18; "double" for the weight-shared bidirectional layers)."""
+    if hasattr(layer, "cell_runs"):  # the family's layers: [(weights, positions)] per direction
+        return sum(formula_params(w) * n for w, n in layer.cell_runs(height, width))
     cells = [m for m in layer.modules() if isinstance(m, RecurrentWeights)]
     per_position = sum(formula_params(cell) for cell in cells)
     directions = 2 if isinstance(layer, (WSBiRNN, SWSBiRNN)) else 1

@@ -64,17 +64,27 @@ class Summary:
         }
 
 
+_FAMILY_TYPES = (("ReSegBlock", "ReSeg"), ("ReNet", "ReNet"), ("DSRNN", "DS-RNN"), ("RNN2D", "RNN2D"),
+                 ("ScaleRecurrence", "Scale-RNN"), ("RowRNN", "LSTM"), ("FeatureMapping", "Mapping"),
+                 ("BasicBlock", "BasicBlock"))
+
+
 def _type_name(module):
     """The row's layer type as the tables name it."""
     kind = type(module).__name__
     inner = [type(m).__name__ for m in module.modules()]
     if "SWSBiRNN" in inner:
         return "SWS-BiRNN"
+    for cls, name in _FAMILY_TYPES:
+        if cls in inner:
+            return name
     if "InvRes" in inner:
         return "InvRes"
     if "BasicBlock" in inner:
         return "BasicBlock"
-    if kind == "AdaptiveAvgPool2d":
+    if kind == "BatchNorm2d":
+        return "BatchNorm"
+    if kind in ("AdaptiveAvgPool2d", "AvgPool2d"):
         return "AvgPool"
     if kind == "Linear":
         return "FC"
@@ -126,8 +136,9 @@ def format_table(summary):
     entry = zoo.get(summary.model)
     stated, where = entry.stated_total
     lines.append("-" * len(header))
-    lines.append(f"total params {summary.total_params:,} (sum of the paper's rows {entry.paper_rows_total:,}; "
-                 f"{where} states {stated})")
+    rows_total = f"sum of the paper's rows {entry.paper_rows_total:,}; " if entry.paper_row_params else ""
+    paper = f"{where} states {stated}" if stated != "-" else "the paper states no total"
+    lines.append(f"total params {summary.total_params:,} ({rows_total}{paper})")
     lines.append(f"total MACs   {summary.total_macs:,} (eq. 17 for Conv2D/FC, eq. 18 x2 for SWS-BiRNN, "
                  f"additions counted)")
     return "\n".join(lines)

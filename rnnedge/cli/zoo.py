@@ -22,9 +22,11 @@ def zoo(as_json):
     if as_json:
         click.echo(json.dumps({"models": models}))
         return
-    click.echo(f"{'model':<22} {'input (CxHxW)':<14} {'params':>9}  description")
+    width = max(len(m["name"]) for m in models)
+    click.echo(f"{'model':<{width}} {'input (CxHxW)':<14} {'params':>10}  description")
     for m in models:
-        click.echo(f"{m['name']:<22} {'x'.join(map(str, m['input_shape'])):<14} {m['params']:>9,}  {m['description']}")
+        click.echo(f"{m['name']:<{width}} {'x'.join(map(str, m['input_shape'])):<14} {m['params']:>10,}  "
+                   f"{m['description']}")
 
 
 @click.command("summary")

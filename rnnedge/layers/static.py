@@ -63,11 +63,16 @@ def project_input(x, w):
 
     For tanh/relu/LSTM both b_ih and b_hh fold in; for GRU, b_hn stays inside r * (W_hn h + b_hn).
     """
+    return F.conv2d(x, w.weight_ih[:, :, None, None], input_bias(w))
+
+
+def input_bias(w):
+    """The biases that do not depend on the state: b_ih + b_hh (GRU: without b_hn)."""
     bias = w.bias_ih + w.bias_hh
     if w.cell == "gru":
         hidden = w.hidden
         bias = torch.cat([bias[: 2 * hidden], w.bias_ih[2 * hidden :]])
-    return F.conv2d(x, w.weight_ih[:, :, None, None], bias)
+    return bias
 
 
 def _recurrent(h, w):

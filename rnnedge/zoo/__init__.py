@@ -1,5 +1,7 @@
-"""The paper's model zoo, by fixed name: the CIFAR-100 ResNet18 variants (Table 5) and the
-detection CNN/CRNN networks (Tables 1 and 2).
+"""The model zoo, by fixed name: seed 000's CIFAR-100 ResNet18 variants (Table 5) and
+detection CNN/CRNN networks (Tables 1 and 2), and the family's networks (`family.py`):
+DartsReNet (seed 002), the ReSeg-block classifier (seed 001), Scale-RNN (seed 003), RA-LSTM
+(seed 004), each at the paper's size and an MCU-sized one.
 
 `names()` lists them, `get(name)` returns the `ZooEntry` (input shape, class count, paper
 figures), `build(name, num_classes=None, **kwargs)` returns a fresh `torch.nn.Module`; kwargs
@@ -14,6 +16,7 @@ from functools import partial
 from rnnedge.errors import RnnedgeError
 from rnnedge.zoo.cifar import CifarResNet18
 from rnnedge.zoo.detection import TABLE_1, TABLE_2, DetectionNet
+from rnnedge.zoo.family import HEADS, DartsReNet, RANet, ReSegClassifier, cifar_head, scale_rnn
 from rnnedge.zoo.paper_tables import ROW_PARAMS, STATED_TOTALS
 
 
@@ -29,18 +32,19 @@ class ZooEntry:
 
     @property
     def paper_row_params(self):
-        """{table row name: the paper's parameter count or None}."""
-        return ROW_PARAMS[self.name]
+        """{table row name: the paper's parameter count or None}; empty where the paper
+        prints no per-row counts (the family's networks)."""
+        return ROW_PARAMS.get(self.name, {})
 
     @property
     def paper_rows_total(self):
         """The sum of the paper's per-row parameter counts."""
-        return sum(v for v in ROW_PARAMS[self.name].values() if v is not None)
+        return sum(v for v in self.paper_row_params.values() if v is not None)
 
     @property
     def stated_total(self):
-        """(the total as the paper prints it, which table)."""
-        return STATED_TOTALS[self.name]
+        """(the total as the paper prints it, which table); ("-", "no paper total") if none."""
+        return STATED_TOTALS.get(self.name, ("-", "no paper total"))
 
 
 def _cifar(variant, description):
@@ -61,6 +65,37 @@ _SPECS = {
     "det-cnn-480x640": _detection(TABLE_2, "cnn", (480, 640), "person detection CNN, 480x640 (Table 2)"),
     "det-crnn-480x640": _detection(TABLE_2, "crnn", (480, 640), "person detection CRNN, SWS-BiRNN heads, 480x640 (Table 2)"),
 }
+
+def _family(description, input_shape, num_classes, factory, **kwargs):
+    return description, input_shape, num_classes, partial(factory, **kwargs)
+
+
+_DARTS = {"gru": dict(cell="gru"), "lstm": dict(cell="lstm"), "vanilla": dict(cell="darts-vanilla"),
+          "sw": dict(cell="darts-sw", sigmoid_weighting=True), "dws": dict(cell="darts-dws", weight_sharing=True)}
+_DARTS_NAMES = {"gru": "ReNet baseline, GRU", "lstm": "ReNet baseline, LSTM", "vanilla": "Vanilla DartsReNet",
+                "sw": "Sigmoid Weighting DartsReNet", "dws": "Directional Weight Sharing DartsReNet"}
+MCU_CHANNELS = 32  # the MCU-sized DartsReNet width (convs and ReNet outputs)
+for _key, _kw in _DARTS.items():
+    _SPECS[f"dartsrenet-{_key}"] = _family(f"{_DARTS_NAMES[_key]}, channels 256 (seed 002 Table 1)",
+                                           (3, 32, 32), 10, DartsReNet, **_kw)
+    _SPECS[f"dartsrenet-{_key}-mcu"] = _family(f"{_DARTS_NAMES[_key]}, channels {MCU_CHANNELS}", (3, 32, 32), 10,
+                                               DartsReNet, channels=MCU_CHANNELS, **_kw)
+_SPECS["reseg-gender"] = _family("ReSeg-block photo classifier (seed 001's example)", (3, 128, 128), 2,
+                                 ReSegClassifier)
+_SPECS["reseg-gender-mcu"] = _family("ReSeg-block photo classifier, widths /8", (3, 128, 128), 2,
+                                     ReSegClassifier, widths=(4, 8, 16, 32), hidden=(32, 64))
+_SPECS["scale-rnn"] = _family("Scale-RNN, vanilla (seed 003 eq. 1), CIFAR ResNet base, 2 scales", (3, 64, 64),
+                              10, scale_rnn)
+_SPECS["scale-rnn-half-gru"] = _family("Scale-RNN, half-GRU (seed 003 eq. 2), CIFAR ResNet base, 2 scales",
+                                       (3, 64, 64), 10, scale_rnn, variant="half-gru")
+for _key, _name in (("vgg1", "VGG-1-RA"), ("vgg2", "VGG-2-RA"), ("resnet", "ResNet-RA")):
+    _SPECS[f"ra-{_key}"] = _family(f"{_name}, LSTM 256 (seed 004 Table 1)", (3, 32, 32), 10, RANet, backbone=_key)
+    _SPECS[f"ra-{_key}-mcu"] = _family(f"{_name}, widths /8, LSTM 32", (3, 32, 32), 10, RANet, backbone=_key,
+                                       width=0.125, lstm=32, fc=32)
+for _head in HEADS:
+    if _head != "sws-birnn":
+        _SPECS[f"cifar-resnet18-{_head}"] = _family(f"ResNet18-RNN with a {_head} head 51->102 in the SWS-BiRNN's place",
+                                                    (3, 32, 32), 100, cifar_head, head=_head)
 
 ZOO = {name: ZooEntry(name, *spec) for name, spec in _SPECS.items()}
 

@@ -4,7 +4,8 @@
 table prints "-"). `STATED_TOTALS[model]` is the total the paper states in Tables 3, 4 and 6,
 as printed (rounded to K). Table 6's totals are the sums of Table 5's rows; the detection
 tables' stated totals are not exactly their rows' sums (see `rnnedge/zoo/detection.py` and
-README): the summary reports both. Imports: nothing.
+README): the summary reports both. The family's papers print totals only (seed 002 Table 1).
+Imports: nothing.
 """
 
 _CIFAR_STEM = {"conv1": 324, "conv2.x": 5280, "conv3.x": 20125, "conv4.x": 83487}
@@ -48,6 +49,12 @@ STATED_TOTALS = {
     "det-crnn-256": ("493K", "Table 4"),
     "det-cnn-480x640": ("605K", "Table 3"),
     "det-crnn-480x640": ("522K", "Table 3"),
+    # seed 002 (DartsReNet) Table 1, parameter size in millions
+    "dartsrenet-gru": ("4.8M", "seed 002 Table 1"),
+    "dartsrenet-lstm": ("6.0M", "seed 002 Table 1"),
+    "dartsrenet-vanilla": ("6.8M", "seed 002 Table 1"),
+    "dartsrenet-sw": ("6.8M", "seed 002 Table 1"),
+    "dartsrenet-dws": ("4.0M", "seed 002 Table 1"),
 }
 
 #: The memory columns of Tables 3, 4 and 6, as printed (parameters, tensor arena, total
