@@ -17,6 +17,6 @@ build as C. One module per stage, data flowing one way:
     outputs = Runtime(compile_model("model.tflite", "inplace"), debug=True).invoke(x)
 
 May import: numpy, the standard library, rnnedge.errors, rnnedge.tflite, rnnedge.planner,
-rnnedge.kernels and rnnedge.arena_report (the MAC convention); tensorflow and tflite_micro
+rnnedge.kernels and rnnedge.op_table (the MAC convention); tensorflow and tflite_micro
 only lazily in backends. Nothing here imports the CLI.
 """

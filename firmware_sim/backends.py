@@ -14,7 +14,7 @@ in place of the batch dimension 1 (or exactly one sample of the model's shape), 
 a list of output arrays stacked the same way, in the model's output dtypes. The accuracy
 check (`rnnedge check --backend ...`) and the benchmark reuse this module.
 
-Imports numpy, rnnedge.errors, rnnedge.planner, rnnedge.arena_report (tail estimate) and this
+Imports numpy, rnnedge.errors, rnnedge.tflm_probe (TFLM's arena size) and this
 package; tensorflow and tflite_micro lazily.
 """
 
@@ -30,7 +30,6 @@ from rnnedge.firmware_sim.program import compile_model, load_model
 from rnnedge.firmware_sim.runtime import Runtime
 
 BACKENDS = ("c", "tflite", "tflite-default", "tflm")
-TFLM_MARGIN = 1 << 20  # bytes added to the planned TFLM arena (head + tail estimate)
 
 
 def _ports(model):
@@ -148,17 +147,9 @@ def _first_line(exc) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
-def tflm_arena_size(model) -> int:
-    """Arena bytes given to tflite-micro: rnnedge's `tflm` plan (TFLM's own planner, exactly)
-    plus twice the persistent-tail estimate plus TFLM_MARGIN."""
-    from rnnedge.arena_report import tail_estimate
-    from rnnedge.planner import plan
-
-    return plan(model, "tflm").arena + 2 * tail_estimate(model) + TFLM_MARGIN
-
-
 def _tflm_backend(model, model_path):
     """invoke() over tflite-micro's in-process interpreter."""
+    from rnnedge.tflm_probe import tflm_arena_size
     with _quiet_stderr():
         from tflite_micro import runtime as tflm
     try:

@@ -12,26 +12,23 @@ PAD (`fused_pad`) is prepared over the PAD's input with explicit padding offsets
 Quantisation scales whose rescale would need a shift outside kernels.ops.SHIFT_RANGE (the
 fixed-point helpers would shift by more than 31 bits, which C leaves undefined) are refused
 by the kernels themselves when their params are built.
-Every failure is an `RnnedgeError` whose message starts with `op <index> <OPCODE>:`.
-Imports numpy, ctypes, rnnedge.errors and rnnedge.kernels (ops, params) only.
+Which ops have a C kernel, and which dtypes it takes, is the op table's `kernel` and
+`dtypes` (rnnedge.op_table); OPERATORS holds one preparer per such op (a test holds the two
+equal). Every failure is an `RnnedgeError` whose message starts with `op <index> <OPCODE>:`.
+Imports numpy, ctypes, rnnedge.errors, rnnedge.op_table and rnnedge.kernels (ops, params).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from rnnedge import op_table
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels import ops as K
 from rnnedge.kernels.params import Quant
 
 INT8 = np.dtype(np.int8)
 FLOAT32 = np.dtype(np.float32)
-
-# Ops whose output may be written over an input of the same size and shape (every output
-# element depends only on the input element at the same index).
-ELEMENTWISE = ("ADD", "SUB", "MUL", "TANH", "LOGISTIC", "RELU", "RELU6", "RELU_N1_TO_1",
-               "RELU_0_TO_1", "QUANTIZE")
-VIEWS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
 
 @dataclass(frozen=True)
@@ -348,11 +345,12 @@ OPERATORS = {
 
 
 def _dtypes_ok(c: _Ctx, data: tuple) -> None:
-    """Activations are int8; QUANTIZE may read float32 and DEQUANTIZE write it."""
+    """Activations are int8 (the op table's `dtypes`: QUANTIZE may read float32);
+    DEQUANTIZE writes float32."""
+    allowed = op_table.info(c.op.opcode).dtypes
     for t in data:
         tensor = c.sg.tensors[t]
-        allowed = (INT8, FLOAT32) if c.op.opcode == "QUANTIZE" else (INT8,)
-        if tensor.dtype not in allowed:
+        if tensor.type_name not in allowed:
             c.fail(f"input {tensor.name} is {tensor.type_name}; the C kernels take int8 "
                    "activations")
     for t in c.op.outputs:
@@ -394,9 +392,9 @@ def prepare(op, subgraph, lib, folded=None, fused_pad=None) -> Prepared:
     c = _Ctx(op, subgraph, lib, folded or {}, fused_pad)
     if fused_pad is not None and op.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         c.fail("only a CONV_2D or DEPTHWISE_CONV_2D can take a fused PAD")
-    if op.opcode not in OPERATORS:
+    if op_table.info(op.opcode).kernel is None:
         c.fail("no C kernel implements this operator (supported: "
-               f"{', '.join(sorted(OPERATORS))})")
+               f"{', '.join(sorted(op_table.names(kernel=True)))})")
     if not op.outputs:
         c.fail("the operator has no output")
     try:

@@ -25,7 +25,8 @@ an operator's inputs and outputs is refused with an error naming the operator:
 Shape-arithmetic operators are evaluated at compile time (folding.py).
 
 Imports numpy, ctypes, rnnedge.errors, rnnedge.tflite, rnnedge.planner, rnnedge.kernels,
-rnnedge.arena_report (the MAC convention) and this package's operators and folding modules.
+rnnedge.op_table (MACs, in-place capabilities) and this package's operators and folding
+modules.
 """
 
 import ctypes
@@ -33,12 +34,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnedge.arena_report import op_macs
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels import ops as K
 from rnnedge.planner import plan as make_plan
 from rnnedge.planner.fused_pad import explicit_padding
-from rnnedge.planner.inplace import ROW_SCRATCH
+from rnnedge.op_table import info, op_macs
+from rnnedge.planner.lifetimes import ROW_SCRATCH
 from rnnedge.planner.lifetimes import tensor_lifetimes
 from rnnedge.tflite import Model, read_model
 from rnnedge.firmware_sim import operators
@@ -156,7 +157,7 @@ class _Builder:
         self.steps, self.keep = [], []
         self.scratch = 0
         self.row_buffers = {b.op: b for b in plan.buffers
-                            if b.tensor is None and b.label.endswith(ROW_SCRATCH)}
+                            if b.kind == ROW_SCRATCH}
 
     # -- operands -------------------------------------------------------------------------
     def flash(self, key, array, name) -> Ref:
@@ -237,7 +238,7 @@ class _Builder:
             for o in outs:
                 if not _overlap(r, o):
                     continue
-                if _same(r, o) and opcode in operators.ELEMENTWISE + operators.VIEWS:
+                if _same(r, o) and info(opcode).inplace & {"over_input", "view"}:
                     continue
                 raise RnnedgeError(f"{where}: the plan overlaps its output with input "
                                    f"{self.sg.tensors[t].name} in a way this kernel cannot "
@@ -371,7 +372,7 @@ class _Builder:
         return Ref("scratch", 0, nbytes)
 
     def _add_step(self, name, ops, calls, reads, writes, scope) -> None:
-        """Append a Step with its MACs (arena_report.op_macs of its operators)."""
+        """Append a Step with its MACs (op_table.op_macs of its operators)."""
         macs = [op_macs(self.sg.operators[i], self.sg.tensors) for i in ops]
         arena_reads = tuple(t for t in reads if self.sg.tensors[t].data is None)
         self.steps.append(Step(name, tuple(ops), tuple(calls), arena_reads, tuple(writes),

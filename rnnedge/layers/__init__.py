@@ -1,4 +1,4 @@
-"""RNN-on-image layers of seed 000 (RowRNN, SRNN, WS-BiRNN, SWS-BiRNN) and an ordinary BiRNN.
+"""RNN-on-image layers of the paper's (RowRNN, SRNN, WS-BiRNN, SWS-BiRNN) and an ordinary BiRNN.
 
 Each layer has a readable reference form and an unrolled static form for export; see
 `image_rnn` for the layers, `cells` for the recurrent units, `static` for the unrolled graph.

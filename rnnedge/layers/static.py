@@ -15,7 +15,7 @@ Graph shape of one pass (cell `tanh`, T time steps):
   Concat of the h_t                       the pass's output map
 W_ih and W_hh are single Parameters read by every step, so an exporter stores them once.
 
-A weight-shared bidirectional pass (seed 000 eq. 9) shares W_ih*x + b, so P is computed once
+A weight-shared bidirectional pass (the paper's eq. 9) shares W_ih*x + b, so P is computed once
 for both directions; step t pairs forward row t with backward row T-1-t, so each step runs
 both directions in one Conv/Add/Tanh, and one Add per output row sums the two directions.
 
@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 def reverse_steps(x, time_dim):
-    """Flip a map along its time axis with Split + Concat (seed 000 eq. 10), no Gather."""
+    """Flip a map along its time axis with Split + Concat (the paper's eq. 10), no Gather."""
     steps = torch.split(x, 1, dim=time_dim)
     return torch.cat(steps[::-1], dim=time_dim) if len(steps) > 1 else x
 
@@ -96,12 +96,12 @@ def scan(p, w, time_dim, width=1):
 
 
 def unidirectional(x, w, time_dim):
-    """RNN along one spatial axis (seed 000 eq. 4 for time_dim = 3, the rows)."""
+    """RNN along one spatial axis (the paper's eq. 4 for time_dim = 3, the rows)."""
     return scan(project_input(x, w), w, time_dim)
 
 
 def weight_shared_bidirectional(x, w, time_dim):
-    """WS-BiRNN (seed 000 eq. 9): RNN(X) + Flip(RNN(Flip(X))) with one projection and both
+    """WS-BiRNN (the paper's eq. 9): RNN(X) + Flip(RNN(Flip(X))) with one projection and both
     directions batched in every step, laid out so that a firmware can run it in place.
 
     The time axis is made H (NCHW dim 2, NHWC axis 1: a row pass transposes H<->W in and out),
