@@ -8,18 +8,18 @@ Returns a JSON-ready report; the CLI and the benchmark only format it.
 The .tflite carries the input preprocessing as metadata (`rnnedge.preprocessing`), so the
 accuracy check needs no float checkpoint.
 
-May import: rnnedge.errors, rnnedge.accounting, rnnedge.layers, rnnedge.preprocessing,
-rnnedge.tflite (add_metadata, read_model: the result is parsed once, for the statistics
-and the TFLM check; the converter itself reports the I/O quantisation),
+May import: rnnedge.errors, rnnedge.files, rnnedge.accounting, rnnedge.layers,
+rnnedge.preprocessing, rnnedge.tflite (add_metadata, read_model: the result is parsed once,
+for the statistics and the TFLM check; the converter itself reports the I/O quantisation),
 rnnedge.export.{onnx_export, calibration, converter, verify, graph_stats}.
 """
 
 import os
-import tempfile
 import time
 
 from rnnedge import preprocessing
 from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_write
 from rnnedge.export import calibration, graph_stats, verify
 from rnnedge.export.converter import to_int8_tflite
 from rnnedge.export.onnx_export import export_onnx
@@ -27,22 +27,6 @@ from rnnedge.tflite import add_metadata, read_model
 
 DEFAULT_CALIB_SAMPLES = 64
 DEFAULT_CHECK_SAMPLES = 100
-
-
-def write_atomic(path, data):
-    """Write bytes to `path` via a temp file in the same folder and os.replace."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise RnnedgeError(f"output folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".rnnedge-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def rnn_scopes(model):
@@ -88,11 +72,11 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
                           preprocessing.encode(shape, norm, meta.get("class_names")))
     timings["convert_s"] = time.perf_counter() - t
     written = read_model(tflite)  # the one parse of the result: statistics and checks use it
-    write_atomic(output, tflite)
+    atomic_write(output, tflite)
     onnx_path = None
     if keep_onnx:
         onnx_path = os.path.splitext(output)[0] + ".onnx"
-        write_atomic(onnx_path, onnx_model.SerializeToString())
+        atomic_write(onnx_path, onnx_model.SerializeToString())
     timings["export_s"] = time.perf_counter() - start
     t = time.perf_counter()
     reference = verify.torch_outputs(model, check_set)

@@ -15,18 +15,18 @@
   Makefile            `make` (host, cc -std=c99 -Wall -Wextra -Werror), `make m55`, `make m4`.
 Since the host runtime executes the same Program, the firmware computes the same bytes.
 
-Imports numpy, ctypes, re, the standard library, rnnedge.errors, rnnedge.kernels.build
+Imports numpy, ctypes, re, the standard library, rnnedge.errors, rnnedge.files, rnnedge.kernels.build
 (source locations) and this package's program module.
 """
 
 import ctypes
 import os
 import re
-import tempfile
 
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_directory, atomic_write
 from rnnedge.firmware_sim.program import Program
 from rnnedge.kernels import build
 
@@ -400,21 +400,28 @@ def generate(program: Program) -> dict:
 
 
 def write_firmware(program: Program, directory) -> list:
-    """Write the firmware sources into `directory` (created; existing files replaced, each
-    through a temporary file and a rename). Returns the written paths."""
+    """Write the firmware sources into `directory`. Returns the written paths.
+
+    A new directory appears whole or not at all (built beside it, then renamed); in an
+    existing one each file is replaced through a temporary file and a rename, and files of
+    the user's that the firmware does not name are left alone.
+    """
     files = generate(program)
-    written = []
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        with atomic_directory(directory) as tmp:
+            _write_files(tmp, files)
+    else:
+        _write_files(directory, files)
+    return [os.path.join(directory, rel) for rel in sorted(files)]
+
+
+def _write_files(directory, files):
     for rel, text in sorted(files.items()):
         path = os.path.join(directory, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
         try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        written.append(path)
-    return written
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as exc:
+            raise RnnedgeError(f"cannot write {path}: {exc.strerror or exc}") from None
+        atomic_write(path, text)
 

@@ -5,18 +5,16 @@ its output shape, parameters, weight bytes by dtype, MACs (rnnedge.op_table's
 MAC_CONVENTION, the paper's eq. 17) and the bytes live while it runs under each planner;
 totals (parameters, weight bytes, MACs), the arena of every planner and the live-set lower
 bound, an estimate of TFLM's persistent tail (op_table.tail_estimate), and total memory =
-weight bytes + arena. `render_text`, `write_csv` and `write_plot` format it; `atomic_write`
-never leaves half-written files. Works on rnnedge.tflite models; imports
-rnnedge.op_table and rnnedge.planner, matplotlib lazily for the plot.
+weight bytes + arena. `render_text`, `write_csv` and `write_plot` format it (written through
+rnnedge.files, never half-written). Works on rnnedge.tflite models; imports
+rnnedge.files, rnnedge.op_table and rnnedge.planner, matplotlib lazily for the plot.
 """
 
 import csv
 import io
-import os
-import tempfile
 from collections import Counter
 
-from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_write
 from rnnedge.op_table import MAC_CONVENTION, TAIL_CONVENTION, is_parameter, op_macs, tail_estimate
 from rnnedge.planner import PLANNERS, plan_all
 
@@ -144,22 +142,6 @@ def render_text(report: dict) -> str:
         lines.append(f"TFLM measured: head {t['head']:,} B (ours, tflm planner: {a['tflm']:,} B),"
                      f" tail {t['tail']:,} B (estimate {report['tail_estimate']:,} B)")
     return "\n".join(lines)
-
-
-def atomic_write(path: str, data: bytes):
-    """Write `data` to a temporary file beside `path`, then rename it into place."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    except OSError as exc:
-        raise RnnedgeError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        os.unlink(tmp)
-        raise RnnedgeError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def write_csv(report: dict, path: str):

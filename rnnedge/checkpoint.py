@@ -15,18 +15,18 @@ A checkpoint is a dict of plain data saved with torch.save and read back with
 A whole pickled nn.Module loads only with trust_pickle=True (CLI `--trust-pickle`): unpickling
 runs arbitrary code from the file, so that is for files you made yourself.
 
-May import: torch, rnnedge.errors, rnnedge.zoo (at load time, by name).
+May import: torch, rnnedge.errors, rnnedge.files, rnnedge.zoo (at load time, by name).
 """
 
 import importlib
 import os
 import pickle
-import tempfile
 import zipfile
 
 import torch
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_output
 
 FORMAT = "rnnedge-checkpoint"
 VERSION = 1
@@ -69,16 +69,8 @@ def save(model, path, *, zoo_name=None, config=None, input_shape, normalization=
         "extra": extra,
     }
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".rnnedge-", suffix=".pt.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp:
+        torch.save(payload, tmp)
     return path
 
 

@@ -98,7 +98,7 @@ def measure_model(name, settings):
         "int8_top1": checked.int8["top1"],
         "drop_pp": checked.drop_pp,
         "agreement": checked.agreement,
-        "best_val_acc": trained.best_val_acc,
+        "best_val_acc": trained.best_score,
         "ops": exported["stats"]["ops"],
         "tflite": base + ".tflite",
         "paper": dict(zip(("params", "arena", "total_memory", "accuracy"), PAPER_TABLE_6.get(name, (None,) * 4))),

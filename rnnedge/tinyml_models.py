@@ -10,18 +10,18 @@ Conversion is deterministic: weights come from a fixed seed and the representati
 from `numpy.random.default_rng(seed)`; inputs and outputs are int8. `tflite_bytes(name)`
 caches the converted file in a directory (default: $RNNEDGE_CACHE or ~/.cache/rnnedge).
 Imports tensorflow lazily (only when a model is built); imports nothing else from rnnedge
-but rnnedge.errors.
+but rnnedge.errors and rnnedge.files.
 """
 
 import contextlib
 import hashlib
 import io
 import os
-import tempfile
 
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_write
 
 SEED = 0
 CALIBRATION_SAMPLES = 8
@@ -209,14 +209,7 @@ def tflite_path(name: str, directory: str | None = None, seed: int = SEED) -> st
     if not os.path.exists(path):
         os.makedirs(directory, exist_ok=True)
         data = to_int8_tflite(build_keras(name, seed), seed)
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomic_write(path, data)
     return path
 
 

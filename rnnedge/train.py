@@ -1,12 +1,27 @@
-"""Train a classifier on a Dataset and save the best epoch as an rnnedge checkpoint.
+"""Train a model on a Dataset and save the best epoch as an rnnedge checkpoint.
 
-`train(model_name, data, ...)` builds a zoo model with the dataset's class count and runs
-`fit`, which works for any `torch.nn.Module` classifier: Adam or SGD (Nesterov momentum), a
-per-step cosine (with a short linear warm-up) or one-cycle learning rate, the dataset's
-label-preserving augmentation, validation accuracy after every epoch, and the checkpoint
-rewritten whenever validation accuracy improves. Adam is the default because it trains all
-CIFAR variants briefly: on the synthetic set, SGD at lr 0.05 left cifar-resnet18 and -thin at
-chance for 6 epochs, where Adam took them to 99%.
+`train(model_name, data, ...)` builds a zoo classifier with the dataset's class count and runs
+`fit`, which owns the loop for any `torch.nn.Module` and any task: Adam or SGD (Nesterov
+momentum), a per-step cosine (with a short linear warm-up) or one-cycle learning rate, the
+dataset's augmentation, validation after every epoch, and the checkpoint rewritten whenever
+the validation score improves. Adam is the default because it trains all CIFAR variants
+briefly: on the synthetic set, SGD at lr 0.05 left cifar-resnet18 and -thin at chance for 6
+epochs, where Adam took them to 99%.
+
+What is specific to the problem comes from a task object (`ClassificationTask` here;
+detection brings its own):
+  name                 stored in the checkpoint's training metadata
+  score_name           the name of the validation score in logs and results ("val_acc")
+  collate              the DataLoader collate_fn, or None for PyTorch's default
+  torch_dataset(dataset, normalization, augmentation, seed)
+                       a torch Dataset with `set_epoch(epoch)` (augmentation drawn per epoch)
+  check_model(model, input_shape, dataset)
+                       RnnedgeError unless the model fits the data
+  loss(outputs, targets) -> scalar Tensor, the mean over the batch
+  train_counts(outputs, targets) -> {name: summed value}; fit records each sum / samples
+  evaluate(model, torch_dataset) -> (score, metrics): higher score is better (it picks the
+                       best epoch); metrics, a dict of floats, go into the epoch's record
+  checkpoint_extra() -> dict of plain data stored in the checkpoint's `extra`
 
 After every epoch the full training state (last weights, optimizer, epoch, history) goes to
 a side file `<out>.state`, loaded with `torch.load(weights_only=True)`; `resume=True`
@@ -15,7 +30,7 @@ augmentation of epoch e are seeded by (seed, e), so a resumed run reproduces an
 uninterrupted one.
 
 May import: numpy, torch, tqdm, rnnedge.data, rnnedge.zoo, rnnedge.checkpoint,
-rnnedge.errors.
+rnnedge.errors, rnnedge.files.
 """
 
 import math
@@ -31,6 +46,7 @@ from rnnedge.data import open_dataset
 from rnnedge.data.base import NO_AUGMENTATION
 from rnnedge.data.torch_adapter import Normalization, TorchImageDataset, epoch_seed, make_loader
 from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_output
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("cosine", "onecycle")
@@ -42,7 +58,7 @@ ONECYCLE_START_DIV = 25.0
 ONECYCLE_END_DIV = 1e4
 EVAL_BATCH = 256
 STATE_FORMAT = "rnnedge-train-state"
-STATE_VERSION = 1
+STATE_VERSION = 2
 RESUME_KEYS = ("zoo_name", "class_names", "optimizer", "batch", "seed")
 """Settings a resumed run must share with the saved one."""
 
@@ -92,8 +108,9 @@ class TrainResult:
     train_samples: int
     val_samples: int
     normalization: dict
+    score_name: str = "val_acc"
     best_epoch: int | None = None
-    best_val_acc: float | None = None
+    best_score: float | None = None
     start_epoch: int = 1
     history: list = field(default_factory=list)
 
@@ -144,10 +161,45 @@ def evaluate(model, torch_dataset, batch=EVAL_BATCH):
     return 100.0 * correct / n, loss_sum / n
 
 
+class ClassificationTask:
+    """Image classification with cross-entropy; the score is top-1 validation accuracy (%)."""
+
+    name = "classification"
+    score_name = "val_acc"
+    collate = None
+
+    def torch_dataset(self, dataset, normalization, augmentation=NO_AUGMENTATION, seed=0):
+        """(CHW float tensor, label) pairs of `dataset`."""
+        return TorchImageDataset(dataset, normalization, augmentation, seed)
+
+    def check_model(self, model, input_shape, dataset):
+        """RnnedgeError unless `model` maps one `input_shape` image to one logit per class."""
+        _check_head(model, input_shape, dataset.num_classes)
+
+    def loss(self, outputs, targets):
+        """Mean cross-entropy of the logits `outputs` against the labels `targets`."""
+        return torch.nn.functional.cross_entropy(outputs, targets)
+
+    def train_counts(self, outputs, targets):
+        """{"train_acc": 100 x the number of correct top-1 predictions} of one batch."""
+        return {"train_acc": 100.0 * float((outputs.detach().argmax(1) == targets).sum())}
+
+    def evaluate(self, model, torch_dataset):
+        """(top-1 accuracy %, {"val_acc", "val_loss"}) over `torch_dataset`."""
+        accuracy, loss = evaluate(model, torch_dataset)
+        return accuracy, {"val_acc": accuracy, "val_loss": loss}
+
+    def checkpoint_extra(self):
+        """Nothing beyond the checkpoint's own fields (class names, normalisation)."""
+        return {}
+
+
 def fit(model, train_set, val_set, *, out, config, input_shape, zoo_name=None,
-        model_config=None, resume=False, progress=False, log=None):
+        model_config=None, task=None, resume=False, progress=False, log=None):
     """Train `model` on `train_set`, validate on `val_set` every epoch, save the best epoch to
     the checkpoint `out` and the training state to `<out>.state`; return a TrainResult.
+    `task` (default ClassificationTask()) supplies the loss, the metrics and the score that
+    picks the best epoch (see the module docstring).
     `zoo_name` and `model_config` rebuild the model at load time (zoo.build kwargs, or
     {"class": "rnnedge.<module>.<Class>", "kwargs": {...}} without a zoo name, as
     `rnnedge.checkpoint.save` requires); `log` gets one line per epoch; `progress` shows a
@@ -165,39 +217,48 @@ def fit(model, train_set, val_set, *, out, config, input_shape, zoo_name=None,
                            "data")
     if tuple(val_set.class_names) != tuple(train_set.class_names):
         raise RnnedgeError("the val split's classes differ from the train split's")
-    _check_head(model, input_shape, train_set.num_classes)
+    task = ClassificationTask() if task is None else task
+    task.check_model(model, input_shape, train_set)
     normalization = Normalization.of_images(train_set.images)
     run = {"zoo_name": zoo_name, "class_names": list(train_set.class_names),
            "optimizer": config.optimizer, "batch": config.batch, "seed": config.seed}
     optimizer = make_optimizer(model, config)
     result = TrainResult(str(out), str(state_path), train_set.num_classes,
                          list(train_set.class_names), sum(p.numel() for p in model.parameters()),
-                         len(train_set), len(val_set), normalization.as_dict())
+                         len(train_set), len(val_set), normalization.as_dict(),
+                         task.score_name)
     if resume:
         _restore(state_path, model, optimizer, run, result)
         normalization = Normalization(tuple(result.normalization["mean"]),
                                       tuple(result.normalization["std"]))
     augmentation = train_set.augmentation if config.augment else NO_AUGMENTATION
-    train_data = TorchImageDataset(train_set, normalization, augmentation, config.seed)
-    val_data = TorchImageDataset(val_set, normalization)
+    train_data = task.torch_dataset(train_set, normalization, augmentation, config.seed)
+    val_data = task.torch_dataset(val_set, normalization)
     steps_per_epoch = _steps_per_epoch(len(train_set), config.batch)
     total_steps = steps_per_epoch * config.epochs
     for epoch in range(result.start_epoch, config.epochs + 1):
-        record = _train_epoch(model, optimizer, train_data, config, epoch,
+        record = _train_epoch(model, optimizer, train_data, task, config, epoch,
                               (epoch - 1) * steps_per_epoch, total_steps, progress)
-        record["val_acc"], record["val_loss"] = evaluate(model, val_data)
-        improved = result.best_val_acc is None or record["val_acc"] > result.best_val_acc
+        score, metrics = task.evaluate(model, val_data)
+        record.update(metrics)
+        record["score"] = score
+        improved = result.best_score is None or score > result.best_score
         if improved:
-            result.best_epoch, result.best_val_acc = epoch, record["val_acc"]
+            result.best_epoch, result.best_score = epoch, score
             _save_checkpoint(model, out, zoo_name, model_config, input_shape, normalization,
-                             train_set, config, record)
+                             train_set, config, record, task)
         result.history.append(record)
         _save_state(state_path, model, optimizer, run, result, epoch)
         if log:
-            log(f"epoch {epoch}/{config.epochs}: loss {record['train_loss']:.4f}, train "
-                f"{record['train_acc']:.2f}%, val {record['val_acc']:.2f}%, lr "
-                f"{record['lr']:.3g}" + (" (best, saved)" if improved else ""))
+            log(_epoch_line(record, config.epochs, improved))
     return result
+
+
+def _epoch_line(record, epochs, improved):
+    """The one-line summary of an epoch's record."""
+    values = ", ".join(f"{key} {value:.4g}" for key, value in record.items()
+                       if key not in ("epoch", "score"))
+    return f"epoch {record['epoch']}/{epochs}: {values}" + (" (best, saved)" if improved else "")
 
 
 def train(model_name, data="synthetic", *, out="model.pt", config=TrainConfig(), resume=False,
@@ -257,21 +318,23 @@ def _check_head(model, input_shape, num_classes):
                            f"has {num_classes} classes: build it with num_classes={num_classes}")
 
 
-def _train_epoch(model, optimizer, train_data, config, epoch, first_step, total_steps, progress):
-    """One epoch of training; returns its record (mean loss, accuracy, last lr)."""
+def _train_epoch(model, optimizer, train_data, task, config, epoch, first_step, total_steps,
+                 progress):
+    """One epoch of training; returns its record (mean loss, the task's train counts per
+    sample, last lr)."""
     model.train()
     torch.manual_seed(epoch_seed(config.seed, epoch))
     loader = make_loader(train_data, config.batch, shuffle=True, epoch=epoch,
-                         drop_last=len(train_data) % config.batch == 1)
+                         drop_last=len(train_data) % config.batch == 1, collate=task.collate)
     bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", file=sys.stderr, leave=False,
                disable=None if progress else True, unit="batch")
-    loss_sum, correct, seen, lr = 0.0, 0, 0, 0.0
-    for step, (images, labels) in enumerate(bar, start=first_step):
+    loss_sum, counts, seen, lr = 0.0, {}, 0, 0.0
+    for step, (inputs, targets) in enumerate(bar, start=first_step):
         lr = learning_rate(config, step, total_steps)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        logits = model(images)
-        loss = torch.nn.functional.cross_entropy(logits, labels)
+        outputs = model(inputs)
+        loss = task.loss(outputs, targets)
         value = loss.item()
         if not math.isfinite(value):
             raise RnnedgeError(f"training diverged in epoch {epoch} (loss {value}): "
@@ -279,30 +342,34 @@ def _train_epoch(model, optimizer, train_data, config, epoch, first_step, total_
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        loss_sum += value * len(labels)
-        correct += int((logits.detach().argmax(1) == labels).sum())
-        seen += len(labels)
+        n = len(inputs)
+        loss_sum += value * n
+        for key, count in task.train_counts(outputs, targets).items():
+            counts[key] = counts.get(key, 0.0) + count
+        seen += n
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", refresh=False)
     bar.close()
     if not all(math.isfinite(p.detach().abs().sum().item()) for p in model.parameters()):
         raise RnnedgeError(f"training diverged in epoch {epoch} (non-finite weights): lower "
                            "--lr")
-    return {"epoch": epoch, "train_loss": loss_sum / seen, "train_acc": 100.0 * correct / seen,
-            "lr": lr}
+    return {"epoch": epoch, "train_loss": loss_sum / seen,
+            **{key: count / seen for key, count in counts.items()}, "lr": lr}
 
 
 def _save_checkpoint(model, out, zoo_name, model_config, input_shape, normalization,
-                     train_set, config, record):
-    """Write the rnnedge checkpoint of the current weights to `out` (atomically)."""
+                     train_set, config, record, task):
+    """Write the rnnedge checkpoint of the current weights to `out` (atomically); its
+    `extra` holds the training metadata and the task's own data."""
     from rnnedge import checkpoint
 
-    training = {**asdict(config), "epoch": record["epoch"], "val_acc": record["val_acc"],
-                "data": train_set.source}
+    training = {**asdict(config), "task": task.name, "epoch": record["epoch"],
+                task.score_name: record["score"], "data": train_set.source}
     try:
         checkpoint.save(model, out, zoo_name=zoo_name, config=dict(model_config or {}),
                         input_shape=tuple(input_shape),
                         normalization=(list(normalization.mean), list(normalization.std)),
-                        class_names=list(train_set.class_names), extra={"training": training})
+                        class_names=list(train_set.class_names),
+                        extra={**task.checkpoint_extra(), "training": training})
     except OSError as exc:
         raise RnnedgeError(f"cannot write {out}: {exc.strerror or exc}") from None
 
@@ -311,9 +378,10 @@ def _save_state(path, model, optimizer, run, result, epoch):
     """Write the resumable training state after `epoch` atomically to `path`."""
     state = {"format": STATE_FORMAT, "version": STATE_VERSION, "epoch": epoch, "run": run,
              "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "best_epoch": result.best_epoch, "best_val_acc": result.best_val_acc,
+             "best_epoch": result.best_epoch, "best_score": result.best_score,
              "normalization": result.normalization, "history": result.history}
-    _atomic(path, lambda tmp: torch.save(state, tmp))
+    with atomic_output(path) as tmp:
+        torch.save(state, tmp)
 
 
 def _restore(path, model, optimizer, run, result):
@@ -328,6 +396,9 @@ def _restore(path, model, optimizer, run, result):
                            f"({type(exc).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise RnnedgeError(f"--resume: {path} is not an rnnedge training state")
+    if state.get("version") != STATE_VERSION:
+        raise RnnedgeError(f"--resume: {path} is training state version {state.get('version')!r}"
+                           f"; this rnnedge reads version {STATE_VERSION}")
     saved = state["run"]
     for key in RESUME_KEYS:
         if saved.get(key) != run[key]:
@@ -340,21 +411,6 @@ def _restore(path, model, optimizer, run, result):
         raise RnnedgeError(f"--resume: {path} does not fit this model "
                            f"({str(exc).splitlines()[0]})") from None
     result.start_epoch = state["epoch"] + 1
-    result.best_epoch, result.best_val_acc = state["best_epoch"], state["best_val_acc"]
+    result.best_epoch, result.best_score = state["best_epoch"], state["best_score"]
     result.normalization = state["normalization"]
     result.history = list(state["history"])
-
-
-def _atomic(path, write):
-    """Call write(tmp) on a temporary file beside `path`, then move it over `path`."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        write(str(tmp))
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise RnnedgeError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -37,7 +37,7 @@ def test_rnn_model_on_synthetic_round_trips_a_10_way_checkpoint(tmp_path):
     assert report["num_classes"] == 10 and report["model"] == "cifar-resnet18-rnn"
     assert report["train_samples"] == 64 and report["val_samples"] == 64
     assert [r["epoch"] for r in report["history"]] == [1, 2]
-    assert report["best_val_acc"] == max(r["val_acc"] for r in report["history"])
+    assert report["best_score"] == max(r["val_acc"] for r in report["history"])
     assert report["parameters"] == sum(
         p.numel() for p in zoo.build("cifar-resnet18-rnn", num_classes=10).parameters())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rnn.pt", "rnn.pt.state"]
@@ -49,7 +49,7 @@ def test_rnn_model_on_synthetic_round_trips_a_10_way_checkpoint(tmp_path):
     assert meta["normalization"] == report["normalization"]
     assert meta["extra"]["training"]["epoch"] == report["best_epoch"]
     val = open_dataset("synthetic:n=64", "val")
-    assert accuracy(model, val, meta) == pytest.approx(report["best_val_acc"])
+    assert accuracy(model, val, meta) == pytest.approx(report["best_score"])
 
     resumed = run("cifar-resnet18-rnn", "--data", "synthetic:n=64", "--epochs", "3", "--batch",
                   "32", "--out", str(out), "--json", "--resume", "--threads", "1")

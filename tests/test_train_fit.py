@@ -14,7 +14,7 @@ from rnnedge.data import Augmentation
 from rnnedge.data.base import make_dataset
 from rnnedge.data.torch_adapter import Normalization, TorchImageDataset
 from rnnedge.errors import RnnedgeError
-from rnnedge.train import TrainConfig, evaluate, fit, learning_rate
+from rnnedge.train import ClassificationTask, TrainConfig, evaluate, fit, learning_rate
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_training_lowers_the_loss(tmp_path, saved):
     _, after = evaluate(model, data)
     assert after < 0.5 * before
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
-    assert result.best_val_acc == 100.0
+    assert result.best_score == 100.0
 
 
 def test_best_epoch_saved_with_its_val_accuracy(tmp_path, saved):
@@ -73,7 +73,7 @@ def test_best_epoch_saved_with_its_val_accuracy(tmp_path, saved):
     result = fit(tiny_model(), train_set, val_set, out=tmp_path / "m.pt", config=config,
                  input_shape=(3, 8, 8), zoo_name=None, model_config={"classes": 3}, log=logs.append)
     accs = [r["val_acc"] for r in result.history]
-    assert result.best_val_acc == max(accs) and result.best_epoch == accs.index(max(accs)) + 1
+    assert result.best_score == max(accs) and result.best_epoch == accs.index(max(accs)) + 1
     assert len(logs) == 3 and "(best, saved)" in logs[0]
     last = saved[-1]
     assert last["extra"]["training"]["epoch"] == result.best_epoch
@@ -89,7 +89,7 @@ def test_best_epoch_saved_with_its_val_accuracy(tmp_path, saved):
     with torch.no_grad():
         predictions = [int(model(data[i][0][None]).argmax()) for i in range(len(data))]
     hits = np.array(predictions) == val_set.labels
-    assert 100.0 * hits.mean() == pytest.approx(result.best_val_acc)
+    assert 100.0 * hits.mean() == pytest.approx(result.best_score)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "m.pt.state"]
 
 
@@ -112,26 +112,26 @@ def test_resume_continues_from_the_saved_epoch(tmp_path, saved):
     assert again.start_epoch == 4 and again.history == resumed.history  # nothing left to do
 
 
-def test_interrupted_run_resumes_bit_exactly(tmp_path, saved, monkeypatch):
+def test_interrupted_run_resumes_bit_exactly(tmp_path, saved):
     train_set, val_set = colour_dataset(48, 0), colour_dataset(24, 1)
     config = TrainConfig(epochs=3, batch=16, lr=0.2, seed=4, optimizer="sgd")
     straight = tiny_model()
     full = fit(straight, train_set, val_set, out=tmp_path / "a.pt", config=config,
                input_shape=(3, 8, 8))
 
-    import rnnedge.train as train_module
-    original = train_module._train_epoch
+    class CrashInEpoch3(ClassificationTask):
+        """Interrupted at the first step of epoch 3 (48 samples / 16 = 3 steps per epoch)."""
+        steps = 0
 
-    def crash_in_epoch_3(model, optimizer, data, cfg, epoch, *args):
-        if epoch == 3:
-            raise KeyboardInterrupt
-        return original(model, optimizer, data, cfg, epoch, *args)
+        def loss(self, outputs, targets):
+            self.steps += 1
+            if self.steps == 7:
+                raise KeyboardInterrupt
+            return super().loss(outputs, targets)
 
-    monkeypatch.setattr(train_module, "_train_epoch", crash_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):
         fit(tiny_model(), train_set, val_set, out=tmp_path / "b.pt", config=config,
-            input_shape=(3, 8, 8))
-    monkeypatch.setattr(train_module, "_train_epoch", original)
+            input_shape=(3, 8, 8), task=CrashInEpoch3())
     resumed_model = tiny_model(seed=5)
     resumed = fit(resumed_model, train_set, val_set, out=tmp_path / "b.pt", config=config,
                   input_shape=(3, 8, 8), resume=True)

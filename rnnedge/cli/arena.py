@@ -9,7 +9,8 @@ import os
 
 import click
 
-from rnnedge.arena_report import atomic_write, arena_report, render_text, write_csv, write_plot
+from rnnedge.files import atomic_write
+from rnnedge.arena_report import arena_report, render_text, write_csv, write_plot
 from rnnedge.errors import RnnedgeError
 from rnnedge.planner import PLANNERS, plan
 from rnnedge.tflite import read_model, write_offline_plan

@@ -7,12 +7,12 @@ Holds no model logic.
 import json
 import os
 import sys
-import tempfile
 
 import click
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_output
 from rnnedge.planner import PLANNERS
 
 
@@ -29,18 +29,12 @@ def save_outputs(path: str, outputs: list) -> None:
     if len(outputs) > 1 and not path.endswith(".npz"):
         raise RnnedgeError(f"the model has {len(outputs)} outputs: give an --output ending "
                            "in .npz")
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+    with atomic_output(path, suffix=os.path.splitext(path)[1]) as tmp:
+        with open(tmp, "wb") as f:
             if len(outputs) == 1:
                 np.save(f, outputs[0])
             else:
                 np.savez(f, *outputs)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 @click.command("run")

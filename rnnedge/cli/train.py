@@ -45,6 +45,6 @@ def train(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, see
     if as_json:
         click.echo(json.dumps({"model": model, "data": data, **result.as_dict()}))
     else:
-        click.echo(f"{model}: best val accuracy {result.best_val_acc:.2f}% at epoch "
+        click.echo(f"{model}: best {result.score_name} {result.best_score:.2f} at epoch "
                    f"{result.best_epoch} of {epochs} ({result.num_classes} classes, "
                    f"{result.parameters:,} parameters) -> {result.checkpoint}")

@@ -83,12 +83,12 @@ def _shift(image, dy, dx):
     return out
 
 
-def make_loader(torch_dataset, batch_size, shuffle, epoch=0, drop_last=False):
+def make_loader(torch_dataset, batch_size, shuffle, epoch=0, drop_last=False, collate=None):
     """A single-process DataLoader over `torch_dataset` for `epoch`: augmentation drawn and
     (when `shuffle`) the order fixed by (dataset seed, epoch); `drop_last` drops a short last
-    batch."""
+    batch; `collate` is the collate_fn (None: PyTorch's default)."""
     torch_dataset.set_epoch(epoch)
     generator = torch.Generator().manual_seed(epoch_seed(torch_dataset.seed, epoch))
     return torch.utils.data.DataLoader(torch_dataset, batch_size=batch_size, shuffle=shuffle,
                                        generator=generator if shuffle else None, num_workers=0,
-                                       drop_last=drop_last)
+                                       drop_last=drop_last, collate_fn=collate)
