@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.kernels import ops as K
+from rnnedge.kernels import ops as kernel_ops
 from rnnedge.planner import plan as make_plan
 from rnnedge.planner.fused_pad import explicit_padding
 from rnnedge.op_table import info, op_macs
@@ -220,11 +220,11 @@ class _Builder:
                     raise RnnedgeError(f"{where}: the plan overlaps two outputs")
         if op.opcode == "CONCATENATION":
             calls = self._slices(where, kernel, prep.data, ins, outs[0], gather=True)
-        elif isinstance(kernel, K.Split):
+        elif isinstance(kernel, kernel_ops.Split):
             calls = self._slices(where, kernel, prep.outputs, outs, ins[0], gather=False)
         else:
             self._check_alias(where, op.opcode, prep, ins, outs)
-            if isinstance(kernel, (K.Conv2D, K.DepthwiseConv2D, K.FullyConnected)):
+            if isinstance(kernel, (kernel_ops.Conv2D, kernel_ops.DepthwiseConv2D, kernel_ops.FullyConnected)):
                 args = (ins[0], *self.weights(op, kernel), outs[0])
             else:
                 args = (*ins, outs[0])
@@ -266,7 +266,7 @@ class _Builder:
         calls, start = [], 0
         for r, done in zip(refs, placed):
             if not done and r.nbytes:
-                copy = K.Reshape((r.nbytes,), (r.nbytes,), lib=self.lib)
+                copy = kernel_ops.Reshape((r.nbytes,), (r.nbytes,), lib=self.lib)
                 self.keep.append(copy)
                 part = Ref("arena", whole.offset + start, r.nbytes)
                 calls.append(Call(copy.entry, copy.params, (r, part) if gather else (part, r)))
@@ -304,7 +304,7 @@ class _Builder:
         row_bytes = rows[0][2] if rows else 0
         scratch = self._row_scratch(j, row_bytes, scope)
         qs = [operators.tensor_quant(self.sg.tensors[t], where) for t in add.inputs[:2]]
-        row_add = K.Add((row_bytes,), (row_bytes,), qs[0], qs[1],
+        row_add = kernel_ops.Add((row_bytes,), (row_bytes,), qs[0], qs[1],
                         operators.tensor_quant(ot, where),
                         activation=add.options.get("fused_activation_function", "NONE"),
                         lib=self.lib)

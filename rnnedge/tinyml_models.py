@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.files import atomic_write
+from rnnedge.files import atomic_write, cache_dir
 
 SEED = 0
 CALIBRATION_SAMPLES = 8

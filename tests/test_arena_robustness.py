@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from rnnedge import tinyml_models as T
+from rnnedge import tinyml_models
 from rnnedge.arena_report import arena_report
 from rnnedge.errors import RnnedgeError
 from rnnedge.tflite import read_model
@@ -15,7 +15,7 @@ from rnnedge.tflite import read_model
 @pytest.fixture(scope="session")
 def model_paths(tmp_path_factory):
     directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: T.tflite_path(name, directory) for name in T.BUILDERS}
+    return {name: tinyml_models.tflite_path(name, directory) for name in tinyml_models.BUILDERS}
 
 
 def _rewire(model, rng):

@@ -3,19 +3,19 @@
 import numpy as np
 import pytest
 
-from rnnedge import tinyml_models as T
+from rnnedge import tinyml_models
 from rnnedge.planner import plan
 from rnnedge.tflite import OFFLINE_PLAN_NAME, add_metadata, read_model, write_offline_plan
 from rnnedge.tflite.writer import offline_plan_metadata
 from rnnedge.tflm_probe import measure_tflm, run_tflm
 
-MODELS = sorted(T.BUILDERS)
+MODELS = sorted(tinyml_models.BUILDERS)
 
 
 @pytest.fixture(scope="session")
 def model_paths(tmp_path_factory):
     directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: T.tflite_path(name, directory) for name in MODELS}
+    return {name: tinyml_models.tflite_path(name, directory) for name in MODELS}
 
 
 def test_metadata_format():

@@ -27,7 +27,7 @@ concatenations into trees). Imports: torch only (weights are
 """
 
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 
 def reverse_steps(x, time_dim):
     """Flip a map along its time axis with Split + Concat (the paper's eq. 10), no Gather."""
@@ -44,7 +44,7 @@ def project_input(x, w):
     if w.cell == "gru":
         hidden = w.hidden
         bias = torch.cat([bias[: 2 * hidden], w.bias_ih[2 * hidden :]])
-    return F.conv2d(x, w.weight_ih[:, :, None, None], bias)
+    return functional.conv2d(x, w.weight_ih[:, :, None, None], bias)
 
 
 def _recurrent(h, w):
@@ -53,7 +53,7 @@ def _recurrent(h, w):
     if w.cell == "gru":
         hidden = w.hidden
         bias = torch.cat([torch.zeros_like(w.bias_hh[: 2 * hidden]), w.bias_hh[2 * hidden :]])
-    return F.conv2d(h, w.weight_hh[:, :, None, None], bias)
+    return functional.conv2d(h, w.weight_hh[:, :, None, None], bias)
 
 
 def step(p_t, h, c, w):
