@@ -44,8 +44,9 @@ def _requirements(sg):
             tensor = sg.tensors[t]
             if pos == entry.bias or (tensor.is_constant and not is_parameter(op, tensor)):
                 allowed_int32.add(t)
-        if op.opcode == "CONCATENATION" and len(op.inputs) > 10:
-            problems.append(f"CONCATENATION with {len(op.inputs)} inputs (TFLM allows 10)")
+        if entry.max_inputs is not None and len(op.inputs) > entry.max_inputs:
+            problems.append(f"{op.opcode} with {len(op.inputs)} inputs (TFLM allows "
+                            f"{entry.max_inputs})")
     for tensor in sg.tensors:
         if tensor.type_name == "INT8" or (tensor.type_name == "INT32"
                                           and tensor.index in allowed_int32):

@@ -19,7 +19,7 @@ The scheme (what TFLM's int8 kernels expect):
 Ops that share a weight and a bias (a recurrent W_hh with a bias) get their inputs unified
 into one scale, so the int32 bias is also stored once.
 
-May import: numpy, rnnedge.errors, rnnedge.op_table, rnnedge.export.lowering.
+May import: numpy, rnnedge.errors, rnnedge.op_table, rnnedge.export.graph_ir.
 """
 
 from dataclasses import dataclass
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.export.lowering import Op, Tensor
+from rnnedge.export.graph_ir import Op, Tensor
 from rnnedge.op_table import info
 
 

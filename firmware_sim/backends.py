@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.firmware_sim.program import compile_model, load_model
+from rnnedge.firmware_sim.compiler import compile_model, load_model
 from rnnedge.firmware_sim.runtime import Runtime
 
 BACKENDS = ("c", "tflite", "tflite-default", "tflm")

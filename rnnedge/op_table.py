@@ -17,6 +17,7 @@ operation.py): every stage asks it instead of keeping its own list.
 - `weighted`: constant inputs are parameters (otherwise int32/int64 constants are index
   operands: axes, sizes, paddings); `bias`: input position of an int32 bias, or None;
 - `dtypes`: activation types TFLM's reference kernel takes (what the tool's checks allow);
+- `max_inputs`: the most inputs TFLM's kernel accepts (CONCATENATION: 10), or None;
 - `kernel`: the rnnedge.kernels.ops class that runs it in the C runtime (None: none does).
 
 The MAC convention (one, MAC_CONVENTION, used by `rnnedge arena`, the export report, the
@@ -68,6 +69,7 @@ class OpInfo:
     weighted: bool = False
     bias: int | None = None
     dtypes: tuple = ("INT8",)
+    max_inputs: int | None = None
     kernel: str | None = None
 
 
@@ -112,7 +114,8 @@ def _entries():
          {"inplace": frozenset({"view"}), "kernel": "Reshape"},
          {"RESHAPE": {"same_scale": True}}),
         ("concat", ("CONCATENATION",),
-         {"inplace": frozenset({"concat"}), "same_scale": True, "kernel": "Concatenation"}, {}),
+         {"inplace": frozenset({"concat"}), "same_scale": True, "kernel": "Concatenation",
+          "max_inputs": 10}, {}),
         ("concat", ("PACK",), {}, {}),
         ("split", ("SPLIT", "SPLIT_V"),
          {"inplace": frozenset({"split_view"}), "same_scale": True, "kernel": "Split"}, {}),

@@ -13,12 +13,6 @@ from rnnedge.tflm_probe import measure_tflm
 MODELS = sorted(tinyml_models.BUILDERS)
 
 
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory):
-    directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: tinyml_models.tflite_path(name, directory) for name in MODELS}
-
-
 def _run(*args):
     return CliRunner().invoke(main, ["arena", *map(str, args)])
 

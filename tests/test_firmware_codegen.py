@@ -13,8 +13,7 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import codegen, toolchain
 from rnnedge.firmware_sim.backends import make_backend
 from rnnedge.kernels import build, cflags
-from test_firmware_runtime import compile_with, model_inputs, ops_model
-from zoo_exports import export_zoo_model
+from helpers import compile_with, export_zoo_model, model_inputs, ops_model
 
 CASES = [("resnet8", "inplace"), ("resnet8", "inplace-norows"), ("unet", "best"),
          ("ds_cnn", "inplace"), ("cifar-resnet18-rnn", "inplace-raw"), ("ops", "inplace")]

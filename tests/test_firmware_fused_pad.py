@@ -12,15 +12,13 @@ from rnnedge import tinyml_models
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import codegen, toolchain
 from rnnedge.firmware_sim.backends import make_backend
-from rnnedge.firmware_sim.program import compile_model
+from rnnedge.firmware_sim.compiler import compile_model
 from rnnedge.firmware_sim.runtime import Runtime
 from rnnedge.kernels import load
 from rnnedge.kernels import ops as kernel_ops
 from rnnedge.kernels.params import Quant
 from rnnedge.tflite import read_model
-from test_firmware_runtime import model_inputs, raw_inplace_plan
-from test_planner_fused_pad import padded_strided_convs
-from zoo_exports import export_zoo_model
+from helpers import export_zoo_model, model_inputs, padded_strided_convs, raw_inplace_plan
 
 ZOO = ("cifar-resnet18-thin", "cifar-resnet18-rnn")
 

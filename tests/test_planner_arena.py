@@ -17,12 +17,6 @@ from rnnedge.tflm_probe import measure_tflm
 MODELS = sorted(tinyml_models.BUILDERS)
 
 
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory):
-    directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: tinyml_models.tflite_path(name, directory) for name in MODELS}
-
-
 def _assert_valid(p):
     """No two buffers that are live in the same scope share a byte."""
     for a, b in itertools.combinations(p.buffers, 2):

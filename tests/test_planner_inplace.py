@@ -16,12 +16,6 @@ IN_PLACE_WRITERS = ("ADD", "SUB", "MUL", "TANH", "LOGISTIC", "RELU", "RELU6", "Q
                     "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory):
-    directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: tinyml_models.tflite_path(name, directory) for name in tinyml_models.BUILDERS}
-
-
 @pytest.fixture(scope="module")
 def rules_model():
     """Dense x2 -> CONCATENATION (axis 1 of (1, 32)) -> TANH -> RESHAPE -> RESHAPE -> Dense."""

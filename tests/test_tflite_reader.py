@@ -13,12 +13,6 @@ from rnnedge.tflite.flatbuf import Buf
 MODELS = sorted(tinyml_models.BUILDERS)
 
 
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory):
-    directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: tinyml_models.tflite_path(name, directory) for name in MODELS}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
 def test_tensors_match_tflite_interpreter(model_paths, name):

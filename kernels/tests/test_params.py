@@ -17,6 +17,26 @@ def test_quantize_multiplier_represents_the_real_value(real):
     assert abs(m * 2.0 ** (shift - 31) - real) <= real * 2.0**-31
 
 
+def test_quantize_multiplier_matches_tflm_by_hand():
+    """TFLM's QuantizeMultiplier: frexp(real) = q * 2^shift, multiplier = TfLiteRound(q * 2^31),
+    worked out by hand: 0.5 = 0.5 * 2^0, 0.001 = 0.512 * 2^-9 (0.512 * 2^31 =
+    1099511627.776), 3.3 = 0.825 * 2^2 (1771674009.6)."""
+    assert params.quantize_multiplier(0.5) == (1 << 30, 0)
+    assert params.quantize_multiplier(0.75) == (3 << 29, 0)
+    assert params.quantize_multiplier(0.001) == (1099511628, -9)
+    assert params.quantize_multiplier(3.3) == (1771674010, 2)
+
+
+def test_tanh_params_match_tflm_by_hand():
+    """TFLM's int8 TANH Prepare for input scale float32(0.05): input_real_multiplier =
+    0.0500000007450580597 * 2^27 = 6710886.5 = 0.80000001 * 2^23, so multiplier
+    round(6710886.5 * 2^8) = 1717986944, left shift 23, and CalculateInputRadius(4, 23) =
+    floor(15 * 2^27 / 2^23) = 240."""
+    assert params.tanh_params(Quant(0.05, 2), Quant(1 / 128, 0)) == {
+        "input_zero_point": 2, "input_range_radius": 240, "input_multiplier": 1717986944,
+        "input_left_shift": 23}
+
+
 def test_quantize_multiplier_edge_cases():
     assert params.quantize_multiplier(0.0) == (0, 0)
     # A significand rounding up to 2^31 is halved and the exponent bumped.
