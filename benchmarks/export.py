@@ -223,13 +223,14 @@ def measure_standard(case, out_dir, tflite_path):
     from rnnedge.errors import RnnedgeError
     from rnnedge.export import graph_stats, verify
     from rnnedge.export.vela_check import vela_summary
+    from rnnedge.tflite import read_model
     data = open(tflite_path, "rb").read()
     with np.load(os.path.join(out_dir, f"{case}_check.npz")) as npz:
         inputs = npz["inputs"]
         refs = [npz[k] for k in sorted(k for k in npz.files if k.startswith("ref_"))]
     samples = [inputs[i:i + 1] for i in range(len(inputs))]
     reference = [[r[i:i + 1] for r in refs] for i in range(len(inputs))]
-    result = {"stats": graph_stats.graph_stats(data)}
+    result = {"stats": graph_stats.graph_stats(read_model(data))}
     try:
         result["agreement"] = _agreement_any_layout(data, reference, samples)
     except (RnnedgeError, RuntimeError, ValueError) as exc:

@@ -1,7 +1,9 @@
 """ONNX -> fully int8 TFLite: the one module boundary for the conversion.
 
 Everything else in rnnedge hands this module an ONNX model and calibration inputs and gets
-.tflite bytes back; which converter sits behind it is this module's business. The route
+a `Converted` back: the .tflite bytes and the quantisation of the graph inputs and outputs the
+quantiser chose (so nobody re-parses the bytes to learn them); which converter sits behind it
+is this module's business. The route
 chosen (docs/export.md, "Choice of converter"): lower rnnedge's ONNX op subset to NHWC TFLite
 builtins (lowering.py), calibrate on the float ONNX graph (calibration.collect_ranges),
 quantise with same-scale groups (quantize.py) and write the flatbuffer directly
@@ -10,14 +12,32 @@ quantise with same-scale groups (quantize.py) and write the flatbuffer directly
 May import: rnnedge.export.{lowering, calibration, quantize, tflite_writer}.
 """
 
+from dataclasses import dataclass
+
 from rnnedge.export.calibration import collect_ranges
 from rnnedge.export.lowering import lower
 from rnnedge.export.quantize import quantize
 from rnnedge.export.tflite_writer import write
 
 
-def to_int8_tflite(onnx_model, calibration):
-    """Convert an ONNX ModelProto to fully int8 TFLite bytes.
+@dataclass(frozen=True)
+class Port:
+    """A graph input or output of the written model: NHWC shape, int8 scale and zero point."""
+    shape: tuple
+    scale: float
+    zero_point: int
+
+
+@dataclass(frozen=True)
+class Converted:
+    """What the conversion produced: the .tflite bytes and its graph inputs and outputs."""
+    tflite: bytes
+    inputs: tuple
+    outputs: tuple
+
+
+def to_int8_tflite(onnx_model, calibration) -> Converted:
+    """Convert an ONNX ModelProto to fully int8 TFLite.
 
     calibration: list of (1, C, H, W) float32 input arrays (normalised) that set the ranges.
     Raises RnnedgeError naming the first ONNX op the exporter cannot lower.
@@ -25,4 +45,10 @@ def to_int8_tflite(onnx_model, calibration):
     graph = lower(onnx_model)
     ranges = collect_ranges(onnx_model, calibration)
     params = quantize(graph, ranges)
-    return write(graph, params)
+
+    def port(name):
+        q = params[name]
+        return Port(tuple(int(d) for d in graph.tensors[name].shape), float(q.scale[0]),
+                    int(q.zero_point[0]))
+    return Converted(write(graph, params), tuple(port(n) for n in graph.inputs),
+                     tuple(port(n) for n in graph.outputs))

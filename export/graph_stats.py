@@ -12,90 +12,56 @@ output, so the benchmark applies it to the standard route too).
   (descendant of one, ancestor of another) plus the ops feeding that region that do not also
   feed the first read (per-step input slicing). ops_per_step = (region ops - 1) / (longest
   chain of dependent reads - 1), i.e. ops per step with both directions of a pass included;
-- graph MACs with seed 000's conventions (eq. 17): conv (k^2*Cin/g*Cout + Cout) per output
-  position, FC Cin*Cout + Cout, one per output element of ADD/SUB/MUL, one per input element
-  of AVERAGE_POOL_2D; `rnn_macs` sums them over ops whose tensors are named in a given scope.
+- graph MACs under rnnedge.op_table's MAC_CONVENTION (the paper's eq. 17, the same count
+  `rnnedge arena` prints); `rnn_graph_macs` sums them over ops whose output tensors are named
+  in a given scope.
 
-May import: numpy, ai_edge_litert.schema_py_generated.
+Reads the file with rnnedge's own reader (rnnedge.tflite), which any converter's output
+passes; the caller reads it once. May import: rnnedge.op_table.
 """
 
 from collections import Counter
 
-import numpy as np
-from ai_edge_litert import schema_py_generated as fb
-
-CONTROL_FLOW = {"WHILE", "IF", "CALL_ONCE", "CUSTOM", "DELEGATE"}
-INDEX_OPERAND_OPS = {"SPLIT", "SPLIT_V", "PAD", "STRIDED_SLICE", "RESHAPE",
-                     "RESIZE_NEAREST_NEIGHBOR", "MEAN", "CONCATENATION", "GATHER", "TRANSPOSE"}
-BIAS_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
-_OP_NAMES = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
-_TYPE_NAMES = {v: k for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
+from rnnedge.op_table import info, is_parameter, op_macs
 
 
-class _Model:
-    """The parts of the flatbuffer the statistics need, as plain Python values."""
-
-    def __init__(self, tflite_bytes):
-        model = fb.ModelT.InitFromPackedBuf(bytearray(tflite_bytes), 0)
-        self.sub = model.subgraphs[0]
-        self.buffers = [b.data for b in model.buffers]
-        self.kinds = []
-        self.custom = []
-        for op in self.sub.operators:
-            code = model.operatorCodes[op.opcodeIndex]
-            kind = _OP_NAMES.get(max(code.builtinCode, code.deprecatedBuiltinCode), "UNKNOWN")
-            self.kinds.append(kind)
-            self.custom.append(code.customCode.decode() if code.customCode else None)
-        self.producer = {}
-        for i, op in enumerate(self.sub.operators):
-            for t in op.outputs:
-                self.producer[t] = i
-
-    def is_const(self, t):
-        """True when tensor t has data in the file."""
-        data = self.buffers[self.sub.tensors[t].buffer]
-        return data is not None and len(data) > 0
-
-    def tensor_name(self, t):
-        """Tensor t's name as str."""
-        name = self.sub.tensors[t].name
-        return name.decode() if isinstance(name, bytes) else name
+def _producers(sg) -> dict:
+    """{tensor index: index of the op writing it}."""
+    return {t: op.index for op in sg.operators for t in op.outputs}
 
 
-def _requirements(m):
+def _requirements(sg):
     """Findings that break the export's promises (empty list when all hold)."""
     problems = []
-    for kind, custom in zip(m.kinds, m.custom):
-        if kind in CONTROL_FLOW or custom:
-            problems.append(f"non-builtin or control-flow op {custom or kind}")
-    roles = {}
-    for kind, op in zip(m.kinds, m.sub.operators):
+    allowed_int32 = set()
+    for op in sg.operators:
+        entry = info(op.opcode)
+        if entry.category in ("control", "unknown") or op.custom_code:
+            problems.append(f"non-builtin or control-flow op {op.custom_code or op.opcode}")
         for pos, t in enumerate(op.inputs):
             if t < 0:
                 continue
-            if kind in BIAS_OPS and pos == 2:
-                roles[t] = "bias"
-            elif kind in INDEX_OPERAND_OPS and m.is_const(t) and pos > 0 or (
-                    kind == "SPLIT" and pos == 0):
-                roles.setdefault(t, "index")
-        if kind == "CONCATENATION" and len(op.inputs) > 10:
-            problems.append(f"CONCATENATION with {len(op.inputs)} inputs (TFLM allows 10)")
-    for t, tensor in enumerate(m.sub.tensors):
-        type_name = _TYPE_NAMES.get(tensor.type, str(tensor.type))
-        if type_name == "INT8":
+            tensor = sg.tensors[t]
+            if pos == entry.bias or (tensor.is_constant and not is_parameter(op, tensor)):
+                allowed_int32.add(t)
+        if entry.max_inputs is not None and len(op.inputs) > entry.max_inputs:
+            problems.append(f"{op.opcode} with {len(op.inputs)} inputs (TFLM allows "
+                            f"{entry.max_inputs})")
+    for tensor in sg.tensors:
+        if tensor.type_name == "INT8" or (tensor.type_name == "INT32"
+                                          and tensor.index in allowed_int32):
             continue
-        if type_name == "INT32" and roles.get(t) in ("bias", "index"):
-            continue
-        problems.append(f"tensor {m.tensor_name(t)} is {type_name}")
+        problems.append(f"tensor {tensor.name} is {tensor.type_name}")
     return problems
 
 
-def _duplication(m):
+def _duplication(model):
     """(stored constant bytes, unique constant bytes)."""
     stored = {}
-    for t in range(len(m.sub.tensors)):
-        if m.is_const(t):
-            stored[m.sub.tensors[t].buffer] = bytes(m.buffers[m.sub.tensors[t].buffer])
+    for tensor in model.main.tensors:
+        data = model.buffers[tensor.buffer].data
+        if tensor.is_constant and data is not None:
+            stored[tensor.buffer] = data.tobytes()
     stored_bytes = sum(len(v) for v in stored.values())
     unique_bytes = sum(len(v) for v in set(stored.values()))
     return stored_bytes, unique_bytes
@@ -112,17 +78,19 @@ def _closure(start, edges):
     return seen
 
 
-def _recurrence(m):
+def _recurrence(sg):
     """(region ops, recurrent steps) summed over the recurrent weights of the graph."""
     succ, pred = {}, {}
-    for i, op in enumerate(m.sub.operators):
+    producer = _producers(sg)
+    for i, op in enumerate(sg.operators):
         for t in op.inputs:
-            if t >= 0 and t in m.producer:
-                succ.setdefault(m.producer[t], set()).add(i)
-                pred.setdefault(i, set()).add(m.producer[t])
+            if t >= 0 and t in producer:
+                succ.setdefault(producer[t], set()).add(i)
+                pred.setdefault(i, set()).add(producer[t])
     readers = {}
-    for i, op in enumerate(m.sub.operators):
-        if m.kinds[i] in BIAS_OPS and len(op.inputs) > 1 and m.is_const(op.inputs[1]):
+    for i, op in enumerate(sg.operators):
+        if (info(op.opcode).category == "conv" and len(op.inputs) > 1 and op.inputs[1] >= 0
+                and sg.tensors[op.inputs[1]].is_constant):
             readers.setdefault(op.inputs[1], []).append(i)
     region_total, steps_total, claimed = 0, 0, set()
     for t, uses in readers.items():
@@ -149,48 +117,25 @@ def _recurrence(m):
     return region_total, steps_total
 
 
-def _shape(m, t):
-    """The shape of tensor t as a list."""
-    return list(m.sub.tensors[t].shape)
-
-
-def op_macs(m, i):
-    """MACs of op i with the paper's conventions (see module docstring)."""
-    kind, op = m.kinds[i], m.sub.operators[i]
-    if kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        out = _shape(m, op.outputs[0])
-        w = _shape(m, op.inputs[1])
-        per_out = w[1] * w[2] * (w[3] if kind == "CONV_2D" else 1) + 1
-        return int(np.prod(out)) * per_out
-    if kind == "FULLY_CONNECTED":
-        w = _shape(m, op.inputs[1])
-        rows = int(np.prod(_shape(m, op.inputs[0]))) // w[1]
-        return rows * (w[0] * w[1] + w[0])
-    if kind in ("ADD", "SUB", "MUL"):
-        return int(np.prod(_shape(m, op.outputs[0])))
-    if kind == "AVERAGE_POOL_2D":
-        return int(np.prod(_shape(m, op.inputs[0])))
-    return 0
-
-
-def graph_stats(tflite_bytes, rnn_scopes=()):
-    """Statistics of a .tflite (see module docstring) as a JSON-ready dict. `rnn_scopes`:
+def graph_stats(model, rnn_scopes=()):
+    """Statistics of a .tflite read by rnnedge.tflite.read_model (see module docstring) as a
+    JSON-ready dict. `rnn_scopes`:
     substrings ("/module.name/") naming the recurrent layers' tensors, for `rnn_graph_macs`."""
-    m = _Model(tflite_bytes)
-    stored, unique = _duplication(m)
-    region, steps = _recurrence(m)
-    counts = Counter(m.kinds)
-    macs = [op_macs(m, i) for i in range(len(m.kinds))]
+    sg = model.main
+    stored, unique = _duplication(model)
+    region, steps = _recurrence(sg)
+    counts = Counter(op.opcode for op in sg.operators)
+    macs = [op_macs(op, sg.tensors) or 0 for op in sg.operators]
     rnn_macs = 0
-    for i, op in enumerate(m.sub.operators):
-        names = [m.tensor_name(t) for t in op.outputs]
-        if any(s in n for n in names for s in rnn_scopes):
-            rnn_macs += macs[i]
-    concat = [len(op.inputs) for k, op in zip(m.kinds, m.sub.operators) if k == "CONCATENATION"]
+    for op, n in zip(sg.operators, macs):
+        names = [sg.tensors[t].name for t in op.outputs]
+        if any(s in name for name in names for s in rnn_scopes):
+            rnn_macs += n
+    concat = [len(op.inputs) for op in sg.operators if op.opcode == "CONCATENATION"]
     return {
-        "ops": len(m.kinds),
+        "ops": len(sg.operators),
         "op_counts": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
-        "problems": _requirements(m),
+        "problems": _requirements(sg),
         "max_concat_inputs": max(concat, default=0),
         "stored_constant_bytes": stored,
         "unique_constant_bytes": unique,
@@ -199,5 +144,5 @@ def graph_stats(tflite_bytes, rnn_scopes=()):
         "ops_per_step": region / steps if steps else None,
         "graph_macs": int(sum(macs)),
         "rnn_graph_macs": int(rnn_macs),
-        "size_bytes": len(tflite_bytes),
+        "size_bytes": len(model.raw),
     }

@@ -15,69 +15,22 @@ they are. Activation tensors keep their ONNX names, so calibration ranges (colle
 ONNX graph) map onto them; tensors this module adds are named `<onnx name>/<role>` and always
 belong to a same-scale group (see quantize.py).
 
-May import: numpy, onnx, rnnedge.errors.
-"""
+The graph it builds is graph_ir.py's; the per-op lowerers are lowerers.py (LOWERERS); this
+module holds the walk and the context they read the ONNX graph through.
 
-from dataclasses import dataclass, field
+May import: numpy, onnx, rnnedge.errors, rnnedge.export.{graph_ir, lowerers}.
+"""
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
 from rnnedge.errors import RnnedgeError
-
-NCHW_TO_NHWC_AXIS = {0: 0, 1: 3, 2: 1, 3: 2}
-MAX_CONCAT_INPUTS = 10
-
-
-@dataclass
-class Tensor:
-    """A graph tensor. `data` is set for constants; `role` is 'act', 'weight', 'bias',
-    'operand' (int8 constant operand of an elementwise op) or 'int32' (shape/axis data).
-    `channel_axis` is the per-channel quantisation axis of a weight, or None (per-tensor)."""
-    name: str
-    shape: tuple
-    role: str = "act"
-    data: np.ndarray = None
-    channel_axis: int = None
+from rnnedge.export.graph_ir import Graph, Op, Tensor, nhwc
+from rnnedge.export.lowerers import LOWERERS, clip_bounds, onnx_attrs
 
 
-@dataclass
-class Op:
-    """A TFLite builtin op: `kind` is the BuiltinOperator name, `options` its option values,
-    `source` the ONNX node it came from."""
-    kind: str
-    inputs: list
-    outputs: list
-    options: dict = field(default_factory=dict)
-    source: str = ""
-
-
-@dataclass
-class Graph:
-    """The lowered graph: tensors by name, ops in execution order, graph inputs and outputs."""
-    tensors: dict
-    ops: list
-    inputs: list
-    outputs: list
-
-
-def _attrs(node):
-    """The node's attributes as a plain dict (strings decoded)."""
-    out = {}
-    for a in node.attribute:
-        value = onnx.helper.get_attribute_value(a)
-        out[a.name] = value.decode() if isinstance(value, bytes) else value
-    return out
-
-
-def _nhwc(shape):
-    """An ONNX shape in the held layout."""
-    shape = tuple(int(d) for d in shape)
-    return (shape[0], shape[2], shape[3], shape[1]) if len(shape) == 4 else shape
-
-
-class _Lowerer:
+class LoweringContext:
     """Walks the ONNX graph once and builds the Graph; one method per ONNX op type."""
 
     def __init__(self, model):
@@ -87,7 +40,7 @@ class _Lowerer:
         self.folded = set()  # first outputs of nodes computed here from constants alone
         for node in self.graph.node:
             if node.op_type == "Constant":
-                self.consts[node.output[0]] = numpy_helper.to_array(_attrs(node)["value"])
+                self.consts[node.output[0]] = numpy_helper.to_array(onnx_attrs(node)["value"])
             elif node.op_type == "Identity" and node.input[0] in self.consts:
                 self.consts[node.output[0]] = self.consts[node.input[0]]
                 self.canonical[node.output[0]] = self.canonical.get(node.input[0], node.input[0])
@@ -156,7 +109,7 @@ class _Lowerer:
 
     def act(self, name, onnx_shape):
         """Declare an activation tensor (held layout) and return its name."""
-        self.tensors[name] = Tensor(name, _nhwc(onnx_shape))
+        self.tensors[name] = Tensor(name, nhwc(onnx_shape))
         return name
 
     def const(self, name, data, role, channel_axis=None):
@@ -216,7 +169,7 @@ class _Lowerer:
         if user is None:
             return "NONE", out_name
         if user.op_type == "Clip":
-            lo, hi = _clip_bounds(self, user)
+            lo, hi = clip_bounds(self, user)
             if (lo, hi) != (0.0, 6.0):
                 return "NONE", out_name
         self.skip.add(user.output[0])
@@ -232,359 +185,19 @@ class _Lowerer:
             if (node.output[0] in self.skip or node.op_type == "Constant"
                     or node.output[0] in self.canonical or node.output[0] in self.folded):
                 continue
-            handler = _OPS.get(node.op_type)
+            handler = LOWERERS.get(node.op_type)
             if handler is None:
                 where = node.name or node.output[0]
                 raise RnnedgeError(
                     f"cannot lower ONNX op {node.op_type} (node {where}): the int8 exporter "
-                    f"supports {', '.join(sorted(_OPS))}; put rnnedge layers in their static "
+                    f"supports {', '.join(sorted(LOWERERS))}; put rnnedge layers in their static "
                     "form (rnnedge.layers.set_form(model, 'static')) or replace the layer")
-            handler(self, node, _attrs(node))
+            handler(self, node, onnx_attrs(node))
         inputs = [i.name for i in self.graph.input if i.name not in self.consts]
         outputs = [self.name(o.name) for o in self.graph.output]
         return Graph(self.tensors, self.ops, inputs, outputs)
 
 
-def _clip_bounds(low, node):
-    """(min, max) of a Clip node from its attributes or constant inputs."""
-    a = _attrs(node)
-    lo, hi = a.get("min"), a.get("max")
-    if len(node.input) > 1 and node.input[1]:
-        lo = float(low.constant(node.input[1]))
-    if len(node.input) > 2 and node.input[2]:
-        hi = float(low.constant(node.input[2]))
-    return lo, hi
-
-
-def _same_padding(size, k, s, d, pad_begin, pad_end):
-    """True when TFLite SAME padding reproduces ONNX's explicit pads on this axis."""
-    keff = d * (k - 1) + 1
-    out = (size + pad_begin + pad_end - keff) // s + 1
-    out_same = -(-size // s)
-    total = max((out_same - 1) * s + keff - size, 0)
-    return out == out_same and pad_begin == total // 2
-
-
-def _conv(low, node, a):
-    """Conv (+ folded BatchNorm, fused ReLU) -> [PAD] CONV_2D / DEPTHWISE_CONV_2D."""
-    x = low.name(node.input[0])
-    w = low.constant(node.input[1]).astype(np.float32)          # (Cout, Cin/g, kh, kw)
-    bias = (low.constant(node.input[2]).astype(np.float32)
-            if len(node.input) > 2 and node.input[2] else None)
-    out = node.output[0]
-    bn = low.single_consumer(out, ("BatchNormalization",))
-    if bn is not None:                                          # fold BatchNorm
-        scale, beta, mean, var = (low.constant(n).astype(np.float64) for n in bn.input[1:5])
-        mul = scale / np.sqrt(var + _attrs(bn).get("epsilon", 1e-5))
-        w = (w * mul[:, None, None, None]).astype(np.float32)
-        bias = ((bias if bias is not None else 0.0) - mean) * mul + beta
-        bias = bias.astype(np.float32)
-        low.skip.add(bn.output[0])
-        out = bn.output[0]
-    act, out = low.fused_activation(out)
-    if a.get("auto_pad", "NOTSET") != "NOTSET":
-        raise RnnedgeError(f"Conv {node.name}: auto_pad is not supported; export with explicit pads")
-    group = a.get("group", 1)
-    kh, kw = w.shape[2], w.shape[3]
-    sh, sw = a.get("strides", [1, 1])
-    dh, dw = a.get("dilations", [1, 1])
-    pt, pl, pb, pr = a.get("pads", [0, 0, 0, 0])
-    _, h, wd, cin = low.tensors[x].shape
-    if not any((pt, pl, pb, pr)):
-        padding = "VALID"
-    elif _same_padding(h, kh, sh, dh, pt, pb) and _same_padding(wd, kw, sw, dw, pl, pr):
-        padding = "SAME"
-    else:
-        padded = low.act(f"{out}/pad", (1, cin, h + pt + pb, wd + pl + pr))
-        low.emit("PAD", [x, low.int32(f"{out}/paddings", [[0, 0], [pt, pb], [pl, pr], [0, 0]])],
-                 [padded], node.name)
-        x, padding = padded, "VALID"
-    key = node.input[1] if bn is None else f"{node.input[1]}/bn_folded"
-    low.act(out, low.shape(node.output[0]))
-    opts = dict(padding=padding, stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw,
-                activation=act)
-    if group == 1:
-        wt = low.const(key, np.ascontiguousarray(np.transpose(w, (0, 2, 3, 1))), "weight", 0)
-        kind = "CONV_2D"
-    elif group == cin and w.shape[1] == 1:
-        wt = low.const(key, np.ascontiguousarray(np.transpose(w, (1, 2, 3, 0))), "weight", 3)
-        kind, opts["depth_multiplier"] = "DEPTHWISE_CONV_2D", w.shape[0] // group
-    else:
-        raise RnnedgeError(f"Conv {node.name}: grouped convolution (group={group}) is not "
-                           "supported by the int8 exporter; use group 1 or depthwise")
-    if bias is None:  # TFLite's int8 conv kernels require a bias: zeros, one per weight
-        bkey, bias = f"{key}/zero_bias", np.zeros(w.shape[0], np.float32)
-    else:
-        bkey = node.input[2] if (bn is None and len(node.input) > 2) else f"{key}/bias"
-    low.emit(kind, [x, wt, low.const(bkey, bias, "bias", 0)], [out], node.name, **opts)
-
-
-def _gemm(low, node, a):
-    """Gemm -> FULLY_CONNECTED (reading a flattened map directly)."""
-    x = node.input[0]
-    if a.get("transA", 0):
-        raise RnnedgeError(f"Gemm {node.name}: transA is not supported")
-    w = low.constant(node.input[1]).astype(np.float32) * a.get("alpha", 1.0)
-    if not a.get("transB", 0):
-        w = w.T
-    held = low.name(x)
-    if held in low.flat_chw:
-        c, h, wd = low.flat_chw[held]
-        w = w.reshape(-1, c, h, wd).transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
-        held = low.flat_source[held]
-    act, out = low.fused_activation(node.output[0])
-    wt = low.const(node.input[1], np.ascontiguousarray(w), "weight", 0)
-    inputs = [held, wt]
-    if len(node.input) > 2 and node.input[2]:
-        b = low.constant(node.input[2]).astype(np.float32).reshape(-1) * a.get("beta", 1.0)
-        inputs.append(low.const(node.input[2], b, "bias", None))
-    low.act(out, low.shape(node.output[0]))
-    low.emit("FULLY_CONNECTED", inputs, [out], node.name, activation=act)
-
-
-def _elementwise(kind):
-    """A lowering for an elementwise op of the given TFLite kind."""
-    def lower(low, node, a):
-        """ADD/SUB/MUL (with a fused ReLU when possible), TANH or LOGISTIC."""
-        rank = max(low.rank(n) for n in node.input)
-        ins = [low.operand(n, rank) for n in node.input]
-        if kind in ("ADD", "SUB", "MUL"):
-            act, out = low.fused_activation(node.output[0])
-            low.act(out, low.shape(node.output[0]))
-            low.emit(kind, ins, [out], node.name, activation=act)
-        else:
-            low.act(node.output[0], low.shape(node.output[0]))
-            low.emit(kind, ins, [node.output[0]], node.name)
-    return lower
-
-
-def _relu(low, node, a):
-    """A ReLU/Clip that could not be fused -> RELU / RELU6 / RELU_N1_TO_1."""
-    kind = "RELU"
-    if node.op_type == "Clip":
-        lo, hi = _clip_bounds(low, node)
-        if (lo, hi) == (0.0, 6.0):
-            kind = "RELU6"
-        elif (lo, hi) == (-1.0, 1.0):
-            kind = "RELU_N1_TO_1"
-        else:
-            raise RnnedgeError(f"Clip {node.name}: only ReLU6 (0, 6) and (-1, 1) clips are "
-                               "supported by the int8 exporter")
-    low.act(node.output[0], low.shape(node.output[0]))
-    low.emit(kind, [low.name(node.input[0])], [node.output[0]], node.name)
-
-
-def _axis(low, onnx_name, axis):
-    """An ONNX axis of a tensor mapped to the held layout."""
-    rank = low.rank(onnx_name)
-    axis %= rank
-    return NCHW_TO_NHWC_AXIS[axis] if rank == 4 else axis
-
-
-def _split(low, node, a):
-    """Split -> SPLIT (equal parts) or SPLIT_V."""
-    x = node.input[0]
-    axis = _axis(low, x, a.get("axis", 0))
-    for out in node.output:
-        low.act(out, low.shape(out))
-    sizes = [low.tensors[o].shape[axis] for o in node.output]
-    if len(set(sizes)) == 1:
-        low.emit("SPLIT", [low.int32(f"{node.output[0]}/axis", axis), low.name(x)],
-                 node.output, node.name, num_splits=len(sizes))
-    else:
-        low.emit("SPLIT_V", [low.name(x), low.int32(f"{node.output[0]}/sizes", sizes),
-                             low.int32(f"{node.output[0]}/axis", axis)],
-                 node.output, node.name, num_splits=len(sizes))
-
-
-def _concat(low, node, a):
-    """Concat -> CONCATENATION, as a tree when it has more than 10 inputs."""
-    rank = max(low.rank(n) for n in node.input)
-    axis = _axis(low, node.output[0], a["axis"])
-    parts = [low.operand(n, rank) for n in node.input]
-    level = 0
-    while len(parts) > MAX_CONCAT_INPUTS:                       # build a tree of <= 10 inputs
-        merged = []
-        for i in range(0, len(parts), MAX_CONCAT_INPUTS):
-            chunk = parts[i:i + MAX_CONCAT_INPUTS]
-            if len(chunk) == 1:
-                merged.append(chunk[0])
-                continue
-            shape = list(low.tensors[chunk[0]].shape)
-            shape[axis] = sum(low.tensors[c].shape[axis] for c in chunk)
-            name = f"{node.output[0]}/tree{level}_{i // MAX_CONCAT_INPUTS}"
-            low.tensors[name] = Tensor(name, tuple(shape))
-            low.emit("CONCATENATION", chunk, [name], node.name, axis=axis, activation="NONE")
-            merged.append(name)
-        parts, level = merged, level + 1
-    low.act(node.output[0], low.shape(node.output[0]))
-    low.emit("CONCATENATION", parts, [node.output[0]], node.name, axis=axis, activation="NONE")
-
-
-def _transpose(low, node, a):
-    """Transpose -> TRANSPOSE with the permutation taken to the held layout (for a 4-D map the
-    H<->W swap (0, 1, 3, 2) becomes NHWC (0, 2, 1, 3))."""
-    x = node.input[0]
-    rank = low.rank(x)
-    perm = [int(p) % rank for p in a.get("perm", range(rank - 1, -1, -1))]
-    if rank == 4:
-        nchw_of_nhwc = (0, 2, 3, 1)
-        perm = [NCHW_TO_NHWC_AXIS[perm[axis]] for axis in nchw_of_nhwc]
-    low.act(node.output[0], low.shape(node.output[0]))
-    low.emit("TRANSPOSE", [low.name(x), low.int32(f"{node.output[0]}/perm", perm)],
-             node.output, node.name)
-
-
-def _slice(low, node, a):
-    """Slice (step 1) -> STRIDED_SLICE."""
-    x = node.input[0]
-    starts, ends = low.constant(node.input[1]), low.constant(node.input[2])
-    axes = (low.constant(node.input[3]) if len(node.input) > 3 and node.input[3]
-            else range(len(starts)))
-    steps = (low.constant(node.input[4]) if len(node.input) > 4 and node.input[4]
-             else [1] * len(starts))
-    shape = low.tensors[low.name(x)].shape
-    begin, end = [0] * len(shape), list(shape)
-    for s, e, ax, st in zip(starts, ends, axes, steps):
-        if int(st) != 1:
-            raise RnnedgeError(f"Slice {node.name}: only step 1 is supported (flip with Split/Concat)")
-        ax = _axis(low, x, int(ax))
-        dim = shape[ax]
-        begin[ax] = max(0, min(dim, int(s) + dim if int(s) < 0 else int(s)))
-        end[ax] = max(0, min(dim, int(e) + dim if int(e) < 0 else int(e)))
-    out = low.act(node.output[0], low.shape(node.output[0]))
-    low.emit("STRIDED_SLICE", [low.name(x), low.int32(f"{out}/begin", begin),
-                               low.int32(f"{out}/end", end), low.int32(f"{out}/strides",
-                                                                       [1] * len(shape))],
-             [out], node.name)
-
-
-def _pool(kind):
-    """A lowering for AveragePool / MaxPool / GlobalAveragePool."""
-    def lower(low, node, a):
-        """The pool as AVERAGE_POOL_2D / MAX_POOL_2D (global: the whole map as the window)."""
-        x = low.name(node.input[0])
-        if node.op_type == "GlobalAveragePool":
-            _, h, w, _ = low.tensors[x].shape
-            k, s = [h, w], [h, w]
-        else:
-            k = list(a["kernel_shape"])
-            s = list(a.get("strides", k))
-            if any(a.get("pads", [0, 0, 0, 0])) or a.get("ceil_mode", 0) or \
-                    any(d != 1 for d in a.get("dilations", [1, 1])):
-                raise RnnedgeError(f"{node.op_type} {node.name}: padded, dilated or ceil-mode "
-                                   "pooling is not supported by the int8 exporter")
-        out = low.act(node.output[0], low.shape(node.output[0]))
-        low.emit(kind, [x], [out], node.name, padding="VALID", stride_h=s[0], stride_w=s[1],
-                 filter_h=k[0], filter_w=k[1], activation="NONE")
-    return lower
-
-
-def _flatten(low, node, a):
-    """Flatten: absorbed by FULLY_CONNECTED, or RESHAPE of a 1x1 map."""
-    x = node.input[0]
-    if a.get("axis", 1) != 1:
-        raise RnnedgeError(f"Flatten {node.name}: only axis=1 is supported")
-    if low.rank(x) != 4:
-        low.alias[node.output[0]] = low.name(x)
-        return
-    n, c, h, w = low.shape(x)
-    users = low.consumers.get(node.output[0], [])
-    if users and all(u.op_type == "Gemm" for u in users) and node.output[0] not in low.out_names:
-        # FULLY_CONNECTED flattens its input itself: no RESHAPE, weights permuted to NHWC order.
-        low.alias[node.output[0]] = node.output[0] + "/flat"
-        low.flat_chw[node.output[0] + "/flat"] = (c, h, w)
-        low.flat_source[node.output[0] + "/flat"] = low.name(x)
-        return
-    if h * w != 1:
-        raise RnnedgeError(f"Flatten {node.name}: flattening a {h}x{w} map for a non-Gemm "
-                           "consumer would need a TRANSPOSE; pool to 1x1 first")
-    out = low.act(node.output[0], (n, c * h * w))
-    low.emit("RESHAPE", [low.name(x), low.int32(f"{out}/shape", [n, c * h * w])], [out],
-             node.name, new_shape=[n, c * h * w])
-
-
-def _resize(low, node, a):
-    """Nearest Resize -> RESIZE_NEAREST_NEIGHBOR."""
-    if a.get("mode", "nearest") != "nearest":
-        raise RnnedgeError(f"Resize {node.name}: only nearest-neighbour resizing is supported")
-    ctm = a.get("coordinate_transformation_mode", "half_pixel")
-    if ctm not in ("asymmetric", "half_pixel", "pytorch_half_pixel"):
-        raise RnnedgeError(f"Resize {node.name}: coordinate mode {ctm} is not supported")
-    out = low.act(node.output[0], low.shape(node.output[0]))
-    _, h, w, _ = low.tensors[out].shape
-    low.emit("RESIZE_NEAREST_NEIGHBOR", [low.name(node.input[0]), low.int32(f"{out}/size", [h, w])],
-             [out], node.name, half_pixel_centers=ctm != "asymmetric")
-
-
-def _pad(low, node, a):
-    """Zero Pad -> PAD."""
-    x = node.input[0]
-    pads = ([int(p) for p in low.constant(node.input[1])] if len(node.input) > 1
-            else list(a["pads"]))
-    value_given = len(node.input) > 2 and node.input[2]
-    if a.get("mode", "constant") != "constant" or (value_given and
-                                                   float(low.constant(node.input[2])) != 0.0):
-        raise RnnedgeError(f"Pad {node.name}: only zero padding is supported")
-    r = len(pads) // 2
-    pairs = [[pads[i], pads[i + r]] for i in range(r)]
-    if r == 4:
-        pairs = [pairs[0], pairs[2], pairs[3], pairs[1]]
-    out = low.act(node.output[0], low.shape(node.output[0]))
-    low.emit("PAD", [low.name(x), low.int32(f"{out}/paddings", pairs)], [out], node.name)
-
-
-def _batchnorm(low, node, a):
-    """A BatchNorm not preceded by a Conv: a 1x1 depthwise conv with the per-channel scale as
-    weight and the shift as bias (one op, quantised per channel)."""
-    scale, beta, mean, var = (low.constant(n).astype(np.float64) for n in node.input[1:5])
-    mul = scale / np.sqrt(var + a.get("epsilon", 1e-5))
-    add = beta - mean * mul
-    x = low.name(node.input[0])
-    if len(low.tensors[x].shape) != 4:
-        raise RnnedgeError(f"BatchNormalization {node.name}: only 4-D inputs are supported")
-    c = low.tensors[x].shape[-1]
-    wt = low.const(f"{node.input[1]}/bn_dw", mul.astype(np.float32).reshape(1, 1, 1, c), "weight", 3)
-    bt = low.const(f"{node.input[1]}/bn_dw_bias", add.astype(np.float32), "bias", 0)
-    act, out = low.fused_activation(node.output[0])
-    low.act(out, low.shape(node.output[0]))
-    low.emit("DEPTHWISE_CONV_2D", [x, wt, bt], [out], node.name, padding="VALID", stride_h=1,
-             stride_w=1, dilation_h=1, dilation_w=1, activation=act, depth_multiplier=1)
-
-
-def _identity(low, node, a):
-    """Identity of an activation: an alias, no op."""
-    low.alias[node.output[0]] = low.name(node.input[0])
-
-
-# The supported-op table: ONNX op type -> lowering function(lowerer, node, attrs).
-_OPS = {
-    "Conv": _conv,
-    "Gemm": _gemm,
-    "BatchNormalization": _batchnorm,
-    "Add": _elementwise("ADD"),
-    "Sub": _elementwise("SUB"),
-    "Mul": _elementwise("MUL"),
-    "Tanh": _elementwise("TANH"),
-    "Sigmoid": _elementwise("LOGISTIC"),
-    "Relu": _relu,
-    "Clip": _relu,
-    "Split": _split,
-    "Concat": _concat,
-    "Slice": _slice,
-    "Transpose": _transpose,
-    "AveragePool": _pool("AVERAGE_POOL_2D"),
-    "MaxPool": _pool("MAX_POOL_2D"),
-    "GlobalAveragePool": _pool("AVERAGE_POOL_2D"),
-    "Flatten": _flatten,
-    "Resize": _resize,
-    "Pad": _pad,
-    "Identity": _identity,
-    "Constant": None,
-}
-
-
-
 def lower(model):
     """Lower an ONNX ModelProto to a Graph of TFLite builtins in NHWC (float constants)."""
-    return _Lowerer(model).run()
+    return LoweringContext(model).run()

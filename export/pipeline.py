@@ -13,8 +13,9 @@ accuracy check needs no float checkpoint, and the zoo model it was built from, w
 calibrates on the synthetic detection set when the calibration source is "synthetic".
 
 May import: rnnedge.errors, rnnedge.budget, rnnedge.rebuild, rnnedge.files, rnnedge.accounting,
-rnnedge.layers, rnnedge.preprocessing, rnnedge.provenance,
-rnnedge.tflite (add_metadata), rnnedge.detect.metadata,
+rnnedge.layers, rnnedge.preprocessing, rnnedge.provenance, rnnedge.detect.metadata,
+rnnedge.tflite (add_metadata, read_model: the result is parsed once, for the statistics and
+the TFLM check; the converter itself reports the I/O quantisation),
 rnnedge.export.{onnx_export, calibration, converter, verify, graph_stats}.
 """
 
@@ -29,7 +30,7 @@ from rnnedge.files import atomic_output, atomic_write
 from rnnedge.export import calibration, graph_stats, verify
 from rnnedge.export.converter import to_int8_tflite
 from rnnedge.export.onnx_export import export_onnx
-from rnnedge.tflite import add_metadata
+from rnnedge.tflite import add_metadata, read_model
 
 DEFAULT_CALIB_SAMPLES = 64
 DEFAULT_CHECK_SAMPLES = 100
@@ -44,7 +45,7 @@ def rnn_scopes(model):
 
 
 def paper_rnn_macs(model, input_shape):
-    """MACs of the model's image RNN layers by seed 000 eq. 18 ("double" for SWS-BiRNN)."""
+    """MACs of the model's image RNN layers by the paper's eq. 18 ("double" for SWS-BiRNN)."""
     from rnnedge.accounting import count_macs
     from rnnedge.layers import ImageRNN
     macs = count_macs(model, tuple(input_shape))
@@ -84,7 +85,8 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
     onnx_model = export_onnx(model, shape)
     timings["onnx_s"] = time.perf_counter() - start
     t = time.perf_counter()
-    tflite = add_metadata(to_int8_tflite(onnx_model, calib_set), preprocessing.METADATA_NAME,
+    converted = to_int8_tflite(onnx_model, calib_set)
+    tflite = add_metadata(converted.tflite, preprocessing.METADATA_NAME,
                           preprocessing.encode(shape, norm, meta.get("class_names")))
     if meta.get("zoo_name"):
         tflite = add_metadata(tflite, provenance.METADATA_NAME,
@@ -95,6 +97,7 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
                               detect_metadata.encode(detection))
     timings["convert_s"] = time.perf_counter() - t
     onnx_path = os.path.splitext(output)[0] + ".onnx" if keep_onnx else None
+    written = read_model(tflite)  # the one parse of the result: statistics and checks use it
     # verify first, then move into place: a failed check or an interrupt leaves nothing
     with atomic_output(output) as tmp:
         with open(tmp, "wb") as f:
@@ -106,25 +109,23 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
                  "ort_vs_torch_max_abs_diff": verify.ort_max_diff(onnx_model, reference, check_set)}
         check.update(verify.int8_agreement(tflite, reference, check_set))
         if run_tflm:
-            check.update(verify.tflm_check(tmp, tflite, check_set[0]))
+            check.update(verify.tflm_check(tmp, written, check_set[0]))
         if onnx_path:
             atomic_write(onnx_path, onnx_model.SerializeToString())
     timings["verify_s"] = time.perf_counter() - t
-    stats = graph_stats.graph_stats(tflite, rnn_scopes(model))
+    stats = graph_stats.graph_stats(written, rnn_scopes(model))
     stats["paper_rnn_macs"] = paper_rnn_macs(model, shape)
-    interp = verify.ReferenceInterpreter(tflite)
-    scale, zero_point = interp.input["quantization"]
+    port = converted.inputs[0]
     return {
         "output": os.path.abspath(output),
         "onnx": onnx_path and os.path.abspath(onnx_path),
         "onnx_nodes": len(onnx_model.graph.node),
-        "input": {"shape_nhwc": [int(d) for d in interp.input["shape"]], "dtype": "int8",
-                  "scale": float(scale), "zero_point": int(zero_point),
+        "input": {"shape_nhwc": list(port.shape), "dtype": "int8",
+                  "scale": port.scale, "zero_point": port.zero_point,
                   "normalization": norm,
                   "note": "feed (image in [0,1] - mean) / std, NHWC, quantised with scale/zero_point"},
-        "outputs": [{"shape": [int(d) for d in d_["shape"]],
-                     "scale": float(d_["quantization"][0]),
-                     "zero_point": int(d_["quantization"][1])} for d_ in interp.outputs],
+        "outputs": [{"shape": list(p.shape), "scale": p.scale, "zero_point": p.zero_point}
+                    for p in converted.outputs],
         "calibration": {"source": calib or "synthetic", "samples": len(calib_set)},
         "verification": check,
         "stats": stats,

@@ -4,12 +4,14 @@ Why in-house: TFLiteConverter's quantiser gives each Concat its own calibrated s
 inserts a QUANTIZE op in front of it (122 extra ops on a small SWS-BiRNN model), and its
 optimiser merges Concat trees back into >10-input CONCATENATIONs. Here scales are chosen per
 *same-scale group* instead: the inputs and outputs of ops that move bytes without rescaling in
-TFLM (CONCATENATION, SPLIT, SPLIT_V, STRIDED_SLICE, PAD, RESHAPE, TRANSPOSE, pools, nearest resize) share
-one scale covering all members' calibrated ranges, so none of those ops needs a requantise.
+TFLM (the op table's `same_scale` ops: CONCATENATION, SPLIT, SPLIT_V, STRIDED_SLICE, PAD,
+RESHAPE, TRANSPOSE, pools, nearest resize) share one scale covering all members' calibrated
+ranges, so none of those ops needs a requantise.
 
 The scheme (what TFLM's int8 kernels expect):
 - activations: per-tensor asymmetric int8 from the calibrated [min, max] (0 included);
-  TANH output fixed at scale 1/128, zero point 0; LOGISTIC output at 1/256, -128.
+  TANH output fixed at scale 1/128, zero point 0; LOGISTIC output at 1/256, -128 (the op
+  table's `fixed_output`).
 - conv, depthwise and FULLY_CONNECTED weights: per-channel (per output channel) symmetric int8,
   which TFLM, TFLite and Vela all take.
 - biases: int32, scale = input scale * weight scale, zero point 0.
@@ -17,7 +19,7 @@ The scheme (what TFLM's int8 kernels expect):
 Ops that share a weight and a bias (a recurrent W_hh with a bias) get their inputs unified
 into one scale, so the int32 bias is also stored once.
 
-May import: numpy, rnnedge.errors, rnnedge.export.lowering.
+May import: numpy, rnnedge.errors, rnnedge.op_table, rnnedge.export.graph_ir.
 """
 
 from dataclasses import dataclass
@@ -25,11 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.export.lowering import Op, Tensor
-
-SAME_SCALE_OPS = {"CONCATENATION", "SPLIT", "SPLIT_V", "STRIDED_SLICE", "PAD", "RESHAPE",
-                  "TRANSPOSE", "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESIZE_NEAREST_NEIGHBOR"}
-FIXED_OUTPUT = {"TANH": (1.0 / 128.0, 0), "LOGISTIC": (1.0 / 256.0, -128)}
+from rnnedge.export.graph_ir import Op, Tensor
+from rnnedge.op_table import info
 
 
 @dataclass
@@ -91,7 +90,7 @@ def _group(graph):
         for n in op.inputs + op.outputs:
             if graph.tensors[n].role in ("act", "operand"):
                 groups.find(n)
-        if op.kind in SAME_SCALE_OPS:
+        if info(op.kind).same_scale:
             members = _int8_members(graph, op)
             for m in members[1:]:
                 groups.union(members[0], m)
@@ -105,7 +104,8 @@ def _group(graph):
 
 def _fixed(graph):
     """{tensor: (scale, zero point)} for TANH/LOGISTIC outputs."""
-    return {op.outputs[0]: FIXED_OUTPUT[op.kind] for op in graph.ops if op.kind in FIXED_OUTPUT}
+    return {op.outputs[0]: info(op.kind).fixed_output for op in graph.ops
+            if info(op.kind).fixed_output}
 
 
 def _detach_fixed(graph, names):
@@ -114,7 +114,7 @@ def _detach_fixed(graph, names):
     ops = []
     for op in graph.ops:
         ops.append(op)
-        if op.kind in FIXED_OUTPUT and op.outputs[0] in names:
+        if info(op.kind).fixed_output and op.outputs[0] in names:
             orig = op.outputs[0]
             private = f"{orig}/{op.kind.lower()}"
             graph.tensors[private] = Tensor(private, graph.tensors[orig].shape)

@@ -10,14 +10,18 @@ Three independent checks of what was written:
 3. tflite-micro loads and runs the model (in a child process) on the first check input, and
    its outputs are compared with the reference kernels' (max difference in LSB; usually 0).
 
-May import: numpy, torch, onnxruntime, ai_edge_litert, rnnedge.errors, rnnedge.tflm_probe,
-rnnedge.export.calibration.
+Inputs are quantised with rnnedge.preprocessing.quantize_input (TFLite's QUANTIZE rounding);
+TFLM's arena is sized by rnnedge.tflm_probe.tflm_arena_size.
+
+May import: numpy, torch, onnxruntime, ai_edge_litert, rnnedge.errors, rnnedge.preprocessing,
+rnnedge.tflm_probe.
 """
 
 import numpy as np
 import torch
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.preprocessing import quantize_input
 
 
 def _as_list(outputs):
@@ -58,11 +62,10 @@ def _to_held(array):
     return array.transpose(0, 2, 3, 1) if array.ndim == 4 else array
 
 
-def quantize_input(sample, detail):
+def _quantized(sample, detail):
     """A float NCHW sample as the int8 NHWC input tensor of the .tflite."""
     scale, zero_point = detail["quantization"]
-    held = _to_held(sample)
-    return np.clip(np.round(held / scale) + zero_point, -128, 127).astype(np.int8)
+    return quantize_input(_to_held(sample), scale, zero_point)
 
 
 def dequantize(values, detail):
@@ -92,7 +95,7 @@ class ReferenceInterpreter:
         """Float outputs (held layout) for a float NCHW sample; int8 ends are (de)quantised
         (a model with float input/output, e.g. another converter's, is fed as it is)."""
         if self.input["dtype"] == np.int8:
-            raw = self.run_int8(quantize_input(sample, self.input))
+            raw = self.run_int8(_quantized(sample, self.input))
         else:
             raw = self.run_int8(_to_held(sample).astype(self.input["dtype"]))
         return [dequantize(r, d) if d["dtype"] == np.int8 else r.astype(np.float32)
@@ -127,31 +130,18 @@ def int8_agreement(tflite_bytes, reference_outputs, samples):
             "mean_abs_diff": abs_sum / count}
 
 
-def arena_guess(tflite_bytes):
-    """A TFLM arena size that is surely large enough: every activation tensor at 4 bytes per
-    element (float models too), plus persistent structures (TFLM uses only what it plans)."""
-    from ai_edge_litert import schema_py_generated as fb
-    model = fb.Model.GetRootAs(tflite_bytes, 0)
-    sub = model.Subgraphs(0)
-    total = 0
-    for i in range(sub.TensorsLength()):
-        t = sub.Tensors(i)
-        if model.Buffers(t.Buffer()).DataLength() == 0:
-            total += int(np.prod(t.ShapeAsNumpy())) if t.ShapeLength() else 1
-    return 4 * total + 2048 * sub.OperatorsLength() + (1 << 20)
-
-
-def tflm_check(tflite_path, tflite_bytes, sample):
+def tflm_check(tflite_path, model, sample):
     """{tflm_runs, tflm_matches_reference, tflm_max_lsb_diff, tflm_error}: TFLM on one input
-    vs BUILTIN_REF (TFLM's int8 TANH differs from TFLite's by 1 LSB on some inputs)."""
-    from rnnedge.tflm_probe import run_tflm
-    interp = ReferenceInterpreter(tflite_bytes)
+    vs BUILTIN_REF (TFLM's int8 TANH differs from TFLite's by 1 LSB on some inputs); `model`
+    is the file as read by rnnedge.tflite.read_model."""
+    from rnnedge.tflm_probe import run_tflm, tflm_arena_size
+    interp = ReferenceInterpreter(model.raw)
     if interp.input["dtype"] == np.int8:
-        int8_input = quantize_input(sample, interp.input)
+        int8_input = _quantized(sample, interp.input)
     else:
         int8_input = _to_held(sample).astype(interp.input["dtype"])
     try:
-        outputs = run_tflm(tflite_path, [int8_input], arena_size=arena_guess(tflite_bytes))
+        outputs = run_tflm(tflite_path, [int8_input], arena_size=tflm_arena_size(model))
     except RnnedgeError as exc:
         return {"tflm_runs": False, "tflm_matches_reference": False, "tflm_max_lsb_diff": None,
                 "tflm_error": str(exc)}

@@ -17,9 +17,9 @@ in place of the batch dimension 1 (or exactly one sample of the model's shape), 
 a list of output arrays stacked the same way, in the model's output dtypes. The accuracy
 check (`rnnedge check --backend ...`) and the benchmark reuse this module.
 
-Imports numpy, rnnedge.errors, rnnedge.budget, rnnedge.planner, rnnedge.arena_report (tail estimate) and this
-package; tensorflow and tflite_micro only in
-the child process of isolated.py.
+Imports numpy, rnnedge.errors, rnnedge.budget, rnnedge.planner, rnnedge.tflm_probe (TFLM's
+arena size) and this package; tensorflow and tflite_micro only in the child process of
+isolated.py.
 """
 
 import os
@@ -29,11 +29,11 @@ import numpy as np
 from rnnedge.budget import check_bytes, default_max_arena
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim.isolated import ChildInterpreter
-from rnnedge.firmware_sim.program import compile_model, load_model
+from rnnedge.firmware_sim.compiler import compile_model, load_model
 from rnnedge.firmware_sim.runtime import Runtime
+from rnnedge.tflm_probe import tflm_arena_size
 
 BACKENDS = ("c", "tflite", "tflite-default", "tflm")
-TFLM_MARGIN = 1 << 20  # bytes added to the planned TFLM arena (head + tail estimate)
 
 
 def _ports(model):
@@ -132,15 +132,6 @@ def _isolated(model, engine, model_path, arena_size=0):
 def _tflite_tensor_bytes(model) -> int:
     """An upper bound of what tf.lite allocates for the model's non-constant tensors."""
     return sum(t.nbytes for sg in model.subgraphs for t in sg.tensors if not t.is_constant)
-
-
-def tflm_arena_size(model) -> int:
-    """Arena bytes given to tflite-micro: rnnedge's `tflm` plan (TFLM's own planner, exactly)
-    plus twice the persistent-tail estimate plus TFLM_MARGIN."""
-    from rnnedge.arena_report import tail_estimate
-    from rnnedge.planner import plan
-
-    return plan(model, "tflm").arena + 2 * tail_estimate(model) + TFLM_MARGIN
 
 
 def make_backend(name: str, model_path, planner: str = "best", debug: bool = False,

@@ -11,7 +11,7 @@ tensors. Imports numpy, rnnedge.errors and rnnedge.kernels.params only.
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.kernels import params as P
+from rnnedge.kernels import params
 
 FOLDABLE = ("SHAPE", "PACK", "STRIDED_SLICE", "CONCATENATION", "RESHAPE", "SQUEEZE",
             "EXPAND_DIMS")
@@ -21,7 +21,7 @@ _INTEGER = ("INT32", "INT64")
 def _strided_slice(op, values, tensors):
     """STRIDED_SLICE of a constant, with TFLM's mask rules."""
     x = values[0]
-    r = P.strided_slice(x.shape, values[1].reshape(-1), values[2].reshape(-1),
+    r = params.strided_slice(x.shape, values[1].reshape(-1), values[2].reshape(-1),
                         values[3].reshape(-1), op.options.get("begin_mask", 0),
                         op.options.get("end_mask", 0), op.options.get("shrink_axis_mask", 0),
                         bool(op.options.get("offset", False)))

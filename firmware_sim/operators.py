@@ -12,26 +12,23 @@ PAD (`fused_pad`) is prepared over the PAD's input with explicit padding offsets
 Quantisation scales whose rescale would need a shift outside kernels.ops.SHIFT_RANGE (the
 fixed-point helpers would shift by more than 31 bits, which C leaves undefined) are refused
 by the kernels themselves when their params are built.
-Every failure is an `RnnedgeError` whose message starts with `op <index> <OPCODE>:`.
-Imports numpy, ctypes, rnnedge.errors and rnnedge.kernels (ops, params) only.
+Which ops have a C kernel, and which dtypes it takes, is the op table's `kernel` and
+`dtypes` (rnnedge.op_table); OPERATORS holds one preparer per such op (a test holds the two
+equal). Every failure is an `RnnedgeError` whose message starts with `op <index> <OPCODE>:`.
+Imports numpy, ctypes, rnnedge.errors, rnnedge.op_table and rnnedge.kernels (ops, params).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from rnnedge import op_table
 from rnnedge.errors import RnnedgeError
-from rnnedge.kernels import ops as K
+from rnnedge.kernels import ops as kernel_ops
 from rnnedge.kernels.params import Quant
 
 INT8 = np.dtype(np.int8)
 FLOAT32 = np.dtype(np.float32)
-
-# Ops whose output may be written over an input of the same size and shape (every output
-# element depends only on the input element at the same index).
-ELEMENTWISE = ("ADD", "SUB", "MUL", "TANH", "LOGISTIC", "RELU", "RELU6", "RELU_N1_TO_1",
-               "RELU_0_TO_1", "QUANTIZE")
-VIEWS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 
 
 @dataclass(frozen=True)
@@ -39,7 +36,7 @@ class Prepared:
     """A kernel ready to run: `data` are the operand tensor indices in the kernel's argument
     order (constants among them are passed from flash), `outputs` the written tensors."""
 
-    kernel: K.Kernel
+    kernel: kernel_ops.Kernel
     data: tuple
     outputs: tuple
 
@@ -134,7 +131,7 @@ def _fully_connected(c: _Ctx):
         c.fail(f"filter {w.name} has no quantisation parameters")
     filter_q = Quant(np.asarray(wq.scales, np.float32) if len(wq.scales) > 1
                      else float(wq.scales[0]), int(wq.zero_points[0]))
-    kernel = K.FullyConnected(x.shape, c.const(1, "filter"), bias, c.quant(x), filter_q,
+    kernel = kernel_ops.FullyConnected(x.shape, c.const(1, "filter"), bias, c.quant(x), filter_q,
                               c.quant(y), activation=c.act(),
                               keep_num_dims=bool(c.opt.get("keep_num_dims", False)), lib=c.lib)
     return kernel, (c.op.inputs[0],)
@@ -165,7 +162,7 @@ def _relu(low: float, high: float):
     def prepare(c: _Ctx):
         """(kernel, data operands) for this operator."""
         x = c.tensor(0)
-        kernel = K.Relu(x.shape, c.quant(x), c.quant(c.out()), act_min=low, act_max=high,
+        kernel = kernel_ops.Relu(x.shape, c.quant(x), c.quant(c.out()), act_min=low, act_max=high,
                         lib=c.lib)
         return kernel, (c.op.inputs[0],)
     return prepare
@@ -174,21 +171,21 @@ def _relu(low: float, high: float):
 def _relu6(c: _Ctx):
     """RELU6 in the input's quantisation."""
     x = c.tensor(0)
-    return K.Relu6(x.shape, c.quant(x), lib=c.lib), (c.op.inputs[0],)
+    return kernel_ops.Relu6(x.shape, c.quant(x), lib=c.lib), (c.op.inputs[0],)
 
 
 def _quantize(c: _Ctx):
     """QUANTIZE: float32 -> int8, or int8 -> int8 requantisation."""
     x, y = c.tensor(0), c.out()
     if x.dtype == FLOAT32:
-        return K.Quantize(x.shape, c.quant(y), lib=c.lib), (c.op.inputs[0],)
-    return K.Requantize(x.shape, c.quant(x), c.quant(y), lib=c.lib), (c.op.inputs[0],)
+        return kernel_ops.Quantize(x.shape, c.quant(y), lib=c.lib), (c.op.inputs[0],)
+    return kernel_ops.Requantize(x.shape, c.quant(x), c.quant(y), lib=c.lib), (c.op.inputs[0],)
 
 
 def _dequantize(c: _Ctx):
     """DEQUANTIZE int8 -> float32."""
     x = c.tensor(0)
-    return K.Dequantize(x.shape, c.quant(x), lib=c.lib), (c.op.inputs[0],)
+    return kernel_ops.Dequantize(x.shape, c.quant(x), lib=c.lib), (c.op.inputs[0],)
 
 
 def _pool(cls):
@@ -209,7 +206,7 @@ def _pool(cls):
 def _mean(c: _Ctx):
     """MEAN over constant axes."""
     x = c.tensor(0)
-    kernel = K.Mean(x.shape, c.const(1, "axes"), c.quant(x), c.quant(c.out()),
+    kernel = kernel_ops.Mean(x.shape, c.const(1, "axes"), c.quant(x), c.quant(c.out()),
                     keep_dims=bool(c.opt.get("keep_dims", False)), lib=c.lib)
     return kernel, (c.op.inputs[0],)
 
@@ -222,7 +219,7 @@ def _pad(c: _Ctx):
     value = c.quant(y).zero_point
     if c.op.opcode == "PADV2" and len(c.op.inputs) > 2 and c.op.inputs[2] >= 0:
         value = int(c.const(2, "constant value").reshape(-1)[0])
-    return K.Pad(x.shape, c.const(1, "paddings"), value, lib=c.lib), (c.op.inputs[0],)
+    return kernel_ops.Pad(x.shape, c.const(1, "paddings"), value, lib=c.lib), (c.op.inputs[0],)
 
 
 def _concatenation(c: _Ctx):
@@ -237,7 +234,7 @@ def _concatenation(c: _Ctx):
             c.fail(f"input {t.name} is quantised differently from the output (TFLM requires "
                    "the same scale and zero point)")
         shapes.append(t.shape)
-    kernel = K.Concatenation(shapes, c.opt.get("axis", 0), lib=c.lib)
+    kernel = kernel_ops.Concatenation(shapes, c.opt.get("axis", 0), lib=c.lib)
     return kernel, tuple(c.op.inputs)
 
 
@@ -254,14 +251,14 @@ def _split(c: _Ctx):
         if sizes.count(-1) == 1:
             rest = x.shape[axis] - sum(s for s in sizes if s != -1)
             sizes = [rest if s == -1 else s for s in sizes]
-    kernel = K.Split(c.tensor(data).shape, axis, sizes, lib=c.lib)
+    kernel = kernel_ops.Split(c.tensor(data).shape, axis, sizes, lib=c.lib)
     return kernel, (c.op.inputs[data],)
 
 
 def _strided_slice(c: _Ctx):
     """STRIDED_SLICE with constant begin/end/strides."""
     x = c.tensor(0)
-    kernel = K.StridedSlice(x.shape, c.const(1, "begin"), c.const(2, "end"),
+    kernel = kernel_ops.StridedSlice(x.shape, c.const(1, "begin"), c.const(2, "end"),
                             c.const(3, "strides"),
                             begin_mask=c.opt.get("begin_mask", 0),
                             end_mask=c.opt.get("end_mask", 0),
@@ -275,26 +272,26 @@ def _strided_slice(c: _Ctx):
 def _slice(c: _Ctx):
     """SLICE with constant begin/size."""
     x = c.tensor(0)
-    kernel = K.Slice(x.shape, c.const(1, "begin").reshape(-1), c.const(2, "size").reshape(-1),
+    kernel = kernel_ops.Slice(x.shape, c.const(1, "begin").reshape(-1), c.const(2, "size").reshape(-1),
                      lib=c.lib)
     return kernel, (c.op.inputs[0],)
 
 
 def _reshape(c: _Ctx):
     """RESHAPE / SQUEEZE / EXPAND_DIMS: a byte copy to the output's shape."""
-    return K.Reshape(c.tensor(0).shape, c.out().shape, lib=c.lib), (c.op.inputs[0],)
+    return kernel_ops.Reshape(c.tensor(0).shape, c.out().shape, lib=c.lib), (c.op.inputs[0],)
 
 
 def _transpose(c: _Ctx):
     """TRANSPOSE by a constant permutation."""
     x = c.tensor(0)
-    return K.Transpose(x.shape, c.const(1, "perm").reshape(-1), lib=c.lib), (c.op.inputs[0],)
+    return kernel_ops.Transpose(x.shape, c.const(1, "perm").reshape(-1), lib=c.lib), (c.op.inputs[0],)
 
 
 def _softmax(c: _Ctx):
     """SOFTMAX over the last axis."""
     x = c.tensor(0)
-    kernel = K.Softmax(x.shape, c.quant(x), c.quant(c.out()), beta=c.opt.get("beta", 1.0),
+    kernel = kernel_ops.Softmax(x.shape, c.quant(x), c.quant(c.out()), beta=c.opt.get("beta", 1.0),
                        lib=c.lib)
     return kernel, (c.op.inputs[0],)
 
@@ -305,7 +302,7 @@ def _resize_nearest(c: _Ctx):
     size = c.const(1, "size").reshape(-1)
     if size.size != 2:
         c.fail("size must hold (height, width)")
-    kernel = K.ResizeNearestNeighbor(x.shape, (int(size[0]), int(size[1])),
+    kernel = kernel_ops.ResizeNearestNeighbor(x.shape, (int(size[0]), int(size[1])),
                                      align_corners=bool(c.opt.get("align_corners", False)),
                                      half_pixel_centers=bool(c.opt.get("half_pixel_centers",
                                                                        False)),
@@ -314,22 +311,22 @@ def _resize_nearest(c: _Ctx):
 
 
 OPERATORS = {
-    "CONV_2D": lambda c: _conv(c, K.Conv2D),
-    "DEPTHWISE_CONV_2D": lambda c: _conv(c, K.DepthwiseConv2D),
+    "CONV_2D": lambda c: _conv(c, kernel_ops.Conv2D),
+    "DEPTHWISE_CONV_2D": lambda c: _conv(c, kernel_ops.DepthwiseConv2D),
     "FULLY_CONNECTED": _fully_connected,
-    "ADD": _binary(K.Add),
-    "SUB": _binary(K.Sub),
-    "MUL": _binary(K.Mul),
-    "TANH": _tanh_logistic(K.Tanh),
-    "LOGISTIC": _tanh_logistic(K.Logistic),
+    "ADD": _binary(kernel_ops.Add),
+    "SUB": _binary(kernel_ops.Sub),
+    "MUL": _binary(kernel_ops.Mul),
+    "TANH": _tanh_logistic(kernel_ops.Tanh),
+    "LOGISTIC": _tanh_logistic(kernel_ops.Logistic),
     "RELU": _relu(0.0, float("inf")),
     "RELU_N1_TO_1": _relu(-1.0, 1.0),
     "RELU_0_TO_1": _relu(0.0, 1.0),
     "RELU6": _relu6,
     "QUANTIZE": _quantize,
     "DEQUANTIZE": _dequantize,
-    "AVERAGE_POOL_2D": _pool(K.AveragePool2D),
-    "MAX_POOL_2D": _pool(K.MaxPool2D),
+    "AVERAGE_POOL_2D": _pool(kernel_ops.AveragePool2D),
+    "MAX_POOL_2D": _pool(kernel_ops.MaxPool2D),
     "MEAN": _mean,
     "PAD": _pad,
     "PADV2": _pad,
@@ -348,11 +345,12 @@ OPERATORS = {
 
 
 def _dtypes_ok(c: _Ctx, data: tuple) -> None:
-    """Activations are int8; QUANTIZE may read float32 and DEQUANTIZE write it."""
+    """Activations are int8 (the op table's `dtypes`: QUANTIZE may read float32);
+    DEQUANTIZE writes float32."""
+    allowed = op_table.info(c.op.opcode).dtypes
     for t in data:
         tensor = c.sg.tensors[t]
-        allowed = (INT8, FLOAT32) if c.op.opcode == "QUANTIZE" else (INT8,)
-        if tensor.dtype not in allowed:
+        if tensor.type_name not in allowed:
             c.fail(f"input {tensor.name} is {tensor.type_name}; the C kernels take int8 "
                    "activations")
     for t in c.op.outputs:
@@ -394,9 +392,9 @@ def prepare(op, subgraph, lib, folded=None, fused_pad=None) -> Prepared:
     c = _Ctx(op, subgraph, lib, folded or {}, fused_pad)
     if fused_pad is not None and op.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         c.fail("only a CONV_2D or DEPTHWISE_CONV_2D can take a fused PAD")
-    if op.opcode not in OPERATORS:
+    if op_table.info(op.opcode).kernel is None:
         c.fail("no C kernel implements this operator (supported: "
-               f"{', '.join(sorted(OPERATORS))})")
+               f"{', '.join(sorted(op_table.names(kernel=True)))})")
     if not op.outputs:
         c.fail("the operator has no output")
     try:

@@ -10,7 +10,7 @@ Debug mode (`debug=True`) proves a plan safe while it runs: before the first ste
 is poisoned; after every step it checks the guard bytes, verifies that every tensor still to
 be read holds the bytes it was written with (CRC32), and poisons the bytes of each tensor
 that dies there (except bytes another live tensor shares). A violation raises RnnedgeError
-naming the step. Per-step counters: MACs (rnnedge.arena_report's convention) and wall time.
+naming the step. Per-step counters: MACs (rnnedge.op_table's convention) and wall time.
 
 Imports numpy, ctypes, zlib, time, rnnedge.errors, rnnedge.kernels and this package's program
 module.

@@ -7,7 +7,8 @@ and `section_sizes` reports its .text/.rodata/.data/.bss (`size -A`); `run_host`
 mps3-an547 machine with semihosting). `arm_tools()` says which cross tools are installed.
 Every failure is an RnnedgeError with the tool's first error line.
 
-Imports the standard library, rnnedge.errors and this package's codegen module (flags).
+Imports the standard library, rnnedge.errors and rnnedge.kernels.cflags (the one set of C
+flags, the same the generated Makefile holds).
 """
 
 import os
@@ -17,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.firmware_sim.codegen import ARM_FLAGS, CPU_FLAGS, HOST_FLAGS
+from rnnedge.kernels import cflags
 
 ARM_CC = "arm-none-eabi-gcc"
 ARM_SIZE = "arm-none-eabi-size"
@@ -54,23 +55,22 @@ def build_host(directory, output: str = "firmware", cc: str | None = None,
     cc = cc or os.environ.get("CC", "cc")
     if shutil.which(cc) is None:
         raise RnnedgeError(f"C compiler '{cc}' not found: install gcc/clang or set CC")
-    cmd = [cc, *HOST_FLAGS.split(), *extra_flags, "-o", output, *_sources(directory), "-lm"]
+    cmd = [cc, *cflags.COMMON, *extra_flags, "-o", output, *_sources(directory), "-lm"]
     _compile(cmd, directory, "building the firmware")
     return directory / output
 
 
 def build_arm(directory, cpu: str) -> Path:
     """Cross-compile the firmware in `directory` for `cpu` ("m55" or "m4")."""
-    if cpu not in CPU_FLAGS:
-        raise RnnedgeError(f"unknown CPU {cpu!r}; choose one of {', '.join(CPU_FLAGS)}")
+    if cpu not in cflags.CPU:
+        raise RnnedgeError(f"unknown CPU {cpu!r}; choose one of {', '.join(cflags.CPU)}")
     if not arm_tools()["cc"]:
         raise RnnedgeError(f"{ARM_CC} is not installed (apt-get install gcc-arm-none-eabi "
                            "libnewlib-arm-none-eabi)")
     directory = Path(directory)
     output = f"firmware-{cpu}.elf"
-    cmd = [ARM_CC, *ARM_FLAGS.split(), *CPU_FLAGS[cpu].split(), "-T", "cortex_m.ld",
-           "--specs=rdimon.specs", "-Wl,--gc-sections", "-o", output, *_sources(directory),
-           "startup_cortex_m.c", "-lm"]
+    cmd = [ARM_CC, *cflags.COMMON, *cflags.ARM, *cflags.CPU[cpu], *cflags.ARM_LINK,
+           "-o", output, *_sources(directory), "startup_cortex_m.c", "-lm"]
     _compile(cmd, directory, f"building the Cortex-{cpu.upper()} firmware")
     return directory / output
 

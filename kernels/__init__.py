@@ -11,10 +11,12 @@ The stage the firmware runtime calls to compute exactly what TFLite Micro comput
   * ``rnnedge.kernels.params`` holds those parameter derivations.
 
 Module layout: C sources (one op per file) and ``include/`` beside this file;
-``build.py`` compiles, ``structs.py`` mirrors the C structs, ``params.py`` derives
-quantisation parameters, ``ops.py`` wraps each op.
+``cflags.py`` holds the one set of C flags, ``build.py`` compiles, ``structs.py`` mirrors
+the C structs, ``params.py`` derives quantisation parameters, ``ops/`` wraps each op (one
+module per op family).
 
-May import: the standard library, numpy and rnnedge.errors (nothing from other stages).
+May import: the standard library, numpy, rnnedge.errors and rnnedge.files (cache location,
+atomic output); nothing from other stages.
 """
 
 import ctypes

@@ -18,11 +18,11 @@ int rn_add(const rn_add_params *p, const int8_t *input1, const int8_t *input2,
   for (i = 0; i < size; ++i) {
     const int32_t in1 = p->input1_offset + input1[off1];
     const int32_t in2 = p->input2_offset + input2[off2];
-    const int32_t scaled1 = rn_mbqm_smaller_than_one(
+    const int32_t scaled1 = rn_MultiplyByQuantizedMultiplierSmallerThanOneExp(
         rn_shl(in1, p->left_shift), p->input1_multiplier, p->input1_shift);
-    const int32_t scaled2 = rn_mbqm_smaller_than_one(
+    const int32_t scaled2 = rn_MultiplyByQuantizedMultiplierSmallerThanOneExp(
         rn_shl(in2, p->left_shift), p->input2_multiplier, p->input2_shift);
-    const int32_t raw = rn_mbqm_smaller_than_one(scaled1 + scaled2,
+    const int32_t raw = rn_MultiplyByQuantizedMultiplierSmallerThanOneExp(scaled1 + scaled2,
                                                  p->output_multiplier,
                                                  p->output_shift) +
                         p->output_offset;

@@ -3,7 +3,7 @@
 Why: the kernels are plain C99 so that the same sources build for the host (loaded
 with ctypes, no Python C-API) and for a microcontroller.  On first use the sources
 are compiled into one shared object under the user cache directory
-(``$RNNEDGE_CACHE_DIR``, else ``$XDG_CACHE_HOME/rnnedge``, else ``~/.cache/rnnedge``),
+(rnnedge.files.cache_dir: ``$RNNEDGE_CACHE_DIR/kernels``, else ``~/.cache/rnnedge/kernels``),
 named by a hash of the sources, headers, flags and compiler version, so that any
 change rebuilds and concurrent builds are safe (each writes a temporary file in the
 same directory and renames it into place atomically).
@@ -13,27 +13,27 @@ Two variants exist: the normal one (``-O2``) and a sanitizer one (ASan + UBSan,
 a process whose ASan runtime was preloaded; `sanitizer_env` gives the environment
 for such a subprocess.
 
-May import: the standard library and rnnedge.errors only.
+Flags come from cflags.py (one set for every C build rnnedge makes). May import: the
+standard library, rnnedge.errors, rnnedge.files (cache location, atomic output) and this
+package's cflags.
 """
 
 import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_output
+from rnnedge.files import cache_dir as shared_cache_dir
+from rnnedge.kernels import cflags
 
 KERNEL_DIR = Path(__file__).resolve().parent
 INCLUDE_DIR = KERNEL_DIR / "include"
 
-# -ffp-contract=off keeps float32 maths (QUANTIZE, RESIZE_NEAREST_NEIGHBOR) free of fused
-# multiply-adds so it rounds exactly like TFLM's x86 build.
-BASE_FLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
-              "-fPIC", "-shared")
-SANITIZE_FLAGS = ("-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-                  "-fno-sanitize-recover=all")
+BASE_FLAGS = cflags.COMMON + cflags.SHARED_LIBRARY
+SANITIZE_FLAGS = cflags.SANITIZE
 LIB_STEM = "rnnedge_kernels"
 
 
@@ -57,13 +57,7 @@ def headers() -> list[Path]:
 
 def cache_dir() -> Path:
     """Directory holding the built libraries."""
-    if os.environ.get("RNNEDGE_CACHE_DIR"):
-        root = Path(os.environ["RNNEDGE_CACHE_DIR"])
-    elif os.environ.get("XDG_CACHE_HOME"):
-        root = Path(os.environ["XDG_CACHE_HOME"]) / "rnnedge"
-    else:
-        root = Path.home() / ".cache" / "rnnedge"
-    return root / "kernels"
+    return Path(shared_cache_dir("kernels"))
 
 
 def flags(sanitize: bool) -> tuple[str, ...]:
@@ -101,19 +95,13 @@ def library_path(sanitize: bool = False) -> Path:
 def _build(target: Path, sanitize: bool) -> None:
     """Compile all sources into `target` through a temporary file and a rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    cmd = [compiler(), *flags(sanitize), "-o", tmp_name,
-           *[str(s) for s in sources()], "-lm"]
-    try:
+    with atomic_output(target, suffix=".so") as tmp_name:
+        cmd = [compiler(), *flags(sanitize), "-o", tmp_name,
+               *[str(s) for s in sources()], "-lm"]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             first = (proc.stderr.strip().splitlines() or ["no compiler output"])[0]
             raise RnnedgeError(f"building the C kernels failed: {first}")
-        os.replace(tmp_name, target)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
 
 
 def asan_runtime() -> str:

@@ -48,7 +48,7 @@ int rn_conv_2d(const rn_conv_2d_params *p, const int8_t *input,
             }
           }
           if (bias) acc = rn_add_wrap(acc, bias[oc]);
-          acc = rn_mbqm(acc, p->output_multiplier[oc], p->output_shift[oc]);
+          acc = rn_MultiplyByQuantizedMultiplier(acc, p->output_multiplier[oc], p->output_shift[oc]);
           acc = rn_add_wrap(acc, p->output_offset);
           output[((b * p->output_height + oy) * p->output_width + ox) *
                      p->output_depth + oc] =

@@ -39,7 +39,7 @@ int rn_depthwise_conv_2d(const rn_depthwise_conv_2d_params *p,
               }
             }
             if (bias) acc = rn_add_wrap(acc, bias[oc]);
-            acc = rn_mbqm(acc, p->output_multiplier[oc], p->output_shift[oc]);
+            acc = rn_MultiplyByQuantizedMultiplier(acc, p->output_multiplier[oc], p->output_shift[oc]);
             acc = rn_add_wrap(acc, p->output_offset);
             output[((b * p->output_height + oy) * p->output_width + ox) *
                        p->output_depth + oc] =

@@ -29,7 +29,7 @@ int rn_fully_connected(const rn_fully_connected_params *p, const int8_t *input,
                                    ((int32_t)in_row[d] + p->input_offset));
       }
       if (bias) acc = rn_add_wrap(acc, bias[oc]);
-      acc = rn_mbqm(acc, p->output_multiplier[q], p->output_shift[q]);
+      acc = rn_MultiplyByQuantizedMultiplier(acc, p->output_multiplier[q], p->output_shift[q]);
       acc = rn_add_wrap(acc, p->output_offset);
       output[b * p->output_depth + oc] =
           (int8_t)rn_clamp(acc, p->activation_min, p->activation_max);

@@ -19,10 +19,10 @@ int rn_logistic(const rn_logistic_params *p, const int8_t *input,
       output[i] = 127;
     } else {
       const int32_t x_q4 =
-          rn_mbqm(x, p->input_multiplier, p->input_left_shift);
+          rn_MultiplyByQuantizedMultiplier(x, p->input_multiplier, p->input_left_shift);
       const int32_t y_q0 = rn_fixed_logistic(x_q4, 4);
       output[i] =
-          (int8_t)rn_clamp(rn_rdbpot(y_q0, 31 - 8) - 128, -128, 127);
+          (int8_t)rn_clamp(rn_RoundingDivideByPOT(y_q0, 31 - 8) - 128, -128, 127);
     }
   }
   return RN_OK;

@@ -29,7 +29,7 @@ int rn_mean(const rn_mean_params *p, const int8_t *input, int8_t *output) {
     for (o = 0; o < n_out; ++o) output[o] = 0;
     return RN_OK;
   }
-  fold = 31 - rn_clz32((uint32_t)n_red);
+  fold = 31 - rn_CountLeadingZeros((uint32_t)n_red);
   if (fold > 31 + shift) fold = 31 + shift;
   multiplier = (int32_t)(((int64_t)multiplier << fold) / n_red);
   shift -= fold;
@@ -41,7 +41,7 @@ int rn_mean(const rn_mean_params *p, const int8_t *input, int8_t *output) {
       rn_odometer_next(red_dims, strides, zeros, red_idx, &off, &unused);
     }
     /* TFLM forms sum - zp * count in int64 and narrows it to int32. */
-    v = rn_mbqm((int32_t)((int64_t)sum - (int64_t)p->input_zero_point * n_red),
+    v = rn_MultiplyByQuantizedMultiplier((int32_t)((int64_t)sum - (int64_t)p->input_zero_point * n_red),
                 multiplier, shift) +
         p->output_zero_point;
     output[o] = (int8_t)rn_clamp(v, -128, 127);

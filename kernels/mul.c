@@ -17,7 +17,7 @@ int rn_mul(const rn_mul_params *p, const int8_t *input1, const int8_t *input2,
     const int32_t in2 = p->input2_offset + input2[off2];
     const int32_t raw =
         p->output_offset +
-        rn_mbqm(in1 * in2, p->output_multiplier, p->output_shift);
+        rn_MultiplyByQuantizedMultiplier(in1 * in2, p->output_multiplier, p->output_shift);
     output[i] = (int8_t)rn_clamp(raw, p->activation_min, p->activation_max);
     rn_odometer_next(p->shape.dims, p->shape.strides1, p->shape.strides2, idx,
                      &off1, &off2);

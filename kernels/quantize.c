@@ -35,7 +35,7 @@ int rn_requantize(const rn_requantize_params *p, const int8_t *input,
   if (p->size < 0 || p->shift > 30 || p->shift < -31) return RN_BAD_PARAMS;
   for (i = 0; i < p->size; ++i) {
     const int32_t v =
-        rn_mbqm((int32_t)input[i] - p->input_zero_point, p->multiplier,
+        rn_MultiplyByQuantizedMultiplier((int32_t)input[i] - p->input_zero_point, p->multiplier,
                 p->shift) +
         p->output_zero_point;
     output[i] = (int8_t)rn_clamp(v, -128, 127);

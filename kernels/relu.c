@@ -12,7 +12,7 @@ int rn_relu(const rn_relu_params *p, const int8_t *input, int8_t *output) {
   for (i = 0; i < p->size; ++i) {
     const int32_t v =
         p->output_zero_point +
-        rn_mbqm((int32_t)input[i] - p->input_zero_point, p->output_multiplier,
+        rn_MultiplyByQuantizedMultiplier((int32_t)input[i] - p->input_zero_point, p->output_multiplier,
                 p->output_shift);
     output[i] = (int8_t)rn_clamp(v, p->activation_min, p->activation_max);
   }

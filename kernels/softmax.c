@@ -30,14 +30,14 @@ int rn_softmax(const rn_softmax_params *p, const int8_t *input,
     for (c = 0; c < p->depth; ++c) {
       const int32_t diff = (int32_t)in[c] - max_in_row;
       if (diff >= p->diff_min) {
-        const int32_t scaled = rn_mbqm_greater_than_one(
+        const int32_t scaled = rn_MultiplyByQuantizedMultiplierGreaterThanOne(
             diff, p->input_multiplier, p->input_left_shift);
-        sum += rn_rdbpot(rn_exp_on_negative_values(scaled, 5), 12);
+        sum += rn_RoundingDivideByPOT(rn_exp_on_negative_values(scaled, 5), 12);
       }
     }
     if (sum >= ((int64_t)1 << 28)) return RN_BAD_INPUT;
     sum_of_exps = (int32_t)sum;
-    headroom_plus_one = rn_clz32((uint32_t)sum_of_exps);
+    headroom_plus_one = rn_CountLeadingZeros((uint32_t)sum_of_exps);
     num_bits_over_unit = 12 - headroom_plus_one;
     shifted_scale = rn_one_over_one_plus_x_for_x_in_0_1((int32_t)(
         ((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31)));
@@ -45,11 +45,11 @@ int rn_softmax(const rn_softmax_params *p, const int8_t *input,
     for (c = 0; c < p->depth; ++c) {
       const int32_t diff = (int32_t)in[c] - max_in_row;
       if (diff >= p->diff_min) {
-        const int32_t scaled = rn_mbqm_greater_than_one(
+        const int32_t scaled = rn_MultiplyByQuantizedMultiplierGreaterThanOne(
             diff, p->input_multiplier, p->input_left_shift);
         const int32_t exp_in_0 = rn_exp_on_negative_values(scaled, 5);
         const int32_t unsat =
-            rn_rdbpot(rn_srdhm(shifted_scale, exp_in_0), exponent);
+            rn_RoundingDivideByPOT(rn_SaturatingRoundingDoublingHighMul(shifted_scale, exp_in_0), exponent);
         out[c] = (int8_t)rn_clamp(unsat - 128, -128, 127);
       } else {
         out[c] = -128;

@@ -8,13 +8,13 @@ struct).  Field names are those of the C header.
 May import: ctypes and the standard library only.
 """
 
-import ctypes as C
+import ctypes
 
 MAX_DIMS = 6
-I32 = C.c_int32
-P_I32 = C.POINTER(C.c_int32)
-P_I8 = C.POINTER(C.c_int8)
-P_F32 = C.POINTER(C.c_float)
+I32 = ctypes.c_int32
+P_I32 = ctypes.POINTER(ctypes.c_int32)
+P_I8 = ctypes.POINTER(ctypes.c_int8)
+P_F32 = ctypes.POINTER(ctypes.c_float)
 DIMS = I32 * MAX_DIMS
 
 
@@ -22,7 +22,7 @@ def _ints(*names: str) -> list:
     return [(n, I32) for n in names]
 
 
-class Conv2DParams(C.Structure):
+class Conv2DParams(ctypes.Structure):
     _fields_ = _ints("batches", "input_height", "input_width", "input_depth",
                      "filter_height", "filter_width", "filter_input_depth",
                      "output_height", "output_width", "output_depth",
@@ -32,7 +32,7 @@ class Conv2DParams(C.Structure):
         ("output_multiplier", P_I32), ("output_shift", P_I32)]
 
 
-class DepthwiseConv2DParams(C.Structure):
+class DepthwiseConv2DParams(ctypes.Structure):
     _fields_ = _ints("batches", "input_height", "input_width", "input_depth",
                      "filter_height", "filter_width", "depth_multiplier",
                      "output_height", "output_width", "output_depth",
@@ -42,14 +42,14 @@ class DepthwiseConv2DParams(C.Structure):
         ("output_multiplier", P_I32), ("output_shift", P_I32)]
 
 
-class FullyConnectedParams(C.Structure):
+class FullyConnectedParams(ctypes.Structure):
     _fields_ = _ints("batches", "accum_depth", "output_depth", "input_offset",
                      "filter_offset", "output_offset", "activation_min", "activation_max",
                      "per_channel") + [
         ("output_multiplier", P_I32), ("output_shift", P_I32)]
 
 
-class Broadcast(C.Structure):
+class Broadcast(ctypes.Structure):
     _fields_ = [("dims", DIMS), ("strides1", DIMS), ("strides2", DIMS)]
 
 
@@ -59,103 +59,103 @@ _ADD_FIELDS = [("shape", Broadcast)] + _ints(
     "output_multiplier", "output_shift", "activation_min", "activation_max")
 
 
-class AddParams(C.Structure):
+class AddParams(ctypes.Structure):
     _fields_ = _ADD_FIELDS
 
 
-class SubParams(C.Structure):
+class SubParams(ctypes.Structure):
     _fields_ = _ADD_FIELDS
 
 
-class MulParams(C.Structure):
+class MulParams(ctypes.Structure):
     _fields_ = [("shape", Broadcast)] + _ints(
         "input1_offset", "input2_offset", "output_offset", "output_multiplier",
         "output_shift", "activation_min", "activation_max")
 
 
-class TanhParams(C.Structure):
+class TanhParams(ctypes.Structure):
     _fields_ = _ints("size", "input_zero_point", "input_range_radius", "input_multiplier",
                      "input_left_shift")
 
 
-class LogisticParams(C.Structure):
+class LogisticParams(ctypes.Structure):
     _fields_ = TanhParams._fields_
 
 
-class ReluParams(C.Structure):
+class ReluParams(ctypes.Structure):
     _fields_ = _ints("size", "input_zero_point", "output_zero_point", "output_multiplier",
                      "output_shift", "activation_min", "activation_max")
 
 
-class Relu6Params(C.Structure):
+class Relu6Params(ctypes.Structure):
     _fields_ = _ints("size", "zero", "six")
 
 
-class Pool2DParams(C.Structure):
+class Pool2DParams(ctypes.Structure):
     _fields_ = _ints("batches", "input_height", "input_width", "depth", "output_height",
                      "output_width", "filter_height", "filter_width", "stride_height",
                      "stride_width", "pad_height", "pad_width", "activation_min",
                      "activation_max")
 
 
-class MeanParams(C.Structure):
+class MeanParams(ctypes.Structure):
     _fields_ = [("input_dims", DIMS), ("reduce", DIMS)] + _ints(
         "input_zero_point", "output_zero_point", "output_multiplier", "output_shift")
 
 
-class PadParams(C.Structure):
+class PadParams(ctypes.Structure):
     _fields_ = [("input_dims", DIMS), ("pad_before", DIMS), ("output_dims", DIMS),
                 ("pad_value", I32)]
 
 
-class ConcatenationParams(C.Structure):
+class ConcatenationParams(ctypes.Structure):
     _fields_ = _ints("num_inputs", "outer_size") + [("copy_sizes", P_I32)]
 
 
-class SplitParams(C.Structure):
+class SplitParams(ctypes.Structure):
     _fields_ = _ints("num_outputs", "outer_size") + [("copy_sizes", P_I32)]
 
 
-class StridedSliceParams(C.Structure):
+class StridedSliceParams(ctypes.Structure):
     _fields_ = [("input_dims", DIMS), ("begin", DIMS), ("stride", DIMS),
                 ("output_dims", DIMS)]
 
 
-class SliceParams(C.Structure):
+class SliceParams(ctypes.Structure):
     _fields_ = [("input_dims", DIMS), ("begin", DIMS), ("size", DIMS)]
 
 
-class ReshapeParams(C.Structure):
+class ReshapeParams(ctypes.Structure):
     _fields_ = _ints("size")
 
 
-class TransposeParams(C.Structure):
+class TransposeParams(ctypes.Structure):
     _fields_ = [("input_dims", DIMS), ("perm", DIMS)]
 
 
-class QuantizeParams(C.Structure):
-    _fields_ = [("size", I32), ("scale", C.c_float), ("zero_point", I32)]
+class QuantizeParams(ctypes.Structure):
+    _fields_ = [("size", I32), ("scale", ctypes.c_float), ("zero_point", I32)]
 
 
-class RequantizeParams(C.Structure):
+class RequantizeParams(ctypes.Structure):
     _fields_ = _ints("size", "input_zero_point", "output_zero_point", "multiplier", "shift")
 
 
-class DequantizeParams(C.Structure):
-    _fields_ = [("size", I32), ("zero_point", I32), ("scale", C.c_double)]
+class DequantizeParams(ctypes.Structure):
+    _fields_ = [("size", I32), ("zero_point", I32), ("scale", ctypes.c_double)]
 
 
-class SoftmaxParams(C.Structure):
+class SoftmaxParams(ctypes.Structure):
     _fields_ = _ints("outer_size", "depth", "input_multiplier", "input_left_shift",
                      "diff_min")
 
 
-class ResizeNearestNeighborParams(C.Structure):
+class ResizeNearestNeighborParams(ctypes.Structure):
     _fields_ = _ints("batches", "input_height", "input_width", "depth", "output_height",
                      "output_width", "align_corners", "half_pixel_centers")
 
 
-P_P_I8 = C.POINTER(P_I8)
+P_P_I8 = ctypes.POINTER(P_I8)
 
 # Entry point name -> (params struct, argument types after the params pointer).
 SIGNATURES = {
@@ -187,10 +187,10 @@ SIGNATURES = {
 }
 
 
-def declare(lib: C.CDLL) -> C.CDLL:
+def declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     """Set argtypes/restype of every entry point of a loaded kernel library."""
     for name, (struct, args) in SIGNATURES.items():
         fn = getattr(lib, name)
-        fn.argtypes = [C.POINTER(struct), *args]
-        fn.restype = C.c_int
+        fn.argtypes = [ctypes.POINTER(struct), *args]
+        fn.restype = ctypes.c_int
     return lib

@@ -18,9 +18,9 @@ int rn_tanh(const rn_tanh_params *p, const int8_t *input, int8_t *output) {
       output[i] = 127;
     } else {
       const int32_t x_q4 =
-          rn_mbqm(x, p->input_multiplier, p->input_left_shift);
+          rn_MultiplyByQuantizedMultiplier(x, p->input_multiplier, p->input_left_shift);
       const int32_t y_q0 = rn_fixed_tanh(x_q4, 4);
-      output[i] = (int8_t)rn_clamp(rn_rdbpot(y_q0, 31 - 7), -128, 127);
+      output[i] = (int8_t)rn_clamp(rn_RoundingDivideByPOT(y_q0, 31 - 7), -128, 127);
     }
   }
   return RN_OK;

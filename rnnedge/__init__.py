@@ -9,6 +9,8 @@ Stages, each with one home (dependencies point down this list, never up):
   rnnedge.firmware_sim  static-arena runtime over the C kernels, C codegen   (folder firmware_sim/)
   rnnedge.kernels       C99 int8 kernels, built and loaded with ctypes      (folder kernels/)
   rnnedge.arena_report  per-op memory report; rnnedge.planner plans the arena
+  rnnedge.tflm_probe    tflite-micro in a child process; the one TFLM arena size
+  rnnedge.op_table      the one table of TFLite builtins (category, in-place rules, MACs, ...)
   rnnedge.tflite        bounds-checked .tflite reader and metadata writer
   rnnedge.data          CIFAR pickles, image folders, the synthetic default set
   rnnedge.checkpoint    rnnedge checkpoints (plain data, weights_only loading)
@@ -19,6 +21,10 @@ Stages, each with one home (dependencies point down this list, never up):
   rnnedge.zoo           the paper's models (Tables 1, 2, 5)
   rnnedge.accounting    parameter and MAC counts with the paper's conventions
   rnnedge.layers        RNN-on-image layers (reference and static forms)
+  rnnedge.files, rnnedge.errors, rnnedge.preprocessing
+                        shared utilities: atomic writes and the cache, RnnedgeError, the
+                        input metadata and the one input quantisation
+"The paper" everywhere is Lvov, Smadar, Bezen, "Recurrent Neural Networks for Still Images".
 """
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Parameter and MAC accounting with seed 000's conventions (eq. 12-19).
+"""Parameter and MAC accounting with the paper's conventions (eq. 12-19).
 
 Two independent counts per layer, which the tests hold equal:
 - `module_params`: read from the module itself (sum of its parameters' element counts);

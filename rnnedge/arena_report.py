@@ -1,95 +1,24 @@
 """The memory report of `rnnedge arena`: per-op table, totals, arena per planner.
 
 `arena_report(model)` returns one JSON-ready dict (schema in docs/arena.md): per operator
-its output shape, parameters, weight bytes by dtype, MACs (the paper's eq. 17 convention,
-see MAC_CONVENTION) and the bytes live while it runs under each planner; totals (parameters,
-weight bytes, MACs), the arena of every planner and the live-set lower bound, an estimate of
-TFLM's persistent tail, and total memory = weight bytes + arena. `render_text`, `write_csv`
-and `write_plot` format it (written through rnnedge.files, never half-written). Works on
-rnnedge.tflite models; imports numpy, rnnedge.files and rnnedge.planner, matplotlib lazily
-for the plot.
+its output shape, parameters, weight bytes by dtype, MACs (rnnedge.op_table's
+MAC_CONVENTION, the paper's eq. 17) and the bytes live while it runs under each planner;
+totals (parameters, weight bytes, MACs), the arena of every planner and the live-set lower
+bound, an estimate of TFLM's persistent tail (op_table.tail_estimate), and total memory =
+weight bytes + arena. `render_text`, `write_csv` and `write_plot` format it (written through
+rnnedge.files, never half-written). Works on rnnedge.tflite models; imports
+rnnedge.files, rnnedge.op_table and rnnedge.planner, matplotlib lazily for the plot.
 """
 
 import csv
 import io
 from collections import Counter
 
-import numpy as np
-
 from rnnedge.files import atomic_write
+from rnnedge.op_table import MAC_CONVENTION, TAIL_CONVENTION, is_parameter, op_macs, tail_estimate
 from rnnedge.planner import PLANNERS, plan_all
 
 SCHEMA = "rnnedge.arena/1"
-MAC_CONVENTION = (
-    "paper eq. 17: CONV_2D (k_h*k_w*C_in*C_out + C_out)*H_out*W_out, DEPTHWISE_CONV_2D "
-    "(k_h*k_w*C_out + C_out)*H_out*W_out, FULLY_CONNECTED (in*out + out) per row, the "
-    "+C_out/+out bias term only when the op has a bias; pooling k_h*k_w per output element; "
-    "MEAN/SUM one per input element; elementwise ops and SOFTMAX one per output element; "
-    "data movement (RESHAPE, CONCATENATION, PAD, ...) 0; other ops unknown (null)")
-TAIL_CONVENTION = (
-    "estimate of TFLM's persistent tail: 800 B allocator state + 24 B per tensor "
-    "(TfLiteEvalTensor) + 64 B per op (node and registration) + 80 B per op (kernel OpData) + "
-    "64 B for the graph input/output TfLiteTensors + 8 B per output channel of CONV_2D, "
-    "DEPTHWISE_CONV_2D and FULLY_CONNECTED (per-channel multiplier and shift); within 5% of "
-    "measured tails on the test models; --verify-tflm measures it")
-
-WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "BATCH_MATMUL",
-            "SVDF", "UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN", "RNN",
-            "LSTM", "EMBEDDING_LOOKUP")
-ELEMENTWISE = ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "RELU",
-               "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LEAKY_RELU", "PRELU", "LOGISTIC",
-               "TANH", "HARD_SWISH", "ELU", "GELU", "QUANTIZE", "DEQUANTIZE", "SOFTMAX",
-               "LOG_SOFTMAX", "ABS", "NEG", "EXP", "LOG", "SQRT", "RSQRT", "SQUARE",
-               "SUM_SQUARE")
-MOVEMENT = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONCATENATION", "PAD", "PADV2", "MIRROR_PAD",
-            "TRANSPOSE", "STRIDED_SLICE", "SLICE", "SPLIT", "SPLIT_V", "GATHER", "PACK",
-            "UNPACK", "RESIZE_NEAREST_NEIGHBOR", "SHAPE", "TILE", "BROADCAST_TO",
-            "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND")
-POOLS = ("AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D")
-
-
-def _is_param(op, tensor) -> bool:
-    """Constant inputs count as parameters for weighted ops, and for other ops unless they
-    are int32/int64 shape-like operands (axes, paddings, shapes, indices)."""
-    return op.opcode in WEIGHTED or tensor.type_name not in ("INT32", "INT64")
-
-
-def op_macs(op, tensors):
-    """MACs of one operator under MAC_CONVENTION, or None when unknown."""
-    def shape(i):
-        t = op.inputs[i] if i < len(op.inputs) else -1
-        return tensors[t].shape if t >= 0 else None
-
-    out = tensors[op.outputs[0]] if op.outputs else None
-    has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
-    name = op.opcode
-    if out is None:
-        return None
-    if name == "CONV_2D" and len(shape(1) or ()) == 4:
-        cout, kh, kw, cin = shape(1)
-        return (kh * kw * cin * cout + (cout if has_bias else 0)) * out.num_elements // cout
-    if name == "DEPTHWISE_CONV_2D" and len(shape(1) or ()) == 4:
-        _, kh, kw, cout = shape(1)
-        return (kh * kw * cout + (cout if has_bias else 0)) * out.num_elements // cout
-    if name == "FULLY_CONNECTED" and len(shape(1) or ()) == 2:
-        units, depth = shape(1)
-        rows = out.num_elements // units
-        return (depth * units + (units if has_bias else 0)) * rows
-    if name == "TRANSPOSE_CONV" and len(shape(1) or ()) == 4 and shape(2):
-        cout, kh, kw, cin = shape(1)
-        return kh * kw * cin * cout * int(np.prod(shape(2)[:-1]))
-    if name == "BATCH_MATMUL" and shape(0) and len(shape(0)) >= 2:
-        return out.num_elements * shape(0)[-2 if op.options.get("adj_x") else -1]
-    if name in POOLS:
-        return out.num_elements * op.options.get("filter_width", 1) * op.options.get(
-            "filter_height", 1)
-    if name in ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN"):
-        return int(np.prod(shape(0))) if shape(0) is not None else None
-    if name in ELEMENTWISE:
-        return out.num_elements
-    if name in MOVEMENT:
-        return 0
-    return None
 
 
 def _flags(model) -> list:
@@ -108,15 +37,6 @@ def _flags(model) -> list:
         if op_macs(op, sg.tensors) is None:
             flags.append(f"op {op.index} {op.opcode}: MACs unknown")
     return flags
-
-
-def tail_estimate(model) -> int:
-    """TFLM persistent tail estimate (see TAIL_CONVENTION)."""
-    sg = model.main
-    channels = sum(sg.tensors[op.outputs[0]].shape[-1] for op in sg.operators
-                   if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-                   and op.outputs and sg.tensors[op.outputs[0]].shape)
-    return (800 + 24 * len(sg.tensors) + (64 + 80) * len(sg.operators) + 64 + 8 * channels)
 
 
 def _live_at(plan, n_ops) -> dict:
@@ -138,7 +58,7 @@ def arena_report(model, path: str = "", planner: str = "best", reorder: bool = T
         weights, count = {}, 0
         for t in op.inputs:
             tensor = sg.tensors[t] if t >= 0 else None
-            if tensor is None or not tensor.is_constant or not _is_param(op, tensor):
+            if tensor is None or not tensor.is_constant or not is_parameter(op, tensor):
                 continue
             weights[tensor.type_name] = weights.get(tensor.type_name, 0) + tensor.nbytes
             count += tensor.num_elements
@@ -166,7 +86,7 @@ def arena_report(model, path: str = "", planner: str = "best", reorder: bool = T
         | {"lower_bound": plans["tflm"].lower_bound},
         "reordered": {name: list(p.order) for name, p in plans.items() if p.reordered},
         "inplace_rules": list(plans["inplace"].rules),
-        "tail_estimate": tail_estimate(model), "tail_convention": TAIL_CONVENTION,
+        "tail_estimate": tail_estimate(sg), "tail_convention": TAIL_CONVENTION,
         "total_memory": weight_bytes + chosen.arena,
         "placement": [_placement(sg, chosen, b) for b in chosen.buffers],
         "live": {name: list(p.live) for name, p in plans.items()},

@@ -65,13 +65,6 @@ def _io_tensors(model):
     return tin, tout
 
 
-def quantize_input(x, scale, zero_point):
-    """float -> int8 as TFLite's QUANTIZE: round(x / scale) half away from zero, + zero point."""
-    v = np.asarray(x, dtype=np.float64) / scale
-    q = np.sign(v) * np.floor(np.abs(v) + 0.5) + zero_point
-    return np.clip(q, -128, 127).astype(np.int8)
-
-
 def _normalized_nchw(images, normalization):
     """uint8 (N, H, W, C) -> float32 (N, C, H, W) normalised like training."""
     mean, std = (np.asarray(v, dtype=np.float32).reshape(1, -1, 1, 1) for v in normalization)
@@ -131,7 +124,7 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
     if labels.max(initial=0) >= classes:
         raise RnnedgeError(f"the dataset has labels up to {labels.max()} but the model has {classes} outputs")
     x = _normalized_nchw(images, normalization)
-    q_in = quantize_input(x.transpose(0, 2, 3, 1), tin.quantization.scales[0], tin.quantization.zero_points[0])
+    q_in = preprocessing.quantize_input(x.transpose(0, 2, 3, 1), tin.quantization.scales[0], tin.quantization.zero_points[0])
     run = make_backend(backend, tflite_path, max_arena=max_arena)
     chunks, batch = [], 64
     for i in range(0, len(q_in), batch):

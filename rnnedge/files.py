@@ -12,6 +12,7 @@ naming the path.
         writer(tmp)                      savefig, a compiler's -o)
     with atomic_directory(path) as tmp:  a folder of files (generated firmware); an existing
         write_files_into(tmp)            target folder is replaced whole
+    cache_dir("kernels")                 the one cache location (CACHE_VARIABLE)
 
 May import: the standard library and rnnedge.errors.
 """
@@ -22,6 +23,22 @@ import shutil
 import tempfile
 
 from rnnedge.errors import RnnedgeError
+
+
+CACHE_VARIABLE = "RNNEDGE_CACHE_DIR"
+OLD_CACHE_VARIABLE = "RNNEDGE_CACHE"  # the TinyML models' former name, still accepted
+
+
+def cache_dir(part: str) -> str:
+    """Folder `part` of rnnedge's cache (built kernels, converted TinyML models):
+    $RNNEDGE_CACHE_DIR/part, else $RNNEDGE_CACHE/part, else $XDG_CACHE_HOME/rnnedge/part,
+    else ~/.cache/rnnedge/part. Not created here."""
+    root = os.environ.get(CACHE_VARIABLE) or os.environ.get(OLD_CACHE_VARIABLE)
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                  ".cache")
+        root = os.path.join(base, "rnnedge")
+    return os.path.join(root, part)
 
 
 def _umask() -> int:

@@ -97,7 +97,7 @@ def run_model_stages(data: bytes, directory: str) -> str:
     "ok" or "error" (RnnedgeError). Any other exception propagates: it is a finding."""
     from rnnedge.errors import RnnedgeError
     from rnnedge.firmware_sim import codegen
-    from rnnedge.firmware_sim.program import compile_model
+    from rnnedge.firmware_sim.compiler import compile_model
     from rnnedge.firmware_sim.runtime import Runtime
     from rnnedge.planner import PLANNERS, plan
     from rnnedge.tflite import read_model

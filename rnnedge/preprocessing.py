@@ -3,11 +3,17 @@
 The exporter writes one metadata entry, `METADATA_NAME`, holding JSON
 `{"input_shape": [C, H, W], "normalization": {"mean": [...], "std": [...]},
 "class_names": [...] | null}`, so `rnnedge check model.tflite` can prepare images without the
-float checkpoint. TFLM and TFLite ignore metadata they do not know. Imports: json, errors.
+float checkpoint. TFLM and TFLite ignore metadata they do not know.
+
+`quantize_input` is the one float -> int8 input quantisation every stage uses (the export's
+verification, `rnnedge check`): TFLite's QUANTIZE arithmetic exactly. Imports: json, numpy,
+errors.
 """
 
 import json
 import math
+
+import numpy as np
 
 from rnnedge.errors import RnnedgeError
 
@@ -60,3 +66,12 @@ def _is_number(v):
 
 def _bad(field, expected):
     raise RnnedgeError(f"the model's {METADATA_NAME!r} metadata field {field} must be {expected}")
+
+
+def quantize_input(x, scale, zero_point):
+    """float -> int8 as TFLite's QUANTIZE (reference_ops::AffineQuantize): the float32
+    quotient x / scale rounded half away from zero (TfLiteRound, i.e. std::round), plus the
+    zero point, clamped to [-128, 127]."""
+    v = np.asarray(x, dtype=np.float32) / np.float32(scale)
+    q = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))
+    return np.clip(q.astype(np.float64) + int(zero_point), -128, 127).astype(np.int8)

@@ -5,8 +5,10 @@ prints its allocation summary (`print_allocations()`) on the C-level stderr, so 
 here runs a fresh Python child (`python -m rnnedge.tflm_probe`) and parses that child's
 stderr. `measure_tflm(path)` gives TFLM's arena head (the planned, non-persistent bytes),
 tail (persistent bytes) and the per-type records; `run_tflm(path, inputs)` returns the
-outputs of one invocation. The arena never exceeds rnnedge.budget.default_max_arena().
-Imports numpy, rnnedge.budget and rnnedge.errors; the child imports tflite_micro.
+outputs of one invocation. `tflm_arena_size(model)` is the one arena size rnnedge gives TFLM
+to run a model (the export's check, the `tflm` backend); the arena never exceeds
+rnnedge.budget.default_max_arena(). Imports numpy, rnnedge.budget, rnnedge.errors,
+rnnedge.op_table and rnnedge.planner (sizing); the child imports tflite_micro.
 """
 
 import json
@@ -22,6 +24,7 @@ from rnnedge.budget import check_bytes, default_max_arena
 from rnnedge.errors import RnnedgeError
 
 DEFAULT_ARENA = 16 << 20  # generous: TFLM only needs head + tail of it
+TFLM_MARGIN = 1 << 20  # bytes added to the planned TFLM arena (head + tail estimate)
 MAX_ARENA = 1 << 30  # an automatic arena grows x4 from DEFAULT_ARENA up to this
 _TOTAL = re.compile(r"Arena allocation (total|head|tail) (\d+) bytes")
 _RECORD = re.compile(r"'([^']+)' used (\d+) bytes with alignment overhead "
@@ -38,6 +41,16 @@ def parse_allocations(text: str) -> dict:
     out["records"] = {name: {"used": int(u), "requested": int(r), "count": int(c)}
                       for name, u, r, c in _RECORD.findall(text)}
     return out
+
+
+def tflm_arena_size(model) -> int:
+    """Arena bytes to give tflite-micro for `model` (rnnedge.tflite Model): rnnedge's `tflm`
+    plan (TFLM's own planner, exactly) plus twice the persistent-tail estimate plus
+    TFLM_MARGIN."""
+    from rnnedge.op_table import tail_estimate
+    from rnnedge.planner import plan
+
+    return plan(model, "tflm").arena + 2 * tail_estimate(model.main) + TFLM_MARGIN
 
 
 def _run_child(args: list, timeout: float):

@@ -8,7 +8,8 @@ a separate ADD, 1x1 projection shortcuts at stride 2, 100 classes).
 
 Conversion is deterministic: weights come from a fixed seed and the representative dataset
 from `numpy.random.default_rng(seed)`; inputs and outputs are int8. `tflite_bytes(name)`
-caches the converted file in a directory (default: $RNNEDGE_CACHE or ~/.cache/rnnedge).
+caches the converted file in a directory (default: rnnedge.files.cache_dir("tinyml"), i.e.
+$RNNEDGE_CACHE_DIR/tinyml or ~/.cache/rnnedge/tinyml).
 Imports tensorflow lazily (only when a model is built); imports nothing else from rnnedge
 but rnnedge.errors and rnnedge.files.
 """
@@ -21,7 +22,7 @@ import os
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.files import atomic_write
+from rnnedge.files import atomic_write, cache_dir
 
 SEED = 0
 CALIBRATION_SAMPLES = 8
@@ -190,12 +191,6 @@ def to_int8_tflite(model, seed: int = SEED, samples: int = CALIBRATION_SAMPLES) 
         return converter.convert()
 
 
-def cache_dir() -> str:
-    """Where converted models are cached: $RNNEDGE_CACHE or ~/.cache/rnnedge/tinyml."""
-    return os.environ.get("RNNEDGE_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "rnnedge", "tinyml")
-
-
 def tflite_path(name: str, directory: str | None = None, seed: int = SEED) -> str:
     """Path of the int8 .tflite for model `name`, converting it on first use. The file name
     carries a hash of the TensorFlow version, builder version and seed."""
@@ -203,7 +198,7 @@ def tflite_path(name: str, directory: str | None = None, seed: int = SEED) -> st
         raise RnnedgeError(f"unknown TinyML model {name!r}; choose one of {sorted(BUILDERS)}")
     import tensorflow as tf
 
-    directory = directory or cache_dir()
+    directory = directory or cache_dir("tinyml")
     key = hashlib.sha1(f"{tf.__version__}/{_BUILD_VERSION}/{seed}".encode()).hexdigest()[:10]
     path = os.path.join(directory, f"{name}-{key}.tflite")
     if not os.path.exists(path):

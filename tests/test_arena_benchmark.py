@@ -3,7 +3,7 @@
 import importlib.util
 import os
 
-from rnnedge import tinyml_models as T
+from rnnedge import tinyml_models
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -15,7 +15,7 @@ def test_benchmark_one_model(tmp_path, tmp_path_factory, monkeypatch, capsys):
     spec.loader.exec_module(bench)
     cache = str(tmp_path_factory.getbasetemp() / "tinyml")
     monkeypatch.setitem(bench.MODELS, "autoencoder",
-                        lambda _: T.tflite_path("autoencoder", cache))
+                        lambda _: tinyml_models.tflite_path("autoencoder", cache))
     assert bench.main(["--models", "autoencoder", "--out", str(tmp_path)]) == 0
     table = (tmp_path / "arena.md").read_text()
     assert "| autoencoder | 768 | 768 |" in table  # tflm planner == TFLM measured head

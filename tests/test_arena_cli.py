@@ -6,17 +6,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from rnnedge import tinyml_models as T
+from rnnedge import tinyml_models
 from rnnedge.cli import main
 from rnnedge.tflm_probe import measure_tflm
 
-MODELS = sorted(T.BUILDERS)
-
-
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory):
-    directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: T.tflite_path(name, directory) for name in MODELS}
+MODELS = sorted(tinyml_models.BUILDERS)
 
 
 def _run(*args):
@@ -46,7 +40,7 @@ def test_params_macs_against_keras(model_paths):
     """Independent count from the Keras graph (BN folded into conv biases by the converter)."""
     import tensorflow as tf
 
-    keras_model = T.build_keras("resnet18_w02")
+    keras_model = tinyml_models.build_keras("resnet18_w02")
     params = macs = biases = 0
     for layer in keras_model.layers:
         out = layer.output.shape

@@ -6,16 +6,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from rnnedge import tinyml_models as T
 from rnnedge.arena_report import arena_report
 from rnnedge.errors import RnnedgeError
 from rnnedge.tflite import read_model
-
-
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory):
-    directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: T.tflite_path(name, directory) for name in T.BUILDERS}
 
 
 def _rewire(model, rng):

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from rnnedge import tinyml_models as T
 from rnnedge.errors import RnnedgeError
 from rnnedge.tflm_probe import measure_tflm, parse_allocations, run_tflm
 
@@ -15,12 +14,6 @@ SAMPLE = """[RecordingMicroAllocator] Arena allocation total 65104 bytes
 [RecordingMicroAllocator] 'NodeAndRegistration struct' used 1920 bytes with alignment \
 overhead (requested 1920 bytes for 30 NodeAndRegistration structs)
 """
-
-
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory):
-    directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: T.tflite_path(name, directory) for name in ("resnet8", "autoencoder")}
 
 
 def test_parse_allocations():

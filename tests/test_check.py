@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from rnnedge import checkpoint
-from rnnedge.check import quantize_input, run_check
+from rnnedge.check import run_check
 from rnnedge.cli import main
 from rnnedge.export.pipeline import export_int8
 from rnnedge.train import TrainConfig, train
@@ -90,9 +90,3 @@ def test_bad_inputs_exit_2(tmp_path):
     assert code == 2 and out.startswith("error:")
     code, out = _check([str(junk), "--data", "synthetic", "--max-drop", "1"])
     assert code == 2 and "--float" in out
-
-
-def test_input_quantisation_rounds_half_away_from_zero():
-    x = np.array([0.5, 1.5, -0.5, -1.5, 2.49, 1000.0, -1000.0])
-    assert quantize_input(x, 1.0, 0).tolist() == [1, 2, -1, -2, 2, 127, -128]
-    assert quantize_input(np.array([0.0]), 0.5, -3).tolist() == [-3]

@@ -12,9 +12,8 @@ from rnnedge.cli import main
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import codegen, toolchain
 from rnnedge.firmware_sim.backends import make_backend
-from rnnedge.kernels import build
-from test_firmware_runtime import compile_with, model_inputs, ops_model
-from zoo_exports import export_zoo_model
+from rnnedge.kernels import build, cflags
+from helpers import compile_with, export_zoo_model, model_inputs, ops_model
 
 CASES = [("resnet8", "inplace"), ("resnet8", "inplace-norows"), ("unet", "best"),
          ("ds_cnn", "inplace"), ("cifar-resnet18-rnn", "inplace-raw"), ("ops", "inplace")]
@@ -51,8 +50,8 @@ def test_firmware_under_sanitizers(firmware):
     except RnnedgeError as exc:
         pytest.skip(str(exc))
     directory, data, expected, _ = firmware[("cifar-resnet18-rnn", "inplace-raw")]
-    executable = toolchain.build_host(directory, output="firmware-asan", extra_flags=(
-        "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"))
+    executable = toolchain.build_host(directory, output="firmware-asan",
+                                      extra_flags=cflags.SANITIZE)
     assert toolchain.run_host(executable, data) == expected
 
 

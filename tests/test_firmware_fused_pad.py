@@ -12,15 +12,13 @@ from rnnedge import tinyml_models
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import codegen, toolchain
 from rnnedge.firmware_sim.backends import make_backend
-from rnnedge.firmware_sim.program import compile_model
+from rnnedge.firmware_sim.compiler import compile_model
 from rnnedge.firmware_sim.runtime import Runtime
 from rnnedge.kernels import load
-from rnnedge.kernels import ops as K
+from rnnedge.kernels import ops as kernel_ops
 from rnnedge.kernels.params import Quant
 from rnnedge.tflite import read_model
-from test_firmware_runtime import model_inputs, raw_inplace_plan
-from test_planner_fused_pad import padded_strided_convs
-from zoo_exports import export_zoo_model
+from helpers import export_zoo_model, model_inputs, padded_strided_convs, raw_inplace_plan
 
 ZOO = ("cifar-resnet18-thin", "cifar-resnet18-rnn")
 
@@ -86,10 +84,10 @@ def test_explicit_padding_equals_pad_then_valid(depthwise, padding, stride):
     x = rng.integers(-128, 128, (1, 7, 6, 3), dtype=np.int8)
     in_q, out_q, zp = Quant(0.05, -7), Quant(0.1, 3), -7
     if depthwise:
-        cls, w = K.DepthwiseConv2D, rng.integers(-127, 128, (1, 3, 3, 6), dtype=np.int8)
+        cls, w = kernel_ops.DepthwiseConv2D, rng.integers(-127, 128, (1, 3, 3, 6), dtype=np.int8)
         channels = 6
     else:
-        cls, w = K.Conv2D, rng.integers(-127, 128, (5, 3, 3, 3), dtype=np.int8)
+        cls, w = kernel_ops.Conv2D, rng.integers(-127, 128, (5, 3, 3, 3), dtype=np.int8)
         channels = 5
     bias = rng.integers(-500, 500, channels).astype(np.int32)
     scales = np.full(channels, 0.02, np.float32)
@@ -107,13 +105,13 @@ def test_explicit_padding_equals_pad_then_valid(depthwise, padding, stride):
 def test_bad_explicit_padding_is_refused(padding):
     w = np.ones((2, 3, 3, 3), np.int8)
     with pytest.raises(RnnedgeError):
-        K.Conv2D((1, 4, 4, 3), w, None, Quant(0.1, 0), np.full(2, 0.1, np.float32),
+        kernel_ops.Conv2D((1, 4, 4, 3), w, None, Quant(0.1, 0), np.full(2, 0.1, np.float32),
                  Quant(0.1, 0), padding=padding, lib=load())
 
 
 def test_string_padding_still_works():
     w = np.ones((2, 3, 3, 3), np.int8)
-    conv = K.Conv2D((1, 5, 5, 3), w, None, Quant(0.1, 0), np.full(2, 0.1, np.float32),
+    conv = kernel_ops.Conv2D((1, 5, 5, 3), w, None, Quant(0.1, 0), np.full(2, 0.1, np.float32),
                     Quant(0.1, 0), stride=2, padding="SAME", lib=load())
     assert conv.output_shape == (1, 3, 3, 2) and conv.params.pad_height == 1
 

@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from rnnedge import tinyml_models as T
+from rnnedge import tinyml_models
 from rnnedge.planner import plan, plan_all
 from rnnedge.planner.best import _branch_and_bound, best_plan
 from rnnedge.planner.greedy import arena_size, first_fit, tflm_plan
@@ -14,13 +14,7 @@ from rnnedge.planner.lifetimes import Buffer, lower_bound, tensor_lifetimes
 from rnnedge.tflite import read_model
 from rnnedge.tflm_probe import measure_tflm
 
-MODELS = sorted(T.BUILDERS)
-
-
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory):
-    directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: T.tflite_path(name, directory) for name in MODELS}
+MODELS = sorted(tinyml_models.BUILDERS)
 
 
 def _assert_valid(p):

@@ -13,7 +13,7 @@ from rnnedge.planner.fused_pad import explicit_padding, find_pad_fusions
 from rnnedge.planner.inplace import inplace_buffers
 from rnnedge.planner.lifetimes import align, tensor_lifetimes
 from rnnedge.tflite import Operator, Tensor, read_model
-from zoo_exports import export_zoo_model
+from helpers import export_zoo_model, padded_strided_convs
 
 LIMIT = 25_088  # issue 4: 12,288 + 6,400 + 6,400 at the first conv3.x block
 
@@ -23,18 +23,6 @@ def exports(tmp_path_factory):
     """{zoo name: parsed Model} for the thin and RNN CIFAR ResNet18 exports."""
     return {name: read_model(export_zoo_model(tmp_path_factory, name))
             for name in ("cifar-resnet18-thin", "cifar-resnet18-rnn")}
-
-
-def padded_strided_convs(sg) -> set:
-    """(PAD op, conv op) for every stride-2 conv reading a PAD output, found by a plain scan."""
-    producer = {t: op for op in sg.operators for t in op.outputs}
-    out = set()
-    for op in sg.operators:
-        if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D") and op.options.get("stride_h") == 2:
-            pad = producer.get(op.inputs[0])
-            if pad is not None and pad.opcode in ("PAD", "PADV2"):
-                out.add((pad.index, op.index))
-    return out
 
 
 def raw_rules(sg):

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from rnnedge import tinyml_models as T
+from rnnedge import tinyml_models
 from rnnedge.planner import plan
 from rnnedge.planner.lifetimes import tensor_lifetimes
 from rnnedge.tflite import Operator, Subgraph, Tensor, read_model
@@ -14,12 +14,6 @@ from rnnedge.tflite import Operator, Subgraph, Tensor, read_model
 VIEW_OPS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 IN_PLACE_WRITERS = ("ADD", "SUB", "MUL", "TANH", "LOGISTIC", "RELU", "RELU6", "QUANTIZE",
                     "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-
-
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory):
-    directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: T.tflite_path(name, directory) for name in T.BUILDERS}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +26,7 @@ def rules_model():
     inp = tf.keras.Input((64,))
     x = L.Concatenate()([L.Dense(32)(inp), L.Dense(32)(inp)])
     x = L.Reshape((64,))(L.Reshape((8, 8))(L.Activation("tanh")(x)))
-    return read_model(T.to_int8_tflite(tf.keras.Model(inp, L.Dense(10)(x))))
+    return read_model(tinyml_models.to_int8_tflite(tf.keras.Model(inp, L.Dense(10)(x))))
 
 
 def _byte_origins(sg, offs) -> dict:
@@ -103,7 +97,7 @@ def test_rules_fire_on_synthetic_graph(rules_model):
     check_sound(rules_model, p)
 
 
-@pytest.mark.parametrize("name", sorted(T.BUILDERS))
+@pytest.mark.parametrize("name", sorted(tinyml_models.BUILDERS))
 def test_inplace_plans_are_sound(model_paths, name):
     model = read_model(model_paths[name])
     check_sound(model, plan(model, "inplace"))

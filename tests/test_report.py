@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from rnnedge import tinyml_models as T
 from rnnedge.cli import main
-from zoo_exports import export_zoo_model
+from helpers import export_zoo_model
 
 needs_vela = pytest.mark.skipif(shutil.which("vela") is None,
                                 reason="Arm Vela is not installed (pip install ethos-u-vela)")

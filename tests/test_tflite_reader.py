@@ -5,18 +5,12 @@ import struct
 import numpy as np
 import pytest
 
-from rnnedge import tinyml_models as T
+from rnnedge import tinyml_models
 from rnnedge.errors import RnnedgeError
 from rnnedge.tflite import read_model
 from rnnedge.tflite.flatbuf import Buf
 
-MODELS = sorted(T.BUILDERS)
-
-
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory):
-    directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: T.tflite_path(name, directory) for name in MODELS}
+MODELS = sorted(tinyml_models.BUILDERS)
 
 
 @pytest.mark.slow

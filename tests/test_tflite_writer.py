@@ -3,19 +3,13 @@
 import numpy as np
 import pytest
 
-from rnnedge import tinyml_models as T
+from rnnedge import tinyml_models
 from rnnedge.planner import plan
 from rnnedge.tflite import OFFLINE_PLAN_NAME, add_metadata, read_model, write_offline_plan
 from rnnedge.tflite.writer import offline_plan_metadata
 from rnnedge.tflm_probe import measure_tflm, run_tflm
 
-MODELS = sorted(T.BUILDERS)
-
-
-@pytest.fixture(scope="session")
-def model_paths(tmp_path_factory):
-    directory = str(tmp_path_factory.getbasetemp() / "tinyml")
-    return {name: T.tflite_path(name, directory) for name in MODELS}
+MODELS = sorted(tinyml_models.BUILDERS)
 
 
 def test_metadata_format():
@@ -45,9 +39,18 @@ def test_tflite_interpreter_accepts_written_model(model_paths):
 
     raw = open(model_paths["ds_cnn"], "rb").read()
     new = write_offline_plan(raw, plan(read_model(raw), "best").tensor_offsets)
-    interpreter = tf.lite.Interpreter(model_content=new)
-    interpreter.allocate_tensors()
-    interpreter.invoke()
+    assert new != raw and OFFLINE_PLAN_NAME in read_model(new).metadata_dict()
+    x = np.random.default_rng(0).integers(-128, 128, (1, 49, 10, 1), dtype=np.int8)
+    outputs = []
+    for content in (raw, new):
+        interpreter = tf.lite.Interpreter(model_content=content)
+        interpreter.allocate_tensors()
+        detail = interpreter.get_input_details()[0]
+        interpreter.set_tensor(detail["index"], x.reshape(detail["shape"]))
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+    np.testing.assert_array_equal(outputs[0], outputs[1])  # same model, plan only added
+    assert np.any(outputs[0] != outputs[0].flat[0])  # a real output, not a constant
 
 
 @pytest.mark.slow

@@ -8,48 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
-from rnnedge.data import Augmentation
-from rnnedge.data.base import make_dataset
 from rnnedge.data.torch_adapter import Normalization, TorchImageDataset
 from rnnedge.errors import RnnedgeError
+from helpers import colour_dataset, tiny_model
 from rnnedge.train import ClassificationTask, TrainConfig, evaluate, fit, learning_rate
-
-
-@pytest.fixture
-def saved(monkeypatch):
-    """Record checkpoint.save calls and write the weights only: the tiny local models here are
-    not rnnedge classes, so a real checkpoint could not name them (the CLI tests round-trip
-    real checkpoints of zoo models)."""
-    from rnnedge import checkpoint
-
-    calls = []
-
-    def save(model, path, **meta):
-        calls.append({"path": path, "state": {k: v.clone() for k, v in model.state_dict().items()},
-                      **meta})
-        torch.save(model.state_dict(), path)
-
-    monkeypatch.setattr(checkpoint, "save", save)
-    return calls
-
-
-def colour_dataset(n, seed, classes=3):
-    """Noisy images whose class is their dominant colour channel: easy to learn."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % classes
-    images = rng.normal(100, 25, (n, 8, 8, 3))
-    images[np.arange(n), :, :, labels] += 60
-    return make_dataset(np.clip(images, 0, 255).astype(np.uint8), labels,
-                        [f"c{i}" for i in range(classes)], f"colours {seed}",
-                        Augmentation(crop_pad=1, flip=True))
-
-
-def tiny_model(classes=3, seed=0):
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, classes))
 
 
 def test_training_lowers_the_loss(tmp_path, saved):

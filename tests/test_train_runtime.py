@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from rnnedge.cli import main
 from rnnedge.train import Runtime, TrainConfig, fit
-from test_train_fit import colour_dataset, saved, tiny_model  # noqa: F401 (saved: a fixture)
+from helpers import colour_dataset, tiny_model
 
 FAST = ["cifar-resnet18-thin", "--data", "synthetic:n=16", "--epochs", "1", "--batch", "8",
         "--threads", "1"]

@@ -1,4 +1,4 @@
-"""Zoo models reproduce every row of seed 000 Tables 1, 2 and 5 and the totals of Table 6;
+"""Zoo models reproduce every row of the paper's Tables 1, 2 and 5 and the totals of Table 6;
 parameter counts agree read from the module and from the paper's formulas; MACs follow eq. 17-18."""
 
 import pytest

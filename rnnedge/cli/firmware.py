@@ -28,7 +28,7 @@ def firmware(model_path, out_dir, planner, targets, as_json, max_arena):
     """Write MODEL_PATH as C firmware into -o DIR: const weights, the op schedule, one static
     arena of the planned size and a main() that maps input bytes to output bytes."""
     from rnnedge.firmware_sim import codegen, toolchain
-    from rnnedge.firmware_sim.program import compile_model
+    from rnnedge.firmware_sim.compiler import compile_model
 
     if not os.path.isfile(model_path):
         raise RnnedgeError(f"model file {model_path} does not exist")

@@ -12,7 +12,7 @@ def _kib(n):
 
 
 def _format(result):
-    lines = ["Parameter tables (seed 000 Tables 1, 2, 5, 6):",
+    lines = ["Parameter tables (the paper's Tables 1, 2, 5, 6):",
              f"  {'model':<22} {'params':>9} {'paper rows':>10} {'stated':>7} {'rows ok':>8} {'MACs':>15}"]
     for r in result["zoo"]:
         lines.append(f"  {r['model']:<22} {r['params']:>9,} {r['paper_rows_total']:>10,} {r['paper_stated_total']:>7} "

@@ -7,7 +7,7 @@ tensor's parameters, run on the chosen backend (`tflite`, `c`, `tflm`), and ever
 int8 map is dequantised and decoded with the same decoder and NMS as the float model
 (`rnnedge.detect.decode`); both are scored by pycocotools (`rnnedge.detect.evaluate`).
 
-May import: numpy, rnnedge.{tflite, preprocessing, checkpoint, check (quantize_input),
+May import: numpy, rnnedge.{tflite, preprocessing (quantize_input), checkpoint, check,
 firmware_sim.backends, data.detection_spec}, rnnedge.detect.{decode, evaluate, metadata,
 task}.
 """
@@ -71,7 +71,7 @@ def _int8_ports(model):
 
 def int8_detections(run, tin, outs, info, x_nhwc, progress=None):
     """Per-image detections of the int8 model: quantise, run, dequantise, decode."""
-    from rnnedge.check import quantize_input
+    from rnnedge.preprocessing import quantize_input
 
     order = metadata.output_order([t.shape for t in outs])
     if len(order) != len(info["strides"]):

@@ -1,6 +1,6 @@
 """Recurrent cells: their weights and the per-step equations, read straight from the papers.
 
-A cell is one of `CELLS`: Elman RNN with tanh (seed 000 eq. 1) or relu, GRU, or LSTM, with
+A cell is one of `CELLS`: Elman RNN with tanh (the paper's eq. 1) or relu, GRU, or LSTM, with
 PyTorch's gate order and PyTorch's separate `b_ih` and `b_hh` (the paper's parameter counts,
 eq. 12, rely on the two bias vectors being kept apart).
 
@@ -29,7 +29,7 @@ class RecurrentWeights(nn.Module):
     """The learnable weights of one recurrent cell: W_ih (G*C x Cin), W_hh (G*C x C), b_ih, b_hh.
 
     G is the cell's gate count (`CELLS`). Initialised like `torch.nn.RNN`: U(-1/sqrt(C), 1/sqrt(C)).
-    Parameter count: G * (Cin*C + C^2 + 2*C), the summand of seed 000 eq. 12 for G = 1.
+    Parameter count: G * (Cin*C + C^2 + 2*C), the summand of the paper's eq. 12 for G = 1.
     """
 
     def __init__(self, c_in, hidden, cell="tanh"):

@@ -24,7 +24,7 @@ Add): no op outside the exporter's table. Imports: torch.
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 from torch import nn
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
@@ -139,7 +139,7 @@ def reference_sequence(x, w):
 
 
 def _conv1x1(weight, s):
-    return F.conv2d(s, weight[:, :, None, None])
+    return functional.conv2d(s, weight[:, :, None, None])
 
 
 def static_step(p_t, h, w):

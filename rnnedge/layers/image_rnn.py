@@ -1,4 +1,4 @@
-"""RNN layers for images (seed 000 section II), each in two forms that agree to 1e-5.
+"""RNN layers for images (the paper's section II), each in two forms that agree to 1e-5.
 
 - `form="reference"` reads like the paper: sequences along image rows (eq. 4), Flip (eq. 10)
   and the H<->W transpose (eq. 7) done literally, cells stepped by `cells.reference_step`.

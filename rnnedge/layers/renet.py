@@ -23,7 +23,7 @@ Imports: torch, `cells`, `darts`, `static`, `image_rnn`.
 """
 
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 from torch import nn
 
 from rnnedge.layers import darts, static
@@ -62,8 +62,8 @@ def project(x, w, kernel=(1, 1), scale=None):
     weight = weight.reshape(weight.shape[0], -1, *kernel)
     bias = None if _is_darts(w) else static.input_bias(w)
     if scale is None:
-        return F.conv2d(x, weight, bias, stride=kernel)
-    p = F.conv2d(x, weight, stride=kernel) * scale
+        return functional.conv2d(x, weight, bias, stride=kernel)
+    p = functional.conv2d(x, weight, stride=kernel) * scale
     return p if bias is None else p + bias.view(1, -1, 1, 1)
 
 

@@ -28,7 +28,7 @@ Imports: torch, `static`, `image_rnn`.
 import math
 
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 from torch import nn
 
 from rnnedge.layers import static
@@ -95,7 +95,7 @@ def reference_pass(x, w):
 
 def _conv(x, weight, depthwise):
     """A convolution whose weight is (Cout, Cin or 1, kh, kw); depthwise when asked."""
-    return F.conv2d(x, weight, groups=x.shape[1] if depthwise else 1)
+    return functional.conv2d(x, weight, groups=x.shape[1] if depthwise else 1)
 
 
 def _kernel(weight, depthwise):
@@ -108,7 +108,7 @@ def wavefront_pass(x, w):
     f = RNN2D_CELLS[w.cell]
     p = _conv(x, _kernel(w.weight_ih, w.depthwise), w.depthwise) + w.bias.view(1, -1, 1, 1)
     rows = torch.split(p, 1, dim=COLUMN_TIME_DIM)
-    skewed = torch.cat([F.pad(r, (j, height - 1 - j)) for j, r in enumerate(rows)], dim=COLUMN_TIME_DIM)
+    skewed = torch.cat([functional.pad(r, (j, height - 1 - j)) for j, r in enumerate(rows)], dim=COLUMN_TIME_DIM)
     # the 2x1 kernel: top tap reads h_{j-1,k} (W_hj), bottom tap h_{j,k-1} (W_hk)
     left_up = torch.stack([w.weight_up, w.weight_left], dim=-1)
     left_up = left_up.view(-1, 1, 2, 1) if w.depthwise else left_up[:, :, :, None]
@@ -118,11 +118,11 @@ def wavefront_pass(x, w):
         pre = p_d
         if previous is not None:
             if height > 1:
-                pre = pre + _conv(F.pad(previous, (0, 0, 1, 0)), left_up, w.depthwise)
+                pre = pre + _conv(functional.pad(previous, (0, 0, 1, 0)), left_up, w.depthwise)
             else:
                 pre = pre + _conv(previous, _kernel(w.weight_left, w.depthwise), w.depthwise)
         if before is not None and height > 1:
-            shifted = F.pad(before[:, :, : height - 1], (0, 0, 1, 0))
+            shifted = functional.pad(before[:, :, : height - 1], (0, 0, 1, 0))
             pre = pre + _conv(shifted, diag, w.depthwise)
         previous, before = f(pre), previous
         states.append(previous)

@@ -8,7 +8,7 @@ x_1..x_n are the input resized by 2^-(n-1) .. 2^0 (smallest first); CNN ends wit
 average pool, so one base CNN serves every level; F is one classifier. Reading for the
 pyramid: the paper resizes bicubically; here a level is the input averaged over 2^k x 2^k
 blocks (area resizing by an integer factor), which TFLite runs as AVERAGE_POOL_2D inside the
-graph (`F.interpolate(mode="area")` computes the same). `outputs="last"` returns y_n (what training uses), `"all"` one output per scale, so a
+graph (`functional.interpolate(mode="area")` computes the same). `outputs="last"` returns y_n (what training uses), `"all"` one output per scale, so a
 device can stop at any scale (the paper's anytime property). U is initialised to the identity
 and W_z, U_z to zero, as the paper does. No biases (eq. 1-2). Parameters of the recurrence:
 C^2 (vanilla) or 3*C^2 (half-GRU), MACs that per scale.
@@ -19,7 +19,7 @@ Reference form of a scale step: matrix products on vectors; static form: 1x1 con
 """
 
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 from torch import nn
 
 from rnnedge.layers.image_rnn import ImageRNN
@@ -54,7 +54,7 @@ class ScaleRecurrence(ImageRNN):
                 return v @ weight.T
         else:
             def apply(weight, v):
-                return F.conv2d(v, weight[:, :, None, None])
+                return functional.conv2d(v, weight[:, :, None, None])
         candidate = torch.relu(feature if h is None else feature + apply(self.u, h))
         if self.variant == "vanilla":
             out = candidate

@@ -15,7 +15,7 @@ Graph shape of one pass (cell `tanh`, T time steps):
   Concat of the h_t                       the pass's output map
 W_ih and W_hh are single Parameters read by every step, so an exporter stores them once.
 
-A weight-shared bidirectional pass (seed 000 eq. 9) shares W_ih*x + b, so P is computed once
+A weight-shared bidirectional pass (the paper's eq. 9) shares W_ih*x + b, so P is computed once
 for both directions, and every step runs both directions and all rows in one Conv/Add/Tanh.
 It has two layouts (`LAYOUTS`), same arithmetic and the same Conv/Add/Tanh per step; what
 differs is how P reaches the steps and how the directions are summed. On an NPU the recurrence
@@ -40,7 +40,7 @@ concatenations into trees). Imports: torch only (weights are
 """
 
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 
 #: layouts of a weight-shared bidirectional pass (see the module docstring); the first is the default.
 LAYOUTS = ("inplace", "stacked")
@@ -53,7 +53,7 @@ def check_layout(layout):
     return layout
 
 def reverse_steps(x, time_dim):
-    """Flip a map along its time axis with Split + Concat (seed 000 eq. 10), no Gather."""
+    """Flip a map along its time axis with Split + Concat (the paper's eq. 10), no Gather."""
     steps = torch.split(x, 1, dim=time_dim)
     return torch.cat(steps[::-1], dim=time_dim) if len(steps) > 1 else x
 
@@ -63,7 +63,7 @@ def project_input(x, w):
 
     For tanh/relu/LSTM both b_ih and b_hh fold in; for GRU, b_hn stays inside r * (W_hn h + b_hn).
     """
-    return F.conv2d(x, w.weight_ih[:, :, None, None], input_bias(w))
+    return functional.conv2d(x, w.weight_ih[:, :, None, None], input_bias(w))
 
 
 def input_bias(w):
@@ -81,7 +81,7 @@ def _recurrent(h, w):
     if w.cell == "gru":
         hidden = w.hidden
         bias = torch.cat([torch.zeros_like(w.bias_hh[: 2 * hidden]), w.bias_hh[2 * hidden :]])
-    return F.conv2d(h, w.weight_hh[:, :, None, None], bias)
+    return functional.conv2d(h, w.weight_hh[:, :, None, None], bias)
 
 
 def step(p_t, h, c, w):
@@ -124,12 +124,12 @@ def scan(p, w, time_dim):
 
 
 def unidirectional(x, w, time_dim):
-    """RNN along one spatial axis (seed 000 eq. 4 for time_dim = 3, the rows)."""
+    """RNN along one spatial axis (the paper's eq. 4 for time_dim = 3, the rows)."""
     return scan(project_input(x, w), w, time_dim)
 
 
 def weight_shared_bidirectional(x, w, time_dim, layout="inplace"):
-    """WS-BiRNN (seed 000 eq. 9): RNN(X) + Flip(RNN(Flip(X))) with one projection shared by
+    """WS-BiRNN (the paper's eq. 9): RNN(X) + Flip(RNN(Flip(X))) with one projection shared by
     both directions and both directions batched in every step; `layout` in `LAYOUTS`."""
     if check_layout(layout) == "inplace":
         return _inplace_weight_shared_bidirectional(x, w, time_dim)

@@ -13,10 +13,11 @@ Planners:
 `reorder=True` lets best and inplace run the operators in another topological order when
 that lowers the live-set bound (reorder.py); the plan says so (`reordered`, `order`).
 
-Modules: lifetimes (buffers, TFLM lifetime rules, lower bound), scratch (kernel scratch
-requests), greedy (first fit, TFLM order), best, inplace, reorder, plan (the `Plan` type and
-the entry points). Dependencies point one way: plan -> {best, inplace, reorder} -> greedy ->
-lifetimes -> scratch; nothing here imports the CLI or the reports.
+Modules: lifetimes (buffers, TFLM lifetime rules, lower bound), greedy (first fit, TFLM
+order), best, inplace, fused_pad, reorder, plan (the `Plan` type and the entry points).
+Dependencies point one way: plan -> {best, inplace, reorder} -> greedy -> lifetimes ->
+rnnedge.op_table (kernel scratch requests, in-place capabilities); nothing here imports the
+CLI or the reports.
 """
 
 from rnnedge.planner.plan import PLANNERS, Plan, plan, plan_all

@@ -30,23 +30,17 @@ op, every other tensor sharing its bytes must be dead before, none may be a grap
 (graph inputs are never overwritten), and the op's other inputs must not share those bytes.
 Tensors joined by rules form one group placed as a unit (offset + relative offset); groups
 and scratch buffers are then packed by best.py.
-Works on rnnedge.tflite.model objects; imports numpy and this package's fused_pad,
-lifetimes and scratch modules.
+Which ops each rule applies to is the op table's `inplace` capability (rnnedge.op_table).
+Works on rnnedge.tflite.model objects; imports numpy, rnnedge.op_table and this package's
+fused_pad and lifetimes modules.
 """
 
 import numpy as np
 
+from rnnedge.op_table import info, scratch_requests
 from rnnedge.planner.fused_pad import explicit_padding, find_pad_fusions, same_quant
-from rnnedge.planner.lifetimes import Buffer, align, arena_tensors, tensor_lifetimes
-from rnnedge.planner.scratch import scratch_requests
-
-FUSABLE = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-VIEWS = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
-UNARY = ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LOGISTIC", "TANH", "LEAKY_RELU",
-         "HARD_SWISH", "QUANTIZE", "ABS", "NEG", "ELU", "PRELU")
-BINARY = ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")
-SPLITS = ("SPLIT", "SPLIT_V")
-ROW_SCRATCH = "fused conv row"  # label of the scratch buffer of a fused conv + ADD step
+from rnnedge.planner.lifetimes import (KERNEL_SCRATCH, ROW_SCRATCH, Buffer, align,
+                                       arena_tensors, tensor_lifetimes)
 
 
 def _consumers(subgraph) -> dict:
@@ -75,7 +69,7 @@ def find_fusions(subgraph, pad_fusions=()) -> list:
         candidates = []
         for y, s in (add.inputs, add.inputs[::-1]):
             j = producer.get(y)
-            if (j is None or ops[j].opcode not in FUSABLE or consumers.get(y) != [add.index]
+            if (j is None or "fuse_add" not in info(ops[j].opcode).inplace or consumers.get(y) != [add.index]
                     or y in outputs or s in outputs or s in inputs or s not in producer
                     or tensors[s].is_constant or s in reads.get(j, ops[j].inputs)
                     or tensors[y].shape != out.shape or tensors[s].shape != out.shape
@@ -198,13 +192,13 @@ def inplace_buffers(subgraph, order=None):
                     and groups.writable(s, scope, [t for t in conv_reads if t in in_arena])):
                 groups.merge(out, s, groups.rel[s])
                 fired("fused_residual_add", [j, op.index], (s, out), moved=j != op.index - 1)
-        elif op.opcode in VIEWS and data and data[0] == op.inputs[0] \
+        elif "view" in info(op.opcode).inplace and data and data[0] == op.inputs[0] \
                 and tensors[data[0]].nbytes == tensors[out].nbytes:
             groups.merge(out, data[0], groups.rel[data[0]])
             fired("view", [op.index], (data[0], out))
-        elif op.opcode in SPLITS:
+        elif "split_view" in info(op.opcode).inplace:
             _split(op, subgraph, groups, in_arena, fired)
-        elif op.opcode in UNARY + BINARY:
+        elif "over_input" in info(op.opcode).inplace:
             for t in data:
                 if (tensors[t].shape == tensors[out].shape
                         and tensors[t].nbytes == tensors[out].nbytes
@@ -212,7 +206,7 @@ def inplace_buffers(subgraph, order=None):
                     groups.merge(out, t, groups.rel[t])
                     fired("elementwise", [op.index], (t, out))
                     break
-        elif op.opcode == "CONCATENATION":
+        elif "concat" in info(op.opcode).inplace:
             _concat(op, tensors, groups, in_arena, consumers, set(subgraph.outputs), fired)
     buffers, placement = [], {}
     for g, members in groups.members.items():
@@ -225,12 +219,13 @@ def inplace_buffers(subgraph, order=None):
         for m in members:
             placement[m] = (bid, groups.rel[m])
     scope_of = {i: s + 1 for s, group in enumerate(steps) for i in group}
-    requests = scratch_requests(subgraph) + [
-        (j, fused_row_bytes(subgraph, j), f"op{j}+{k} {ROW_SCRATCH}") for j, k, _ in fusions]
-    for op_index, nbytes, label in requests:
+    requests = [r + (KERNEL_SCRATCH,) for r in scratch_requests(subgraph)] + [
+        (j, fused_row_bytes(subgraph, j), f"op{j}+{k} fused conv row", ROW_SCRATCH)
+        for j, k, _ in fusions]
+    for op_index, nbytes, label, kind in requests:
         scope = scope_of[op_index]
         buffers.append(Buffer(len(buffers), None, op_index, nbytes, align(nbytes), scope, scope,
-                              label))
+                              label, kind))
     return buffers, placement, steps, fusions, rules
 
 

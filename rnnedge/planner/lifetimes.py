@@ -10,14 +10,15 @@ its operator's scope. Tensors no operator touches keep the lifetime (-1, -1). Si
 rounded up to TFLM's 16-byte buffer alignment; buffer ids follow TFLM's order (tensors by
 index, then scratch buffers in request order), which the greedy planner's tie-breaking uses.
 
-Works on rnnedge.tflite.model objects; imports only this package's scratch module.
+Works on rnnedge.tflite.model objects; imports rnnedge.op_table (TFLM's scratch requests).
 """
 
 from dataclasses import dataclass
 
-from rnnedge.planner.scratch import scratch_requests
+from rnnedge.op_table import scratch_requests
 
 ALIGNMENT = 16  # MicroArenaBufferAlignment()
+TENSOR, KERNEL_SCRATCH, ROW_SCRATCH = "tensor", "kernel scratch", "row scratch"  # Buffer.kind
 
 
 def align(n: int) -> int:
@@ -28,7 +29,9 @@ def align(n: int) -> int:
 @dataclass(frozen=True)
 class Buffer:
     """One arena buffer: a tensor (`tensor` set) or an operator's scratch (`op` set).
-    `size` is aligned; `first`/`last` are scopes (inclusive)."""
+    `size` is aligned; `first`/`last` are scopes (inclusive); `kind` is TENSOR,
+    KERNEL_SCRATCH (a TFLM kernel's request) or ROW_SCRATCH (the output row of a conv
+    fused with its residual ADD, see inplace.py)."""
 
     id: int
     tensor: int | None
@@ -38,6 +41,7 @@ class Buffer:
     first: int
     last: int
     label: str
+    kind: str = TENSOR
 
     def overlaps(self, other: "Buffer") -> bool:
         """True when the two lifetimes share a scope."""
@@ -98,7 +102,7 @@ def plan_buffers(subgraph, steps=None, skip=()) -> list:
     for op_index, nbytes, label in scratch_requests(subgraph):
         scope = scope_of.get(op_index, -1)
         buffers.append(Buffer(len(buffers), None, op_index, nbytes, align(nbytes), scope, scope,
-                              label))
+                              label, KERNEL_SCRATCH))
     return buffers
 
 

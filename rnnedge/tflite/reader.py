@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.tflite import schema as S
+from rnnedge.tflite import schema
 from rnnedge.tflite.flatbuf import Buf, Table
 from rnnedge.tflite.model import Buffer, Metadata, Model, Operator, Quantization, Subgraph, Tensor
 
@@ -38,38 +38,38 @@ def read_model(source) -> Model:
 def _parse(buf: Buf) -> Model:
     if buf.size < 8:
         buf.fail(f"only {buf.size} bytes; a TFLite flatbuffer has at least 8")
-    if bytes(buf.data[4:8]) != S.FILE_IDENTIFIER:
+    if bytes(buf.data[4:8]) != schema.FILE_IDENTIFIER:
         buf.fail("file identifier is not 'TFL3' (not a TFLite model)")
     root = buf.table(buf.uoffset(0, "root table"), "Model")
     buffers = _buffers(buf, root)
-    opcodes = [_opcode(t) for t in root.tables(S.MODEL["operator_codes"], "operator_codes")]
-    subgraph_tables = root.tables(S.MODEL["subgraphs"], "subgraphs")
+    opcodes = [_opcode(t) for t in root.tables(schema.MODEL["operator_codes"], "operator_codes")]
+    subgraph_tables = root.tables(schema.MODEL["subgraphs"], "subgraphs")
     if not subgraph_tables:
         buf.fail("model has no subgraphs")
     subgraphs = tuple(_subgraph(buf, i, t, buffers, opcodes)
                       for i, t in enumerate(subgraph_tables))
     metadata = []
-    for i, t in enumerate(root.tables(S.MODEL["metadata"], "metadata")):
-        index = t.scalar(S.METADATA["buffer"], "I", 0)
+    for i, t in enumerate(root.tables(schema.MODEL["metadata"], "metadata")):
+        index = t.scalar(schema.METADATA["buffer"], "I", 0)
         if index >= len(buffers):
             buf.fail(f"metadata[{i}] refers to buffer {index} of {len(buffers)}")
         data = buffers[index].data
-        metadata.append(Metadata(t.string(S.METADATA["name"], "metadata name") or "", index,
+        metadata.append(Metadata(t.string(schema.METADATA["name"], "metadata name") or "", index,
                                  b"" if data is None else data.tobytes()))
-    return Model(version=root.scalar(S.MODEL["version"], "I", 0),
-                 description=root.string(S.MODEL["description"], "description") or "",
+    return Model(version=root.scalar(schema.MODEL["version"], "I", 0),
+                 description=root.string(schema.MODEL["description"], "description") or "",
                  subgraphs=subgraphs, buffers=tuple(buffers), metadata=tuple(metadata),
                  raw=bytes(buf.data))
 
 
 def _buffers(buf: Buf, root: Table) -> list:
     out = []
-    for i, t in enumerate(root.tables(S.MODEL["buffers"], "buffers")):
-        if t.scalar(S.BUFFER["offset"], "Q", 0) > 1 or t.scalar(S.BUFFER["size"], "Q", 0) > 0:
+    for i, t in enumerate(root.tables(schema.MODEL["buffers"], "buffers")):
+        if t.scalar(schema.BUFFER["offset"], "Q", 0) > 1 or t.scalar(schema.BUFFER["size"], "Q", 0) > 0:
             raise RnnedgeError(f"malformed {buf.what}: buffer {i} is stored outside the "
                                "flatbuffer (the >2 GB model layout), which rnnedge does not read; "
                                "re-export without external buffers")
-        span = t.vector_span(S.BUFFER["data"], f"buffer {i} data")
+        span = t.vector_span(schema.BUFFER["data"], f"buffer {i} data")
         if span is None or span[1] == 0:
             out.append(Buffer(i, None, None))
             continue
@@ -80,12 +80,12 @@ def _buffers(buf: Buf, root: Table) -> list:
 
 
 def _opcode(t: Table) -> tuple:
-    deprecated = t.scalar(S.OPERATOR_CODE["deprecated_builtin_code"], "b", 0)
-    code = max(deprecated, t.scalar(S.OPERATOR_CODE["builtin_code"], "i", 0))
-    custom = t.string(S.OPERATOR_CODE["custom_code"], "custom_code")
-    version = t.scalar(S.OPERATOR_CODE["version"], "i", 1)
-    is_custom = code == S.BUILTIN_OPERATORS.index("CUSTOM") and custom
-    name = custom if is_custom else S.builtin_name(code)
+    deprecated = t.scalar(schema.OPERATOR_CODE["deprecated_builtin_code"], "b", 0)
+    code = max(deprecated, t.scalar(schema.OPERATOR_CODE["builtin_code"], "i", 0))
+    custom = t.string(schema.OPERATOR_CODE["custom_code"], "custom_code")
+    version = t.scalar(schema.OPERATOR_CODE["version"], "i", 1)
+    is_custom = code == schema.BUILTIN_OPERATORS.index("CUSTOM") and custom
+    name = custom if is_custom else schema.builtin_name(code)
     return name, code, custom, version
 
 
@@ -102,29 +102,29 @@ def _indices(buf: Buf, values, n: int, what: str, allow_missing: bool) -> tuple:
 def _subgraph(buf: Buf, index: int, t: Table, buffers: list, opcodes: list) -> Subgraph:
     where = f"subgraph {index}"
     tensors = tuple(_tensor(buf, i, tt, buffers, where)
-                    for i, tt in enumerate(t.tables(S.SUBGRAPH["tensors"], f"{where} tensors")))
+                    for i, tt in enumerate(t.tables(schema.SUBGRAPH["tensors"], f"{where} tensors")))
     n = len(tensors)
     operators = []
-    for i, ot in enumerate(t.tables(S.SUBGRAPH["operators"], f"{where} operators")):
+    for i, ot in enumerate(t.tables(schema.SUBGRAPH["operators"], f"{where} operators")):
         operators.append(_operator(buf, i, ot, n, opcodes, f"{where} operator {i}"))
     return Subgraph(
-        index=index, name=t.string(S.SUBGRAPH["name"], f"{where} name") or "",
+        index=index, name=t.string(schema.SUBGRAPH["name"], f"{where} name") or "",
         tensors=tensors, operators=tuple(operators),
-        inputs=_indices(buf, t.vector(S.SUBGRAPH["inputs"], "i", f"{where} inputs"), n,
+        inputs=_indices(buf, t.vector(schema.SUBGRAPH["inputs"], "i", f"{where} inputs"), n,
                         f"{where} inputs", False),
-        outputs=_indices(buf, t.vector(S.SUBGRAPH["outputs"], "i", f"{where} outputs"), n,
+        outputs=_indices(buf, t.vector(schema.SUBGRAPH["outputs"], "i", f"{where} outputs"), n,
                          f"{where} outputs", False))
 
 
 def _tensor(buf: Buf, index: int, t: Table, buffers: list, where: str) -> Tensor:
     what = f"{where} tensor {index}"
-    type_code = t.scalar(S.TENSOR["type"], "b", 0)
-    if type_code not in S.TENSOR_TYPES:
+    type_code = t.scalar(schema.TENSOR["type"], "b", 0)
+    if type_code not in schema.TENSOR_TYPES:
         buf.fail(f"{what} has unknown tensor type {type_code}")
-    type_name, dtype, bits = S.TENSOR_TYPES[type_code]
-    shape_arr = t.vector(S.TENSOR["shape"], "i", f"{what} shape")
+    type_name, dtype, bits = schema.TENSOR_TYPES[type_code]
+    shape_arr = t.vector(schema.TENSOR["shape"], "i", f"{what} shape")
     shape = () if shape_arr is None else tuple(int(d) for d in shape_arr)
-    signature = t.vector(S.TENSOR["shape_signature"], "i", f"{what} shape_signature")
+    signature = t.vector(schema.TENSOR["shape_signature"], "i", f"{what} shape_signature")
     signature = None if signature is None else tuple(int(d) for d in signature)
     if len(shape) > MAX_RANK:
         buf.fail(f"{what} has rank {len(shape)} (at most {MAX_RANK} supported)")
@@ -137,10 +137,10 @@ def _tensor(buf: Buf, index: int, t: Table, buffers: list, where: str) -> Tensor
         count *= d
     if count > MAX_ELEMENTS:
         buf.fail(f"{what} shape {list(shape)} has {count} elements (absurd; limit {MAX_ELEMENTS})")
-    buffer_index = t.scalar(S.TENSOR["buffer"], "I", 0)
+    buffer_index = t.scalar(schema.TENSOR["buffer"], "I", 0)
     if buffer_index >= len(buffers):
         buf.fail(f"{what} refers to buffer {buffer_index}, but the model has {len(buffers)}")
-    name = t.string(S.TENSOR["name"], f"{what} name") or f"tensor_{index}"
+    name = t.string(schema.TENSOR["name"], f"{what} name") or f"tensor_{index}"
     data = buffers[buffer_index].data
     if data is not None:
         expected = (count * bits + 7) // 8
@@ -152,42 +152,42 @@ def _tensor(buf: Buf, index: int, t: Table, buffers: list, where: str) -> Tensor
     return Tensor(index=index, name=name, shape=shape, type_name=type_name, dtype=dtype,
                   bits=bits, buffer=buffer_index, data=data,
                   quantization=_quantization(t, what),
-                  is_variable=bool(t.scalar(S.TENSOR["is_variable"], "B", 0)),
+                  is_variable=bool(t.scalar(schema.TENSOR["is_variable"], "B", 0)),
                   shape_signature=signature)
 
 
 def _quantization(t: Table, what: str):
-    q = t.subtable(S.TENSOR["quantization"], f"{what} quantization")
+    q = t.subtable(schema.TENSOR["quantization"], f"{what} quantization")
     if q is None:
         return None
-    scales = q.vector(S.QUANTIZATION["scale"], "f", f"{what} scales")
-    zero_points = q.vector(S.QUANTIZATION["zero_point"], "q", f"{what} zero points")
+    scales = q.vector(schema.QUANTIZATION["scale"], "f", f"{what} scales")
+    zero_points = q.vector(schema.QUANTIZATION["zero_point"], "q", f"{what} zero points")
     if scales is None or len(scales) == 0:
         return None
     if zero_points is None or not len(zero_points):
         zero_points = np.zeros(1, np.int64)
     return Quantization(scales=scales.astype(np.float32), zero_points=zero_points.astype(np.int64),
-                        quantized_dimension=q.scalar(S.QUANTIZATION["quantized_dimension"], "i", 0))
+                        quantized_dimension=q.scalar(schema.QUANTIZATION["quantized_dimension"], "i", 0))
 
 
 def _operator(buf: Buf, index: int, t: Table, n: int, opcodes: list, what: str) -> Operator:
-    opcode_index = t.scalar(S.OPERATOR["opcode_index"], "I", 0)
+    opcode_index = t.scalar(schema.OPERATOR["opcode_index"], "I", 0)
     if opcode_index >= len(opcodes):
         buf.fail(f"{what} uses opcode {opcode_index}, but the model has {len(opcodes)}")
     name, code, custom, version = opcodes[opcode_index]
-    options_type = t.scalar(S.OPERATOR["builtin_options_type"], "B", 0)
+    options_type = t.scalar(schema.OPERATOR["builtin_options_type"], "B", 0)
     options, options_name = {}, None
-    if options_type in S.BUILTIN_OPTIONS:
-        options_name, fields = S.BUILTIN_OPTIONS[options_type]
-        table = t.subtable(S.OPERATOR["builtin_options"], f"{what} options")
+    if options_type in schema.BUILTIN_OPTIONS:
+        options_name, fields = schema.BUILTIN_OPTIONS[options_type]
+        table = t.subtable(schema.OPERATOR["builtin_options"], f"{what} options")
         options = _options(table, fields, what) if table is not None else _defaults(fields)
     return Operator(
         index=index, opcode=name, builtin_code=code, custom_code=custom, version=version,
-        inputs=_indices(buf, t.vector(S.OPERATOR["inputs"], "i", f"{what} inputs"), n,
+        inputs=_indices(buf, t.vector(schema.OPERATOR["inputs"], "i", f"{what} inputs"), n,
                         f"{what} inputs", True),
-        outputs=_indices(buf, t.vector(S.OPERATOR["outputs"], "i", f"{what} outputs"), n,
+        outputs=_indices(buf, t.vector(schema.OPERATOR["outputs"], "i", f"{what} outputs"), n,
                          f"{what} outputs", False),
-        intermediates=_indices(buf, t.vector(S.OPERATOR["intermediates"], "i",
+        intermediates=_indices(buf, t.vector(schema.OPERATOR["intermediates"], "i",
                                              f"{what} intermediates"), n,
                                f"{what} intermediates", False),
         options=options, options_type=options_name)
@@ -200,9 +200,9 @@ def _defaults(fields) -> dict:
     out = {}
     for _, key, kind, default in fields:
         if kind == "act":
-            out[key] = S.ACTIVATIONS[default]
+            out[key] = schema.ACTIVATIONS[default]
         elif kind == "pad":
-            out[key] = S.PADDINGS[default]
+            out[key] = schema.PADDINGS[default]
         elif kind == "vec_i32":
             out[key] = None
         else:
@@ -219,9 +219,9 @@ def _options(table: Table, fields, what: str) -> dict:
             continue
         value = table.scalar(fid, _SCALAR_FMT[kind], default)
         if kind == "act":
-            value = S.ACTIVATIONS[value] if 0 <= value < len(S.ACTIVATIONS) else f"UNKNOWN_{value}"
+            value = schema.ACTIVATIONS[value] if 0 <= value < len(schema.ACTIVATIONS) else f"UNKNOWN_{value}"
         elif kind == "pad":
-            value = S.PADDINGS[value] if 0 <= value < len(S.PADDINGS) else f"UNKNOWN_{value}"
+            value = schema.PADDINGS[value] if 0 <= value < len(schema.PADDINGS) else f"UNKNOWN_{value}"
         elif kind == "bool":
             value = bool(value)
         elif kind == "f32":

@@ -18,13 +18,13 @@ import struct
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.tflite import schema as S
+from rnnedge.tflite import schema
 from rnnedge.tflite.flatbuf import Buf
 from rnnedge.tflite.reader import read_model
 
 OFFLINE_PLAN_NAME = "OfflineMemoryAllocation"
-_MODEL_SCALARS = {S.MODEL["version"]}
-_MODEL_FIELDS = set(S.MODEL.values())
+_MODEL_SCALARS = {schema.MODEL["version"]}
+_MODEL_FIELDS = set(schema.MODEL.values())
 
 
 def offline_plan_metadata(tensor_offsets: dict, n_tensors: int) -> bytes:
@@ -87,13 +87,13 @@ def add_metadata(raw: bytes, name: str, data: bytes) -> bytes:
     if unknown:
         raise RnnedgeError(f"model uses Model fields {sorted(unknown)} unknown to rnnedge; "
                            "cannot add metadata safely")
-    old_buffers = _vector_targets(root, S.MODEL["buffers"])
-    old_meta = [t.pos for t in root.tables(S.MODEL["metadata"], "metadata")
-                if t.string(S.METADATA["name"], "metadata name") != name]
+    old_buffers = _vector_targets(root, schema.MODEL["buffers"])
+    old_meta = [t.pos for t in root.tables(schema.MODEL["metadata"], "metadata")
+                if t.string(schema.METADATA["name"], "metadata name") != name]
     out = _Out()
     out.u32(0)
-    out.b += S.FILE_IDENTIFIER
-    fields = sorted(set(present) | {S.MODEL["buffers"], S.MODEL["metadata"]})
+    out.b += schema.FILE_IDENTIFIER
+    fields = sorted(set(present) | {schema.MODEL["buffers"], schema.MODEL["metadata"]})
     model_pos, slots = out.table([(f, struct.pack("<I", root.scalar(f, "I", 0))
                                    if f in _MODEL_SCALARS else None) for f in fields])
     out.point(0, model_pos)
@@ -101,9 +101,9 @@ def add_metadata(raw: bytes, name: str, data: bytes) -> bytes:
     buffer_slots = [out.u32(0) for _ in range(len(old_buffers) + 1)]
     meta_vec = out.u32(len(old_meta) + 1)
     meta_slots = [out.u32(0) for _ in range(len(old_meta) + 1)]
-    buffer_pos, buffer_fields = out.table([(S.BUFFER["data"], None)])
-    meta_pos, meta_fields = out.table([(S.METADATA["name"], None),
-                                       (S.METADATA["buffer"], struct.pack("<I", len(old_buffers)))])
+    buffer_pos, buffer_fields = out.table([(schema.BUFFER["data"], None)])
+    meta_pos, meta_fields = out.table([(schema.METADATA["name"], None),
+                                       (schema.METADATA["buffer"], struct.pack("<I", len(old_buffers)))])
     name_pos = out.u32(len(name.encode()))
     out.b += name.encode() + b"\0"
     out.pad(16, 12)
@@ -111,10 +111,10 @@ def add_metadata(raw: bytes, name: str, data: bytes) -> bytes:
     out.b += data
     out.pad(16)
     shift = len(out.b)
-    out.point(slots[S.MODEL["buffers"]], buffers_vec)
-    out.point(slots[S.MODEL["metadata"]], meta_vec)
+    out.point(slots[schema.MODEL["buffers"]], buffers_vec)
+    out.point(slots[schema.MODEL["metadata"]], meta_vec)
     for f in fields:
-        if f not in _MODEL_SCALARS and f not in (S.MODEL["buffers"], S.MODEL["metadata"]):
+        if f not in _MODEL_SCALARS and f not in (schema.MODEL["buffers"], schema.MODEL["metadata"]):
             out.point(slots[f], root.target(f, f"Model field {f}") + shift)
     for slot, target in zip(buffer_slots, old_buffers):
         out.point(slot, target + shift)
@@ -122,8 +122,8 @@ def add_metadata(raw: bytes, name: str, data: bytes) -> bytes:
     for slot, target in zip(meta_slots, old_meta):
         out.point(slot, target + shift)
     out.point(meta_slots[-1], meta_pos)
-    out.point(buffer_fields[S.BUFFER["data"]], data_pos)
-    out.point(meta_fields[S.METADATA["name"]], name_pos)
+    out.point(buffer_fields[schema.BUFFER["data"]], data_pos)
+    out.point(meta_fields[schema.METADATA["name"]], name_pos)
     result = bytes(out.b) + bytes(raw)
     read_model(result)
     return result

@@ -39,7 +39,7 @@ class ConvUnit(nn.Sequential):
 
 
 class BasicBlock(nn.Module):
-    """ResNet basic block (He et al.; seed 000 Fig. 3): 3x3 conv-BN-ReLU, 3x3 conv-BN, plus the
+    """ResNet basic block (He et al.; the paper's Fig. 3): 3x3 conv-BN-ReLU, 3x3 conv-BN, plus the
     input (or its 1x1 conv-BN projection when the stride or width changes), then ReLU."""
 
     def __init__(self, c_in, c_out, stride=1):
@@ -56,7 +56,7 @@ class BasicBlock(nn.Module):
 
 
 class InvRes(nn.Module):
-    """Modified MobileNetV2 inverted-residual block (seed 000 Fig. 2): the 1x1 expansion and
+    """Modified MobileNetV2 inverted-residual block (the paper's Fig. 2): the 1x1 expansion and
     the depthwise conv are replaced by one regular 3x3 conv C_in -> Exp (stride s) + BN + ReLU,
     followed by the linear 1x1 projection Exp -> C_out + BN; residual when s = 1 and
     C_in == C_out. Parameters: 9*C_in*Exp + Exp*C_out + 2*Exp + 2*C_out (no conv biases)."""

@@ -1,4 +1,4 @@
-"""The CIFAR-100 ResNet18 variants of seed 000 Table 5 (width multiplier 0.2, 32x32x3 input).
+"""The CIFAR-100 ResNet18 variants of the paper's Table 5 (width multiplier 0.2, 32x32x3 input).
 
 Stages (Table 5 row names): conv1 3x3 3->12; conv2.x two basic blocks 12->12; conv3.x 12->25
 (stride 2, 1x1 projection) and 25->25; conv4.x 25->51 and 51->51; then the variant's tail:

@@ -1,4 +1,4 @@
-"""The person-detection networks of seed 000 Tables 1 (256x256) and 2 (480x640).
+"""The person-detection networks of the paper's Tables 1 (256x256) and 2 (480x640).
 
 A table is data (`TABLE_1`, `TABLE_2`): one `Row` per table index, wired by the "From" column.
 Backbone: row 0 (3x3 conv, stride 2) and rows 1-8 (modified InvRes blocks, Fig. 2, repeated n

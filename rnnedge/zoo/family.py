@@ -24,7 +24,7 @@ Imports: torch, `rnnedge.layers`, `blocks`, `cifar`.
 """
 
 from torch import nn
-import torch.nn.functional as F
+from torch.nn import functional
 
 from rnnedge.layers import DSRNN, RNN2D, RecurrentAggregation, ReNet, ReSegBlock, ScaleRNN, SWSBiRNN
 from rnnedge.zoo.blocks import BasicBlock, ConvUnit
@@ -93,7 +93,7 @@ class _PaddedMaxPool(nn.Module):
     """3x3/2 max pool over a zero-padded map (PAD + MAX_POOL_2D VALID on device)."""
 
     def forward(self, x):
-        return F.max_pool2d(F.pad(x, (1, 1, 1, 1)), 3, 2)
+        return functional.max_pool2d(functional.pad(x, (1, 1, 1, 1)), 3, 2)
 
 
 class ReSegClassifier(nn.Module):

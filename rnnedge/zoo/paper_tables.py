@@ -1,4 +1,4 @@
-"""The numbers seed 000 prints for the zoo models: the spec the tool is checked against.
+"""The numbers the paper's prints for the zoo models: the spec the tool is checked against.
 
 `ROW_PARAMS[model]` maps each table row name to the paper's parameter count (None where the
 table prints "-"). `STATED_TOTALS[model]` is the total the paper states in Tables 3, 4 and 6,

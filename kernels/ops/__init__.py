@@ -1,0 +1,36 @@
+"""Prepared int8 kernels, one class per TFLite op, over caller-owned numpy buffers; one module
+per op family, beside the test files of the same family in kernels/tests/.
+
+Why: the firmware runtime prepares each op once (shapes, constant tensors,
+quantisation parameters derived as TFLM's Prepare does) and then runs it on views
+of its static arena without allocating.  Each class mirrors that split:
+``__init__`` validates everything the C kernel relies on and builds its params
+struct; ``__call__(inputs..., out=None)`` checks the buffers' dtype and size (so a
+bad call raises `RnnedgeError` naming the op instead of reading out of bounds) and
+runs the kernel, allocating ``out`` only when none is given.
+
+Shapes are tuples of ints in TFLite order (NHWC images).  Quantisation is passed as
+`params.Quant(scale, zero_point)`.
+
+Modules: base (Kernel, SingleIO, shared helpers), conv, elementwise, activations, quantize,
+pooling, mean, shape_ops, softmax, resize_nearest_neighbor.
+May import: numpy, ctypes, the standard library, rnnedge.errors and this package.
+"""
+
+from rnnedge.kernels.ops.activations import Tanh, Logistic, Relu, Relu6
+from rnnedge.kernels.ops.base import SHIFT_RANGE, Kernel, SingleIO
+from rnnedge.kernels.ops.conv import Conv2D, DepthwiseConv2D, FullyConnected
+from rnnedge.kernels.ops.elementwise import Add, Sub, Mul
+from rnnedge.kernels.ops.mean import Mean
+from rnnedge.kernels.ops.pooling import AveragePool2D, MaxPool2D
+from rnnedge.kernels.ops.quantize import Requantize, Quantize, Dequantize
+from rnnedge.kernels.ops.resize_nearest_neighbor import ResizeNearestNeighbor
+from rnnedge.kernels.ops.shape_ops import (Concatenation, Pad, Reshape, Slice, Split,
+                                           StridedSlice, Transpose)
+from rnnedge.kernels.ops.softmax import Softmax
+
+__all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "FullyConnected",
+           "Add", "Sub", "Mul", "Tanh", "Logistic", "Relu", "Relu6", "Requantize", "Quantize",
+           "Dequantize", "AveragePool2D", "MaxPool2D", "Mean", "Pad", "Concatenation",
+           "Split", "StridedSlice", "Slice", "Reshape", "Transpose", "Softmax",
+           "ResizeNearestNeighbor"]
