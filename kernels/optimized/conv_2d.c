@@ -1,0 +1,93 @@
+/* CONV_2D, optimised: the bytes of ../conv_2d.c (TFLM's
+ * reference_integer_ops::ConvPerChannel), computed faster.
+ *
+ * Per output pixel, the valid filter taps are found once (no bounds test in
+ * the inner loop); with dilation_width 1 and no groups, one filter row's
+ * valid taps are a single contiguous run in both the NHWC input and the OHWI
+ * filter, so each (pixel, filter row) is one long dot product.  Output
+ * channels are computed four at a time (the input run is loaded once for four
+ * filters) with 16-bit widening and int32 partial sums (rnnedge_optimized.h),
+ * which the compiler vectorises; requantisation is per channel afterwards.
+ * The input is read, and the output written, in the reference's order per
+ * pixel, and the kernel never writes its input. */
+#include "include/rnnedge_fixedpoint.h"
+#include "include/rnnedge_kernels.h"
+#include "include/rnnedge_optimized.h"
+
+#define RN_CONV_BLOCK 4
+
+int rn_conv_2d(const rn_conv_2d_params *p, const int8_t *input,
+               const int8_t *filter, const int32_t *bias, int8_t *output) {
+  int32_t b, oy, ox, g, oc, fy, fx;
+  int32_t groups, filters_per_group, fid, filter_stride, contiguous, narrow;
+  if (p->filter_input_depth <= 0 || p->output_depth <= 0 ||
+      p->input_depth % p->filter_input_depth != 0 || p->stride_height <= 0 ||
+      p->stride_width <= 0 || p->dilation_height <= 0 ||
+      p->dilation_width <= 0 || p->activation_min > p->activation_max) {
+    return RN_BAD_PARAMS;
+  }
+  groups = p->input_depth / p->filter_input_depth;
+  if (p->output_depth % groups != 0) return RN_BAD_PARAMS;
+  filters_per_group = p->output_depth / groups;
+  fid = p->filter_input_depth;
+  filter_stride = p->filter_height * p->filter_width * fid; /* one filter */
+  contiguous = p->dilation_width == 1 && groups == 1;
+  narrow = rn_offset_is_narrow(p->input_offset);
+  for (b = 0; b < p->batches; ++b) {
+    const int8_t *in_b =
+        input + b * p->input_height * p->input_width * p->input_depth;
+    for (oy = 0; oy < p->output_height; ++oy) {
+      const int32_t in_y_origin = oy * p->stride_height - p->pad_height;
+      int32_t fy_lo, fy_hi;
+      rn_valid_taps(in_y_origin, p->dilation_height, p->filter_height,
+                    p->input_height, &fy_lo, &fy_hi);
+      for (ox = 0; ox < p->output_width; ++ox) {
+        const int32_t in_x_origin = ox * p->stride_width - p->pad_width;
+        int8_t *out_px =
+            output + ((b * p->output_height + oy) * p->output_width + ox) *
+                         p->output_depth;
+        int32_t fx_lo, fx_hi;
+        rn_valid_taps(in_x_origin, p->dilation_width, p->filter_width,
+                      p->input_width, &fx_lo, &fx_hi);
+        for (g = 0; g < groups; ++g) {
+          const int32_t oc_end = (g + 1) * filters_per_group;
+          for (oc = g * filters_per_group; oc < oc_end; oc += RN_CONV_BLOCK) {
+            const int32_t rows =
+                oc_end - oc < RN_CONV_BLOCK ? oc_end - oc : RN_CONV_BLOCK;
+            uint32_t acc[RN_CONV_BLOCK] = {0, 0, 0, 0};
+            int32_t k;
+            for (fy = fy_lo; fy < fy_hi; ++fy) {
+              const int32_t in_y = in_y_origin + p->dilation_height * fy;
+              const int8_t *in_row =
+                  in_b + in_y * p->input_width * p->input_depth + g * fid;
+              const int8_t *f_row =
+                  filter + (oc * p->filter_height + fy) * p->filter_width * fid;
+              if (contiguous) {
+                if (fx_hi > fx_lo) {
+                  rn_dot_rows(in_row + (in_x_origin + fx_lo) * p->input_depth,
+                              f_row + fx_lo * fid, filter_stride, rows,
+                              (fx_hi - fx_lo) * fid, p->input_offset, 0,
+                              narrow, acc);
+                }
+              } else {
+                for (fx = fx_lo; fx < fx_hi; ++fx) {
+                  const int32_t in_x = in_x_origin + p->dilation_width * fx;
+                  rn_dot_rows(in_row + in_x * p->input_depth, f_row + fx * fid,
+                              filter_stride, rows, fid, p->input_offset, 0,
+                              narrow, acc);
+                }
+              }
+            }
+            for (k = 0; k < rows; ++k) {
+              out_px[oc + k] = rn_requantize_acc(
+                  acc[k], bias, oc + k, p->output_multiplier[oc + k],
+                  p->output_shift[oc + k], p->output_offset,
+                  p->activation_min, p->activation_max);
+            }
+          }
+        }
+      }
+    }
+  }
+  return RN_OK;
+}
