@@ -4,7 +4,8 @@
     outputs = run(batch)          # batch: N inputs stacked on axis 0 (or one input)
 
 Backends:
-  c               rnnedge's firmware runtime (C kernels in one static arena, runtime.py)
+  c               rnnedge's firmware runtime (C kernels in one static arena, runtime.py);
+                  `kernels` picks the kernel set ("optimized", the default, or "reference")
   tflite          tf.lite.Interpreter with the BUILTIN_REF (reference) kernels
   tflite-default  tf.lite.Interpreter with its default optimised kernels (benchmarks only)
   tflm            tflite-micro's host interpreter, in-process, its arena sized from rnnedge's
@@ -105,9 +106,12 @@ def _quiet_stderr():
         os.close(saved)
 
 
-def _c_backend(model, planner, debug):
-    """The firmware runtime as a backend (its Runtime as `.runtime`)."""
-    runtime = Runtime(compile_model(model, planner), debug=debug)
+def _c_backend(model, planner, debug, kernels=None):
+    """The firmware runtime on kernel set `kernels` as a backend (its Runtime as `.runtime`)."""
+    from rnnedge.kernels import load
+
+    lib = load(kernels=kernels)
+    runtime = Runtime(compile_model(model, planner, lib=lib), lib=lib, debug=debug)
     run = _loop(model, lambda sample: runtime.invoke(*sample))
     run.runtime = runtime
     return run
@@ -181,14 +185,15 @@ def _tflm_backend(model, model_path):
     return invoke
 
 
-def make_backend(name: str, model_path, planner: str = "best", debug: bool = False):
+def make_backend(name: str, model_path, planner: str = "best", debug: bool = False,
+                 kernels: str | None = None):
     """A callable running `model_path` on backend `name` (see BACKENDS and the module
-    docstring); `planner` and `debug` apply to the "c" backend."""
+    docstring); `planner`, `debug` and `kernels` apply to the "c" backend."""
     if name not in BACKENDS:
         raise RnnedgeError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     model = load_model(os.fspath(model_path))
     if name == "c":
-        return _c_backend(model, planner, debug)
+        return _c_backend(model, planner, debug, kernels)
     if name == "tflm":
         return _loop(model, _tflm_backend(model, model_path))
     return _loop(model, _tflite_backend(model_path, reference=name == "tflite"))

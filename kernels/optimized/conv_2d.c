@@ -1,10 +1,15 @@
 /* CONV_2D, optimised: the bytes of ../conv_2d.c (TFLM's
  * reference_integer_ops::ConvPerChannel), computed faster.
  *
- * Per output pixel, the valid filter taps are found once (no bounds test in
- * the inner loop); with dilation_width 1 and no groups, one filter row's
- * valid taps are a single contiguous run in both the NHWC input and the OHWI
- * filter, so each (pixel, filter row) is one long dot product.  Output
+ * Per output pixel, without groups and with an input offset in int8 zero-point
+ * range, the pixel's receptive field is gathered once into a 16-bit column
+ * with the offset added and 0 at padded taps (which then add nothing, exactly
+ * as the reference's skipped taps), laid out like one OHWI filter, so each
+ * output channel is a single dot product of length H*W*C (CMSIS-NN's im2col,
+ * one pixel at a time, on the stack: RN_CONV_COLUMN elements at most).
+ * Otherwise the valid filter taps are found once per pixel (no bounds test in
+ * the inner loop); with dilation_width 1 and no groups one filter row's valid
+ * taps are one contiguous run in both the NHWC input and the filter.  Output
  * channels are computed four at a time (the input run is loaded once for four
  * filters) with 16-bit widening and int32 partial sums (rnnedge_optimized.h),
  * which the compiler vectorises; requantisation is per channel afterwards.
@@ -14,11 +19,38 @@
 #include "include/rnnedge_kernels.h"
 #include "include/rnnedge_optimized.h"
 
-#define RN_CONV_BLOCK 4
+#define RN_CONV_BLOCK 4     /* output channels per dot-product pass */
+#define RN_CONV_CHANNELS 64 /* output channels requantised together */
+#ifndef RN_CONV_COLUMN /* int16 elements of the per-pixel column (stack) */
+#define RN_CONV_COLUMN 2048
+#endif
+
+/* The receptive field of one output pixel as a 16-bit column (see above). */
+static void rn_gather_column(const rn_conv_2d_params *p, const int8_t *in_b,
+                             int32_t in_y_origin, int32_t in_x_origin,
+                             int16_t *column) {
+  const int32_t depth = p->input_depth;
+  const int16_t offset = (int16_t)p->input_offset;
+  int32_t fy, fx, c;
+  for (fy = 0; fy < p->filter_height; ++fy) {
+    const int32_t in_y = in_y_origin + p->dilation_height * fy;
+    for (fx = 0; fx < p->filter_width; ++fx) {
+      const int32_t in_x = in_x_origin + p->dilation_width * fx;
+      int16_t *col = column + (fy * p->filter_width + fx) * depth;
+      if (in_y < 0 || in_y >= p->input_height || in_x < 0 ||
+          in_x >= p->input_width) {
+        for (c = 0; c < depth; ++c) col[c] = 0;
+      } else {
+        const int8_t *x = in_b + (in_y * p->input_width + in_x) * depth;
+        for (c = 0; c < depth; ++c) col[c] = (int16_t)(x[c] + offset);
+      }
+    }
+  }
+}
 
 int rn_conv_2d(const rn_conv_2d_params *p, const int8_t *input,
                const int8_t *filter, const int32_t *bias, int8_t *output) {
-  int32_t b, oy, ox, g, oc, fy, fx;
+  int32_t b, oy, ox, g, oc, oc0, fy, fx;
   int32_t groups, filters_per_group, fid, filter_stride, contiguous, narrow;
   if (p->filter_input_depth <= 0 || p->output_depth <= 0 ||
       p->input_depth % p->filter_input_depth != 0 || p->stride_height <= 0 ||
@@ -33,6 +65,43 @@ int rn_conv_2d(const rn_conv_2d_params *p, const int8_t *input,
   filter_stride = p->filter_height * p->filter_width * fid; /* one filter */
   contiguous = p->dilation_width == 1 && groups == 1;
   narrow = rn_offset_is_narrow(p->input_offset);
+  if (groups == 1 && narrow && filter_stride <= RN_CONV_COLUMN) {
+    int16_t column[RN_CONV_COLUMN];
+    for (b = 0; b < p->batches; ++b) {
+      const int8_t *in_b =
+          input + b * p->input_height * p->input_width * p->input_depth;
+      for (oy = 0; oy < p->output_height; ++oy) {
+        for (ox = 0; ox < p->output_width; ++ox) {
+          int8_t *out_px =
+              output + ((b * p->output_height + oy) * p->output_width + ox) *
+                           p->output_depth;
+          rn_gather_column(p, in_b, oy * p->stride_height - p->pad_height,
+                           ox * p->stride_width - p->pad_width, column);
+          for (oc0 = 0; oc0 < p->output_depth; oc0 += RN_CONV_CHANNELS) {
+            const int32_t n = p->output_depth - oc0 < RN_CONV_CHANNELS
+                                  ? p->output_depth - oc0
+                                  : RN_CONV_CHANNELS;
+            uint32_t acc[RN_CONV_CHANNELS];
+            for (oc = 0; oc + RN_CONV_BLOCK <= n; oc += RN_CONV_BLOCK) {
+              acc[oc] = acc[oc + 1] = acc[oc + 2] = acc[oc + 3] = 0;
+              rn_dot4_col(column, filter + (oc0 + oc) * filter_stride,
+                          filter_stride, filter_stride, acc + oc);
+            }
+            for (; oc < n; ++oc) {
+              acc[oc] = rn_dot1_col(column, filter + (oc0 + oc) * filter_stride,
+                                    filter_stride);
+            }
+            rn_requantize_block(acc, bias ? bias + oc0 : bias, n,
+                                p->output_multiplier + oc0,
+                                p->output_shift + oc0, 1, p->output_offset,
+                                p->activation_min, p->activation_max,
+                                out_px + oc0);
+          }
+        }
+      }
+    }
+    return RN_OK;
+  }
   for (b = 0; b < p->batches; ++b) {
     const int8_t *in_b =
         input + b * p->input_height * p->input_width * p->input_depth;
