@@ -10,6 +10,7 @@ import os
 import click
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.kernels.build import KERNEL_SETS
 from rnnedge.planner import PLANNERS
 
 
@@ -21,8 +22,11 @@ from rnnedge.planner import PLANNERS
               help="Arena layout baked into the firmware.")
 @click.option("--build", "targets", multiple=True, type=click.Choice(["host", "m55", "m4"]),
               help="Also compile for this target (repeatable); m55/m4 need arm-none-eabi-gcc.")
+@click.option("--kernels", type=click.Choice(KERNEL_SETS), default=KERNEL_SETS[0],
+              show_default=True, help="Kernel sources to ship: the optimised ones (same "
+              "bytes, faster) or the readable reference ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def firmware(model_path, out_dir, planner, targets, as_json):
+def firmware(model_path, out_dir, planner, targets, kernels, as_json):
     """Write MODEL_PATH as C firmware into -o DIR: const weights, the op schedule, one static
     arena of the planned size and a main() that maps input bytes to output bytes."""
     from rnnedge.firmware_sim import codegen, toolchain
@@ -30,9 +34,11 @@ def firmware(model_path, out_dir, planner, targets, as_json):
 
     if not os.path.isfile(model_path):
         raise RnnedgeError(f"model file {model_path} does not exist")
-    program = compile_model(model_path, planner)
-    written = codegen.write_firmware(program, out_dir)
-    report = {"model": model_path, "directory": out_dir, "planner": planner,
+    from rnnedge.kernels import load
+
+    program = compile_model(model_path, planner, lib=load(kernels=kernels))
+    written = codegen.write_firmware(program, out_dir, kernels)
+    report = {"model": model_path, "directory": out_dir, "planner": planner, "kernels": kernels,
               "arena_bytes": program.arena, "row_scratch_bytes": program.scratch,
               "flash_bytes": program.flash_bytes, "steps": len(program.steps),
               "files": len(written), "builds": {}}
