@@ -110,31 +110,62 @@ static inline void rn_dot_rows(const int8_t *x, const int8_t *f,
   }
 }
 
-/* acc[k] += sum_i f[k * f_stride + i] * x[i], k < 4, for a column x already
- * widened to 16 bits with its offset added (|x| <= 256). */
-static inline void rn_dot4_col(const int16_t *x, const int8_t *f,
-                               int32_t f_stride, int32_t n, uint32_t *acc) {
-  const int8_t *f0 = f, *f1 = f + f_stride, *f2 = f1 + f_stride,
-               *f3 = f2 + f_stride;
+/* acc[4 * j + k] += sum_i f[k * f_stride + i] * x[j * x_stride + i] for four
+ * columns j and four filter rows k, both widened to 16 bits (|x|, |f| <= 256,
+ * n <= RN_DOT_CHUNK): each loaded vector serves four products. */
+static inline void rn_dot4x4_col(const int16_t *x, int32_t x_stride,
+                                 const int16_t *f, int32_t f_stride, int32_t n,
+                                 uint32_t *acc) {
+  const int16_t *f0 = f, *f1 = f + f_stride, *f2 = f1 + f_stride,
+                *f3 = f2 + f_stride;
+  const int16_t *x0 = x, *x1 = x + x_stride, *x2 = x1 + x_stride,
+                *x3 = x2 + x_stride;
   int32_t start;
   for (start = 0; start < n; start += RN_DOT_CHUNK) {
     const int32_t end = n - start > RN_DOT_CHUNK ? start + RN_DOT_CHUNK : n;
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, i;
+    int32_t s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0,
+            s13 = 0, s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0,
+            s32 = 0, s33 = 0, i;
     for (i = start; i < end; ++i) {
-      s0 += f0[i] * x[i];
-      s1 += f1[i] * x[i];
-      s2 += f2[i] * x[i];
-      s3 += f3[i] * x[i];
+      const int16_t w0 = f0[i], w1 = f1[i], w2 = f2[i], w3 = f3[i];
+      s00 += w0 * x0[i];
+      s01 += w1 * x0[i];
+      s02 += w2 * x0[i];
+      s03 += w3 * x0[i];
+      s10 += w0 * x1[i];
+      s11 += w1 * x1[i];
+      s12 += w2 * x1[i];
+      s13 += w3 * x1[i];
+      s20 += w0 * x2[i];
+      s21 += w1 * x2[i];
+      s22 += w2 * x2[i];
+      s23 += w3 * x2[i];
+      s30 += w0 * x3[i];
+      s31 += w1 * x3[i];
+      s32 += w2 * x3[i];
+      s33 += w3 * x3[i];
     }
-    acc[0] += (uint32_t)s0;
-    acc[1] += (uint32_t)s1;
-    acc[2] += (uint32_t)s2;
-    acc[3] += (uint32_t)s3;
+    acc[0] += (uint32_t)s00;
+    acc[1] += (uint32_t)s01;
+    acc[2] += (uint32_t)s02;
+    acc[3] += (uint32_t)s03;
+    acc[4] += (uint32_t)s10;
+    acc[5] += (uint32_t)s11;
+    acc[6] += (uint32_t)s12;
+    acc[7] += (uint32_t)s13;
+    acc[8] += (uint32_t)s20;
+    acc[9] += (uint32_t)s21;
+    acc[10] += (uint32_t)s22;
+    acc[11] += (uint32_t)s23;
+    acc[12] += (uint32_t)s30;
+    acc[13] += (uint32_t)s31;
+    acc[14] += (uint32_t)s32;
+    acc[15] += (uint32_t)s33;
   }
 }
 
-/* One row of rn_dot4_col. */
-static inline uint32_t rn_dot1_col(const int16_t *x, const int8_t *f,
+/* One column and one 16-bit filter row of rn_dot4x4_col. */
+static inline uint32_t rn_dot1_col(const int16_t *x, const int16_t *f,
                                    int32_t n) {
   uint32_t acc = 0;
   int32_t start;
@@ -158,22 +189,24 @@ static inline int8_t rn_requantize_acc(uint32_t acc, const int32_t *bias,
   return (int8_t)rn_clamp(v, act_min, act_max);
 }
 
-/* rn_requantize_acc for n channels at once, written without branches so the
- * compiler vectorises it over channels: out[c] from acc[c], bias[c] (bias may
- * be NULL) and multiplier/shift[c * q_step] (q_step 0: one per tensor).  Each
- * step is rn_mbqm's: the left shift wraps through uint32, SRDHM saturates
- * INT32_MIN * INT32_MIN, the division by 2^31 truncates toward zero, and the
- * rounding right shift breaks ties away from zero. */
-static inline void rn_requantize_block(const uint32_t *acc, const int32_t *bias,
-                                       int32_t n, const int32_t *multiplier,
+/* rn_requantize_acc for n lanes at once, written without branches so the
+ * compiler vectorises it: lane i takes acc[i] + bias[i * bias_step] (bias may
+ * be NULL), multiplier/shift[i * q_step] (0: one for all lanes) and writes
+ * out[i * out_step].  Each step is rn_mbqm's: the left shift wraps through
+ * uint32, SRDHM saturates INT32_MIN * INT32_MIN, the division by 2^31
+ * truncates toward zero, the rounding right shift breaks ties away from 0. */
+static inline void rn_requantize_lanes(const uint32_t *acc, int32_t n,
+                                       const int32_t *bias, int32_t bias_step,
+                                       const int32_t *multiplier,
                                        const int32_t *shift, int32_t q_step,
                                        int32_t output_offset, int32_t act_min,
-                                       int32_t act_max, int8_t *out) {
+                                       int32_t act_max, int8_t *out,
+                                       int32_t out_step) {
   int32_t c;
   for (c = 0; c < n; ++c) {
     const int32_t m = multiplier[c * q_step], sh = shift[c * q_step];
     const int32_t left = sh > 0 ? sh : 0, right = sh > 0 ? 0 : -sh;
-    const uint32_t a = acc[c] + (bias ? (uint32_t)bias[c] : 0u);
+    const uint32_t a = acc[c] + (bias ? (uint32_t)bias[c * bias_step] : 0u);
     const int32_t x = (int32_t)(a << left);
     const int64_t ab = (int64_t)x * (int64_t)m;
     const int64_t t = ab + (ab >= 0 ? (1 << 30) : (1 - (1 << 30)));
@@ -186,8 +219,18 @@ static inline void rn_requantize_block(const uint32_t *acc, const int32_t *bias,
     v += output_offset;
     v = v < act_min ? act_min : v;
     v = v > act_max ? act_max : v;
-    out[c] = (int8_t)v;
+    out[c * out_step] = (int8_t)v;
   }
+}
+
+/* Per-channel lanes: n channels of one pixel. */
+static inline void rn_requantize_block(const uint32_t *acc, const int32_t *bias,
+                                       int32_t n, const int32_t *multiplier,
+                                       const int32_t *shift, int32_t q_step,
+                                       int32_t output_offset, int32_t act_min,
+                                       int32_t act_max, int8_t *out) {
+  rn_requantize_lanes(acc, n, bias, 1, multiplier, shift, q_step,
+                      output_offset, act_min, act_max, out, 1);
 }
 
 #endif /* RNNEDGE_OPTIMIZED_H */

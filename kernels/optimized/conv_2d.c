@@ -6,7 +6,9 @@
  * with the offset added and 0 at padded taps (which then add nothing, exactly
  * as the reference's skipped taps), laid out like one OHWI filter, so each
  * output channel is a single dot product of length H*W*C (CMSIS-NN's im2col,
- * one pixel at a time, on the stack: RN_CONV_COLUMN elements at most).
+ * four pixels at a time, on the stack); filters are widened to 16 bits
+ * RN_CONV_ROWS at a time and both are zero-padded to whole vectors, and four
+ * pixels by four output channels share each pass over the columns.
  * Otherwise the valid filter taps are found once per pixel (no bounds test in
  * the inner loop); with dilation_width 1 and no groups one filter row's valid
  * taps are one contiguous run in both the NHWC input and the filter.  Output
@@ -20,9 +22,25 @@
 #include "include/rnnedge_optimized.h"
 
 #define RN_CONV_BLOCK 4     /* output channels per dot-product pass */
-#define RN_CONV_CHANNELS 64 /* output channels requantised together */
-#ifndef RN_CONV_COLUMN /* int16 elements of the per-pixel column (stack) */
-#define RN_CONV_COLUMN 2048
+#define RN_CONV_PIXELS 4    /* output pixels per pass over the filters */
+#define RN_CONV_LANES 32    /* 16-bit lanes of the column padding */
+/* Stack use of the column path: 2 * (RN_CONV_PIXELS + RN_CONV_ROWS) *
+ * RN_CONV_COLUMN bytes (45 KiB on a host, 4.5 KiB on Arm); both may be set
+ * with -D.  RN_CONV_ROWS: filters widened at a time, a multiple of
+ * RN_CONV_BLOCK; RN_CONV_COLUMN: the longest H*W*C taken, a multiple of
+ * RN_CONV_LANES (longer filters take the run path). */
+#if defined(__arm__) || defined(__aarch64__)
+#define RN_CONV_DEFAULT_ROWS 4
+#define RN_CONV_DEFAULT_COLUMN 288
+#else
+#define RN_CONV_DEFAULT_ROWS 16
+#define RN_CONV_DEFAULT_COLUMN 1152
+#endif
+#ifndef RN_CONV_ROWS
+#define RN_CONV_ROWS RN_CONV_DEFAULT_ROWS
+#endif
+#ifndef RN_CONV_COLUMN
+#define RN_CONV_COLUMN RN_CONV_DEFAULT_COLUMN
 #endif
 
 /* The receptive field of one output pixel as a 16-bit column (see above). */
@@ -48,9 +66,76 @@ static void rn_gather_column(const rn_conv_2d_params *p, const int8_t *in_b,
   }
 }
 
+/* The column path (see the top of the file): filters are widened to 16 bits
+ * RN_CONV_ROWS at a time, columns and filters zero-padded to a multiple of
+ * RN_CONV_LANES, so every dot product runs whole vectors. */
+static void rn_conv_columns(const rn_conv_2d_params *p, const int8_t *input,
+                            const int8_t *filter, const int32_t *bias,
+                            int8_t *output) {
+  int16_t columns[RN_CONV_PIXELS * RN_CONV_COLUMN];
+  int16_t rows16[RN_CONV_ROWS * RN_CONV_COLUMN];
+  const int32_t depth = p->filter_height * p->filter_width * p->input_depth;
+  const int32_t column = (depth + RN_CONV_LANES - 1) / RN_CONV_LANES *
+                         RN_CONV_LANES;
+  const int32_t pixels = p->output_height * p->output_width;
+  int32_t b, oc0, px0, oc, j, k;
+  for (oc0 = 0; oc0 < p->output_depth; oc0 += RN_CONV_ROWS) {
+    const int32_t nrows = p->output_depth - oc0 < RN_CONV_ROWS
+                              ? p->output_depth - oc0
+                              : RN_CONV_ROWS;
+    for (j = 0; j < nrows; ++j) {
+      const int8_t *f = filter + (oc0 + j) * depth;
+      for (k = 0; k < depth; ++k) rows16[j * column + k] = f[k];
+      for (; k < column; ++k) rows16[j * column + k] = 0;
+    }
+    for (b = 0; b < p->batches; ++b) {
+      const int8_t *in_b =
+          input + b * p->input_height * p->input_width * p->input_depth;
+      int8_t *out_b = output + b * pixels * p->output_depth;
+      for (px0 = 0; px0 < pixels; px0 += RN_CONV_PIXELS) {
+        const int32_t np =
+            pixels - px0 < RN_CONV_PIXELS ? pixels - px0 : RN_CONV_PIXELS;
+        for (j = 0; j < RN_CONV_PIXELS; ++j) {
+          /* a short last group repeats its last pixel (computed, not stored) */
+          const int32_t px = px0 + (j < np ? j : np - 1);
+          const int32_t oy = px / p->output_width, ox = px % p->output_width;
+          rn_gather_column(p, in_b, oy * p->stride_height - p->pad_height,
+                           ox * p->stride_width - p->pad_width,
+                           columns + j * column);
+          for (k = depth; k < column; ++k) columns[j * column + k] = 0;
+        }
+        for (oc = 0; oc < nrows; oc += RN_CONV_BLOCK) {
+          const int32_t rows =
+              nrows - oc < RN_CONV_BLOCK ? nrows - oc : RN_CONV_BLOCK;
+          uint32_t acc[RN_CONV_PIXELS * RN_CONV_BLOCK];
+          for (k = 0; k < RN_CONV_PIXELS * RN_CONV_BLOCK; ++k) acc[k] = 0;
+          if (rows == RN_CONV_BLOCK) {
+            rn_dot4x4_col(columns, column, rows16 + oc * column, column, column,
+                          acc);
+          } else {
+            for (j = 0; j < np; ++j) {
+              for (k = 0; k < rows; ++k) {
+                acc[j * RN_CONV_BLOCK + k] = rn_dot1_col(
+                    columns + j * column, rows16 + (oc + k) * column, column);
+              }
+            }
+          }
+          for (j = 0; j < np; ++j) {
+            rn_requantize_block(
+                acc + j * RN_CONV_BLOCK, bias ? bias + oc0 + oc : bias, rows,
+                p->output_multiplier + oc0 + oc, p->output_shift + oc0 + oc, 1,
+                p->output_offset, p->activation_min, p->activation_max,
+                out_b + (px0 + j) * p->output_depth + oc0 + oc);
+          }
+        }
+      }
+    }
+  }
+}
+
 int rn_conv_2d(const rn_conv_2d_params *p, const int8_t *input,
                const int8_t *filter, const int32_t *bias, int8_t *output) {
-  int32_t b, oy, ox, g, oc, oc0, fy, fx;
+  int32_t b, oy, ox, g, oc, fy, fx;
   int32_t groups, filters_per_group, fid, filter_stride, contiguous, narrow;
   if (p->filter_input_depth <= 0 || p->output_depth <= 0 ||
       p->input_depth % p->filter_input_depth != 0 || p->stride_height <= 0 ||
@@ -66,40 +151,7 @@ int rn_conv_2d(const rn_conv_2d_params *p, const int8_t *input,
   contiguous = p->dilation_width == 1 && groups == 1;
   narrow = rn_offset_is_narrow(p->input_offset);
   if (groups == 1 && narrow && filter_stride <= RN_CONV_COLUMN) {
-    int16_t column[RN_CONV_COLUMN];
-    for (b = 0; b < p->batches; ++b) {
-      const int8_t *in_b =
-          input + b * p->input_height * p->input_width * p->input_depth;
-      for (oy = 0; oy < p->output_height; ++oy) {
-        for (ox = 0; ox < p->output_width; ++ox) {
-          int8_t *out_px =
-              output + ((b * p->output_height + oy) * p->output_width + ox) *
-                           p->output_depth;
-          rn_gather_column(p, in_b, oy * p->stride_height - p->pad_height,
-                           ox * p->stride_width - p->pad_width, column);
-          for (oc0 = 0; oc0 < p->output_depth; oc0 += RN_CONV_CHANNELS) {
-            const int32_t n = p->output_depth - oc0 < RN_CONV_CHANNELS
-                                  ? p->output_depth - oc0
-                                  : RN_CONV_CHANNELS;
-            uint32_t acc[RN_CONV_CHANNELS];
-            for (oc = 0; oc + RN_CONV_BLOCK <= n; oc += RN_CONV_BLOCK) {
-              acc[oc] = acc[oc + 1] = acc[oc + 2] = acc[oc + 3] = 0;
-              rn_dot4_col(column, filter + (oc0 + oc) * filter_stride,
-                          filter_stride, filter_stride, acc + oc);
-            }
-            for (; oc < n; ++oc) {
-              acc[oc] = rn_dot1_col(column, filter + (oc0 + oc) * filter_stride,
-                                    filter_stride);
-            }
-            rn_requantize_block(acc, bias ? bias + oc0 : bias, n,
-                                p->output_multiplier + oc0,
-                                p->output_shift + oc0, 1, p->output_offset,
-                                p->activation_min, p->activation_max,
-                                out_px + oc0);
-          }
-        }
-      }
-    }
+    rn_conv_columns(p, input, filter, bias, output);
     return RN_OK;
   }
   for (b = 0; b < p->batches; ++b) {
