@@ -189,12 +189,25 @@ static inline int8_t rn_requantize_acc(uint32_t acc, const int32_t *bias,
   return (int8_t)rn_clamp(v, act_min, act_max);
 }
 
-/* rn_requantize_acc for n lanes at once, written without branches so the
- * compiler vectorises it: lane i takes acc[i] + bias[i * bias_step] (bias may
- * be NULL), multiplier/shift[i * q_step] (0: one for all lanes) and writes
- * out[i * out_step].  Each step is rn_mbqm's: the left shift wraps through
- * uint32, SRDHM saturates INT32_MIN * INT32_MIN, the division by 2^31
- * truncates toward zero, the rounding right shift breaks ties away from 0. */
+/* rn_srdhm and rn_rdbpot without branches, so that loops over them vectorise
+ * (same results: SRDHM saturates INT32_MIN * INT32_MIN and its division by
+ * 2^31 truncates toward zero; the rounding shift breaks ties away from 0). */
+static inline int32_t rn_srdhm_lane(int32_t a, int32_t b) {
+  const int64_t ab = (int64_t)a * (int64_t)b;
+  const int64_t t = ab + (ab >= 0 ? (1 << 30) : (1 - (1 << 30)));
+  const int64_t q = (t + (t < 0 ? (((int64_t)1 << 31) - 1) : 0)) >> 31;
+  return (a == INT32_MIN && b == INT32_MIN) ? INT32_MAX : (int32_t)q;
+}
+
+static inline int32_t rn_rdbpot_lane(int32_t x, int32_t exponent) {
+  const int32_t mask = (int32_t)(((uint32_t)1 << exponent) - 1u); /* 0..31 */
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + ((x & mask) > threshold ? 1 : 0);
+}
+
+/* rn_requantize_acc for n lanes at once, vectorisable: lane i takes acc[i] +
+ * bias[i * bias_step] (bias may be NULL), multiplier/shift[i * q_step] (0:
+ * one for all lanes) and writes out[i * out_step]. */
 static inline void rn_requantize_lanes(const uint32_t *acc, int32_t n,
                                        const int32_t *bias, int32_t bias_step,
                                        const int32_t *multiplier,
@@ -207,16 +220,8 @@ static inline void rn_requantize_lanes(const uint32_t *acc, int32_t n,
     const int32_t m = multiplier[c * q_step], sh = shift[c * q_step];
     const int32_t left = sh > 0 ? sh : 0, right = sh > 0 ? 0 : -sh;
     const uint32_t a = acc[c] + (bias ? (uint32_t)bias[c * bias_step] : 0u);
-    const int32_t x = (int32_t)(a << left);
-    const int64_t ab = (int64_t)x * (int64_t)m;
-    const int64_t t = ab + (ab >= 0 ? (1 << 30) : (1 - (1 << 30)));
-    const int64_t q = (t + (t < 0 ? (((int64_t)1 << 31) - 1) : 0)) >> 31;
-    const int32_t high = (x == INT32_MIN && m == INT32_MIN) ? INT32_MAX
-                                                             : (int32_t)q;
-    const int32_t mask = (int32_t)(((int64_t)1 << right) - 1);
-    const int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
-    int32_t v = (high >> right) + ((high & mask) > threshold ? 1 : 0);
-    v += output_offset;
+    int32_t v = rn_rdbpot_lane(rn_srdhm_lane((int32_t)(a << left), m), right) +
+                output_offset;
     v = v < act_min ? act_min : v;
     v = v > act_max ? act_max : v;
     out[c * out_step] = (int8_t)v;

@@ -3,25 +3,28 @@
  * inputs (or, where an input broadcasts along it, one value rescaled once),
  * so the per-element rescaling runs in a tight loop the compiler can
  * vectorise; when neither input broadcasts at all the whole tensor is one
- * run.  Each output element is written after both its inputs are read, so
+ * run.  Each output chunk is written after all of its inputs are read, so
  * the output may overlay either input exactly (the in-place elementwise
  * rule). */
 #include "include/rnnedge_fixedpoint.h"
 #include "include/rnnedge_kernels.h"
+#include "include/rnnedge_optimized.h"
 #include "include/rnnedge_shape.h"
 
-/* One input rescaled to the common scale, as AddFunc does. */
+/* One input rescaled to the common scale, as AddFunc does (shift <= 0, as
+ * MultiplyByQuantizedMultiplierSmallerThanOneExp takes it), branch-free. */
 static inline int32_t rn_add_scaled(int32_t q, int32_t offset, int32_t left_shift,
                                     int32_t multiplier, int32_t shift) {
-  return rn_mbqm_smaller_than_one(rn_shl(offset + q, left_shift), multiplier,
-                                  shift);
+  return rn_rdbpot_lane(rn_srdhm_lane(rn_shl(offset + q, left_shift), multiplier),
+                        -shift);
 }
 
-static inline int8_t rn_add_out(const rn_add_params *p, int32_t s1, int32_t s2) {
-  const int32_t raw = rn_mbqm_smaller_than_one(s1 + s2, p->output_multiplier,
-                                               p->output_shift) +
-                      p->output_offset;
-  return (int8_t)rn_clamp(raw, p->activation_min, p->activation_max);
+static inline int32_t rn_add_out(const rn_add_params *p, int32_t s1, int32_t s2) {
+  int32_t raw = rn_rdbpot_lane(rn_srdhm_lane(s1 + s2, p->output_multiplier),
+                               -p->output_shift) +
+                p->output_offset;
+  raw = raw < p->activation_min ? p->activation_min : raw;
+  return raw > p->activation_max ? p->activation_max : raw;
 }
 
 /* 1 when `strides` are the dense row-major strides of `dims` (no broadcast). */
@@ -35,46 +38,49 @@ static int rn_dense(const int32_t *dims, const int32_t *strides) {
   return 1;
 }
 
-/* One run of n outputs; input k advances by step_k (0: broadcast, 1: dense). */
+#define RN_ADD_CHUNK 64
+
+/* m outputs into the local `chunk` from inputs advancing by step1 / step2
+ * (0: one broadcast value). `restrict` holds: chunk is local, the inputs are
+ * only read. */
+static void rn_add_chunk(const rn_add_params *restrict p,
+                         const int8_t *restrict a, int32_t step1,
+                         const int8_t *restrict b, int32_t step2,
+                         int32_t *restrict chunk, int32_t m) {
+  int32_t i;
+  if (step1 == 1 && step2 == 1) {
+    for (i = 0; i < m; ++i) {
+      chunk[i] = rn_add_out(p,
+                            rn_add_scaled(a[i], p->input1_offset, p->left_shift,
+                                          p->input1_multiplier, p->input1_shift),
+                            rn_add_scaled(b[i], p->input2_offset, p->left_shift,
+                                          p->input2_multiplier, p->input2_shift));
+    }
+  } else {
+    for (i = 0; i < m; ++i) {
+      chunk[i] = rn_add_out(
+          p,
+          rn_add_scaled(a[i * step1], p->input1_offset, p->left_shift,
+                        p->input1_multiplier, p->input1_shift),
+          rn_add_scaled(b[i * step2], p->input2_offset, p->left_shift,
+                        p->input2_multiplier, p->input2_shift));
+    }
+  }
+}
+
+/* One run of n outputs; input k advances by step_k (0: broadcast, 1: dense).
+ * Each chunk is computed into a local buffer before it is stored, so that
+ * the compiler vectorises without alias checks and an output that overlays
+ * an input exactly still has every input read before it is overwritten. */
 static void rn_add_run(const rn_add_params *p, const int8_t *in1,
                        int32_t step1, const int8_t *in2, int32_t step2,
                        int8_t *out, int32_t n) {
-  int32_t i;
-  if (step1 == 1 && step2 == 1) {
-    for (i = 0; i < n; ++i) {
-      const int32_t s1 = rn_add_scaled(in1[i], p->input1_offset, p->left_shift,
-                                       p->input1_multiplier, p->input1_shift);
-      const int32_t s2 = rn_add_scaled(in2[i], p->input2_offset, p->left_shift,
-                                       p->input2_multiplier, p->input2_shift);
-      out[i] = rn_add_out(p, s1, s2);
-    }
-  } else if (step1 == 0 && step2 == 1) {
-    const int32_t s1 = rn_add_scaled(in1[0], p->input1_offset, p->left_shift,
-                                     p->input1_multiplier, p->input1_shift);
-    for (i = 0; i < n; ++i) {
-      out[i] = rn_add_out(p, s1, rn_add_scaled(in2[i], p->input2_offset,
-                                               p->left_shift,
-                                               p->input2_multiplier,
-                                               p->input2_shift));
-    }
-  } else if (step1 == 1 && step2 == 0) {
-    const int32_t s2 = rn_add_scaled(in2[0], p->input2_offset, p->left_shift,
-                                     p->input2_multiplier, p->input2_shift);
-    for (i = 0; i < n; ++i) {
-      out[i] = rn_add_out(p, rn_add_scaled(in1[i], p->input1_offset,
-                                           p->left_shift, p->input1_multiplier,
-                                           p->input1_shift),
-                          s2);
-    }
-  } else {
-    for (i = 0; i < n; ++i) {
-      out[i] = rn_add_out(
-          p,
-          rn_add_scaled(in1[i * step1], p->input1_offset, p->left_shift,
-                        p->input1_multiplier, p->input1_shift),
-          rn_add_scaled(in2[i * step2], p->input2_offset, p->left_shift,
-                        p->input2_multiplier, p->input2_shift));
-    }
+  int32_t chunk[RN_ADD_CHUNK];
+  int32_t i0, i;
+  for (i0 = 0; i0 < n; i0 += RN_ADD_CHUNK) {
+    const int32_t m = n - i0 < RN_ADD_CHUNK ? n - i0 : RN_ADD_CHUNK;
+    rn_add_chunk(p, in1 + i0 * step1, step1, in2 + i0 * step2, step2, chunk, m);
+    for (i = 0; i < m; ++i) out[i0 + i] = (int8_t)chunk[i];
   }
 }
 
