@@ -5,7 +5,7 @@
  * of one pixel, every valid tap adds filter[tap][c] * (input[tap][c] + offset)
  * to a uint32 accumulator per channel (wrapping like the reference) (contiguous in both the NHWC input and
  * the [1, H, W, C] filter, so the loop vectorises), then the block is
- * requantised per channel.  depth_multiplier > 1 reads input channel
+ * requantised per channel in one vectorised pass.  depth_multiplier > 1 reads input channel
  * oc / depth_multiplier through a gathered 16-bit copy of the tap. */
 #include "include/rnnedge_fixedpoint.h"
 #include "include/rnnedge_kernels.h"
@@ -72,12 +72,10 @@ int rn_depthwise_conv_2d(const rn_depthwise_conv_2d_params *p,
               }
             }
           }
-          for (c = 0; c < n; ++c) {
-            out_px[c0 + c] = rn_requantize_acc(
-                acc[c], bias, c0 + c, p->output_multiplier[c0 + c],
-                p->output_shift[c0 + c], p->output_offset, p->activation_min,
-                p->activation_max);
-          }
+          rn_requantize_block(acc, bias ? bias + c0 : bias, n,
+                              p->output_multiplier + c0, p->output_shift + c0,
+                              1, p->output_offset, p->activation_min,
+                              p->activation_max, out_px + c0);
         }
       }
     }
