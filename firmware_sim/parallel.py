@@ -1,6 +1,7 @@
 """Run many samples through one backend on several threads, with the results of one thread.
 
     outputs = run_samples("c", "model.tflite", x, jobs=4, kernels="optimized")
+    runner = ParallelRunner("c", "model.tflite", jobs=4); outputs = runner(x)  # reusable
 
 Why threads: the C kernels are called through ctypes, which releases the GIL for the
 duration of each call, so `jobs` runtimes (each with its own static arena, built once per
@@ -46,37 +47,48 @@ def resolve_jobs(backend: str, jobs: int | None) -> int:
     return available_cores() if jobs is None else jobs
 
 
+class ParallelRunner:
+    """`resolve_jobs(backend, jobs)` runtimes of one model, built once; calling it with
+    samples `x` (stacked on axis 0, as `make_backend` takes them) returns one array per graph
+    output, stacked the same way, identical to one worker's. `progress(done, total)` is
+    called as chunks finish."""
+
+    def __init__(self, backend: str, model_path, *, jobs: int | None = None,
+                 planner: str = "best", kernels: str | None = None):
+        self.jobs = resolve_jobs(backend, jobs)
+        self._runners = queue.SimpleQueue()
+        self._first = make_backend(backend, model_path, planner=planner, kernels=kernels)
+        self._runners.put(self._first)
+        for _ in range(self.jobs - 1):
+            self._runners.put(make_backend(backend, model_path, planner=planner,
+                                           kernels=kernels))
+
+    def _work(self, x, span):
+        run = self._runners.get()
+        try:
+            return run(x[span[0]:span[1]])
+        finally:
+            self._runners.put(run)
+
+    def __call__(self, x: np.ndarray, progress=None) -> list:
+        total = len(x)
+        if total == 0:
+            return self._first(x)
+        chunks = [(i, min(i + CHUNK, total)) for i in range(0, total, CHUNK)]
+        results, done = [], 0
+        with ThreadPoolExecutor(max_workers=max(1, min(self.jobs, len(chunks)))) as pool:
+            futures = [pool.submit(self._work, x, span) for span in chunks]
+            for span, future in zip(chunks, futures):
+                results.append(future.result())
+                done += span[1] - span[0]
+                if progress:
+                    progress(done, total)
+        return [np.concatenate([r[k] for r in results]) for k in range(len(results[0]))]
+
+
 def run_samples(backend: str, model_path, x: np.ndarray, *, jobs: int | None = None,
                 planner: str = "best", kernels: str | None = None, progress=None) -> list:
-    """The outputs of the samples `x` (stacked on axis 0, as `make_backend` takes them) on
-    `backend`, computed by `resolve_jobs(backend, jobs)` workers: one array per graph output,
-    stacked the same way. `progress(done, total)` is called as chunks finish."""
-    jobs = resolve_jobs(backend, jobs)
-    total = len(x)
-    chunks = [(i, min(i + CHUNK, total)) for i in range(0, total, CHUNK)]
-    jobs = max(1, min(jobs, len(chunks)))
-    runners = queue.SimpleQueue()
-    first = make_backend(backend, model_path, planner=planner, kernels=kernels)
-    runners.put(first)
-    for _ in range(jobs - 1):
-        runners.put(make_backend(backend, model_path, planner=planner, kernels=kernels))
-    if total == 0:
-        return first(x)
-
-    def work(span):
-        run = runners.get()
-        try:
-            return span, run(x[span[0]:span[1]])
-        finally:
-            runners.put(run)
-
-    results, done = [None] * len(chunks), 0
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(work, span) for span in chunks]
-        for index, future in enumerate(futures):
-            span, outputs = future.result()
-            results[index] = outputs
-            done += span[1] - span[0]
-            if progress:
-                progress(done, total)
-    return [np.concatenate([r[k] for r in results]) for k in range(len(results[0]))]
+    """`ParallelRunner(backend, model_path, ...)(x, progress)`: the outputs of the samples
+    `x` computed by `resolve_jobs(backend, jobs)` workers."""
+    return ParallelRunner(backend, model_path, jobs=jobs, planner=planner,
+                          kernels=kernels)(x, progress)

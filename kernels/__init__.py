@@ -13,7 +13,8 @@ The stage the firmware runtime calls to compute exactly what TFLite Micro comput
     computed once as TFLM's Prepare does, then called on caller-owned numpy buffers).
   * ``rnnedge.kernels.params`` holds those parameter derivations.
 
-Module layout: C sources (one op per file) and ``include/`` beside this file;
+Module layout: C sources (one op per file), ``optimized/`` (faster namesakes of some of
+them: same entry points, structs and bytes) and ``include/`` beside this file;
 ``build.py`` compiles, ``structs.py`` mirrors the C structs, ``params.py`` derives
 quantisation parameters, ``ops.py`` wraps each op.
 
