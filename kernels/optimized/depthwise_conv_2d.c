@@ -3,10 +3,12 @@
  *
  * Channels are the innermost loop: for a block of RN_DW_BLOCK output channels
  * of one pixel, every valid tap adds filter[tap][c] * (input[tap][c] + offset)
- * to a uint32 accumulator per channel (wrapping like the reference) (contiguous in both the NHWC input and
- * the [1, H, W, C] filter, so the loop vectorises), then the block is
- * requantised per channel in one vectorised pass.  depth_multiplier > 1 reads input channel
- * oc / depth_multiplier through a gathered 16-bit copy of the tap. */
+ * to a uint32 accumulator per channel, wrapping like the reference (both are
+ * contiguous in the NHWC input and the [1, H, W, C] filter, so the loop
+ * vectorises), then the block is
+ * requantised per channel in one vectorised pass.  With depth_multiplier > 1
+ * output channel oc reads input channel oc / depth_multiplier (counted, not
+ * divided). */
 #include "include/rnnedge_fixedpoint.h"
 #include "include/rnnedge_kernels.h"
 #include "include/rnnedge_optimized.h"
