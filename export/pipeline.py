@@ -1,14 +1,15 @@
 """`export_int8`: one PyTorch model -> int8 .tflite on disk, plus the verification block.
 
 Order: ONNX export (static form) -> calibration inputs -> converter (the one boundary) ->
-atomic write (temp file in the target folder, then os.replace; nothing is left behind on
-failure) -> verification on the calibration-independent check set -> graph statistics.
+a temporary file beside the target -> verification on the calibration-independent check set
+-> os.replace into place (a failure or an interrupt before that leaves nothing behind) ->
+graph statistics.
 Returns a JSON-ready report; the CLI and the benchmark only format it.
 
 The .tflite carries the input preprocessing as metadata (`rnnedge.preprocessing`), so the
 accuracy check needs no float checkpoint.
 
-May import: rnnedge.errors, rnnedge.files, rnnedge.accounting, rnnedge.layers, rnnedge.preprocessing,
+May import: rnnedge.errors, rnnedge.budget, rnnedge.rebuild, rnnedge.files, rnnedge.accounting, rnnedge.layers, rnnedge.preprocessing,
 rnnedge.tflite (add_metadata),
 rnnedge.export.{onnx_export, calibration, converter, verify, graph_stats}.
 """
@@ -17,8 +18,10 @@ import os
 import time
 
 from rnnedge import preprocessing
+from rnnedge.budget import DATA_BYTES, check_bytes
+from rnnedge.rebuild import check_activation_bytes
 from rnnedge.errors import RnnedgeError
-from rnnedge.files import atomic_write
+from rnnedge.files import atomic_output, atomic_write
 from rnnedge.export import calibration, graph_stats, verify
 from rnnedge.export.converter import to_int8_tflite
 from rnnedge.export.onnx_export import export_onnx
@@ -57,7 +60,15 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
                            "input_shape=(C, H, W))")
     shape = tuple(int(d) for d in meta["input_shape"])
     norm = meta.get("normalization") or {"mean": [0.0], "std": [1.0]}
+    for key in ("mean", "std"):
+        if len(norm[key]) not in (1, shape[0]):
+            raise RnnedgeError(f"the normalisation has {len(norm[key])} {key} values but the "
+                               f"input shape {list(shape)} has {shape[0]} channels")
     normalization = (norm["mean"], norm["std"])
+    check_activation_bytes(model, shape, DATA_BYTES)
+    check_bytes("the calibration and check inputs",
+                4 * (calib_samples + check_samples) * shape[0] * shape[1] * shape[2],
+                DATA_BYTES, "--calib-samples/--check-samples")
     model = model.eval()
     timings = {}
     start = time.perf_counter()
@@ -69,19 +80,21 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
     tflite = add_metadata(to_int8_tflite(onnx_model, calib_set), preprocessing.METADATA_NAME,
                           preprocessing.encode(shape, norm, meta.get("class_names")))
     timings["convert_s"] = time.perf_counter() - t
-    atomic_write(output, tflite)
-    onnx_path = None
-    if keep_onnx:
-        onnx_path = os.path.splitext(output)[0] + ".onnx"
-        atomic_write(onnx_path, onnx_model.SerializeToString())
-    timings["export_s"] = time.perf_counter() - start
-    t = time.perf_counter()
-    reference = verify.torch_outputs(model, check_set)
-    check = {"check_samples": len(check_set), "check_source": calib or "synthetic",
-             "ort_vs_torch_max_abs_diff": verify.ort_max_diff(onnx_model, reference, check_set)}
-    check.update(verify.int8_agreement(tflite, reference, check_set))
-    if run_tflm:
-        check.update(verify.tflm_check(output, tflite, check_set[0]))
+    onnx_path = os.path.splitext(output)[0] + ".onnx" if keep_onnx else None
+    # verify first, then move into place: a failed check or an interrupt leaves nothing
+    with atomic_output(output) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(tflite)
+        timings["export_s"] = time.perf_counter() - start
+        t = time.perf_counter()
+        reference = verify.torch_outputs(model, check_set)
+        check = {"check_samples": len(check_set), "check_source": calib or "synthetic",
+                 "ort_vs_torch_max_abs_diff": verify.ort_max_diff(onnx_model, reference, check_set)}
+        check.update(verify.int8_agreement(tflite, reference, check_set))
+        if run_tflm:
+            check.update(verify.tflm_check(tmp, tflite, check_set[0]))
+        if onnx_path:
+            atomic_write(onnx_path, onnx_model.SerializeToString())
     timings["verify_s"] = time.perf_counter() - t
     stats = graph_stats.graph_stats(tflite, rnn_scopes(model))
     stats["paper_rnn_macs"] = paper_rnn_macs(model, shape)

@@ -9,6 +9,7 @@ build as C. One module per stage, data flowing one way:
               offsets, flash constants, in-place rules honoured or refused
   runtime     Program -> one static numpy arena; invoke(), debug checks, per-step counters
   backends    make_backend("c" | "tflite" | "tflite-default" | "tflm", path) -> callable
+  isolated    tf.lite / tflite-micro in a child process, so a crash there is one error line
   codegen     Program -> standalone C99 sources, Makefile, Cortex-M start-up and link script
   toolchain   build the generated C (host cc, arm-none-eabi-gcc), section sizes, QEMU runs
 
@@ -17,6 +18,6 @@ build as C. One module per stage, data flowing one way:
     outputs = Runtime(compile_model("model.tflite", "inplace"), debug=True).invoke(x)
 
 May import: numpy, the standard library, rnnedge.errors, rnnedge.tflite, rnnedge.planner,
-rnnedge.kernels and rnnedge.arena_report (the MAC convention); tensorflow and tflite_micro
-only lazily in backends. Nothing here imports the CLI.
+rnnedge.kernels, rnnedge.budget and rnnedge.arena_report (the MAC convention); tensorflow and
+tflite_micro only in isolated.py's child process. Nothing here imports the CLI.
 """

@@ -8,25 +8,28 @@ Backends:
                   `kernels` picks the kernel set ("optimized", the default, or "reference")
   tflite          tf.lite.Interpreter with the BUILTIN_REF (reference) kernels
   tflite-default  tf.lite.Interpreter with its default optimised kernels (benchmarks only)
-  tflm            tflite-micro's host interpreter, in-process, its arena sized from rnnedge's
+  tflm            tflite-micro's host interpreter, its arena sized from rnnedge's
                   `tflm` plan + the persistent-tail estimate + a generous margin
+The three third-party interpreters run in one child process per backend (isolated.py), so a
+model that crashes them ends in one error line, not in a dead process; the batch crosses to
+the child in one round trip.
 Every callable takes one array per graph input, each holding N samples stacked along axis 0
 in place of the batch dimension 1 (or exactly one sample of the model's shape), and returns
 a list of output arrays stacked the same way, in the model's output dtypes. The accuracy
 check (`rnnedge check --backend ...`) and the benchmark reuse this module.
 
-Imports numpy, rnnedge.errors, rnnedge.planner, rnnedge.arena_report (tail estimate) and this
-package; tensorflow and tflite_micro lazily.
+Imports numpy, rnnedge.errors, rnnedge.budget, rnnedge.planner, rnnedge.arena_report (tail estimate) and this
+package; tensorflow and tflite_micro only in
+the child process of isolated.py.
 """
 
-import contextlib
 import os
-import sys
-import warnings
 
 import numpy as np
 
+from rnnedge.budget import check_bytes, default_max_arena
 from rnnedge.errors import RnnedgeError
+from rnnedge.firmware_sim.isolated import ChildInterpreter
 from rnnedge.firmware_sim.program import compile_model, load_model
 from rnnedge.firmware_sim.runtime import Runtime
 
@@ -86,70 +89,54 @@ def _loop(model, invoke):
         for i in range(n):
             sample = [a[i].reshape(t.shape) for a, t in zip(arrays, inputs)]
             for result, value in zip(results, invoke(sample)):
-                result[i] = np.asarray(value).reshape(result.shape[1:])
+                value = np.asarray(value)
+                if value.size != int(np.prod(result.shape[1:], dtype=np.int64)):
+                    raise RnnedgeError("an output does not have the shape the model declares")
+                result[i] = value.reshape(result.shape[1:])
         return results
     return run
 
 
-@contextlib.contextmanager
-def _quiet_stderr():
-    """Silence the C-level stderr (TensorFlow's start-up logging) for the enclosed imports
-    and interpreter construction; Python exceptions still propagate."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _c_backend(model, planner, debug, kernels=None):
+def _c_backend(model, planner, debug, max_arena, kernels=None):
     """The firmware runtime on kernel set `kernels` as a backend (its Runtime as `.runtime`)."""
     from rnnedge.kernels import load
 
     lib = load(kernels=kernels)
-    runtime = Runtime(compile_model(model, planner, lib=lib), lib=lib, debug=debug)
+    runtime = Runtime(compile_model(model, planner, lib=lib, max_arena=max_arena), lib=lib,
+                      debug=debug)
     run = _loop(model, lambda sample: runtime.invoke(*sample))
     run.runtime = runtime
     return run
 
 
-def _tflite_backend(model_path, reference: bool):
-    """invoke() over tf.lite.Interpreter (reference or default kernels)."""
-    with _quiet_stderr(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
-        import tensorflow as tf
+def _isolated(model, engine, model_path, arena_size=0):
+    """A backend callable over a third-party interpreter in a child process (isolated.py):
+    one child per backend, every call one round trip with the whole batch."""
+    inputs, outputs = _ports(model)
+    child = ChildInterpreter(engine, model_path, arena_size)
 
-        resolver = tf.lite.experimental.OpResolverType
+    def run(*batches):
+        """Outputs of every sample in `batches`, stacked on axis 0."""
+        n, arrays = _samples(batches, inputs)
+        results = child(arrays) if n else []
+        if n and len(results) != len(outputs):
+            raise RnnedgeError(f"{child.label} returned {len(results)} outputs; the model has "
+                               f"{len(outputs)}")
+        if not n:
+            return [np.empty((0,) + _inner(t.shape), t.dtype) for t in outputs]
         try:
-            interpreter = tf.lite.Interpreter(
-                model_path=os.fspath(model_path),
-                experimental_op_resolver_type=(resolver.BUILTIN_REF if reference
-                                               else resolver.AUTO))
-            interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise RnnedgeError(f"TFLite cannot load the model: {_first_line(exc)}") from None
-    ins = [d["index"] for d in interpreter.get_input_details()]
-    outs = [d["index"] for d in interpreter.get_output_details()]
-
-    def invoke(sample):
-        """Outputs of one sample."""
-        try:
-            for index, value in zip(ins, sample):
-                interpreter.set_tensor(index, value)
-            interpreter.invoke()
-        except (ValueError, RuntimeError) as exc:
-            raise RnnedgeError(f"TFLite failed to run the model: {_first_line(exc)}") from None
-        return [interpreter.get_tensor(i) for i in outs]
-    return invoke
+            return [np.asarray(r).reshape((n,) + _inner(t.shape)).astype(t.dtype, copy=False)
+                    for r, t in zip(results, outputs)]
+        except ValueError:
+            raise RnnedgeError(f"{child.label}'s outputs do not have the shapes the model "
+                               "declares") from None
+    run.close = child.close
+    return run
 
 
-def _first_line(exc) -> str:
-    """The first line of an exception message."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+def _tflite_tensor_bytes(model) -> int:
+    """An upper bound of what tf.lite allocates for the model's non-constant tensors."""
+    return sum(t.nbytes for sg in model.subgraphs for t in sg.tensors if not t.is_constant)
 
 
 def tflm_arena_size(model) -> int:
@@ -161,39 +148,22 @@ def tflm_arena_size(model) -> int:
     return plan(model, "tflm").arena + 2 * tail_estimate(model) + TFLM_MARGIN
 
 
-def _tflm_backend(model, model_path):
-    """invoke() over tflite-micro's in-process interpreter."""
-    with _quiet_stderr():
-        from tflite_micro import runtime as tflm
-    try:
-        interpreter = tflm.Interpreter.from_file(os.fspath(model_path),
-                                                 arena_size=tflm_arena_size(model))
-    except (RuntimeError, ValueError) as exc:
-        raise RnnedgeError(f"tflite-micro cannot load the model: {_first_line(exc)}") from None
-    n_out = len(model.main.outputs)
-
-    def invoke(sample):
-        """Outputs of one sample."""
-        try:
-            for i, value in enumerate(sample):
-                interpreter.set_input(value, i)
-            interpreter.invoke()
-        except (RuntimeError, ValueError) as exc:
-            raise RnnedgeError(f"tflite-micro failed to run the model: {_first_line(exc)}") \
-                from None
-        return [np.array(interpreter.get_output(i)) for i in range(n_out)]
-    return invoke
-
-
 def make_backend(name: str, model_path, planner: str = "best", debug: bool = False,
-                 kernels: str | None = None):
+                 max_arena: int | None = None, kernels: str | None = None):
     """A callable running `model_path` on backend `name` (see BACKENDS and the module
-    docstring); `planner`, `debug` and `kernels` apply to the "c" backend."""
+    docstring); `planner`, `debug` and `kernels` apply to the "c" backend. The arena an engine
+    will allocate (the c backend's plan, TFLM's sized arena, TFLite's tensors as TFLM's planner
+    lays them out) must fit `max_arena` bytes (default: rnnedge.budget.default_max_arena())."""
     if name not in BACKENDS:
         raise RnnedgeError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     model = load_model(os.fspath(model_path))
+    if not model.main.outputs:
+        raise RnnedgeError("the model has no outputs: there is nothing to run")
+    limit = default_max_arena() if max_arena is None else max_arena
     if name == "c":
-        return _c_backend(model, planner, debug, kernels)
+        return _c_backend(model, planner, debug, limit, kernels)
     if name == "tflm":
-        return _loop(model, _tflm_backend(model, model_path))
-    return _loop(model, _tflite_backend(model_path, reference=name == "tflite"))
+        arena = check_bytes("tflite-micro's arena", tflm_arena_size(model), limit)
+        return _isolated(model, "tflm", model_path, arena)
+    check_bytes("TFLite's tensors", _tflite_tensor_bytes(model), limit)
+    return _isolated(model, name, model_path)

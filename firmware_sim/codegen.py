@@ -66,8 +66,10 @@ def _number(value, ctype) -> str:
 
 
 def _comment(text: str, limit: int = 80) -> str:
-    """`text` made safe inside a C block comment: printable ASCII, no `*/`, shortened."""
-    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text).replace("*/", "*?")
+    """`text` made safe inside a C block comment: printable ASCII, no `*/` (ends it) and no
+    `/*` (-Werror=comment), shortened."""
+    clean = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+    clean = clean.replace("*/", "*?").replace("/*", "/?")
     return clean if len(clean) <= limit else clean[:limit - 3] + "..."
 
 
@@ -317,6 +319,8 @@ __attribute__((section(".vectors"), used)) const rn_vector rn_vectors[16] = {
     rn_fault_handler, rn_fault_handler, rn_fault_handler, rn_fault_handler, 0, 0, 0, 0,
     rn_fault_handler, rn_fault_handler, 0, rn_fault_handler, rn_fault_handler};
 """
+
+TARGET_RAM = {"m55": 4 << 20, "m4": 4 << 20}  # the SRAM region of LINKER_LD, which holds the arena
 
 LINKER_LD = """/* Arm MPS3 AN547 (Cortex-M55) as QEMU's mps3-an547 models it: code, initialised
  * data, heap and stack in the 512 KiB ITCM at 0 (QEMU's semihosting HEAPINFO puts the stack at

@@ -8,9 +8,9 @@ duration of each call, so `jobs` runtimes (each with its own static arena, built
 worker) compute different samples at the same time while Python only dispatches. The samples
 are cut into contiguous chunks; each chunk's outputs land at its own position, so the result
 is identical to ``jobs=1`` whatever the scheduling (every sample is computed independently by
-deterministic kernels). Only the "c" backend runs on more than one thread: tf.lite and
-tflite-micro interpreters are not documented as releasing the GIL or as safe to drive from
-several threads.
+deterministic kernels). Only the "c" backend runs on more than one thread: the tf.lite and
+tflite-micro interpreters run in an isolated child process each (isolated.py), one batch per
+round trip.
 
 Imports numpy, the standard library and this package's backends module.
 """
@@ -25,6 +25,7 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim.backends import make_backend
 
 CHUNK = 16  # samples per task: small enough to balance, large enough to amortise dispatch
+SERIAL_CHUNK = 64  # samples per call with one worker (one round trip to an isolated engine)
 
 
 def available_cores() -> int:
@@ -54,14 +55,15 @@ class ParallelRunner:
     called as chunks finish."""
 
     def __init__(self, backend: str, model_path, *, jobs: int | None = None,
-                 planner: str = "best", kernels: str | None = None):
+                 planner: str = "best", kernels: str | None = None,
+                 max_arena: int | None = None):
         self.jobs = resolve_jobs(backend, jobs)
         self._runners = queue.SimpleQueue()
-        self._first = make_backend(backend, model_path, planner=planner, kernels=kernels)
-        self._runners.put(self._first)
-        for _ in range(self.jobs - 1):
+        for _ in range(self.jobs):
             self._runners.put(make_backend(backend, model_path, planner=planner,
-                                           kernels=kernels))
+                                           kernels=kernels, max_arena=max_arena))
+        self._first = self._runners.get()
+        self._runners.put(self._first)
 
     def _work(self, x, span):
         run = self._runners.get()
@@ -74,7 +76,8 @@ class ParallelRunner:
         total = len(x)
         if total == 0:
             return self._first(x)
-        chunks = [(i, min(i + CHUNK, total)) for i in range(0, total, CHUNK)]
+        size = CHUNK if self.jobs > 1 else SERIAL_CHUNK
+        chunks = [(i, min(i + size, total)) for i in range(0, total, size)]
         results, done = [], 0
         with ThreadPoolExecutor(max_workers=max(1, min(self.jobs, len(chunks)))) as pool:
             futures = [pool.submit(self._work, x, span) for span in chunks]
@@ -87,8 +90,9 @@ class ParallelRunner:
 
 
 def run_samples(backend: str, model_path, x: np.ndarray, *, jobs: int | None = None,
-                planner: str = "best", kernels: str | None = None, progress=None) -> list:
+                planner: str = "best", kernels: str | None = None,
+                max_arena: int | None = None, progress=None) -> list:
     """`ParallelRunner(backend, model_path, ...)(x, progress)`: the outputs of the samples
     `x` computed by `resolve_jobs(backend, jobs)` workers."""
-    return ParallelRunner(backend, model_path, jobs=jobs, planner=planner,
-                          kernels=kernels)(x, progress)
+    return ParallelRunner(backend, model_path, jobs=jobs, planner=planner, kernels=kernels,
+                          max_arena=max_arena)(x, progress)

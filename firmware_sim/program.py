@@ -24,7 +24,7 @@ an operator's inputs and outputs is refused with an error naming the operator:
                       the padded tensor is never written.
 Shape-arithmetic operators are evaluated at compile time (folding.py).
 
-Imports numpy, ctypes, rnnedge.errors, rnnedge.tflite, rnnedge.planner, rnnedge.kernels,
+Imports numpy, ctypes, rnnedge.errors, rnnedge.budget, rnnedge.tflite, rnnedge.planner, rnnedge.kernels,
 rnnedge.arena_report (the MAC convention) and this package's operators and folding modules.
 """
 
@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnedge.arena_report import op_macs
+from rnnedge.budget import check_bytes, default_max_arena
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels import ops as K
 from rnnedge.planner import plan as make_plan
@@ -413,9 +414,11 @@ def load_model(model) -> Model:
 
 
 def compile_model(model, planner: str = "best", *, plan=None, lib=None,
-                  reorder: bool = False) -> Program:
+                  reorder: bool = False, max_arena: int | None = None) -> Program:
     """Compile `model` (path, bytes or Model) with the arena `plan` (default: a fresh plan
-    from `planner`) against the kernel library `lib` (default: rnnedge.kernels.load())."""
+    from `planner`) against the kernel library `lib` (default: rnnedge.kernels.load()).
+    The arena plus row scratch must fit `max_arena` bytes (default: the machine-derived
+    rnnedge.budget.default_max_arena())."""
     model = load_model(model)
     sg = model.main
     if len(model.subgraphs) > 1:
@@ -427,6 +430,8 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
     if plan is None:
         plan = make_plan(model, planner, reorder=reorder)
     _check_plan(plan, sg)
+    limit = default_max_arena() if max_arena is None else max_arena
+    check_bytes(f"the {plan.planner} plan's arena", int(plan.arena), limit)
     builder = _Builder(model, plan, lib)
     for position, group in enumerate(plan.steps):
         scope = position + 1
@@ -441,6 +446,7 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
             builder.fused(group[0], group[1], scope, pad)
         elif pad is not None or group[0] not in builder.folded:
             builder.single(group[0], scope, pad)
+    check_bytes("the arena plus row scratch", int(plan.arena) + builder.scratch, limit)
     life = tensor_lifetimes(sg, plan.steps)
     touched = {t for s in builder.steps for t in s.reads + s.writes} | set(sg.inputs)
     placement = {t: (int(plan.tensor_offsets[t]), sg.tensors[t].nbytes) for t in touched

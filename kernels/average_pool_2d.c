@@ -28,14 +28,14 @@ int rn_average_pool_2d(const rn_pool_2d_params *p, const int8_t *input,
           int32_t acc = 0, count = 0;
           for (fy = fy_start; fy < fy_end; ++fy) {
             for (fx = fx_start; fx < fx_end; ++fx) {
-              acc += input[((b * p->input_height + in_y0 + fy) *
-                                p->input_width + in_x0 + fx) * p->depth + c];
+              acc = rn_add_wrap(acc, input[((b * p->input_height + in_y0 + fy) *
+                                            p->input_width + in_x0 + fx) * p->depth + c]);
               ++count;
             }
           }
           if (count == 0) return RN_BAD_PARAMS;
-          acc = acc > 0 ? (acc + count / 2) / count
-                        : (acc - count / 2) / count;
+          acc = acc > 0 ? rn_add_wrap(acc, count / 2) / count
+                        : rn_add_wrap(acc, -(count / 2)) / count;
           output[((b * p->output_height + oy) * p->output_width + ox) *
                      p->depth + c] =
               (int8_t)rn_clamp(acc, p->activation_min, p->activation_max);

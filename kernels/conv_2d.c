@@ -42,13 +42,14 @@ int rn_conv_2d(const rn_conv_2d_params *p, const int8_t *input,
               f_px = filter + ((oc * p->filter_height + fy) * p->filter_width +
                                fx) * p->filter_input_depth;
               for (ic = 0; ic < p->filter_input_depth; ++ic) {
-                acc += (int32_t)f_px[ic] * ((int32_t)in_px[ic] + p->input_offset);
+                acc = rn_add_wrap(acc, (int32_t)f_px[ic] *
+                                             ((int32_t)in_px[ic] + p->input_offset));
               }
             }
           }
-          if (bias) acc += bias[oc];
+          if (bias) acc = rn_add_wrap(acc, bias[oc]);
           acc = rn_mbqm(acc, p->output_multiplier[oc], p->output_shift[oc]);
-          acc += p->output_offset;
+          acc = rn_add_wrap(acc, p->output_offset);
           output[((b * p->output_height + oy) * p->output_width + ox) *
                      p->output_depth + oc] =
               (int8_t)rn_clamp(acc, p->activation_min, p->activation_max);

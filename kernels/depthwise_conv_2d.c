@@ -35,12 +35,12 @@ int rn_depthwise_conv_2d(const rn_depthwise_conv_2d_params *p,
                                 in_x) * p->input_depth + ic];
                 f_val = filter[(fy * p->filter_width + fx) * p->output_depth +
                                oc];
-                acc += f_val * (in_val + p->input_offset);
+                acc = rn_add_wrap(acc, f_val * (in_val + p->input_offset));
               }
             }
-            if (bias) acc += bias[oc];
+            if (bias) acc = rn_add_wrap(acc, bias[oc]);
             acc = rn_mbqm(acc, p->output_multiplier[oc], p->output_shift[oc]);
-            acc += p->output_offset;
+            acc = rn_add_wrap(acc, p->output_offset);
             output[((b * p->output_height + oy) * p->output_width + ox) *
                        p->output_depth + oc] =
                 (int8_t)rn_clamp(acc, p->activation_min, p->activation_max);

@@ -25,12 +25,12 @@ int rn_fully_connected(const rn_fully_connected_params *p, const int8_t *input,
       const int32_t filter_offset = p->per_channel ? 0 : p->filter_offset;
       int32_t acc = 0;
       for (d = 0; d < p->accum_depth; ++d) {
-        acc += ((int32_t)f_row[d] + filter_offset) *
-               ((int32_t)in_row[d] + p->input_offset);
+        acc = rn_add_wrap(acc, ((int32_t)f_row[d] + filter_offset) *
+                                   ((int32_t)in_row[d] + p->input_offset));
       }
-      if (bias) acc += bias[oc];
+      if (bias) acc = rn_add_wrap(acc, bias[oc]);
       acc = rn_mbqm(acc, p->output_multiplier[q], p->output_shift[q]);
-      acc += p->output_offset;
+      acc = rn_add_wrap(acc, p->output_offset);
       output[b * p->output_depth + oc] =
           (int8_t)rn_clamp(acc, p->activation_min, p->activation_max);
     }

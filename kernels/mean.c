@@ -37,7 +37,7 @@ int rn_mean(const rn_mean_params *p, const int8_t *input, int8_t *output) {
     int32_t red_idx[RN_MAX_DIMS] = {0, 0, 0, 0, 0, 0};
     int32_t off = base, r, sum = 0, v;
     for (r = 0; r < n_red; ++r) {
-      sum += input[off];
+      sum = rn_add_wrap(sum, input[off]);
       rn_odometer_next(red_dims, strides, zeros, red_idx, &off, &unused);
     }
     /* TFLM forms sum - zp * count in int64 and narrows it to int32. */

@@ -25,6 +25,7 @@ from rnnedge.kernels import structs as S
 from rnnedge.kernels.params import Quant
 
 INT8 = np.dtype(np.int8)
+INT32_MAX = 2**31 - 1
 BAD_INPUT = 2  # RN_BAD_INPUT in include/rnnedge_kernels.h
 
 
@@ -137,6 +138,19 @@ def _quant_check(q: Quant, what: str, op: str) -> None:
         raise RnnedgeError(f"{op}: {what} zero point {q.zero_point} is outside int8")
 
 
+def _index_math_fits(op, out_hw, filter_hw, stride, dilation, pads) -> None:
+    """Refuse windows whose int32 index arithmetic in the C kernels could overflow: every
+    `o * stride - pad + f * dilation` (o < output size, f < filter size) and every pad must
+    lie within int32 (TFLM would overflow silently; C calls it undefined)."""
+    for out, f, st, dil, pad, axis in zip(out_hw, filter_hw, stride, dilation, pads,
+                                          ("height", "width")):
+        reach = max(out - 1, 0) * st + max(f - 1, 0) * dil
+        if reach > INT32_MAX or not 0 <= pad <= INT32_MAX or max(f, st, dil) > INT32_MAX:
+            raise RnnedgeError(f"{op}: stride {st}, dilation {dil} and filter {f} along the "
+                               f"{axis} reach index {reach:,}, beyond the int32 range the "
+                               "kernels index with")
+
+
 def _pair(v) -> tuple[int, int]:
     """(h, w) from a scalar or a pair."""
     return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
@@ -212,16 +226,19 @@ class _Conv(_Weighted):
         mults, shifts = P.per_channel_multipliers(input_q.scale, filter_scales,
                                                   output_q.scale, output_depth)
         lo, hi = P.activation_range(activation, output_q)
+        pad_h = (explicit[0][0] if explicit is not None
+                 else P.compute_padding(sh, dh, h, fh, output_shape[1]))
+        pad_w = (explicit[1][0] if explicit is not None
+                 else P.compute_padding(sw, dw, w, fw, output_shape[2]))
+        _index_math_fits(self.op, output_shape[1:3], (fh, fw), (sh, sw), (dh, dw),
+                         (pad_h, pad_w))
         self.input_shape, self.output_shape, self.bias = tuple(input_shape), output_shape, bias
         return dict(
             batches=n, input_height=h, input_width=w,
             output_height=output_shape[1], output_width=output_shape[2],
             output_depth=output_depth, filter_height=fh, filter_width=fw,
             stride_height=sh, stride_width=sw, dilation_height=dh, dilation_width=dw,
-            pad_height=(explicit[0][0] if explicit is not None
-                        else P.compute_padding(sh, dh, h, fh, output_shape[1])),
-            pad_width=(explicit[1][0] if explicit is not None
-                       else P.compute_padding(sw, dw, w, fw, output_shape[2])),
+            pad_height=pad_h, pad_width=pad_w,
             input_offset=-int(input_q.zero_point), output_offset=int(output_q.zero_point),
             activation_min=lo, activation_max=hi,
             output_multiplier=self._const(mults, np.int32).ctypes.data_as(S.P_I32),
@@ -522,6 +539,7 @@ class _Pool(_SingleIO):
                                f"{tuple(input_shape)}")
         ph = P.compute_padding(sh, 1, h, fh, output_shape[1])
         pw = P.compute_padding(sw, 1, w, fw, output_shape[2])
+        _index_math_fits(self.op, output_shape[1:3], (fh, fw), (sh, sw), (1, 1), (ph, pw))
         if (output_shape[1] > 0 and (output_shape[1] - 1) * sh - ph >= h) or \
                 (output_shape[2] > 0 and (output_shape[2] - 1) * sw - pw >= w):
             raise RnnedgeError(f"{self.op}: a pooling window lies entirely in the padding")

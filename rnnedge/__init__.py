@@ -12,6 +12,9 @@ Stages, each with one home (dependencies point down this list, never up):
   rnnedge.tflite        bounds-checked .tflite reader and metadata writer
   rnnedge.data          CIFAR pickles, image folders, the synthetic default set
   rnnedge.checkpoint    rnnedge checkpoints (plain data, weights_only loading)
+  rnnedge.rebuild       the allow-list of models a checkpoint may build, with typed arguments
+  rnnedge.budget        byte budgets checked before anything sized by a file is allocated
+  rnnedge.fuzz          mutation fuzzing of the stages and the CLI (tests, benchmarks/fuzz.py)
   rnnedge.summary       per-layer zoo summaries against the paper's tables
   rnnedge.zoo           the paper's models (Tables 1, 2, 5)
   rnnedge.accounting    parameter and MAC counts with the paper's conventions

@@ -9,7 +9,7 @@ zero point (round half away from zero, as TFLite's QUANTIZE), run, and the int8 
 dequantised with the output tensor's parameters for the float-vs-int8 error metrics.
 
 Imports: numpy, torch (for the float model), rnnedge.{tflite, data, checkpoint, metrics,
-preprocessing, firmware_sim.backends}.
+preprocessing, budget, rebuild, firmware_sim.backends}.
 """
 
 from dataclasses import dataclass
@@ -87,11 +87,12 @@ def _float_logits(torch_model, x, batch=256):
 
 
 def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", samples=None, trust_pickle=False,
-              progress=None, jobs=None, kernels=None):
+              progress=None, max_arena=None, jobs=None, kernels=None):
     """Run the check and return a `CheckResult`. `data` is a dataset spec ("synthetic", a path);
     `samples` limits the check split to its first N samples; `progress(done, total)` is called
-    after each batch; `jobs` workers run the c backend (default: the available cores; results
-    identical to one) on kernel set `kernels` (firmware_sim.parallel)."""
+    after each batch; `max_arena` bounds the backend's arena (rnnedge.budget); `jobs` workers run
+    the c backend (default: the available cores; results identical to one) on kernel set
+    `kernels` (firmware_sim.parallel)."""
     from rnnedge.data import open_dataset
     from rnnedge.firmware_sim.parallel import resolve_jobs, run_samples
     from rnnedge.tflite import read_model
@@ -113,6 +114,17 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
                                "so the check knows the input normalisation")
         norm = found["normalization"]
         normalization, class_names = (norm["mean"], norm["std"]), found["class_names"]
+    for key, values in zip(("mean", "std"), normalization):
+        if len(values) not in (1, channels):
+            raise RnnedgeError(f"the normalisation has {len(values)} {key} values but the model "
+                               f"takes {channels} channels")
+    if class_names and len(class_names) != tout.shape[1]:
+        raise RnnedgeError(f"{len(class_names)} class names are given for a model with "
+                           f"{tout.shape[1]} outputs")
+    if torch_model is not None:
+        from rnnedge.budget import DATA_BYTES
+        from rnnedge.rebuild import check_activation_bytes
+        check_activation_bytes(torch_model, (channels, height, width), DATA_BYTES)
     dataset = open_dataset(data, "check", image_shape=(channels, height, width))
     images, labels = dataset.images, np.asarray(dataset.labels)
     if samples is not None:
@@ -122,8 +134,8 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
         raise RnnedgeError(f"the dataset has labels up to {labels.max()} but the model has {classes} outputs")
     x = _normalized_nchw(images, normalization)
     q_in = quantize_input(x.transpose(0, 2, 3, 1), tin.quantization.scales[0], tin.quantization.zero_points[0])
-    jobs = resolve_jobs(backend, jobs)
-    q_out = run_samples(backend, tflite_path, q_in, jobs=jobs, kernels=kernels, progress=progress)[0]
+    q_out = run_samples(backend, tflite_path, q_in, jobs=resolve_jobs(backend, jobs), kernels=kernels,
+                        max_arena=max_arena, progress=progress)[0]
     q_out = q_out.reshape(-1, classes)
     logits8 = (q_out.astype(np.float64) - tout.quantization.zero_points[0]) * tout.quantization.scales[0]
     int8 = {"top1": metrics.topk_accuracy(q_out, labels, 1), "top5": metrics.topk_accuracy(q_out, labels, 5)}

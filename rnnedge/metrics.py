@@ -6,10 +6,14 @@ Pure numpy over arrays of logits (N, classes) or any per-sample outputs (N, ...)
 - `output_errors`: RMSE, MAE, cosine similarity and L2r (||ref - x||_2 / ||ref||_2) between a
   reference output (float) and another (dequantised int8), over all elements;
 - `confusion_matrix` and `plot_confusion` (matplotlib, Agg).
-Imports: numpy (matplotlib lazily, for the plot).
+Imports: numpy, rnnedge.files (matplotlib lazily, for the plot).
 """
 
+import os
+
 import numpy as np
+
+from rnnedge.files import atomic_output
 
 
 def topk_accuracy(scores, labels, k=1):
@@ -82,5 +86,8 @@ def plot_confusion(matrix, class_names, path, title):
     ax.set_ylabel("true")
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_output(path, suffix=os.path.splitext(os.fspath(path))[1] or ".png") as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    finally:
+        plt.close(fig)

@@ -12,6 +12,7 @@ Imports: rnnedge.{zoo, summary, train, checkpoint, export, tflite, arena_report,
 """
 
 import os
+import time
 from dataclasses import dataclass, field
 
 from rnnedge import zoo
@@ -78,15 +79,20 @@ def measure_model(name, settings):
     log = settings.log or (lambda message: None)
     data = _data_spec(settings)
     base = os.path.join(settings.workdir, name)
+    clock = _StageClock()
     log(f"{name}: training {settings.epochs} epochs on {data}")
     trained = train(name, data, out=base + ".pt", config=TrainConfig(epochs=settings.epochs, seed=settings.seed),
-                    progress=settings.progress)
+                    progress=settings.progress, log=lambda line: log(f"{name}: {line}"))
+    clock.lap("train")
     model, meta = checkpoint.load(base + ".pt")
     log(f"{name}: exporting int8")
     exported = export_int8(model, meta, base + ".tflite", calib=data)
+    clock.lap("export")
     report = arena_report(read_model(base + ".tflite"), base + ".tflite", planner=settings.planner)
+    clock.lap("arena")
     log(f"{name}: checking int8 accuracy ({settings.backend} kernels)")
     checked = run_check(base + ".tflite", data, base + ".pt", settings.backend, settings.check_samples)
+    clock.lap("check")
     return {
         "model": name,
         "params": trained.parameters,
@@ -102,13 +108,31 @@ def measure_model(name, settings):
         "ops": exported["stats"]["ops"],
         "tflite": base + ".tflite",
         "paper": dict(zip(("params", "arena", "total_memory", "accuracy"), PAPER_TABLE_6.get(name, (None,) * 4))),
+        "train_epochs": [{**r, **s} for r, s in zip(trained.history, trained.throughput)],
+        "seconds": clock.laps,
     }
+
+
+class _StageClock:
+    """Wall and CPU seconds of consecutive stages: {stage: {"wall": s, "cpu": s}}."""
+
+    def __init__(self):
+        self.laps = {}
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, stage):
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.laps[stage] = {"wall": wall - self._wall, "cpu": cpu - self._cpu}
+        self._wall, self._cpu = wall, cpu
 
 
 def run_pipeline(settings):
     """The whole main job: {"zoo": zoo_report(), "models": [row per model], "settings": ...}."""
     os.makedirs(settings.workdir, exist_ok=True)
-    return {"zoo": zoo_report(),
+    clock = _StageClock()
+    zoo_rows = zoo_report()
+    clock.lap("zoo")
+    return {"zoo": zoo_rows, "seconds": clock.laps,
             "models": [measure_model(name, settings) for name in settings.models],
             "settings": {"data": _data_spec(settings), "epochs": settings.epochs, "backend": settings.backend,
                          "planner": settings.planner, "check_samples": settings.check_samples,

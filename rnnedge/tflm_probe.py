@@ -5,7 +5,8 @@ prints its allocation summary (`print_allocations()`) on the C-level stderr, so 
 here runs a fresh Python child (`python -m rnnedge.tflm_probe`) and parses that child's
 stderr. `measure_tflm(path)` gives TFLM's arena head (the planned, non-persistent bytes),
 tail (persistent bytes) and the per-type records; `run_tflm(path, inputs)` returns the
-outputs of one invocation. Imports numpy and rnnedge.errors; the child imports tflite_micro.
+outputs of one invocation. The arena never exceeds rnnedge.budget.default_max_arena().
+Imports numpy, rnnedge.budget and rnnedge.errors; the child imports tflite_micro.
 """
 
 import json
@@ -17,6 +18,7 @@ import tempfile
 
 import numpy as np
 
+from rnnedge.budget import check_bytes, default_max_arena
 from rnnedge.errors import RnnedgeError
 
 DEFAULT_ARENA = 16 << 20  # generous: TFLM only needs head + tail of it
@@ -45,23 +47,26 @@ def _run_child(args: list, timeout: float):
     except subprocess.TimeoutExpired:
         raise RnnedgeError(f"tflite-micro did not finish within {timeout:.0f} s") from None
     if proc.returncode < 0:
-        raise RnnedgeError(f"tflite-micro crashed (signal {-proc.returncode}); the arena may be "
-                           "too small or the model unsupported")
+        raise RnnedgeError(f"tflite-micro crashed on this model (signal {-proc.returncode}); "
+                           "the arena may be too small or the model malformed or unsupported")
     return proc
 
 
 def _run_sized(args: list, arena_size, timeout: float, what: str):
     """Run the child with `arena_size` bytes, or (None) with DEFAULT_ARENA growing x4 up to
     MAX_ARENA while TFLM reports that the arena is too small; returns (process, size)."""
-    size = DEFAULT_ARENA if arena_size is None else arena_size
+    limit = default_max_arena()
+    if arena_size is not None:
+        check_bytes("the tflite-micro arena", arena_size, limit)
+    size = min(DEFAULT_ARENA, limit) if arena_size is None else arena_size
     while True:
         proc = _run_child([args[0], args[1], str(size), *args[2:]], timeout)
         if proc.returncode == 0:
             return proc, size
         text = proc.stderr + proc.stdout
-        if arena_size is not None or size >= MAX_ARENA or "allocate" not in text:
+        if arena_size is not None or size >= min(MAX_ARENA, limit) or "allocate" not in text:
             raise RnnedgeError(f"tflite-micro {what}: {_last_line(text)}")
-        size *= 4
+        size = min(size * 4, MAX_ARENA, limit)
 
 
 def measure_tflm(path, arena_size: int | None = None, invoke: bool = False,

@@ -29,24 +29,27 @@ continues from it. The learning rate is a pure function of the step, and the shu
 augmentation of epoch e are seeded by (seed, e), so a resumed run reproduces an
 uninterrupted one.
 
-May import: numpy, torch, tqdm, rnnedge.data, rnnedge.zoo, rnnedge.checkpoint,
-rnnedge.errors, rnnedge.files.
+May import: numpy, torch, rnnedge.data, rnnedge.layers, rnnedge.zoo, rnnedge.checkpoint,
+rnnedge.distributed, rnnedge.train_loop, rnnedge.train_state, rnnedge.errors.
 """
 
 import math
 import os
-import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
+from rnnedge import distributed
 from rnnedge.data import open_dataset
 from rnnedge.data.base import NO_AUGMENTATION
-from rnnedge.data.torch_adapter import Normalization, TorchImageDataset, epoch_seed, make_loader
+from rnnedge.data.torch_adapter import Normalization, TorchImageDataset, make_loader
+from rnnedge.distributed import GlobalBatchSampler, World
 from rnnedge.errors import RnnedgeError
-from rnnedge.files import atomic_output
+from rnnedge.layers import set_form
+from rnnedge.train_loop import AMP_DTYPES, TrainLoop
+from rnnedge.train_state import load_state, save_state, state_path
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("cosine", "onecycle")
@@ -57,10 +60,11 @@ ONECYCLE_RISE = 0.3
 ONECYCLE_START_DIV = 25.0
 ONECYCLE_END_DIV = 1e4
 EVAL_BATCH = 256
-STATE_FORMAT = "rnnedge-train-state"
-STATE_VERSION = 2
-RESUME_KEYS = ("zoo_name", "class_names", "optimizer", "batch", "seed")
-"""Settings a resumed run must share with the saved one."""
+MAX_SEED = 2**63 - 1
+TRAINING_FORM = "static"
+"""The form of the recurrent layers `train` trains in: the same function and parameters as
+the reference form (to 1e-5), and on 2 CPU cores about half the CPU time per training step
+of cifar-resnet18-rnn (benchmarks/training.py; docs/training.md)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,29 @@ class TrainConfig:
             raise RnnedgeError("epochs and batch must be at least 1")
         if not self.base_lr > 0 or self.weight_decay < 0:
             raise RnnedgeError("the learning rate must be positive and weight decay non-negative")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise RnnedgeError(f"--seed {self.seed}: give a seed in [0, 2**63 - 1]")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how a run computes: `device` ("auto", "cpu", "cuda", "cuda:N"), `amp`
+    (None, "bf16" or "fp16" autocast; fp16 adds a grad scaler), data-loader `workers`, and
+    SyncBatchNorm under DDP (`sync_batchnorm`). Under torchrun the world comes from the
+    environment (rnnedge.distributed)."""
+
+    device: str = "auto"
+    amp: str | None = None
+    workers: int = 0
+    sync_batchnorm: bool = True
+
+    def validate(self):
+        """RnnedgeError for settings that cannot run here."""
+        if self.amp is not None and self.amp not in AMP_DTYPES:
+            raise RnnedgeError(f"--amp {self.amp!r}: use {' or '.join(AMP_DTYPES)}")
+        if not 0 <= self.workers <= (os.cpu_count() or 1):
+            raise RnnedgeError(f"--workers {self.workers}: give 0 (load in the training "
+                               f"process) to {os.cpu_count() or 1} (this machine's CPUs)")
 
 
 @dataclass
@@ -113,6 +140,11 @@ class TrainResult:
     best_score: float | None = None
     start_epoch: int = 1
     history: list = field(default_factory=list)
+    throughput: list = field(default_factory=list)
+    """Per epoch run by this call: {"epoch", "images_per_s", "train_s", "eval_s"} (not part of
+    the history: timings differ between otherwise identical runs)."""
+    world_size: int = 1
+    device: str = "cpu"
 
     def as_dict(self):
         """A JSON-ready dict."""
@@ -151,9 +183,11 @@ def make_optimizer(model, config):
 def evaluate(model, torch_dataset, batch=EVAL_BATCH):
     """(top-1 accuracy in percent, mean cross-entropy) of `model` over `torch_dataset`."""
     model.eval()
+    device = next(model.parameters()).device
     correct, loss_sum = 0, 0.0
     with torch.no_grad():
         for images, labels in make_loader(torch_dataset, batch, shuffle=False):
+            images, labels = images.to(device), labels.to(device)
             logits = model(images)
             loss_sum += torch.nn.functional.cross_entropy(logits, labels, reduction="sum").item()
             correct += int((logits.argmax(1) == labels).sum())
@@ -182,7 +216,7 @@ class ClassificationTask:
 
     def train_counts(self, outputs, targets):
         """{"train_acc": 100 x the number of correct top-1 predictions} of one batch."""
-        return {"train_acc": 100.0 * float((outputs.detach().argmax(1) == targets).sum())}
+        return {"train_acc": 100.0 * (outputs.detach().argmax(1) == targets).sum()}
 
     def evaluate(self, model, torch_dataset):
         """(top-1 accuracy %, {"val_acc", "val_loss"}) over `torch_dataset`."""
@@ -195,77 +229,126 @@ class ClassificationTask:
 
 
 def fit(model, train_set, val_set, *, out, config, input_shape, zoo_name=None,
-        model_config=None, task=None, resume=False, progress=False, log=None):
+        model_config=None, task=None, runtime=Runtime(), resume=False, progress=False,
+        log=None):
     """Train `model` on `train_set`, validate on `val_set` every epoch, save the best epoch to
     the checkpoint `out` and the training state to `<out>.state`; return a TrainResult.
     `task` (default ClassificationTask()) supplies the loss, the metrics and the score that
-    picks the best epoch (see the module docstring).
+    picks the best epoch (see the module docstring); `runtime` the device, mixed precision
+    and loader workers. Under torchrun every process calls fit: DDP, rank 0 alone evaluates,
+    logs and writes files (see rnnedge.distributed).
     `zoo_name` and `model_config` rebuild the model at load time (zoo.build kwargs, or
     {"class": "rnnedge.<module>.<Class>", "kwargs": {...}} without a zoo name, as
     `rnnedge.checkpoint.save` requires); `log` gets one line per epoch; `progress` shows a
     tqdm bar when stderr is a terminal."""
     config.validate()
+    runtime.validate()
+    world = World.from_environment()
+    device = distributed.resolve_device(runtime.device, world)
     out = Path(out)
-    state_path = out.with_name(out.name + ".state")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RnnedgeError(f"cannot create the folder of {out}: {exc.strerror or exc}") from None
     if len(train_set) < 2 or len(val_set) == 0:
         raise RnnedgeError(f"the {'train' if len(train_set) < 2 else 'val'} split has "
                            f"{len(train_set) if len(train_set) < 2 else 0} samples: give more "
                            "data")
     if tuple(val_set.class_names) != tuple(train_set.class_names):
         raise RnnedgeError("the val split's classes differ from the train split's")
+    steps = distributed.steps_per_epoch(len(train_set), config.batch, world,
+                                        runtime.sync_batchnorm)
+    if steps == 0:
+        raise RnnedgeError(f"{len(train_set)} training samples make no batch for "
+                           f"{world.size} processes: give more data or a smaller --batch")
     task = ClassificationTask() if task is None else task
     task.check_model(model, input_shape, train_set)
+    if world.is_main:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RnnedgeError(f"cannot create the folder of {out}: "
+                               f"{exc.strerror or exc}") from None
+    with distributed.process_group(world, device):
+        return _fit(model, train_set, val_set, out, config, input_shape, zoo_name,
+                    model_config, task, runtime, resume, progress, log, world, device, steps)
+
+
+def _fit(model, train_set, val_set, out, config, input_shape, zoo_name, model_config, task,
+         runtime, resume, progress, log, world, device, steps_per_epoch):
+    """fit() once the checks passed and the process group (if any) is joined."""
     normalization = Normalization.of_images(train_set.images)
     run = {"zoo_name": zoo_name, "class_names": list(train_set.class_names),
            "optimizer": config.optimizer, "batch": config.batch, "seed": config.seed}
+    model.to(device)
     optimizer = make_optimizer(model, config)
-    result = TrainResult(str(out), str(state_path), train_set.num_classes,
+    scaler = torch.amp.GradScaler(device.type, enabled=runtime.amp == "fp16")
+    result = TrainResult(str(out), str(state_path(out)), train_set.num_classes,
                          list(train_set.class_names), sum(p.numel() for p in model.parameters()),
                          len(train_set), len(val_set), normalization.as_dict(),
-                         task.score_name)
+                         task.score_name, world_size=world.size, device=str(device))
     if resume:
-        _restore(state_path, model, optimizer, run, result)
+        state = load_state(state_path(out), run, config.epochs)
+        _restore(state, model, optimizer, scaler, result)
         normalization = Normalization(tuple(result.normalization["mean"]),
                                       tuple(result.normalization["std"]))
+        if result.start_epoch > config.epochs and not out.is_file():
+            raise RnnedgeError(f"--resume: nothing left to train and the checkpoint {out} "
+                               "is gone; train without --resume")
+    undo_sync = distributed.synchronise_batchnorm(model, device) if world.distributed and runtime.sync_batchnorm else None
+    trained = torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None) \
+        if world.distributed else model
     augmentation = train_set.augmentation if config.augment else NO_AUGMENTATION
     train_data = task.torch_dataset(train_set, normalization, augmentation, config.seed)
     val_data = task.torch_dataset(val_set, normalization)
-    steps_per_epoch = _steps_per_epoch(len(train_set), config.batch)
+    sampler = GlobalBatchSampler(len(train_data), config.batch, world, config.seed,
+                                 runtime.sync_batchnorm)
     total_steps = steps_per_epoch * config.epochs
-    for epoch in range(result.start_epoch, config.epochs + 1):
-        record = _train_epoch(model, optimizer, train_data, task, config, epoch,
-                              (epoch - 1) * steps_per_epoch, total_steps, progress)
-        score, metrics = task.evaluate(model, val_data)
-        record.update(metrics)
-        record["score"] = score
-        improved = result.best_score is None or score > result.best_score
-        if improved:
-            result.best_epoch, result.best_score = epoch, score
-            _save_checkpoint(model, out, zoo_name, model_config, input_shape, normalization,
-                             train_set, config, record, task)
-        result.history.append(record)
-        _save_state(state_path, model, optimizer, run, result, epoch)
-        if log:
-            log(_epoch_line(record, config.epochs, improved))
+    loop = TrainLoop(trained, optimizer, scaler, task, config, runtime, world, device,
+                     lambda step: learning_rate(config, step, total_steps),
+                     progress and world.is_main)
+    try:
+        for epoch in range(result.start_epoch, config.epochs + 1):
+            started = time.perf_counter()
+            record = loop.epoch(train_data, sampler, epoch, (epoch - 1) * steps_per_epoch)
+            trained_s = time.perf_counter() - started
+            images = record.pop("images")
+            score, metrics = (task.evaluate(model, val_data) if world.is_main else (None, None))
+            score, metrics = distributed.broadcast_from_main((score, metrics), world)
+            record.update(metrics)
+            record["score"] = score
+            improved = result.best_score is None or score > result.best_score
+            if improved:
+                result.best_epoch, result.best_score = epoch, score
+            result.history.append(record)
+            if world.is_main:
+                if improved:
+                    _save_checkpoint(model, out, zoo_name, model_config, input_shape,
+                                     normalization, train_set, config, record, task)
+                save_state(state_path(out), epoch=epoch, run=run, model=model,
+                           optimizer=optimizer, scaler=scaler, result=result)
+            speed = {"epoch": epoch, "images_per_s": images / trained_s,
+                     "train_s": trained_s, "eval_s": time.perf_counter() - started - trained_s}
+            result.throughput.append(speed)
+            if log and world.is_main:
+                log(_epoch_line(record, config.epochs, improved, speed))
+    finally:
+        if undo_sync:
+            undo_sync()
     return result
 
 
-def _epoch_line(record, epochs, improved):
-    """The one-line summary of an epoch's record."""
+def _epoch_line(record, epochs, improved, speed):
+    """The one-line summary of an epoch's record and speed."""
     values = ", ".join(f"{key} {value:.4g}" for key, value in record.items()
                        if key not in ("epoch", "score"))
-    return f"epoch {record['epoch']}/{epochs}: {values}" + (" (best, saved)" if improved else "")
+    return (f"epoch {record['epoch']}/{epochs}: {values}, {speed['images_per_s']:.0f} img/s "
+            f"(train {speed['train_s']:.1f} s, eval {speed['eval_s']:.1f} s)"
+            + (" (best, saved)" if improved else ""))
 
 
-def train(model_name, data="synthetic", *, out="model.pt", config=TrainConfig(), resume=False,
-          progress=False, log=None, threads=None):
+def train(model_name, data="synthetic", *, out="model.pt", config=TrainConfig(),
+          runtime=Runtime(), resume=False, progress=False, log=None, threads=None):
     """Build zoo model `model_name` with the class count of `data` (an `open_dataset` spec)
     and `fit` it; `threads` sets torch's intra-op threads for the run (default: the CPUs
-    this process may use)."""
+    this process may use, shared among the processes torchrun starts on this machine)."""
     from rnnedge import zoo
 
     entry = zoo.get(model_name)
@@ -273,25 +356,26 @@ def train(model_name, data="synthetic", *, out="model.pt", config=TrainConfig(),
         raise RnnedgeError(f"{model_name} is not a classifier: `rnnedge train` trains the "
                            "classification models")
     config.validate()
+    runtime.validate()
+    cpus = os.cpu_count() or 1
+    if threads is not None and not 1 <= threads <= cpus:
+        raise RnnedgeError(f"--threads {threads}: give 1 to {cpus} (this machine's CPUs)")
+    world = World.from_environment()
     train_set = open_dataset(data, "train", entry.input_shape)
     val_set = open_dataset(data, "val", entry.input_shape)
     previous = torch.get_num_threads()
-    torch.set_num_threads(threads or _usable_cpus())
+    torch.set_num_threads(threads or max(1, _usable_cpus() // world.local_size))
     try:
         torch.manual_seed(config.seed)
         model_config = {"num_classes": train_set.num_classes}
         model = zoo.build(model_name, **model_config)
+        set_form(model, TRAINING_FORM)
         return fit(model, train_set, val_set, out=out, config=config,
                    input_shape=tuple(entry.input_shape), zoo_name=model_name,
-                   model_config=model_config, resume=resume, progress=progress, log=log)
+                   model_config=model_config, runtime=runtime, resume=resume,
+                   progress=progress, log=log)
     finally:
         torch.set_num_threads(previous)
-
-
-def _steps_per_epoch(samples, batch):
-    """Optimizer steps per epoch: a last batch of one sample is dropped (BatchNorm cannot
-    train on it)."""
-    return samples // batch + (samples % batch > 1)
 
 
 def _usable_cpus():
@@ -318,44 +402,6 @@ def _check_head(model, input_shape, num_classes):
                            f"has {num_classes} classes: build it with num_classes={num_classes}")
 
 
-def _train_epoch(model, optimizer, train_data, task, config, epoch, first_step, total_steps,
-                 progress):
-    """One epoch of training; returns its record (mean loss, the task's train counts per
-    sample, last lr)."""
-    model.train()
-    torch.manual_seed(epoch_seed(config.seed, epoch))
-    loader = make_loader(train_data, config.batch, shuffle=True, epoch=epoch,
-                         drop_last=len(train_data) % config.batch == 1, collate=task.collate)
-    bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", file=sys.stderr, leave=False,
-               disable=None if progress else True, unit="batch")
-    loss_sum, counts, seen, lr = 0.0, {}, 0, 0.0
-    for step, (inputs, targets) in enumerate(bar, start=first_step):
-        lr = learning_rate(config, step, total_steps)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        outputs = model(inputs)
-        loss = task.loss(outputs, targets)
-        value = loss.item()
-        if not math.isfinite(value):
-            raise RnnedgeError(f"training diverged in epoch {epoch} (loss {value}): "
-                               "lower --lr")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        n = len(inputs)
-        loss_sum += value * n
-        for key, count in task.train_counts(outputs, targets).items():
-            counts[key] = counts.get(key, 0.0) + count
-        seen += n
-        bar.set_postfix(loss=f"{loss_sum / seen:.3f}", refresh=False)
-    bar.close()
-    if not all(math.isfinite(p.detach().abs().sum().item()) for p in model.parameters()):
-        raise RnnedgeError(f"training diverged in epoch {epoch} (non-finite weights): lower "
-                           "--lr")
-    return {"epoch": epoch, "train_loss": loss_sum / seen,
-            **{key: count / seen for key, count in counts.items()}, "lr": lr}
-
-
 def _save_checkpoint(model, out, zoo_name, model_config, input_shape, normalization,
                      train_set, config, record, task):
     """Write the rnnedge checkpoint of the current weights to `out` (atomically); its
@@ -374,41 +420,15 @@ def _save_checkpoint(model, out, zoo_name, model_config, input_shape, normalizat
         raise RnnedgeError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
-def _save_state(path, model, optimizer, run, result, epoch):
-    """Write the resumable training state after `epoch` atomically to `path`."""
-    state = {"format": STATE_FORMAT, "version": STATE_VERSION, "epoch": epoch, "run": run,
-             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-             "best_epoch": result.best_epoch, "best_score": result.best_score,
-             "normalization": result.normalization, "history": result.history}
-    with atomic_output(path) as tmp:
-        torch.save(state, tmp)
-
-
-def _restore(path, model, optimizer, run, result):
-    """Load the side-file state into model, optimizer and result (start epoch, history)."""
-    if not path.is_file():
-        raise RnnedgeError(f"--resume: no training state at {path}; train without --resume "
-                           "first")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a damaged or foreign file
-        raise RnnedgeError(f"--resume: {path} is not a readable training state "
-                           f"({type(exc).__name__})") from None
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise RnnedgeError(f"--resume: {path} is not an rnnedge training state")
-    if state.get("version") != STATE_VERSION:
-        raise RnnedgeError(f"--resume: {path} is training state version {state.get('version')!r}"
-                           f"; this rnnedge reads version {STATE_VERSION}")
-    saved = state["run"]
-    for key in RESUME_KEYS:
-        if saved.get(key) != run[key]:
-            raise RnnedgeError(f"--resume: {key} was {saved.get(key)!r} in the saved run, now "
-                               f"{run[key]!r}; resume with the same settings")
+def _restore(state, model, optimizer, scaler, result):
+    """Load a checked training state into model, optimizer, scaler and result."""
     try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-    except (RuntimeError, ValueError, KeyError) as exc:
-        raise RnnedgeError(f"--resume: {path} does not fit this model "
+        if scaler.is_enabled() and state["scaler"]:
+            scaler.load_state_dict(state["scaler"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        raise RnnedgeError(f"--resume: the training state does not fit this model "
                            f"({str(exc).splitlines()[0]})") from None
     result.start_epoch = state["epoch"] + 1
     result.best_epoch, result.best_score = state["best_epoch"], state["best_score"]

@@ -1,6 +1,8 @@
 """The main job: zoo report against the paper and one Table-6 row, with every figure matched
 to the stage that produced it."""
 
+import time
+
 import pytest
 
 from rnnedge.arena_report import arena_report
@@ -12,7 +14,9 @@ from rnnedge.tflite import read_model
 def test_pipeline_row_matches_its_stages(tmp_path):
     settings = PipelineSettings(workdir=str(tmp_path), models=("cifar-resnet18-thin",), epochs=1,
                                 train_samples=400, check_samples=100, progress=False)
+    started = time.perf_counter()
     result = run_pipeline(settings)
+    elapsed = time.perf_counter() - started
     assert all(r["rows_matching"] == r["rows_checked"] for r in result["zoo"])
     assert {r["model"]: r["params"] for r in result["zoo"]}["cifar-resnet18-rnn"] == 156_338
     (row,) = result["models"]
@@ -22,3 +26,11 @@ def test_pipeline_row_matches_its_stages(tmp_path):
     assert row["params"] == 153_834  # Table 5's thin variant with a 10-way head: 156,804 - 90 * 33
     assert row["paper"] == {"params": "156K", "arena": "24K", "total_memory": "180K", "accuracy": 57.1}
     assert row["drop_pp"] == pytest.approx(row["float_top1"] - row["int8_top1"])
+    # where the time went: stages in order, together no longer than the whole run
+    assert list(row["seconds"]) == ["train", "export", "arena", "check"]
+    stages = [result["seconds"]["zoo"], *row["seconds"].values()]
+    assert all(t["wall"] > 0 and t["cpu"] >= 0 for t in stages)
+    assert sum(t["wall"] for t in stages) <= elapsed
+    assert [e["epoch"] for e in row["train_epochs"]] == [1]
+    assert row["train_epochs"][0]["images_per_s"] == pytest.approx(
+        400 / row["train_epochs"][0]["train_s"], rel=1e-6)  # 400 images, none dropped

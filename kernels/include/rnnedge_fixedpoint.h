@@ -19,6 +19,12 @@ static inline int32_t rn_shl(int32_t x, int shift) {
   return (int32_t)((uint32_t)x << shift);
 }
 
+/* a + b wrapping modulo 2^32, as TFLM's int32 accumulators do on real hardware
+ * (a signed overflow would be undefined behaviour in C). */
+static inline int32_t rn_add_wrap(int32_t a, int32_t b) {
+  return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
 /* gemmlowp SaturatingRoundingDoublingHighMul (ARM VQRDMULH): round(a*b / 2^31),
  * saturating INT32_MIN * INT32_MIN to INT32_MAX. */
 static inline int32_t rn_srdhm(int32_t a, int32_t b) {

@@ -185,7 +185,7 @@ static inline int8_t rn_requantize_acc(uint32_t acc, const int32_t *bias,
                                        int32_t act_min, int32_t act_max) {
   int32_t v;
   if (bias) acc += (uint32_t)bias[oc];
-  v = rn_mbqm((int32_t)acc, multiplier, shift) + output_offset;
+  v = rn_add_wrap(rn_mbqm((int32_t)acc, multiplier, shift), output_offset);
   return (int8_t)rn_clamp(v, act_min, act_max);
 }
 
@@ -220,8 +220,9 @@ static inline void rn_requantize_lanes(const uint32_t *acc, int32_t n,
     const int32_t m = multiplier[c * q_step], sh = shift[c * q_step];
     const int32_t left = sh > 0 ? sh : 0, right = sh > 0 ? 0 : -sh;
     const uint32_t a = acc[c] + (bias ? (uint32_t)bias[c * bias_step] : 0u);
-    int32_t v = rn_rdbpot_lane(rn_srdhm_lane((int32_t)(a << left), m), right) +
-                output_offset;
+    int32_t v = rn_add_wrap(
+        rn_rdbpot_lane(rn_srdhm_lane((int32_t)(a << left), m), right),
+        output_offset);
     v = v < act_min ? act_min : v;
     v = v > act_max ? act_max : v;
     out[c * out_step] = (int8_t)v;

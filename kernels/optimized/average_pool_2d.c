@@ -43,12 +43,12 @@ int rn_average_pool_2d(const rn_pool_2d_params *p, const int8_t *input,
               const int8_t *x = input + ((b * p->input_height + in_y0 + fy) *
                                              p->input_width + in_x0 + fx) *
                                             p->depth + c0;
-              for (c = 0; c < n; ++c) acc[c] += x[c];
+              for (c = 0; c < n; ++c) acc[c] = rn_add_wrap(acc[c], x[c]);
             }
           }
           for (c = 0; c < n; ++c) {
-            const int32_t v = acc[c] > 0 ? (acc[c] + count / 2) / count
-                                         : (acc[c] - count / 2) / count;
+            const int32_t v = acc[c] > 0 ? rn_add_wrap(acc[c], count / 2) / count
+                                         : rn_add_wrap(acc[c], -(count / 2)) / count;
             out[c0 + c] = (int8_t)rn_clamp(v, p->activation_min, p->activation_max);
           }
         }

@@ -5,6 +5,7 @@ import json
 import click
 
 from rnnedge.check import run_check
+from rnnedge.cli.options import max_arena_option
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels.build import KERNEL_SETS
 from rnnedge.metrics import plot_confusion
@@ -43,14 +44,17 @@ def _progress_bar(label):
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write the int8 confusion matrix as a PNG.")
 @click.option("--trust-pickle", is_flag=True, help="UNSAFE: allow a --float file that is a whole pickled module.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def check(model, data, float_checkpoint, backend, kernels, jobs, samples, max_drop, plot, trust_pickle, as_json):
+@max_arena_option
+def check(model, data, float_checkpoint, backend, kernels, jobs, samples, max_drop, plot, trust_pickle,
+          as_json, max_arena):
     """Accuracy of the int8 MODEL on the host, with float comparison like ST Edge AI's validate:
     top-1/top-5 of float and int8, the drop in points, prediction agreement, and RMSE, MAE,
     cosine similarity and L2r between float and dequantised int8 logits."""
     if max_drop is not None and float_checkpoint is None:
         raise RnnedgeError("--max-drop needs --float model.pt to measure the drop against")
     result = run_check(model, data, float_checkpoint, backend, samples, trust_pickle,
-                       progress=None if as_json else _progress_bar("check"), jobs=jobs, kernels=kernels)
+                       progress=None if as_json else _progress_bar("check"), max_arena=max_arena,
+                       jobs=jobs, kernels=kernels)
     if plot:
         plot_confusion(result.confusion, result.class_names, plot, f"{model} ({backend}, int8)")
     if as_json:

@@ -30,7 +30,10 @@ def _load(checkpoint, zoo_name, trust_pickle, input_shape):
         entry = zoo.get(zoo_name)
         torch.manual_seed(ZOO_SEED)  # fresh weights, but the same ones on every run
         model = zoo.build(zoo_name)
-        meta = {"input_shape": list(entry.input_shape),
+        if input_shape and input_shape[0] != entry.input_shape[0]:
+            raise RnnedgeError(f"--input-shape {','.join(map(str, input_shape))}: {zoo_name} "
+                               f"takes {entry.input_shape[0]} input channels")
+        meta = {"input_shape": list(input_shape or entry.input_shape),
                 "normalization": {"mean": [0.5], "std": [0.25]}}
         return model, meta, zoo_name
     from rnnedge.checkpoint import load
@@ -44,12 +47,14 @@ def _shape(ctx, param, value):
     """click callback: "C,H,W" -> (C, H, W)."""
     if value is None:
         return None
+    from rnnedge.checkpoint import MAX_INPUT_ELEMENTS, MAX_SIDE
     try:
         dims = tuple(int(v) for v in value.split(","))
     except ValueError:
         raise click.BadParameter("expected C,H,W, e.g. 3,32,32") from None
-    if len(dims) != 3 or min(dims) < 1:
-        raise click.BadParameter("expected three positive integers C,H,W")
+    if len(dims) != 3 or min(dims) < 1 or max(dims) > MAX_SIDE or dims[0] * dims[1] * dims[2] > MAX_INPUT_ELEMENTS:
+        raise click.BadParameter(f"expected three positive integers C,H,W (each at most "
+                                 f"{MAX_SIDE}, {MAX_INPUT_ELEMENTS:,} values in all)")
     return dims
 
 
@@ -96,15 +101,16 @@ def _print_block(report):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output .tflite path.")
 @click.option("--calib", default="synthetic", show_default=True, metavar="DIR|synthetic",
               help="Calibration data: a dataset folder or the deterministic synthetic set.")
-@click.option("--calib-samples", default=64, show_default=True, type=int)
-@click.option("--check-samples", default=100, show_default=True, type=int,
+@click.option("--calib-samples", default=64, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--check-samples", default=100, show_default=True, type=click.IntRange(1, 100_000),
               help="Size of the calibration-independent check set.")
 @click.option("--keep-onnx", is_flag=True, help="Also write the ONNX file next to the .tflite.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trust-pickle", is_flag=True,
               help="UNSAFE: allow a whole pickled nn.Module; unpickling runs code from the file.")
 @click.option("--input-shape", callback=_shape, metavar="C,H,W",
-              help="Input shape for a pickled module that does not record one.")
+              help="Input shape (C,H,W): for a pickled module that does not record one, or "
+                   "another H,W for a zoo model or checkpoint.")
 def export(checkpoint, zoo_name, int8, output, calib, calib_samples, check_samples, keep_onnx,
            as_json, trust_pickle, input_shape):
     """Export a checkpoint (or --zoo NAME) to a fully int8 .tflite and verify it."""

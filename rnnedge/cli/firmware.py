@@ -9,6 +9,7 @@ import os
 
 import click
 
+from rnnedge.cli.options import max_arena_option
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels.build import KERNEL_SETS
 from rnnedge.planner import PLANNERS
@@ -26,7 +27,8 @@ from rnnedge.planner import PLANNERS
               show_default=True, help="Kernel sources to ship: the optimised ones (same "
               "bytes, faster) or the readable reference ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def firmware(model_path, out_dir, planner, targets, kernels, as_json):
+@max_arena_option
+def firmware(model_path, out_dir, planner, targets, kernels, as_json, max_arena):
     """Write MODEL_PATH as C firmware into -o DIR: const weights, the op schedule, one static
     arena of the planned size and a main() that maps input bytes to output bytes."""
     from rnnedge.firmware_sim import codegen, toolchain
@@ -36,7 +38,9 @@ def firmware(model_path, out_dir, planner, targets, kernels, as_json):
         raise RnnedgeError(f"model file {model_path} does not exist")
     from rnnedge.kernels import load
 
-    program = compile_model(model_path, planner, lib=load(kernels=kernels))
+    for target in targets:  # a microcontroller's arena must fit its RAM
+        max_arena = min(max_arena, codegen.TARGET_RAM.get(target, max_arena))
+    program = compile_model(model_path, planner, lib=load(kernels=kernels), max_arena=max_arena)
     written = codegen.write_firmware(program, out_dir, kernels)
     report = {"model": model_path, "directory": out_dir, "planner": planner, "kernels": kernels,
               "arena_bytes": program.arena, "row_scratch_bytes": program.scratch,

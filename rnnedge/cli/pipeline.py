@@ -31,6 +31,10 @@ def _format(result):
                      f"{p['total_memory'] or '-':>5} {p['accuracy'] or '-':>5}")
     lines += ["  (total mem = int8 weight bytes incl. int32 biases + arena; the paper's accuracy is CIFAR-100,",
               "   ours the synthetic set. Artefacts in " + s["workdir"] + ")"]
+    stages = [("zoo tables", result["seconds"]["zoo"])] + [
+        (f"{m['model']} {stage}", t) for m in result["models"] for stage, t in m["seconds"].items()]
+    lines += ["", "Where the time went (wall / CPU seconds): " + ", ".join(
+        f"{stage} {t['wall']:.0f}/{t['cpu']:.0f}" for stage, t in stages)]
     return "\n".join(lines)
 
 

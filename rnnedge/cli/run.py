@@ -11,6 +11,8 @@ import sys
 import click
 import numpy as np
 
+from rnnedge.budget import DATA_BYTES, check_bytes
+from rnnedge.cli.options import max_arena_option
 from rnnedge.errors import RnnedgeError
 from rnnedge.files import atomic_output
 from rnnedge.kernels.build import KERNEL_SETS
@@ -18,11 +20,29 @@ from rnnedge.planner import PLANNERS
 
 
 def load_input(path: str) -> np.ndarray:
-    """The array stored in `path` (.npy, no pickles)."""
+    """The array stored in `path` (.npy, no pickles); its header is read first and an array
+    larger than the file or than rnnedge.budget.DATA_BYTES is refused before allocation."""
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise RnnedgeError(f"cannot read input {path}: {exc}") from None
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            readers = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in readers:
+                raise ValueError(f"unsupported .npy version {version}")
+            shape, _, dtype = readers[version](f, max_header_size=1 << 16)
+            if dtype.hasobject or dtype.kind not in "biuf":
+                raise ValueError(f"dtype {dtype} is not numeric")
+            nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            available = os.fstat(f.fileno()).st_size - f.tell()
+            if nbytes > available:
+                raise ValueError(f"its header declares {nbytes:,} bytes of data but the file "
+                                 f"holds {available:,}")
+            check_bytes(f"input {path}", nbytes, DATA_BYTES, "the input size limit")
+            f.seek(0)
+            return np.load(f, allow_pickle=False)
+    except (OSError, ValueError, EOFError, SyntaxError) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise RnnedgeError(f"cannot read input {path}: {detail}") from None
 
 
 def save_outputs(path: str, outputs: list) -> None:
@@ -55,7 +75,9 @@ def save_outputs(path: str, outputs: list) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--debug", is_flag=True, help="c backend: poison dead tensors and check guard "
               "bytes and live tensors after every op.")
-def run(model_path, input_path, output_path, backend, planner, kernels, as_json, debug):
+@max_arena_option
+def run(model_path, input_path, output_path, backend, planner, kernels, as_json, debug,
+        max_arena):
     """Run MODEL_PATH on the inputs in --input and print or save the raw outputs."""
     from rnnedge.firmware_sim.backends import make_backend
 
@@ -64,7 +86,8 @@ def run(model_path, input_path, output_path, backend, planner, kernels, as_json,
     if debug and backend != "c":
         raise RnnedgeError("--debug applies to the c backend only")
     x = load_input(input_path)
-    runner = make_backend(backend, model_path, planner=planner, debug=debug, kernels=kernels)
+    runner = make_backend(backend, model_path, planner=planner, debug=debug,
+                          max_arena=max_arena, kernels=kernels)
     outputs = runner(x)
     if output_path:
         save_outputs(output_path, outputs)

@@ -4,7 +4,8 @@ import json
 
 import click
 
-from rnnedge.train import DEFAULT_LR, OPTIMIZERS, SCHEDULES, TrainConfig
+from rnnedge.distributed import DEVICE_CHOICES, World
+from rnnedge.train import AMP_DTYPES, DEFAULT_LR, MAX_SEED, OPTIMIZERS, SCHEDULES, Runtime, TrainConfig
 from rnnedge.train import train as train_stage
 
 
@@ -24,24 +25,40 @@ from rnnedge.train import train as train_stage
 @click.option("--schedule", type=click.Choice(SCHEDULES), default="cosine", show_default=True,
               help="Per-step learning rate: cosine with a 5% warm-up, or one-cycle.")
 @click.option("--weight-decay", type=click.FloatRange(min=0), default=5e-4, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
               help="Seeds initialisation, shuffling and augmentation.")
 @click.option("--out", type=click.Path(dir_okay=False), default="model.pt", show_default=True,
               help="Best checkpoint; the resumable state goes beside it as OUT.state.")
 @click.option("--resume", is_flag=True, help="Continue from OUT.state up to --epochs.")
 @click.option("--no-augment", is_flag=True, help="Train without crop/flip augmentation.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Torch threads [default: the CPUs this process may use].")
+              help="Torch threads [default: the CPUs this process may use, divided among "
+                   "the processes torchrun starts here].")
+@click.option("--device", default="auto", show_default=True,
+              help=f"{DEVICE_CHOICES}; under torchrun each process takes cuda:LOCAL_RANK.")
+@click.option("--amp", type=click.Choice(list(AMP_DTYPES)), is_flag=False, flag_value="bf16",
+              default=None, help="Mixed precision: bf16 (the default of a bare --amp) or fp16 "
+                                 "autocast (fp16 with a grad scaler).")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Data-loader worker processes (0: load in the training process).")
+@click.option("--sync-bn/--no-sync-bn", default=True, show_default=True,
+              help="Under torchrun, synchronise BatchNorm statistics across processes.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, seed, out, resume,
-          no_augment, threads, as_json):
+          no_augment, threads, device, amp, workers, sync_bn, as_json):
     """Train zoo MODEL (its head sized to the data's classes), validating every epoch and
-    saving the best epoch as an rnnedge checkpoint. A progress bar goes to stderr."""
+    saving the best epoch as an rnnedge checkpoint. A progress bar (on a terminal) and one
+    line per epoch go to stderr. Runs unchanged under `torchrun --nproc-per-node N -m
+    rnnedge train ...` (DDP; --batch is the global batch; rank 0 alone writes and prints)."""
     config = TrainConfig(epochs=epochs, batch=batch, lr=lr, optimizer=optimizer,
                          schedule=schedule, weight_decay=weight_decay, seed=seed,
                          augment=not no_augment)
-    result = train_stage(model, data, out=out, config=config, resume=resume, progress=True,
-                         log=lambda line: click.echo(line, err=True), threads=threads)
+    runtime = Runtime(device=device, amp=amp, workers=workers, sync_batchnorm=sync_bn)
+    result = train_stage(model, data, out=out, config=config, runtime=runtime, resume=resume,
+                         progress=True, log=lambda line: click.echo(line, err=True),
+                         threads=threads)
+    if not World.from_environment().is_main:
+        return
     if as_json:
         click.echo(json.dumps({"model": model, "data": data, **result.as_dict()}))
     else:

@@ -6,9 +6,11 @@ test folder uses `val`. A flat layout has the class sub-folders directly; its fi
 by a hash of their path relative to the root (80% train, 10% val, 10% check), so a file stays
 in its split when others are added. Class names are the sorted sub-folder names (of `train/`
 in a split layout). Images are converted to the model's channels and resized to its input
-size with Pillow; unreadable images raise RnnedgeError naming the file.
+size with Pillow; unreadable images raise RnnedgeError naming the file. The decoded split must
+fit rnnedge.budget.DATA_BYTES, checked before any image is read, and no file may declare
+more than MAX_PIXELS pixels (checked before it is decoded).
 
-May import: numpy, Pillow, rnnedge.data.base, rnnedge.errors.
+May import: numpy, Pillow, rnnedge.budget, rnnedge.data.base, rnnedge.errors.
 """
 
 import hashlib
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnedge.budget import DATA_BYTES, check_bytes
 from rnnedge.data.base import Augmentation, fit_images, make_dataset
 from rnnedge.errors import RnnedgeError
 
@@ -23,6 +26,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 SPLIT_FOLDERS = {"train": ("train",), "val": ("val", "test", "check"),
                  "check": ("test", "check", "val")}
 HASH_BUCKETS = {"train": range(0, 80), "val": range(80, 90), "check": range(90, 100)}
+MAX_PIXELS = 1 << 26  # 64 M pixels (8192 x 8192): larger files are refused before decoding
 
 
 def is_image_folder(path):
@@ -51,6 +55,8 @@ def load_image_folder(path, split, size, channels):
         class_names = _class_names(path)
         files = [(file, label) for file, label in _files(path, class_names, require_all=True)
                  if _bucket(file.relative_to(path)) in HASH_BUCKETS[split]]
+    check_bytes(f"{path}: {len(files)} images at {size[0]}x{size[1]}x{channels}",
+                len(files) * size[0] * size[1] * channels, DATA_BYTES, "n= in the data spec")
     images = np.stack([_read(file, size, channels) for file, _ in files]) if files else \
         np.zeros((0, *size, channels), np.uint8)
     labels = np.array([label for _, label in files], np.int64)
@@ -100,6 +106,9 @@ def _read(file, size, channels):
 
     try:
         with Image.open(file) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise RnnedgeError(f"{file}: {image.width}x{image.height} pixels, more than an "
+                                   f"image of a dataset may hold ({MAX_PIXELS:,})")
             image = image.convert("RGB" if channels == 3 else "L")
             array = np.asarray(image, np.uint8)
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError,

@@ -19,13 +19,14 @@ horizontal flip mirrors the angle and changes the class, so augmentation is a sm
 Splits come from independent random streams of the same seed (SeedSequence([seed, split])),
 so train, val and check images are disjoint. Generation is vectorised numpy, in chunks.
 
-May import: numpy, rnnedge.data.base, rnnedge.errors.
+May import: numpy, rnnedge.budget, rnnedge.data.base, rnnedge.errors.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from rnnedge.budget import DATA_BYTES, check_bytes
 from rnnedge.data.base import Augmentation, fit_images, make_dataset
 from rnnedge.errors import RnnedgeError
 
@@ -33,6 +34,8 @@ SPLIT_STREAMS = {"train": 0, "val": 1, "check": 2}
 DEFAULT_SIZES = {"train": 10000, "val": 2000, "check": 2000}
 MAX_CLASSES = 16
 MIN_SIZE = 16
+MAX_NOISE = 255.0
+MAX_CLUTTER = 1000
 JITTER = 0.3
 """The drawn angle stays within +-JITTER sectors of the sector's centre."""
 DISTANCE = (0.3, 0.5)
@@ -100,13 +103,22 @@ def _check(config, size):
         raise RnnedgeError(f"synthetic classes must be in [2, {MAX_CLASSES}] (directions "
                            f"finer than {360 // MAX_CLASSES} degrees blur on a pixel grid), "
                            f"got {config.classes}")
+    if not 0 <= config.seed < 2**63:
+        raise RnnedgeError(f"synthetic seed must be in [0, 2**63), got {config.seed}")
     if config.n is not None and config.n < 1:
         raise RnnedgeError(f"synthetic n must be at least 1, got {config.n}")
-    if config.noise < 0 or config.clutter < 0:
-        raise RnnedgeError("synthetic noise and clutter must be non-negative")
+    if not 0 <= config.seed < 2**63:
+        raise RnnedgeError(f"synthetic seed must be in [0, 2^63), got {config.seed}")
+    if not 0 <= config.noise <= MAX_NOISE or not 0 <= config.clutter <= MAX_CLUTTER:
+        raise RnnedgeError(f"synthetic noise and clutter must be non-negative, at most "
+                           f"{MAX_NOISE:g} and {MAX_CLUTTER}; got {config.noise} and "
+                           f"{config.clutter}")
     if min(size) < MIN_SIZE:
         raise RnnedgeError(f"synthetic images need at least {MIN_SIZE}x{MIN_SIZE} pixels, "
                            f"the model asks for {size[0]}x{size[1]}")
+    n = max(DEFAULT_SIZES.values()) if config.n is None else config.n
+    check_bytes(f"synthetic n={n} at {size[0]}x{size[1]}", 3 * n * size[0] * size[1],
+                DATA_BYTES, "n= in the data spec")
 
 
 def _render(rng, labels, config, size):

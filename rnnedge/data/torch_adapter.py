@@ -5,7 +5,7 @@ Pixels become float32 CHW tensors `(pixel / 255 - mean) / std` per channel. Augm
 epoch at once from a generator seeded by (seed, epoch), and the shuffle order likewise, so
 an epoch is identical whether training ran straight through or was resumed before it.
 
-May import: numpy, torch, rnnedge.data.base.
+May import: numpy, torch, rnnedge.data.base, rnnedge.errors.
 """
 
 from dataclasses import dataclass
@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from rnnedge.data.base import NO_AUGMENTATION
+from rnnedge.errors import RnnedgeError
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,15 @@ class Normalization:
 
     mean: tuple
     std: tuple
+
+    def __post_init__(self):
+        values = [*self.mean, *self.std]
+        if len(self.mean) != len(self.std) or not all(np.isfinite(v) for v in values):
+            raise RnnedgeError(f"normalization mean {self.mean} and std {self.std} must be "
+                               "finite, one of each per channel")
+        if min(self.std) <= 0:
+            raise RnnedgeError(f"normalization std {self.std} must be positive (a constant "
+                               "channel has std 0: of_images floors it at 1/255)")
 
     @classmethod
     def of_images(cls, images):

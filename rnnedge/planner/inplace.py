@@ -240,7 +240,7 @@ def fused_row_bytes(subgraph, conv: int) -> int:
     out = subgraph.tensors[subgraph.operators[conv].outputs[0]]
     row = out.shape[-1] if subgraph.operators[conv].opcode == "FULLY_CONNECTED" \
         else out.shape[-2] * out.shape[-1]
-    return int(row) * out.dtype.itemsize
+    return (int(row) * out.bits + 7) // 8  # bits: types numpy lacks have no dtype
 
 
 def _outer_is_one(shape, axis) -> bool:
@@ -276,6 +276,8 @@ def _split(op, subgraph, groups, in_arena, fired):
 def _concat(op, tensors, groups, in_arena, consumers, outputs, fired):
     """concat_run (inputs already consecutive in one group: the output is that span) or
     concat_in_output (inputs read only here are written straight into their slices)."""
+    if not op.inputs or not op.outputs or -1 in op.inputs:
+        return  # malformed: the compiler refuses it with a reason
     out = op.outputs[0]
     shape = tensors[out].shape
     axis = op.options.get("axis", 0)
