@@ -4,7 +4,8 @@
     outputs = run(batch)          # batch: N inputs stacked on axis 0 (or one input)
 
 Backends:
-  c               rnnedge's firmware runtime (C kernels in one static arena, runtime.py)
+  c               rnnedge's firmware runtime (C kernels in one static arena, runtime.py);
+                  `kernels` picks the kernel set ("optimized", the default, or "reference")
   tflite          tf.lite.Interpreter with the BUILTIN_REF (reference) kernels
   tflite-default  tf.lite.Interpreter with its default optimised kernels (benchmarks only)
   tflm            tflite-micro's host interpreter, its arena sized from rnnedge's
@@ -96,9 +97,13 @@ def _loop(model, invoke):
     return run
 
 
-def _c_backend(model, planner, debug, max_arena):
-    """The firmware runtime as a backend (its Runtime as `.runtime`)."""
-    runtime = Runtime(compile_model(model, planner, max_arena=max_arena), debug=debug)
+def _c_backend(model, planner, debug, max_arena, kernels=None):
+    """The firmware runtime on kernel set `kernels` as a backend (its Runtime as `.runtime`)."""
+    from rnnedge.kernels import load
+
+    lib = load(kernels=kernels)
+    runtime = Runtime(compile_model(model, planner, lib=lib, max_arena=max_arena), lib=lib,
+                      debug=debug)
     run = _loop(model, lambda sample: runtime.invoke(*sample))
     run.runtime = runtime
     return run
@@ -135,10 +140,10 @@ def _tflite_tensor_bytes(model) -> int:
 
 
 def make_backend(name: str, model_path, planner: str = "best", debug: bool = False,
-                 max_arena: int | None = None):
+                 max_arena: int | None = None, kernels: str | None = None):
     """A callable running `model_path` on backend `name` (see BACKENDS and the module
-    docstring); `planner` and `debug` apply to the "c" backend. The arena an engine will
-    allocate (the c backend's plan, TFLM's sized arena, TFLite's tensors as TFLM's planner
+    docstring); `planner`, `debug` and `kernels` apply to the "c" backend. The arena an engine
+    will allocate (the c backend's plan, TFLM's sized arena, TFLite's tensors as TFLM's planner
     lays them out) must fit `max_arena` bytes (default: rnnedge.budget.default_max_arena())."""
     if name not in BACKENDS:
         raise RnnedgeError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
@@ -147,7 +152,7 @@ def make_backend(name: str, model_path, planner: str = "best", debug: bool = Fal
         raise RnnedgeError("the model has no outputs: there is nothing to run")
     limit = default_max_arena() if max_arena is None else max_arena
     if name == "c":
-        return _c_backend(model, planner, debug, limit)
+        return _c_backend(model, planner, debug, limit, kernels)
     if name == "tflm":
         arena = check_bytes("tflite-micro's arena", tflm_arena_size(model), limit)
         return _isolated(model, "tflm", model_path, arena)

@@ -1,6 +1,6 @@
 """Emit a compiled Program as standalone C99 firmware.
 
-`write_firmware(program, directory)` writes:
+`write_firmware(program, directory, kernels=None)` writes:
   model.h / model.c   the weights as `const` arrays ("flash"), every kernel's params struct as
                       a `static const` initialiser (the exact integers the host runtime used),
                       the arena as one static buffer of the planned size, the row scratch when
@@ -8,7 +8,10 @@
                       in order.
   main.c              reads input samples (raw bytes, back to back) from argv[1] or stdin,
                       runs each, and writes the raw output bytes to argv[2] or stdout.
-  kernels/            the kernel C sources the program calls, with their headers.
+  kernels/            the kernel C sources the program calls, with their headers: those of
+                      kernel set `kernels` ("optimized", the default, puts each optimized/
+                      file in its reference namesake's place, as TFLM's cmsis_nn/ does;
+                      "reference": the readable ones).
   startup_cortex_m.c, cortex_m.ld
                       a minimal Cortex-M vector table and a linker script for the Arm MPS3
                       AN547 memory map (newlib semihosting, `--specs=rdimon.specs`).
@@ -41,12 +44,15 @@ _C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t",
             np.dtype(np.float32): "float", np.dtype(np.uint8): "uint8_t"}
 
 
-def _entry_table() -> tuple:
-    """({entry: params struct type}, {entry: source file}) read from the kernel sources."""
+def _entry_table(kernels: str | None = None) -> tuple:
+    """({entry: params struct type}, {entry: source file}) read from the kernel sources of
+    kernel set `kernels` (default: rnnedge.kernels.kernel_set())."""
+    from rnnedge.kernels import kernel_set
+
     header = (build.INCLUDE_DIR / "rnnedge_kernels.h").read_text()
     types = dict(re.findall(r"int\s+(rn_\w+)\s*\(\s*const\s+(\w+)\s*\*", header))
     files = {}
-    for path in build.sources():
+    for path in build.sources(kernel_set(kernels)):
         for entry in re.findall(r"^int\s+(rn_\w+)\s*\(", path.read_text(), re.M):
             files[entry] = path
     return types, files
@@ -92,10 +98,10 @@ def _array_text(values, per_line: int = 16) -> str:
 class _Emitter:
     """Collects the C declarations of one program."""
 
-    def __init__(self, program: Program):
-        """Start with no declarations; read the kernel entry table."""
+    def __init__(self, program: Program, kernels: str | None = None):
+        """Start with no declarations; read the kernel entry table of kernel set `kernels`."""
         self.program = program
-        self.types, self.files = _entry_table()
+        self.types, self.files = _entry_table(kernels)
         self.decls: list[str] = []
         self.names: dict = {}
         self.entries: set = set()
@@ -236,9 +242,9 @@ def _makefile(sources: list) -> str:
                      ARM_LINK_FLAGS=" ".join(cflags.ARM_LINK), KERNEL_SOURCES=" ".join(sources))
 
 
-def generate(program: Program) -> dict:
-    """{relative path: text} of the firmware sources of `program`."""
-    em = _Emitter(program)
+def generate(program: Program, kernels: str | None = None) -> dict:
+    """{relative path: text} of the firmware sources of `program` on kernel set `kernels`."""
+    em = _Emitter(program, kernels)
     model_c = _model_c(program, em)
     needed = sorted({em.files[e] for e in em.entries if e in em.files},
                     key=lambda p: p.name)
@@ -256,14 +262,15 @@ def generate(program: Program) -> dict:
     return files
 
 
-def write_firmware(program: Program, directory) -> list:
-    """Write the firmware sources into `directory`. Returns the written paths.
+def write_firmware(program: Program, directory, kernels: str | None = None) -> list:
+    """Write the firmware sources (kernel set `kernels`) into `directory`. Returns the
+    written paths.
 
     A new directory appears whole or not at all (built beside it, then renamed); in an
     existing one each file is replaced through a temporary file and a rename, and files of
     the user's that the firmware does not name are left alone.
     """
-    files = generate(program)
+    files = generate(program, kernels)
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         with atomic_directory(directory) as tmp:

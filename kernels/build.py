@@ -8,7 +8,12 @@ named by a hash of the sources, headers, flags and compiler version, so that any
 change rebuilds and concurrent builds are safe (each writes a temporary file in the
 same directory and renames it into place atomically).
 
-Two variants exist: the normal one (``-O2``) and a sanitizer one (ASan + UBSan,
+Two kernel sets exist, the way TFLM keeps ``cmsis_nn/`` beside its reference kernels:
+``reference`` (one readable op per file in this folder, ``-O2``) and ``optimized`` (the
+same sources, except that each file of ``optimized/`` replaces its namesake: same entry
+points, same params structs, the same bytes out), compiled at ``-O3`` with the widest SIMD
+the host has (``-march=native`` when the compiler accepts it, else the portable
+baseline).  Each set has two builds: the normal one and a sanitizer one (ASan + UBSan,
 ``-fno-sanitize-recover``) for tests.  A sanitizer library can only be loaded into
 a process whose ASan runtime was preloaded; `sanitizer_env` gives the environment
 for such a subprocess.
@@ -31,9 +36,15 @@ from rnnedge.kernels import cflags
 
 KERNEL_DIR = Path(__file__).resolve().parent
 INCLUDE_DIR = KERNEL_DIR / "include"
+OPTIMIZED_DIR = KERNEL_DIR / "optimized"
+KERNEL_SETS = ("optimized", "reference")  # the first is the default
 
 BASE_FLAGS = cflags.COMMON + cflags.SHARED_LIBRARY
 SANITIZE_FLAGS = cflags.SANITIZE
+# The optimised set: -O3 and the host's SIMD; -I lets optimized/*.c name "include/..." as
+# the reference files do (so a firmware can put them in the reference files' place).
+OPTIMIZED_FLAGS = ("-O3", f"-I{KERNEL_DIR}")
+NATIVE_FLAG = "-march=native"
 LIB_STEM = "rnnedge_kernels"
 
 
@@ -45,9 +56,28 @@ def compiler() -> str:
     return cc
 
 
-def sources() -> list[Path]:
-    """All kernel translation units, in a stable order."""
-    return sorted(KERNEL_DIR.glob("*.c"))
+def check_kernel_set(kernels: str) -> str:
+    """`kernels` if it names a kernel set (KERNEL_SETS), else raises."""
+    if kernels not in KERNEL_SETS:
+        raise RnnedgeError(f"unknown kernel set {kernels!r}; choose one of "
+                           f"{', '.join(KERNEL_SETS)}")
+    return kernels
+
+
+def sources(kernels: str = "reference") -> list[Path]:
+    """All kernel translation units of a kernel set, in a stable order: the reference files,
+    each replaced by its optimized/ namesake in the optimized set."""
+    check_kernel_set(kernels)
+    paths = sorted(KERNEL_DIR.glob("*.c"))
+    if kernels == "optimized":
+        paths = [OPTIMIZED_DIR / p.name if (OPTIMIZED_DIR / p.name).exists() else p
+                 for p in paths]
+    return paths
+
+
+def optimized_sources() -> list[Path]:
+    """The files of optimized/ (each replaces the reference file of the same name)."""
+    return sorted(OPTIMIZED_DIR.glob("*.c"))
 
 
 def headers() -> list[Path]:
@@ -60,9 +90,26 @@ def cache_dir() -> Path:
     return Path(shared_cache_dir("kernels"))
 
 
-def flags(sanitize: bool) -> tuple[str, ...]:
-    """Compiler flags of a variant."""
-    return BASE_FLAGS + (SANITIZE_FLAGS if sanitize else ())
+def _accepts(flag: str) -> bool:
+    """True when the C compiler accepts `flag` (compiles an empty unit with it)."""
+    proc = subprocess.run([compiler(), flag, "-x", "c", "-c", "-o", os.devnull, "-"],
+                          input="int rn_probe;\n", capture_output=True, text=True, check=False)
+    return proc.returncode == 0
+
+
+def flags(sanitize: bool, kernels: str = "reference") -> tuple[str, ...]:
+    """Compiler flags of a build: the kernel set's optimisation flags, then the sanitizer's."""
+    extra = ()
+    if check_kernel_set(kernels) == "optimized":
+        extra = OPTIMIZED_FLAGS + ((NATIVE_FLAG,) if _accepts(NATIVE_FLAG) else ())
+    return BASE_FLAGS + extra + (SANITIZE_FLAGS if sanitize else ())
+
+
+def _host_cpu() -> str:
+    """What -march=native resolves to on this host (the optimised build's key includes it)."""
+    proc = subprocess.run([compiler(), NATIVE_FLAG, "-Q", "--help=target"],
+                          capture_output=True, text=True, check=False)
+    return proc.stdout if proc.returncode == 0 else ""
 
 
 def _compiler_version(cc: str) -> str:
@@ -70,34 +117,37 @@ def _compiler_version(cc: str) -> str:
     return out.stdout + out.stderr
 
 
-def build_key(sanitize: bool) -> str:
+def build_key(sanitize: bool, kernels: str = "reference") -> str:
     """Hash of everything that determines the library's bytes."""
     cc = compiler()
     h = hashlib.sha256()
     h.update(cc.encode() + b"\0" + _compiler_version(cc).encode() + b"\0")
-    h.update("\0".join(flags(sanitize)).encode() + b"\0")
-    for path in sources() + headers():
+    h.update("\0".join(flags(sanitize, kernels)).encode() + b"\0")
+    if kernels == "optimized":
+        h.update(_host_cpu().encode() + b"\0")
+    for path in sources(kernels) + headers():
         h.update(path.relative_to(KERNEL_DIR).as_posix().encode() + b"\0")
         h.update(path.read_bytes() + b"\0")
     return h.hexdigest()[:20]
 
 
-def library_path(sanitize: bool = False) -> Path:
-    """Path of the built library for the current sources, building it if needed."""
-    key = build_key(sanitize)
+def library_path(sanitize: bool = False, kernels: str = "reference") -> Path:
+    """Path of the built library of kernel set `kernels` for the current sources, building
+    it if needed."""
+    key = build_key(sanitize, kernels)
     variant = "asan" if sanitize else "release"
-    target = cache_dir() / f"lib{LIB_STEM}-{variant}-{key}.so"
+    target = cache_dir() / f"lib{LIB_STEM}-{kernels}-{variant}-{key}.so"
     if not target.exists():
-        _build(target, sanitize)
+        _build(target, sanitize, kernels)
     return target
 
 
-def _build(target: Path, sanitize: bool) -> None:
+def _build(target: Path, sanitize: bool, kernels: str = "reference") -> None:
     """Compile all sources into `target` through a temporary file and a rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(target, suffix=".so") as tmp_name:
-        cmd = [compiler(), *flags(sanitize), "-o", tmp_name,
-               *[str(s) for s in sources()], "-lm"]
+        cmd = [compiler(), *flags(sanitize, kernels), "-o", tmp_name,
+               *[str(s) for s in sources(kernels)], "-lm"]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             first = (proc.stderr.strip().splitlines() or ["no compiler output"])[0]

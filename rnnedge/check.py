@@ -80,12 +80,14 @@ def _float_logits(torch_model, x, batch=256):
 
 
 def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", samples=None, trust_pickle=False,
-              progress=None, max_arena=None):
+              progress=None, max_arena=None, jobs=None, kernels=None):
     """Run the check and return a `CheckResult`. `data` is a dataset spec ("synthetic", a path);
     `samples` limits the check split to its first N samples; `progress(done, total)` is called
-    after each batch; `max_arena` bounds the backend's arena (rnnedge.budget)."""
+    after each batch; `max_arena` bounds the backend's arena (rnnedge.budget); `jobs` workers run
+    the c backend (default: the available cores; results identical to one) on kernel set
+    `kernels` (firmware_sim.parallel)."""
     from rnnedge.data import open_dataset
-    from rnnedge.firmware_sim.backends import make_backend
+    from rnnedge.firmware_sim.parallel import resolve_jobs, run_samples
     from rnnedge.tflite import read_model
 
     model = read_model(tflite_path)
@@ -125,13 +127,9 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
         raise RnnedgeError(f"the dataset has labels up to {labels.max()} but the model has {classes} outputs")
     x = _normalized_nchw(images, normalization)
     q_in = preprocessing.quantize_input(x.transpose(0, 2, 3, 1), tin.quantization.scales[0], tin.quantization.zero_points[0])
-    run = make_backend(backend, tflite_path, max_arena=max_arena)
-    chunks, batch = [], 64
-    for i in range(0, len(q_in), batch):
-        chunks.append(run(q_in[i : i + batch])[0].reshape(-1, classes))
-        if progress:
-            progress(min(i + batch, len(q_in)), len(q_in))
-    q_out = np.concatenate(chunks)
+    q_out = run_samples(backend, tflite_path, q_in, jobs=resolve_jobs(backend, jobs), kernels=kernels,
+                        max_arena=max_arena, progress=progress)[0]
+    q_out = q_out.reshape(-1, classes)
     logits8 = (q_out.astype(np.float64) - tout.quantization.zero_points[0]) * tout.quantization.scales[0]
     int8 = {"top1": metrics.topk_accuracy(q_out, labels, 1), "top5": metrics.topk_accuracy(q_out, labels, 5)}
     float_part = errors = None

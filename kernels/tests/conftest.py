@@ -1,4 +1,4 @@
-"""Fixtures of the op-level kernel tests: the release kernel library and a seeded
+"""Fixtures of the op-level kernel tests: the kernel library of each kernel set and a seeded
 random generator per test."""
 
 import numpy as np
@@ -7,10 +7,11 @@ import pytest
 from rnnedge import kernels
 
 
-@pytest.fixture(scope="session")
-def lib():
-    """The C kernels (release build, or the sanitizer build when RNNEDGE_KERNELS_SANITIZE=1)."""
-    return kernels.load()
+@pytest.fixture(scope="session", params=["optimized", "reference"])
+def lib(request):
+    """The C kernels of each kernel set, so every op test runs both against TFLM (release
+    build, or the sanitizer build when RNNEDGE_KERNELS_SANITIZE=1)."""
+    return kernels.load(kernels=request.param)
 
 
 @pytest.fixture

@@ -63,27 +63,32 @@ def _tflm_cases(rng) -> list:
 
 
 @pytest.mark.slow
-def test_sanitizer_build_matches_tflm(rng, tmp_path):
+@pytest.mark.parametrize("kernel_set", build.KERNEL_SETS)
+def test_sanitizer_build_matches_tflm(kernel_set, rng, tmp_path):
     path = tmp_path / "cases.pkl"
     with open(path, "wb") as f:
         pickle.dump(_tflm_cases(rng), f)
     proc = subprocess.run([sys.executable, str(HERE / "sanitizer_tflm.py"), str(path)],
-                          env=build.sanitizer_env(), capture_output=True, text=True,
-                          timeout=300)
+                          env={**build.sanitizer_env(), "RNNEDGE_KERNELS": kernel_set},
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"sanitizer run failed:\n{proc.stderr[-4000:]}"
     assert "cases match TFLM" in proc.stdout
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernel_set", build.KERNEL_SETS)
 @pytest.mark.parametrize("seed", [1, 2])
-def test_sanitizer_build_matches_release(seed, lib, tmp_path):
+def test_sanitizer_build_matches_release(seed, kernel_set, tmp_path):
+    """Each kernel set's ASan + UBSan build gives the release reference bytes, clean."""
+    from rnnedge import kernels
+
     out = tmp_path / "asan.npz"
     proc = subprocess.run([sys.executable, str(HERE / "sanitizer_cases.py"), str(seed), str(out)],
-                          env=build.sanitizer_env(), capture_output=True, text=True,
-                          timeout=300)
+                          env={**build.sanitizer_env(), "RNNEDGE_KERNELS": kernel_set},
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"sanitizer run failed:\n{proc.stderr[-4000:]}"
     assert "runtime error" not in proc.stderr and "AddressSanitizer" not in proc.stderr
-    release = run_all(lib, seed)
+    release = run_all(kernels.load(kernels="reference"), seed)
     with np.load(out) as asan:
         assert sorted(asan.files) == sorted(release)
         for name, want in release.items():

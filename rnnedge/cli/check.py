@@ -8,6 +8,7 @@ import click
 from rnnedge.check import run_check
 from rnnedge.cli.options import max_arena_option
 from rnnedge.errors import RnnedgeError
+from rnnedge.kernels.build import KERNEL_SETS
 from rnnedge.metrics import plot_confusion
 
 
@@ -35,14 +36,18 @@ def _progress_bar(label):
 @click.option("--float", "float_checkpoint", type=click.Path(dir_okay=False), help="The float rnnedge checkpoint to compare with.")
 @click.option("--backend", type=click.Choice(["tflite", "c", "tflm"]), default="tflite", show_default=True,
               help="tflite: TFLite reference kernels; c: rnnedge's C kernels in one static arena; tflm: tflite-micro.")
+@click.option("--kernels", type=click.Choice(KERNEL_SETS), default=KERNEL_SETS[0], show_default=True,
+              help="c backend: the optimised C kernels (same bytes, faster) or the readable reference ones.")
+@click.option("--jobs", type=click.IntRange(min=1), help="c backend: images run on this many threads (default: the "
+              "available cores); the results are identical to --jobs 1.")
 @click.option("--samples", type=click.IntRange(min=1), help="Check only the first N samples of the check split.")
 @click.option("--max-drop", type=float, help="Exit 1 when float top-1 (a detector: AP50) minus int8 exceeds this many points.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write the int8 confusion matrix (a detector: boxes on a few images) as a PNG.")
 @click.option("--trust-pickle", is_flag=True, help="UNSAFE: allow a --float file that is a whole pickled module.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @max_arena_option
-def check(model, data, float_checkpoint, backend, samples, max_drop, plot, trust_pickle, as_json,
-          max_arena):
+def check(model, data, float_checkpoint, backend, kernels, jobs, samples, max_drop, plot, trust_pickle,
+          as_json, max_arena):
     """Accuracy of the int8 MODEL on the host, with float comparison like ST Edge AI's validate:
     top-1/top-5 of float and int8, the drop in points, prediction agreement, and RMSE, MAE,
     cosine similarity and L2r between float and dequantised int8 logits."""
@@ -53,7 +58,8 @@ def check(model, data, float_checkpoint, backend, samples, max_drop, plot, trust
         return _check_detector(model, data, float_checkpoint, backend, samples, max_drop, plot,
                                trust_pickle, as_json)
     result = run_check(model, data, float_checkpoint, backend, samples, trust_pickle,
-                       progress=None if as_json else _progress_bar("check"), max_arena=max_arena)
+                       progress=None if as_json else _progress_bar("check"), max_arena=max_arena,
+                       jobs=jobs, kernels=kernels)
     if plot:
         plot_confusion(result.confusion, result.class_names, plot, f"{model} ({backend}, int8)")
     if as_json:

@@ -11,6 +11,7 @@ import click
 
 from rnnedge.cli.options import max_arena_option
 from rnnedge.errors import RnnedgeError
+from rnnedge.kernels.build import KERNEL_SETS
 from rnnedge.planner import PLANNERS
 
 
@@ -22,9 +23,12 @@ from rnnedge.planner import PLANNERS
               help="Arena layout baked into the firmware.")
 @click.option("--build", "targets", multiple=True, type=click.Choice(["host", "m55", "m4"]),
               help="Also compile for this target (repeatable); m55/m4 need arm-none-eabi-gcc.")
+@click.option("--kernels", type=click.Choice(KERNEL_SETS), default=KERNEL_SETS[0],
+              show_default=True, help="Kernel sources to ship: the optimised ones (same "
+              "bytes, faster) or the readable reference ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @max_arena_option
-def firmware(model_path, out_dir, planner, targets, as_json, max_arena):
+def firmware(model_path, out_dir, planner, targets, kernels, as_json, max_arena):
     """Write MODEL_PATH as C firmware into -o DIR: const weights, the op schedule, one static
     arena of the planned size and a main() that maps input bytes to output bytes."""
     from rnnedge.firmware_sim import codegen, toolchain
@@ -32,13 +36,15 @@ def firmware(model_path, out_dir, planner, targets, as_json, max_arena):
 
     if not os.path.isfile(model_path):
         raise RnnedgeError(f"model file {model_path} does not exist")
+    from rnnedge.kernels import load
+
     for target in targets:  # a microcontroller's arena must fit its RAM
         max_arena = min(max_arena, codegen.TARGET_RAM.get(target, max_arena))
-    program = compile_model(model_path, planner, max_arena=max_arena)
-    written = codegen.write_firmware(program, out_dir)
+    program = compile_model(model_path, planner, lib=load(kernels=kernels), max_arena=max_arena)
+    written = codegen.write_firmware(program, out_dir, kernels)
     from rnnedge.detect.firmware import write_detect_sources
     written += write_detect_sources(model_path, out_dir)  # a detector: C decode + NMS too
-    report = {"model": model_path, "directory": out_dir, "planner": planner,
+    report = {"model": model_path, "directory": out_dir, "planner": planner, "kernels": kernels,
               "arena_bytes": program.arena, "row_scratch_bytes": program.scratch,
               "flash_bytes": program.flash_bytes, "steps": len(program.steps),
               "files": len(written), "builds": {}}

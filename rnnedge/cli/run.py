@@ -15,6 +15,7 @@ from rnnedge.budget import DATA_BYTES, check_bytes
 from rnnedge.cli.options import max_arena_option
 from rnnedge.errors import RnnedgeError
 from rnnedge.files import atomic_output
+from rnnedge.kernels.build import KERNEL_SETS
 from rnnedge.planner import PLANNERS
 
 
@@ -68,11 +69,15 @@ def save_outputs(path: str, outputs: list) -> None:
               "TFLite reference kernels; tflm: tflite-micro.")
 @click.option("--planner", type=click.Choice(PLANNERS), default="best", show_default=True,
               help="Arena layout for the c backend.")
+@click.option("--kernels", type=click.Choice(KERNEL_SETS), default=KERNEL_SETS[0],
+              show_default=True, help="c backend: the optimised C kernels (same bytes, "
+              "faster) or the readable reference ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--debug", is_flag=True, help="c backend: poison dead tensors and check guard "
               "bytes and live tensors after every op.")
 @max_arena_option
-def run(model_path, input_path, output_path, backend, planner, as_json, debug, max_arena):
+def run(model_path, input_path, output_path, backend, planner, kernels, as_json, debug,
+        max_arena):
     """Run MODEL_PATH on the inputs in --input and print or save the raw outputs."""
     from rnnedge.firmware_sim.backends import make_backend
 
@@ -82,7 +87,7 @@ def run(model_path, input_path, output_path, backend, planner, as_json, debug, m
         raise RnnedgeError("--debug applies to the c backend only")
     x = load_input(input_path)
     runner = make_backend(backend, model_path, planner=planner, debug=debug,
-                          max_arena=max_arena)
+                          max_arena=max_arena, kernels=kernels)
     outputs = runner(x)
     if output_path:
         save_outputs(output_path, outputs)
@@ -93,7 +98,7 @@ def run(model_path, input_path, output_path, backend, planner, as_json, debug, m
                                **({"file": output_path} if output_path else
                                   {"values": o.tolist()})} for o in outputs]}
         if runtime is not None:
-            report.update(planner=planner, arena_bytes=runtime.program.arena,
+            report.update(planner=planner, kernels=kernels, arena_bytes=runtime.program.arena,
                           row_scratch_bytes=runtime.program.scratch,
                           flash_bytes=runtime.program.flash_bytes, debug=debug,
                           steps=runtime.counters())
