@@ -15,7 +15,7 @@ from rnnedge.firmware_sim import toolchain
 from rnnedge.firmware_sim.backends import make_backend
 from rnnedge.firmware_sim.parallel import available_cores, resolve_jobs, run_samples
 from test_firmware_runtime import model_inputs
-from zoo_exports import export_zoo_model
+from helpers import export_zoo_model
 
 
 @pytest.fixture(scope="module")
