@@ -87,7 +87,7 @@ def test_same_seed_same_run(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["no-such-model"], "unknown model 'no-such-model'"),
-    (["det-cnn-256"], "not a classifier"),
+    (["det-cnn-256", "--input-size", "100"], "multiples of 32"),
     (["cifar-resnet18", "--data", "/no/such/dir"], "not found"),
     (["cifar-resnet18", "--data", "synthetic:n=8", "--resume", "--out", "{tmp}/x.pt"],
      "no training state"),
