@@ -144,7 +144,7 @@ def test_rnn_layout_option(checkpoint, tmp_path):
                          "--calib-samples", "16", "--check-samples", "8", "--rnn-layout", layout])
         assert code == 0, out
         assert json.loads(out)["verification"]["tflm_runs"] is True
-        sizes[layout] = graph_stats(path.read_bytes(), ["/"])["ops"]
+        sizes[layout] = graph_stats(read_model(path.read_bytes()), ["/"])["ops"]
     assert sizes["stacked"] < sizes["inplace"]
     code, out = run(["export", str(checkpoint), "--int8", "-o", str(tmp_path / "x.tflite"),
                      "--rnn-layout", "npu"])
