@@ -15,8 +15,8 @@
 The anchors, strides, map sizes and output order come from the .tflite's detection metadata.
 `build_detect_host` compiles it and `run_detect_host` returns the boxes per sample.
 
-May import: numpy, subprocess, rnnedge.{errors, files, tflite}, rnnedge.firmware_sim.codegen
-(HOST_FLAGS), rnnedge.detect.{decode, metadata}.
+May import: numpy, subprocess, rnnedge.{errors, files, tflite}, rnnedge.kernels.cflags (the
+firmware's host flags), rnnedge.detect.{decode, metadata}.
 """
 
 import os
@@ -250,14 +250,14 @@ def write_detect_sources(tflite_path, directory):
 
 def build_detect_host(directory, cc=None):
     """Compile `firmware-detect` in a firmware folder; returns its path."""
-    from rnnedge.firmware_sim.codegen import HOST_FLAGS
+    from rnnedge.kernels import cflags
 
     directory = Path(directory)
     cc = cc or os.environ.get("CC", "cc")
     if shutil.which(cc) is None:
         raise RnnedgeError(f"C compiler '{cc}' not found: install gcc/clang or set CC")
     kernels = sorted(p.relative_to(directory).as_posix() for p in (directory / "kernels").glob("*.c"))
-    cmd = [cc, *HOST_FLAGS.split(), "-o", BINARY, "model.c", "detect.c", "detect_main.c",
+    cmd = [cc, *cflags.COMMON, "-o", BINARY, "model.c", "detect.c", "detect_main.c",
            *kernels, "-lm"]
     proc = subprocess.run(cmd, cwd=directory, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
