@@ -41,8 +41,8 @@ def _flags(model) -> list:
 
 def _live_at(plan, n_ops) -> dict:
     """{op index: bytes live in the scope where it runs} for one plan."""
-    return {i: plan.live[s + 1] for s, group in enumerate(plan.steps) for i in group
-            if s + 1 < len(plan.live)}
+    return {i: plan.live[plan.scope_of_step(s)] for s, group in enumerate(plan.steps)
+            for i in group if plan.scope_of_step(s) < len(plan.live)}
 
 
 def arena_report(model, path: str = "", planner: str = "best", reorder: bool = True,

@@ -32,12 +32,15 @@ TFLM's arena scratch requests (`scratch_requests`, the reference kernels' Prepar
 int8/int16 data; CMSIS-NN kernels request more, e.g. im2col buffers, which is not modelled)
 and its persistent tail (`tail_estimate`, TAIL_CONVENTION) are here too.
 
-Works on rnnedge.tflite.model objects (Operator, Tensor); imports only numpy.
+Works on rnnedge.tflite.model objects (Operator, Tensor); imports numpy and
+rnnedge.tflm_scratch (the scratch rules).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from rnnedge.tflm_scratch import SIGNAL_OPS, kernel_scratch
 
 MAC_CONVENTION = (
     "paper eq. 17 (Lvov, Smadar, Bezen): CONV_2D (k_h*k_w*C_in*C_out + C_out)*H_out*W_out, "
@@ -54,7 +57,6 @@ TAIL_CONVENTION = (
     "64 B for the graph input/output TfLiteTensors + 8 B per output channel of CONV_2D, "
     "DEPTHWISE_CONV_2D and FULLY_CONNECTED (per-channel multiplier and shift); within 5% of "
     "measured tails on the test models; --verify-tflm measures it")
-QUANTIZED = ("INT8", "UINT8", "INT16")
 
 
 @dataclass(frozen=True)
@@ -221,28 +223,16 @@ def op_macs(op, tensors):
 
 def scratch_requests(subgraph) -> list:
     """[(operator index, bytes, label)] of TFLM's reference kernels' arena scratch requests,
-    in request order (operator order):
-      MEAN, SUM              4 bytes per output element (int32 accumulators)
-      REDUCE_MAX, REDUCE_MIN 4 bytes per input dimension and 4 per reduced axis (two requests)
-      TRANSPOSE_CONV         4 bytes per output element (int32 accumulators) for int8/int16
-    every other op requests none in the reference build."""
-    out = []
-    tensors = subgraph.tensors
-    for op in subgraph.operators:
-        if not op.inputs or op.inputs[0] < 0 or not op.outputs:
-            continue
-        inp, outp = tensors[op.inputs[0]], tensors[op.outputs[0]]
-        if op.opcode in ("MEAN", "SUM") and inp.type_name in QUANTIZED:
-            out.append((op.index, 4 * outp.num_elements, f"op{op.index} {op.opcode} scratch"))
-        elif op.opcode in ("REDUCE_MAX", "REDUCE_MIN") and len(op.inputs) > 1:
-            axis = tensors[op.inputs[1]]
-            out.append((op.index, 4 * len(inp.shape), f"op{op.index} {op.opcode} scratch"))
-            out.append((op.index, 4 * axis.num_elements, f"op{op.index} {op.opcode} axis"))
-        elif op.opcode == "TRANSPOSE_CONV" and len(op.inputs) > 2:
-            if tensors[op.inputs[2]].type_name in QUANTIZED:
-                out.append((op.index, 4 * outp.num_elements,
-                            f"op{op.index} TRANSPOSE_CONV scratch"))
-    return out
+    in request order (operator order), by op and dtype: rnnedge.tflm_scratch holds the rules
+    (MEAN/SUM, REDUCE_MAX/MIN, TRANSPOSE_CONV int8 and 16x8, SVDF, UNIDIRECTIONAL_SEQUENCE_LSTM,
+    SignalRfft); every other op of this table requests none."""
+    return kernel_scratch(subgraph)
+
+
+def memory_unmodelled(op) -> bool:
+    """True when rnnedge does not know what TFLM allocates for `op` (an op outside this table
+    and outside TFLM's Signal library): the arena figures are then lower bounds."""
+    return op.opcode not in OPS and op.opcode not in SIGNAL_OPS
 
 
 PER_CHANNEL_TAIL = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")

@@ -31,7 +31,8 @@ class Buffer:
     """One arena buffer: a tensor (`tensor` set) or an operator's scratch (`op` set).
     `size` is aligned; `first`/`last` are scopes (inclusive); `kind` is TENSOR,
     KERNEL_SCRATCH (a TFLM kernel's request) or ROW_SCRATCH (the output row of a conv
-    fused with its residual ADD, see inplace.py)."""
+    fused with its residual ADD, see inplace.py); `subgraph` is the subgraph the tensor or
+    the requesting operator belongs to (subgraphs.py plans all of them)."""
 
     id: int
     tensor: int | None
@@ -42,6 +43,7 @@ class Buffer:
     last: int
     label: str
     kind: str = TENSOR
+    subgraph: int = 0
 
     def overlaps(self, other: "Buffer") -> bool:
         """True when the two lifetimes share a scope."""

@@ -15,6 +15,7 @@ from rnnedge.planner.greedy import arena_size, tflm_plan
 from rnnedge.planner.inplace import inplace_buffers
 from rnnedge.planner.lifetimes import live_bytes, lower_bound, plan_buffers
 from rnnedge.planner.reorder import reorder as find_reorder
+from rnnedge.planner.subgraphs import model_buffers, tensor_base
 
 PLANNERS = ("best", "tflm", "inplace")
 
@@ -35,11 +36,16 @@ class Plan:
     rules: tuple
     reordered: bool
     live: tuple
+    step_scopes: tuple = ()  # scope of each step when not len(steps) one per scope (control flow)
 
     @property
     def fused_pads(self) -> tuple:
         """(PAD op, conv op) pairs the fused_pad rule folded (the PAD output has no offset)."""
         return tuple(tuple(r["ops"]) for r in self.rules if r["rule"] == "fused_pad")
+
+    def scope_of_step(self, s: int) -> int:
+        """The time scope step `s` (an index into `steps`) runs in."""
+        return self.step_scopes[s] if self.step_scopes else s + 1
 
     @property
     def order(self) -> tuple:
@@ -61,6 +67,8 @@ def plan(model, planner: str = "best", reorder: bool = False) -> Plan:
     if planner not in PLANNERS:
         raise RnnedgeError(f"unknown planner {planner!r}; choose one of {', '.join(PLANNERS)}")
     subgraph = _subgraph(model)
+    if len(getattr(model, "subgraphs", ())) > 1:
+        return _all_subgraphs(model, planner)
     order = list(range(len(subgraph.operators)))
     reordered = False
     if reorder and planner != "tflm":
@@ -88,6 +96,24 @@ def plan(model, planner: str = "best", reorder: bool = False) -> Plan:
         if fallback.arena < result.arena:
             return replace(fallback, planner="inplace")
     return result
+
+
+def _all_subgraphs(model, planner: str) -> Plan:
+    """A model with several subgraphs, planned in one arena as TFLM plans it (subgraphs.py).
+    `tensor_offsets` are keyed by TFLM's global tensor id (subgraph 0's ids are its tensor
+    indices). No in-place rule and no reordering crosses subgraphs: `inplace` and `best`
+    give best's layout of TFLM's lifetimes."""
+    buffers, op_scope, n_scopes = model_buffers(model)
+    offsets = tflm_plan(buffers) if planner == "tflm" else best_plan(buffers)
+    base = tensor_base(model)
+    tensor_offsets = {base[b.subgraph] + b.tensor: offsets[b.id] for b in buffers
+                      if b.tensor is not None}
+    steps = tuple((i,) for i in range(len(model.main.operators)))
+    return Plan(planner=planner, arena=arena_size(buffers, offsets),
+                lower_bound=lower_bound(buffers), buffers=tuple(buffers),
+                buffer_offsets=offsets, tensor_offsets=tensor_offsets, steps=steps,
+                fusions=(), rules=(), reordered=False, live=tuple(live_bytes(buffers, n_scopes)),
+                step_scopes=tuple(op_scope[i] for i in range(len(steps))))
 
 
 def plan_all(model, reorder: bool = True) -> dict:

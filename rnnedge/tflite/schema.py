@@ -147,6 +147,13 @@ BUILTIN_OPTIONS = {
     89: ("QuantizeOptions", _EMPTY),
     91: ("HardSwishOptions", _EMPTY),
     101: ("BatchMatMulOptions", ((0, "adj_x", "bool", False), (1, "adj_y", "bool", False))),
+    6: ("SVDFOptions", ((0, "rank", "i32", 0), (1, "fused_activation_function", "act", 0),
+                        (2, "asymmetric_quantize_inputs", "bool", False))),
+    92: ("IfOptions", ((0, "then_subgraph_index", "i32", 0),
+                       (1, "else_subgraph_index", "i32", 0))),
+    93: ("WhileOptions", ((0, "cond_subgraph_index", "i32", 0),
+                          (1, "body_subgraph_index", "i32", 0))),
+    103: ("CallOnceOptions", ((0, "init_subgraph_index", "i32", 0),)),
 }
 
 
