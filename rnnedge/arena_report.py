@@ -14,8 +14,10 @@ import csv
 import io
 from collections import Counter
 
+from rnnedge.control_flow import operator_macs
 from rnnedge.files import atomic_write
-from rnnedge.op_table import MAC_CONVENTION, TAIL_CONVENTION, is_parameter, op_macs, tail_estimate
+from rnnedge.op_table import (MAC_CONVENTION, TAIL_CONVENTION, is_parameter, memory_unmodelled,
+                              op_macs, tail_estimate)
 from rnnedge.planner import PLANNERS, plan_all
 
 SCHEMA = "rnnedge.arena/1"
@@ -24,19 +26,35 @@ SCHEMA = "rnnedge.arena/1"
 def _flags(model) -> list:
     flags = []
     sg = model.main
-    types = {sg.tensors[t].type_name for op in sg.operators for t in op.outputs}
+    types = {t.type_name for s in model.subgraphs for op in s.operators for i in op.outputs
+             for t in (s.tensors[i],)}
     floats = sorted(types & {"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16"})
     if floats and types & {"INT8", "INT16", "UINT8"}:
         flags.append(f"mixed model: some activations are {'/'.join(floats)}, others integer; "
                      "sizes are planned as stored")
     elif floats:
         flags.append(f"float model: activations are {'/'.join(floats)}, not int8")
+    if "INT16" in types:
+        flags.append("int16 activations (int16x8 quantisation): sizes are planned as stored "
+                     "(2 B per element)")
     if len(model.subgraphs) > 1:
-        flags.append(f"{len(model.subgraphs)} subgraphs: only subgraph 0 is planned")
-    for op in sg.operators:
-        if op_macs(op, sg.tensors) is None:
-            flags.append(f"op {op.index} {op.opcode}: MACs unknown")
+        flags.append(f"{len(model.subgraphs)} subgraphs (control flow): all planned in one "
+                     "arena as TFLM plans them; in-place rules and reordering are not applied")
+    for index, s in enumerate(model.subgraphs):
+        where = "" if index == 0 else f"subgraph {index} "
+        for op in s.operators:
+            if memory_unmodelled(op):
+                flags.append(f"{where}op {op.index} {op.opcode}: not in rnnedge's op table; "
+                             "its TFLM scratch and persistent memory are unknown, so the arena "
+                             "figures are lower bounds")
+            elif index == 0 and op_macs(op, s.tensors) is None:
+                flags.append(f"op {op.index} {op.opcode}: MACs unknown")
     return flags
+
+
+def lower_bounds_only(model) -> bool:
+    """True when some op's TFLM memory is not modelled (the arena figures are lower bounds)."""
+    return any(memory_unmodelled(op) for s in model.subgraphs for op in s.operators)
 
 
 def _live_at(plan, n_ops) -> dict:
@@ -50,30 +68,35 @@ def arena_report(model, path: str = "", planner: str = "best", reorder: bool = T
     """The report dict for `model` (schema in docs/arena.md); `planner` selects the plan
     used for total memory, the tensor placement and the plot; `tflm` is a measure_tflm
     result to show beside the plans."""
-    sg = model.main
     plans = plan_all(model, reorder=reorder)
-    live = {name: _live_at(p, len(sg.operators)) for name, p in plans.items()}
+    live = {name: _live_at(p, len(model.main.operators)) for name, p in plans.items()}
     seen, by_dtype, n_params, ops = set(), {}, 0, []
-    for op in sg.operators:
-        weights, count = {}, 0
-        for t in op.inputs:
-            tensor = sg.tensors[t] if t >= 0 else None
-            if tensor is None or not tensor.is_constant or not is_parameter(op, tensor):
-                continue
-            weights[tensor.type_name] = weights.get(tensor.type_name, 0) + tensor.nbytes
-            count += tensor.num_elements
-            if t not in seen:
-                seen.add(t)
-                by_dtype[tensor.type_name] = by_dtype.get(tensor.type_name, 0) + tensor.nbytes
-                n_params += tensor.num_elements
-        out = sg.tensors[op.outputs[0]] if op.outputs else None
-        ops.append({"index": op.index, "op": op.opcode,
-                    "output_shape": list(out.shape) if out is not None else [],
-                    "params": count, "weight_bytes": weights,
-                    "macs": op_macs(op, sg.tensors),
-                    "live_bytes": {name: live[name].get(op.index) for name in PLANNERS}})
+    for index, s in enumerate(model.subgraphs):
+        for op in s.operators:
+            weights, count = {}, 0
+            for t in op.inputs:
+                tensor = s.tensors[t] if t >= 0 else None
+                if tensor is None or not tensor.is_constant or not is_parameter(op, tensor):
+                    continue
+                weights[tensor.type_name] = weights.get(tensor.type_name, 0) + tensor.nbytes
+                count += tensor.num_elements
+                if (index, t) not in seen:
+                    seen.add((index, t))
+                    by_dtype[tensor.type_name] = by_dtype.get(tensor.type_name, 0) + tensor.nbytes
+                    n_params += tensor.num_elements
+            out = s.tensors[op.outputs[0]] if op.outputs else None
+            entry = {"index": op.index, "op": op.opcode,
+                     "output_shape": list(out.shape) if out is not None else [],
+                     "params": count, "weight_bytes": weights,
+                     **operator_macs(model, s, op),
+                     "live_bytes": {name: live[name].get(op.index) if index == 0 else None
+                                    for name in PLANNERS}}
+            if len(model.subgraphs) > 1:
+                entry["subgraph"] = index
+            ops.append(entry)
     weight_bytes = sum(by_dtype.values())
-    known = [o["macs"] for o in ops if o["macs"] is not None]
+    main_ops = [o for o in ops if o.get("subgraph", 0) == 0]  # loops count their bodies
+    known = [o["macs"] for o in main_ops if o["macs"] is not None]
     chosen = plans[planner]
     report = {
         "schema": SCHEMA, "model": path, "planner": planner, "flags": _flags(model),
@@ -81,14 +104,15 @@ def arena_report(model, path: str = "", planner: str = "best", reorder: bool = T
         "ops": ops,
         "params": {"count": n_params, "bytes": by_dtype},
         "weight_bytes": weight_bytes,
-        "macs": sum(known), "macs_complete": len(known) == len(ops),
+        "macs": sum(known), "macs_complete": len(known) == len(main_ops),
         "arena": {name: plans[name].arena for name in PLANNERS}
         | {"lower_bound": plans["tflm"].lower_bound},
+        "arena_is_lower_bound": lower_bounds_only(model),
         "reordered": {name: list(p.order) for name, p in plans.items() if p.reordered},
         "inplace_rules": list(plans["inplace"].rules),
-        "tail_estimate": tail_estimate(sg), "tail_convention": TAIL_CONVENTION,
+        "tail_estimate": tail_estimate(model), "tail_convention": TAIL_CONVENTION,
         "total_memory": weight_bytes + chosen.arena,
-        "placement": [_placement(sg, chosen, b) for b in chosen.buffers],
+        "placement": [_placement(chosen, b) for b in chosen.buffers],
         "live": {name: list(p.live) for name, p in plans.items()},
     }
     if tflm is not None:
@@ -96,9 +120,11 @@ def arena_report(model, path: str = "", planner: str = "best", reorder: bool = T
     return report
 
 
-def _placement(sg, plan, b) -> dict:
-    return {"buffer": b.label, "tensor": b.tensor, "op": b.op, "offset": plan.buffer_offsets[b.id],
-            "size": b.size, "bytes": b.nbytes, "first": b.first, "last": b.last}
+def _placement(plan, b) -> dict:
+    entry = {"buffer": b.label, "tensor": b.tensor, "op": b.op,
+             "offset": plan.buffer_offsets[b.id], "size": b.size, "bytes": b.nbytes,
+             "first": b.first, "last": b.last}
+    return entry | ({"subgraph": b.subgraph} if b.subgraph else {})
 
 
 def render_text(report: dict) -> str:
@@ -109,9 +135,12 @@ def render_text(report: dict) -> str:
                  f"{'int32 B':>8} {'MACs':>11} {'live B':>8}")
     for o in report["ops"]:
         macs = "?" if o["macs"] is None else f"{o['macs']:,}"
+        if o.get("trip_count") is not None:
+            macs += f" ({o['trip_count']}x)"
         live = o["live_bytes"][report["planner"]]
         shape = "x".join(map(str, o["output_shape"]))
-        lines.append(f"{o['index']:>3} {o['op'][:24]:<24} {shape:<16}"
+        index = f"{o['subgraph']}:{o['index']}" if o.get("subgraph") else str(o["index"])
+        lines.append(f"{index:>3} {o['op'][:24]:<24} {shape:<16}"
                      f" {o['params']:>8,} {o['weight_bytes'].get('INT8', 0):>8,}"
                      f" {o['weight_bytes'].get('INT32', 0):>8,} {macs:>11}"
                      f" {'-' if live is None else format(live, ','):>8}")
@@ -123,7 +152,9 @@ def render_text(report: dict) -> str:
         f"MACs: {report['macs']:,}" + ("" if report["macs_complete"] else " (some ops unknown)")
         + " [paper eq. 17 convention]",
         f"tensor arena: best {a['best']:,} B, tflm {a['tflm']:,} B, inplace {a['inplace']:,} B;"
-        f" live-set lower bound {a['lower_bound']:,} B",
+        f" live-set lower bound {a['lower_bound']:,} B"
+        + (" (all lower bounds: some ops' TFLM memory is unknown)"
+           if report.get("arena_is_lower_bound") else ""),
         f"TFLM persistent tail (estimate): {report['tail_estimate']:,} B",
         f"total memory ({report['planner']}): {report['total_memory']:,} B = weight bytes + arena",
     ]

@@ -6,7 +6,8 @@ operation.py): every stage asks it instead of keeping its own list.
   FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL), recurrent (TFLite's own sequence ops),
   binary (elementwise with two data inputs), activation, math (unary elementwise functions),
   quantize, softmax, pool, reduce, view (RESHAPE-like: same bytes), concat, split, movement
-  (copies or reorders bytes), lookup, control (control flow / custom / delegate);
+  (copies or reorders bytes), lookup, control (control flow / custom / delegate), compare
+  (comparisons and logical ops: boolean outputs, 0 MACs);
 - `inplace`: what the inplace planner and the firmware may do with it: "view" (the output is
   the input's bytes), "over_input" (the output may overwrite a same-sized input that dies
   there: every output element depends only on the input element at its index), "fuse_add"
@@ -32,8 +33,8 @@ TFLM's arena scratch requests (`scratch_requests`, the reference kernels' Prepar
 int8/int16 data; CMSIS-NN kernels request more, e.g. im2col buffers, which is not modelled)
 and its persistent tail (`tail_estimate`, TAIL_CONVENTION) are here too.
 
-Works on rnnedge.tflite.model objects (Operator, Tensor); imports numpy and
-rnnedge.tflm_scratch (the scratch rules).
+Works on rnnedge.tflite.model objects (Operator, Tensor); imports numpy,
+rnnedge.tflm_scratch (the scratch rules) and rnnedge.tflm_tail (the tail model).
 """
 
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnedge.tflm_scratch import SIGNAL_OPS, kernel_scratch
+from rnnedge.tflm_tail import TAIL_CONVENTION
+from rnnedge.tflm_tail import tail_estimate as tflm_tail_estimate
 
 MAC_CONVENTION = (
     "paper eq. 17 (Lvov, Smadar, Bezen): CONV_2D (k_h*k_w*C_in*C_out + C_out)*H_out*W_out, "
@@ -51,14 +54,6 @@ MAC_CONVENTION = (
     "k_h*k_w per output element; MEAN and SUM one per input element; activations, "
     "SOFTMAX, QUANTIZE, comparisons (MAX_POOL_2D, MAXIMUM, REDUCE_MAX, ...) and data movement "
     "(RESHAPE, CONCATENATION, PAD, ...) 0; other ops unknown (null)")
-TAIL_CONVENTION = (
-    "estimate of TFLM's persistent tail: 800 B allocator state + 24 B per tensor "
-    "(TfLiteEvalTensor) + 64 B per op (node and registration) + 80 B per op (kernel OpData) + "
-    "64 B for the graph input/output TfLiteTensors + 8 B per output channel of CONV_2D, "
-    "DEPTHWISE_CONV_2D and FULLY_CONNECTED (per-channel multiplier and shift); within 5% of "
-    "measured tails on the test models; --verify-tflm measures it")
-
-
 @dataclass(frozen=True)
 class OpInfo:
     """What rnnedge knows about one TFLite builtin (see the module docstring)."""
@@ -131,6 +126,8 @@ def _entries():
         ("movement", ("MIRROR_PAD", "GATHER", "SHAPE", "TILE", "BROADCAST_TO", "SPACE_TO_DEPTH",
                       "DEPTH_TO_SPACE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"), {}, {}),
         ("control", ("WHILE", "IF", "CALL_ONCE", "CUSTOM", "DELEGATE"), {}, {}),
+        ("compare", ("LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL",
+                     "LOGICAL_AND", "LOGICAL_OR", "LOGICAL_NOT"), {}, {}),
     ]
 
 
@@ -235,13 +232,7 @@ def memory_unmodelled(op) -> bool:
     return op.opcode not in OPS and op.opcode not in SIGNAL_OPS
 
 
-PER_CHANNEL_TAIL = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-
-
-def tail_estimate(subgraph) -> int:
-    """TFLM's persistent tail for `subgraph` (see TAIL_CONVENTION)."""
-    channels = sum(subgraph.tensors[op.outputs[0]].shape[-1] for op in subgraph.operators
-                   if op.opcode in PER_CHANNEL_TAIL and op.outputs
-                   and subgraph.tensors[op.outputs[0]].shape)
-    return (800 + 24 * len(subgraph.tensors) + (64 + 80) * len(subgraph.operators) + 64
-            + 8 * channels)
+def tail_estimate(model) -> int:
+    """TFLM's persistent tail for `model` (a Model or a Subgraph): rnnedge.tflm_tail's model
+    (TAIL_CONVENTION) of what TFLM allocates per op type and per variable tensor."""
+    return tflm_tail_estimate(model)

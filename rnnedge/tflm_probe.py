@@ -50,7 +50,7 @@ def tflm_arena_size(model) -> int:
     from rnnedge.op_table import tail_estimate
     from rnnedge.planner import plan
 
-    return plan(model, "tflm").arena + 2 * tail_estimate(model.main) + TFLM_MARGIN
+    return plan(model, "tflm").arena + 2 * tail_estimate(model) + TFLM_MARGIN
 
 
 def _run_child(args: list, timeout: float):

@@ -28,13 +28,14 @@ _TYPES = {np.int8: fb.TensorType.INT8, np.int16: fb.TensorType.INT16,
           np.int32: fb.TensorType.INT32, np.float32: fb.TensorType.FLOAT32}
 
 
-class _Graph:
+class Graph:
     """Collects tensors and operators of one subgraph and packs a one-subgraph model."""
 
     def __init__(self):
         self.tensors, self.buffers, self.ops, self.codes = [], [fb.BufferT()], [], []
 
     def tensor(self, name, shape, dtype, scale=None, zero_point=0, data=None, variable=False):
+        """Add a tensor (a constant with `data`, quantised with `scale`); returns its index."""
         t = fb.TensorT()
         t.name, t.shape, t.type = name, list(shape), _TYPES[dtype]
         t.isVariable = variable
@@ -51,7 +52,8 @@ class _Graph:
         self.tensors.append(t)
         return len(self.tensors) - 1
 
-    def op(self, code, inputs, outputs, options_type, options, intermediates=None):
+    def op(self, code, inputs, outputs, options_type=0, options=None, intermediates=None):
+        """Add an operator: `code` a BuiltinOperator value or a custom op's name (str)."""
         if code not in self.codes:
             self.codes.append(code)
         o = fb.OperatorT()
@@ -63,6 +65,7 @@ class _Graph:
         self.ops.append(o)
 
     def pack(self, inputs, outputs, description) -> bytes:
+        """The flatbuffer of a one-subgraph model with these graph inputs and outputs."""
         sg = fb.SubGraphT()
         sg.tensors, sg.operators = self.tensors, self.ops
         sg.inputs, sg.outputs, sg.name = list(inputs), list(outputs), "main"
@@ -72,6 +75,8 @@ class _Graph:
         model.operatorCodes = []
         for code in self.codes:
             c = fb.OperatorCodeT()
+            if isinstance(code, str):  # a custom op, by its registered name
+                c.customCode, code = code, fb.BuiltinOperator.CUSTOM
             c.builtinCode, c.deprecatedBuiltinCode = code, min(code, 127)
             c.version = 1
             model.operatorCodes.append(c)
@@ -87,7 +92,7 @@ def _weights(rng, shape, dtype=np.int8):
 
 def _svdf(state_dtype) -> bytes:
     rng = np.random.default_rng(SEED)
-    g = _Graph()
+    g = Graph()
     batch, features, units, rank, memory = 1, 16, 4, 2, 6
     filters = units * rank
     in_scale, wf_scale, wt_scale = 1 / 64, 1 / 256, 1 / 512
@@ -128,7 +133,7 @@ def svdf_int8_state8() -> bytes:
 def lstm_int8() -> bytes:
     """UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int8 -> int16 cell (see the module docstring)."""
     rng = np.random.default_rng(SEED)
-    g = _Graph()
+    g = Graph()
     batch, steps, features, units = 1, 6, 5, 10
     in_scale, out_scale, w_scale = 1 / 64, 1 / 128, 1 / 256
     x = g.tensor("input", (batch, steps, features), np.int8, in_scale, 4)

@@ -28,7 +28,8 @@ from rnnedge.tflm_probe import measure_tflm
 @click.option("--write-plan", "plan_path", type=click.Path(dir_okay=False),
               help="write a copy of the model with the plan as TFLM OfflineMemoryAllocation")
 @click.option("--verify-tflm", is_flag=True,
-              help="run tflite-micro (in a subprocess) and report its head/tail beside ours")
+              help="run tflite-micro (in a subprocess) and report its head/tail beside ours; "
+              "exit 1 when its head differs from the tflm figure")
 def arena(model_path, planner, as_json, csv_path, plot_path, plan_path, verify_tflm):
     """Plan the tensor arena of MODEL_PATH and report memory per op and in total."""
     if not os.path.isfile(model_path):
@@ -52,10 +53,14 @@ def arena(model_path, planner, as_json, csv_path, plot_path, plan_path, verify_t
         write_plot(report, plot_path)
     if as_json:
         click.echo(json.dumps(report))
-        return
-    click.echo(render_text(report))
-    if plan_path:
+    else:
+        click.echo(render_text(report))
+    if plan_path and not as_json:
         written = report["written_plan"]
         extra = f"; TFLM head with it: {written['tflm_head']:,} B" if "tflm_head" in written else ""
         click.echo(f"offline plan ({planner}, {written['arena']:,} B) written to "
                    f"{plan_path}{extra}")
+    if tflm is not None and tflm["head"] != report["arena"]["tflm"]:
+        click.echo(f"error: TFLM's measured head is {tflm['head']:,} B but the tflm planner "
+                   f"gives {report['arena']['tflm']:,} B", err=True)
+        raise SystemExit(1)

@@ -1,0 +1,92 @@
+"""An estimate of TFLite Micro's persistent tail: what its allocator keeps after the planned
+head, by allocation kind (the records of TFLM's RecordingMicroAllocator, 64-bit build, as the
+tflite-micro Python package measures them).
+
+Why a model and not a constant per op: the tail is dominated by per-op kernel data that
+differs by op and dtype (per-channel multipliers, int16 SOFTMAX look-up tables, the LSTM's
+gate parameters) and by the variable tensors (SVDF/LSTM state), which live in the tail.
+
+  fixed                   ALLOCATOR bytes (allocator objects, interpreter state) plus
+                          SUBGRAPH bytes per subgraph
+  TfLiteEvalTensor        24 B per tensor of every subgraph
+  NodeAndRegistration     64 B per operator of every subgraph
+  builtin data            BUILTIN bytes per operator with builtin options (its params struct)
+  scratch handles         8 B per kernel scratch request
+  graph inputs/outputs    64 B (TfLiteTensor) + 32 B if quantised, per input/output of
+                          subgraph 0
+  variable tensors        each tensor's bytes, rounded up to 16 (SVDF and LSTM state)
+  kernel data             OP_DATA bytes per operator that keeps kernel data (SMALL_OP_DATA
+                          for the quantize, activation, pool and resize ops in SMALL, none
+                          for the views, comparisons and control ops in NO_OP_DATA), plus:
+                          CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV: two int32 arrays per
+                          output channel (multiplier, shift); FULLY_CONNECTED: the same only
+                          with a per-channel filter; SOFTMAX with int16 input: two 513-entry
+                          int16 look-up tables; UNIDIRECTIONAL_SEQUENCE_LSTM: LSTM_DATA bytes
+                          (gate parameters)
+
+The constants come from measured tails (tests/test_tflm_memory.py checks the estimate against
+TFLM on every test model, within TAIL_TOLERANCE). Works on rnnedge.tflite models; imports
+only rnnedge.tflm_scratch.
+"""
+
+from rnnedge.tflm_scratch import kernel_scratch
+
+ALLOCATOR, SUBGRAPH, BUILTIN, OP_DATA, SMALL_OP_DATA, LSTM_DATA = 480, 16, 24, 80, 32, 720
+TAIL_TOLERANCE = 0.05
+NO_OP_DATA = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SHAPE", "WHILE", "IF", "CALL_ONCE",
+              "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL",
+              "LOGICAL_AND", "LOGICAL_OR", "LOGICAL_NOT", "GATHER", "PACK", "UNPACK")
+SMALL = ("QUANTIZE", "DEQUANTIZE", "TANH", "LOGISTIC", "MAX_POOL_2D", "AVERAGE_POOL_2D",
+         "RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "RESIZE_NEAREST_NEIGHBOR")
+PER_CHANNEL = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV")
+TAIL_CONVENTION = (
+    "estimate of TFLM's persistent tail (rnnedge.tflm_tail): allocator state + 16 B per "
+    "subgraph + 24 B per tensor + 64 B per op + builtin params + 8 B per scratch request + "
+    "64-96 B per graph input/output + variable tensors (SVDF/LSTM state) + per-op kernel "
+    "data (80 B, 32 B for quantize/activation/pool ops; + 8 B per output channel of CONV_2D/DEPTHWISE_CONV_2D/TRANSPOSE_CONV and of "
+    "per-channel FULLY_CONNECTED; int16 SOFTMAX tables; LSTM gate parameters); "
+    "within 5% of the measured tail on the test models; --verify-tflm measures it")
+
+
+def _align(n: int) -> int:
+    return (n + 15) // 16 * 16
+
+
+def _kernel_data(sg, op) -> int:
+    if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        return LSTM_DATA
+    if op.opcode in NO_OP_DATA:
+        return 0
+    if op.opcode in SMALL:
+        return SMALL_OP_DATA
+    size = OP_DATA
+    filt = sg.tensors[op.inputs[1]] if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
+    per_channel = (filt is not None and filt.quantization is not None
+                   and filt.quantization.per_channel)
+    out = sg.tensors[op.outputs[0]] if op.outputs and op.outputs[0] >= 0 else None
+    if out is not None and out.shape and (
+            op.opcode in PER_CHANNEL or (op.opcode == "FULLY_CONNECTED" and per_channel)):
+        channels = filt.shape[0] if op.opcode == "TRANSPOSE_CONV" and filt is not None \
+            else out.shape[-1]
+        size += 2 * _align(4 * channels)
+    source = sg.tensors[op.inputs[0]] if op.inputs and op.inputs[0] >= 0 else None
+    if op.opcode == "SOFTMAX" and source is not None and source.type_name == "INT16":
+        size += 2 * _align(2 * 513)
+    return size
+
+
+def tail_estimate(model) -> int:
+    """TFLM's persistent tail for `model` (a Model, or one Subgraph planned alone)."""
+    subgraphs = getattr(model, "subgraphs", None) or (model,)
+    main = subgraphs[0]
+    total = ALLOCATOR
+    for sg in subgraphs:
+        total += SUBGRAPH + 24 * len(sg.tensors) + 64 * len(sg.operators)
+        total += 8 * len(kernel_scratch(sg))
+        for op in sg.operators:
+            total += (BUILTIN if op.options_type else 0) + _kernel_data(sg, op)
+        total += sum(_align(t.nbytes) for t in sg.tensors if t.is_variable)
+    for t in (*main.inputs, *main.outputs):
+        tensor = main.tensors[t]
+        total += 64 + (32 if tensor.quantization is not None else 0)
+    return total

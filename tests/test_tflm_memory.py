@@ -1,0 +1,143 @@
+"""TFLM's memory, measured by tflite-micro itself (tflm_probe), against rnnedge's figures:
+the `tflm` planner equals TFLM's head (scratch of TRANSPOSE_CONV 16x8, SVDF, LSTM included;
+every subgraph of WHILE models planned), the tail estimate is within TAIL_TOLERANCE, the
+WHILE loop's MACs count its body, unknown ops make the figures lower bounds, and
+`--verify-tflm` exits 1 when the head differs."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from rnnedge import tflm_scratch, tflm_test_models
+from rnnedge.arena_report import arena_report
+from rnnedge.cli import main
+from rnnedge.op_table import tail_estimate
+from rnnedge.planner import plan
+from rnnedge.tflite import read_model
+from rnnedge.tflm_probe import measure_tflm
+from rnnedge.tflm_schema_models import Graph
+from rnnedge.tflm_tail import TAIL_TOLERANCE
+
+TEST_MODELS = sorted(tflm_test_models.BUILDERS)
+TINYML = ["autoencoder", "ds_cnn", "unet"]
+
+
+def _model(path):
+    with open(path, "rb") as f:
+        return read_model(f.read())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TEST_MODELS)
+def test_tflm_planner_is_tflm_head_and_tail_within_tolerance(tflm_model_paths, name):
+    pytest.importorskip("tflite_micro", reason="tflite-micro is not installed")
+    path = tflm_model_paths[name]
+    model = _model(path)
+    measured = measure_tflm(path)
+    assert plan(model, "tflm").arena == measured["head"]
+    assert abs(tail_estimate(model) - measured["tail"]) <= TAIL_TOLERANCE * measured["tail"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TINYML)
+def test_tail_within_tolerance_on_tinyml(model_paths, name):
+    pytest.importorskip("tflite_micro", reason="tflite-micro is not installed")
+    measured = measure_tflm(model_paths[name])
+    estimate = tail_estimate(_model(model_paths[name]))
+    assert abs(estimate - measured["tail"]) <= TAIL_TOLERANCE * measured["tail"]
+
+
+def test_transpose_conv_16x8_scratch_is_int64(tflm_model_paths):
+    """8 B per output element (TFLM's int64 accumulators), 4 B for int8: against the
+    output shape read from the file, and TFLM's head is input + output + scratch."""
+    for name, per in (("transpose_conv_int8", 4), ("transpose_conv_int16x8", 8)):
+        sg = _model(tflm_model_paths[name]).main
+        out = sg.tensors[sg.operators[0].outputs[0]]
+        assert tflm_scratch.kernel_scratch(sg) == [
+            (0, per * int(np.prod(out.shape)), f"op0 TRANSPOSE_CONV "
+             f"{'scratch' if per == 4 else 'int64 scratch'}")]
+
+
+def test_lstm_and_svdf_scratch(tflm_model_paths):
+    sg = _model(tflm_model_paths["lstm_int8"]).main
+    # 4 buffers of batch 1 x 10 units x int16 cell state
+    assert [b for _, b, _ in tflm_scratch.kernel_scratch(sg)] == [20, 20, 20, 20]
+    sg = _model(tflm_model_paths["svdf_int8"]).main
+    # batch 1 x 8 filters x int32, batch 1 x 4 units x int32
+    assert [b for _, b, _ in tflm_scratch.kernel_scratch(sg)] == [32, 16]
+
+
+def _body_macs(body) -> int:
+    """eq. 17 by hand from the body's shapes: FULLY_CONNECTED units x depth (+ units with a
+    bias), ADD one per output element, the other body ops (QUANTIZE, TANH, ...) none."""
+    total = 0
+    for op in body.operators:
+        if op.opcode == "FULLY_CONNECTED":
+            units, depth = body.tensors[op.inputs[1]].shape
+            bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+            total += units * depth + (units if bias else 0)
+        elif op.opcode == "ADD":
+            total += int(np.prod(body.tensors[op.outputs[0]].shape, dtype=np.int64))
+    return total
+
+
+def test_while_loop_planned_and_counted(tflm_model_paths):
+    """while_int8: a 5-step tf.while_loop whose body holds an 8x8 FULLY_CONNECTED: the WHILE
+    counts 5 body runs, and the body's weights are parameters of the report."""
+    model = _model(tflm_model_paths["while_int8"])
+    report = arena_report(model)
+    loop = next(o for o in report["ops"] if o["op"] == "WHILE")
+    per = _body_macs(model.subgraphs[2])
+    assert per >= 64 + 8
+    assert loop["trip_count"] == 5 and loop["macs_per_iteration"] == per
+    assert loop["macs"] == 5 * per and report["macs"] == 5 * per
+    fc = [o for o in report["ops"] if o.get("subgraph") == 2 and o["op"] == "FULLY_CONNECTED"]
+    assert len(fc) == 1 and fc[0]["params"] >= 64
+    assert report["params"]["count"] >= fc[0]["params"]
+    assert any("3 subgraphs" in f for f in report["flags"])
+
+
+def test_keras_lstm_loop_trip_count_is_its_time_steps(tflm_model_paths):
+    model = _model(tflm_model_paths["lstm_while_int8"])
+    loop = next(o for o in arena_report(model)["ops"] if o["op"] == "WHILE")
+    assert loop["trip_count"] == 8  # the Keras input has 8 time steps
+
+
+def test_int16_activations_are_flagged(tflm_model_paths):
+    report = arena_report(_model(tflm_model_paths["conv_int16x8"]))
+    assert any("int16" in f for f in report["flags"])
+    assert not report["arena_is_lower_bound"]
+
+
+def _custom_model(tmp_path):
+    g = Graph()
+    x = g.tensor("x", (1, 8), np.int8, 0.1)
+    y = g.tensor("y", (1, 8), np.int8, 0.1)
+    g.op("MyVendorOp", [x], [y])
+    path = tmp_path / "custom.tflite"
+    path.write_bytes(g.pack([x], [y], "custom op test"))
+    return path
+
+
+def test_unknown_op_makes_figures_lower_bounds(tmp_path):
+    result = CliRunner().invoke(main, ["arena", str(_custom_model(tmp_path)), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["arena_is_lower_bound"] is True
+    assert any("MyVendorOp" in f and "lower bounds" in f for f in report["flags"])
+    text = CliRunner().invoke(main, ["arena", str(_custom_model(tmp_path))]).output
+    assert "all lower bounds" in text
+
+
+@pytest.mark.slow
+def test_verify_tflm_exits_1_when_head_differs(tflm_model_paths, monkeypatch):
+    pytest.importorskip("tflite_micro", reason="tflite-micro is not installed")
+    path = tflm_model_paths["transpose_conv_int16x8"]
+    ok = CliRunner().invoke(main, ["arena", path, "--verify-tflm"])
+    assert ok.exit_code == 0, ok.output
+    monkeypatch.setattr(tflm_scratch, "RULES", {})  # forget the int64 scratch
+    bad = CliRunner().invoke(main, ["arena", path, "--verify-tflm"])
+    assert bad.exit_code == 1
+    assert "7,488 B" in bad.output and "1,728 B" in bad.output  # measured, and ours without
