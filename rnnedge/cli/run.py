@@ -1,4 +1,5 @@
-"""`rnnedge run`: run an int8 .tflite on one or a batch of inputs with a chosen backend.
+"""`rnnedge run`: run an int8 .tflite on one or a batch of inputs with a chosen backend;
+several inputs (one .npy each, or one .npz keyed by input name) and outputs (one .npz).
 
 Parses arguments, calls rnnedge.firmware_sim.backends, and prints or saves the raw outputs.
 Holds no model logic.
@@ -45,25 +46,72 @@ def load_input(path: str) -> np.ndarray:
         raise RnnedgeError(f"cannot read input {path}: {detail}") from None
 
 
-def save_outputs(path: str, outputs: list) -> None:
-    """Save one output as .npy (several as .npz) atomically."""
+def load_inputs(paths: tuple, names: list) -> list:
+    """One array per graph input (`names`, in the model's order): several .npy files in that
+    order, or one .npz keyed by input name (or arr_0, arr_1, ... in order); no pickles."""
+    if len(paths) == 1 and paths[0].endswith(".npz"):
+        return _load_npz(paths[0], names)
+    if any(p.endswith(".npz") for p in paths):
+        raise RnnedgeError("give either one .npz holding every input or one .npy per input")
+    if len(paths) != len(names):
+        raise RnnedgeError(f"the model takes {len(names)} inputs ({', '.join(names)}), got "
+                           f"{len(paths)} --input files; give one .npy per input in this "
+                           "order, or one .npz keyed by input name")
+    return [load_input(p) for p in paths]
+
+
+def _load_npz(path: str, names: list) -> list:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            keys = list(data.files)
+            positional = [f"arr_{i}" for i in range(len(names))]
+            if sorted(keys) == sorted(names):
+                order = names
+            elif sorted(keys) == positional:
+                order = positional
+            else:
+                raise RnnedgeError(f"{path} holds {sorted(keys)}; the model's inputs are "
+                                   f"{names} (or arr_0..arr_{len(names) - 1} in that order)")
+            for key in order:
+                header = data.zip.getinfo(key + ".npy").file_size
+                check_bytes(f"input {path}[{key}]", header, DATA_BYTES, "the input size limit")
+            arrays = [data[k] for k in order]
+    except (OSError, ValueError, EOFError, KeyError) as exc:
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise RnnedgeError(f"cannot read inputs {path}: {detail}") from None
+    for key, a in zip(order, arrays):
+        if a.dtype.hasobject or a.dtype.kind not in "biuf":
+            raise RnnedgeError(f"input {path}[{key}]: dtype {a.dtype} is not numeric")
+    return arrays
+
+
+def save_outputs(path: str, outputs: list, names: list | None = None) -> None:
+    """Save one output as .npy, several as one .npz keyed by output tensor name (arr_0,
+    arr_1, ... when names repeat), atomically."""
     if len(outputs) > 1 and not path.endswith(".npz"):
         raise RnnedgeError(f"the model has {len(outputs)} outputs: give an --output ending "
                            "in .npz")
+    names = names or []
+    keys = names if len(set(names)) == len(outputs) == len(names) else [
+        f"arr_{i}" for i in range(len(outputs))]
     with atomic_output(path, suffix=os.path.splitext(path)[1]) as tmp:
         with open(tmp, "wb") as f:
-            if len(outputs) == 1:
+            if len(outputs) == 1 and not path.endswith(".npz"):
                 np.save(f, outputs[0])
             else:
-                np.savez(f, *outputs)
+                np.savez(f, **dict(zip(keys, outputs)))
 
 
 @click.command("run")
 @click.argument("model_path", type=click.Path(dir_okay=False))
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
-              help="x.npy: one input of the model's shape, or N stacked on the first axis.")
+@click.option("--input", "input_paths", required=True, multiple=True,
+              type=click.Path(dir_okay=False),
+              help="x.npy: one input of the model's shape, or N stacked on the first axis; "
+              "repeat once per input for a multi-input model (model order), or give one .npz "
+              "keyed by input name.")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False),
-              help="Save the outputs here (.npy; .npz for several outputs) instead of printing.")
+              help="Save the outputs here (.npy; .npz keyed by output name for several) "
+              "instead of printing.")
 @click.option("--backend", type=click.Choice(["c", "tflite", "tflm"]), default="c",
               show_default=True, help="c: rnnedge's C kernels in one static arena; tflite: "
               "TFLite reference kernels; tflm: tflite-micro.")
@@ -76,21 +124,24 @@ def save_outputs(path: str, outputs: list) -> None:
 @click.option("--debug", is_flag=True, help="c backend: poison dead tensors and check guard "
               "bytes and live tensors after every op.")
 @max_arena_option
-def run(model_path, input_path, output_path, backend, planner, kernels, as_json, debug,
+def run(model_path, input_paths, output_path, backend, planner, kernels, as_json, debug,
         max_arena):
     """Run MODEL_PATH on the inputs in --input and print or save the raw outputs."""
     from rnnedge.firmware_sim.backends import make_backend
+    from rnnedge.firmware_sim.compiler import load_model
 
     if not os.path.isfile(model_path):
         raise RnnedgeError(f"model file {model_path} does not exist")
     if debug and backend != "c":
         raise RnnedgeError("--debug applies to the c backend only")
-    x = load_input(input_path)
+    model = load_model(model_path)
+    sg = model.main
+    inputs = load_inputs(tuple(input_paths), [sg.tensors[t].name for t in sg.inputs])
     runner = make_backend(backend, model_path, planner=planner, debug=debug,
                           max_arena=max_arena, kernels=kernels)
-    outputs = runner(x)
+    outputs = runner(*inputs)
     if output_path:
-        save_outputs(output_path, outputs)
+        save_outputs(output_path, outputs, [sg.tensors[t].name for t in sg.outputs])
     runtime = getattr(runner, "runtime", None)
     if as_json:
         report = {"model": model_path, "backend": backend, "samples": int(outputs[0].shape[0]),
