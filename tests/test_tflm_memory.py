@@ -141,3 +141,18 @@ def test_verify_tflm_exits_1_when_head_differs(tflm_model_paths, monkeypatch):
     bad = CliRunner().invoke(main, ["arena", path, "--verify-tflm"])
     assert bad.exit_code == 1
     assert "7,488 B" in bad.output and "1,728 B" in bad.output  # measured, and ours without
+
+
+@pytest.mark.slow
+def test_offline_plan_of_all_subgraphs_is_what_tflm_uses(tflm_model_paths, tmp_path):
+    """--write-plan on a WHILE model writes offsets for every subgraph's tensors; TFLM's
+    measured head with it is the `best` arena (below its own greedy plan here)."""
+    pytest.importorskip("tflite_micro", reason="tflite-micro is not installed")
+    path = tflm_model_paths["lstm_while_int8"]
+    out = tmp_path / "planned.tflite"
+    result = CliRunner().invoke(main, ["arena", path, "--write-plan", str(out), "--verify-tflm",
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["written_plan"]["tflm_head"] == report["arena"]["best"]
+    assert report["arena"]["best"] <= report["arena"]["tflm"] == report["tflm"]["head"]
