@@ -156,3 +156,22 @@ def test_offline_plan_of_all_subgraphs_is_what_tflm_uses(tflm_model_paths, tmp_p
     report = json.loads(result.stdout)
     assert report["written_plan"]["tflm_head"] == report["arena"]["best"]
     assert report["arena"]["best"] <= report["arena"]["tflm"] == report["tflm"]["head"]
+
+
+@pytest.mark.parametrize("index", [0, 1, 7])
+def test_malformed_control_flow_is_one_error_line(tmp_path, index):
+    """A WHILE calling itself (subgraph 0) or a subgraph the model lacks: `arena` refuses in
+    one line (TFLM itself would recurse or read out of range)."""
+    from ai_edge_litert import schema_py_generated as fb
+    g = Graph()
+    x = g.tensor("x", (1, 4), np.int8, 0.1)
+    y = g.tensor("y", (1, 4), np.int8, 0.1)
+    opt = fb.WhileOptionsT()
+    opt.condSubgraphIndex, opt.bodySubgraphIndex = index, index
+    g.op(fb.BuiltinOperator.WHILE, [x], [y], fb.BuiltinOptions.WhileOptions, opt)
+    path = tmp_path / "while.tflite"
+    path.write_bytes(g.pack([x], [y], "bad while"))
+    result = CliRunner().invoke(main, ["arena", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error: WHILE operator 0 calls subgraph")
+    assert len(result.output.strip().splitlines()) == 1
