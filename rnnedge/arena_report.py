@@ -7,7 +7,9 @@ totals (parameters, weight bytes, MACs), the arena of every planner and the live
 bound, an estimate of TFLM's persistent tail (op_table.tail_estimate), and total memory =
 weight bytes + arena. `render_text`, `write_csv` and `write_plot` format it (written through
 rnnedge.files, never half-written). Works on rnnedge.tflite models; imports
-rnnedge.files, rnnedge.op_table and rnnedge.planner, matplotlib lazily for the plot.
+rnnedge.control_flow, rnnedge.files, rnnedge.op_table and rnnedge.planner, matplotlib lazily
+for the plot. Models with several subgraphs (control flow) are reported whole: every
+subgraph's operators and weights, a loop's MACs counted inside it.
 """
 
 import csv
@@ -17,7 +19,7 @@ from collections import Counter
 from rnnedge.control_flow import operator_macs
 from rnnedge.files import atomic_write
 from rnnedge.op_table import (MAC_CONVENTION, TAIL_CONVENTION, is_parameter, memory_unmodelled,
-                              op_macs, tail_estimate)
+                              tail_estimate)
 from rnnedge.planner import PLANNERS, plan_all
 
 SCHEMA = "rnnedge.arena/1"
@@ -25,9 +27,8 @@ SCHEMA = "rnnedge.arena/1"
 
 def _flags(model) -> list:
     flags = []
-    sg = model.main
-    types = {t.type_name for s in model.subgraphs for op in s.operators for i in op.outputs
-             for t in (s.tensors[i],)}
+    types = {s.tensors[i].type_name for s in model.subgraphs for op in s.operators
+             for i in op.outputs}
     floats = sorted(types & {"FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16"})
     if floats and types & {"INT8", "INT16", "UINT8"}:
         flags.append(f"mixed model: some activations are {'/'.join(floats)}, others integer; "
@@ -47,7 +48,7 @@ def _flags(model) -> list:
                 flags.append(f"{where}op {op.index} {op.opcode}: not in rnnedge's op table; "
                              "its TFLM scratch and persistent memory are unknown, so the arena "
                              "figures are lower bounds")
-            elif index == 0 and op_macs(op, s.tensors) is None:
+            elif index == 0 and operator_macs(model, s, op)["macs"] is None:
                 flags.append(f"op {op.index} {op.opcode}: MACs unknown")
     return flags
 

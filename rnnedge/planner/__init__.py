@@ -1,4 +1,4 @@
-"""Tensor-arena planning for int8 TFLite models (subgraph 0).
+"""Tensor-arena planning for TFLite models (every subgraph, as TFLM plans them).
 
     from rnnedge.planner import plan, plan_all
     p = plan(model, "best")        # Plan: arena bytes, lower bound, offsets per tensor, ...
@@ -13,8 +13,11 @@ Planners:
 `reorder=True` lets best and inplace run the operators in another topological order when
 that lowers the live-set bound (reorder.py); the plan says so (`reordered`, `order`).
 
-Modules: lifetimes (buffers, TFLM lifetime rules, lower bound), greedy (first fit, TFLM
-order), best, inplace, fused_pad, reorder, plan (the `Plan` type and the entry points).
+Modules: lifetimes (buffers, TFLM lifetime rules, lower bound), subgraphs (the lifetimes of
+control flow: all subgraphs in one arena), greedy (first fit, TFLM order), best, inplace,
+fused_pad, reorder, plan (the `Plan` type and the entry points). A model with several
+subgraphs gets TFLM's lifetimes over all of them; in-place rules and reordering apply to
+single-subgraph models.
 Dependencies point one way: plan -> {best, inplace, reorder} -> greedy -> lifetimes ->
 rnnedge.op_table (kernel scratch requests, in-place capabilities); nothing here imports the
 CLI or the reports.

@@ -1,6 +1,7 @@
 """The `Plan` result type and the planner entry points.
 
-A `Plan` says where every arena tensor of subgraph 0 lives (`tensor_offsets`), in which order
+A `Plan` says where every arena tensor lives (`tensor_offsets`: subgraph 0's by tensor index;
+with several subgraphs every subgraph's, by TFLM's global tensor id), in which order
 the operators run (`steps`: groups of operator indices, one group per time scope; a fused
 PAD + conv, conv + ADD or PAD + conv + ADD is one group), which in-place rules fired, and the
 arena size. The firmware runtime and the offline-plan writer consume it. Imports this
