@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnedge.tflm_scratch import SIGNAL_OPS, kernel_scratch
+from rnnedge.tflm_scratch import DETECTION_POSTPROCESS, SIGNAL_OPS, kernel_scratch
 from rnnedge.tflm_tail import TAIL_CONVENTION
 from rnnedge.tflm_tail import tail_estimate as tflm_tail_estimate
 
@@ -228,9 +228,9 @@ def scratch_requests(subgraph) -> list:
 
 
 def memory_unmodelled(op) -> bool:
-    """True when rnnedge does not know what TFLM allocates for `op` (an op outside this table
-    and outside TFLM's Signal library): the arena figures are then lower bounds."""
-    return op.opcode not in OPS and op.opcode not in SIGNAL_OPS
+    """True when rnnedge does not know what TFLM allocates for `op` (an op outside this table,
+    TFLM's Signal library and its detection post-process): arena figures are lower bounds."""
+    return op.opcode not in OPS and op.opcode not in SIGNAL_OPS + (DETECTION_POSTPROCESS,)
 
 
 def tail_estimate(model) -> int:

@@ -52,8 +52,10 @@ class Graph:
         self.tensors.append(t)
         return len(self.tensors) - 1
 
-    def op(self, code, inputs, outputs, options_type=0, options=None, intermediates=None):
-        """Add an operator: `code` a BuiltinOperator value or a custom op's name (str)."""
+    def op(self, code, inputs, outputs, options_type=0, options=None, intermediates=None,
+           custom_options: bytes | None = None):
+        """Add an operator: `code` a BuiltinOperator value or a custom op's name (str) with
+        its `custom_options` (a flexbuffer)."""
         if code not in self.codes:
             self.codes.append(code)
         o = fb.OperatorT()
@@ -62,6 +64,8 @@ class Graph:
         o.builtinOptionsType, o.builtinOptions = options_type, options
         if intermediates:
             o.intermediates = list(intermediates)
+        if custom_options is not None:
+            o.customOptions, o.customOptionsFormat = list(custom_options), 0
         self.ops.append(o)
 
     def pack(self, inputs, outputs, description) -> bytes:

@@ -16,18 +16,24 @@ planners' `tflm` figure equals TFLM's head only if every rule is exact:
                                       (int16 cell: 2 B, float: 4 B)
   SignalRfft (custom)                 fft_length x sizeof(input element), fft_length being
                                       the complex output's last dimension - 2
+  TFLite_Detection_PostProcess        eleven buffers from boxes N, scores, max_detections D
+  (custom)                            and num_classes C (its flexbuffer options): N, 16 N,
+                                      4 x scores, 4 N, 4 N, 4 DN, 4 DN, 4 N, 4 DN,
+                                      4 max(C, D) N, 4 min(N, D) N
 
 Every other builtin of rnnedge.op_table requests none in the reference build (CMSIS-NN and
 other optimised kernels request more, e.g. im2col buffers; not modelled). The other Signal
 library ops keep their state in persistent buffers (the tail), not in scratch.
 
-Works on rnnedge.tflite.model objects; imports only numpy.
+Works on rnnedge.tflite.model objects; imports numpy (flatbuffers' flexbuffers lazily,
+for custom options).
 """
 
 import numpy as np
 
 QUANTIZED = ("INT8", "UINT8", "INT16")
 _ELEMENT_BYTES = {"INT8": 1, "UINT8": 1, "INT16": 2, "INT32": 4, "FLOAT32": 4, "INT64": 8}
+DETECTION_POSTPROCESS = "TFLite_Detection_PostProcess"  # TFLM's one builtin-registered custom
 # The custom ops of TFLM's Signal library (signal/micro/kernels), by their registered names.
 SIGNAL_OPS = ("SignalDelay", "SignalEnergy", "SignalFftAutoScale", "SignalFilterBank",
               "SignalFilterBankLog", "SignalFilterBankSpectralSubtraction",
@@ -99,9 +105,41 @@ def _rfft(sg, op):
     return [((out.shape[-1] - 2) * _ELEMENT_BYTES.get(x.type_name, 4), "work area")]
 
 
+def custom_options(op) -> dict:
+    """A custom op's flexbuffer options as a dict ({} when absent or unreadable)."""
+    if not op.custom_options:
+        return {}
+    from flatbuffers import flexbuffers
+
+    try:
+        value = flexbuffers.Loads(op.custom_options)
+    except Exception:  # a malformed buffer in a hostile file: the options are unknown
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _detection_postprocess(sg, op):
+    boxes, scores = _tensor(sg, op, 0), _tensor(sg, op, 1)
+    options = custom_options(op)
+    if boxes is None or scores is None or len(boxes.shape) != 3 or len(scores.shape) != 3:
+        return []
+    if not {"max_detections", "num_classes"} <= options.keys():
+        return []
+    n, detections, classes = boxes.shape[1], int(options["max_detections"]), int(
+        options["num_classes"])
+    return [(n, "active candidates"), (16 * n, "decoded boxes"),
+            (4 * scores.shape[1] * scores.shape[2], "scores"), (4 * n, "score buffer"),
+            (4 * n, "keep scores"), (4 * detections * n, "scores after nms"),
+            (4 * detections * n, "sorted values"), (4 * n, "keep indices"),
+            (4 * detections * n, "sorted indices"),
+            (4 * max(classes, detections) * n, "buffer"),
+            (4 * min(n, detections) * n, "selected")]
+
+
 RULES = {"MEAN": _reduce, "SUM": _reduce, "REDUCE_MAX": _reduce, "REDUCE_MIN": _reduce,
          "TRANSPOSE_CONV": _transpose_conv, "SVDF": _svdf,
-         "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm, "SignalRfft": _rfft}
+         "UNIDIRECTIONAL_SEQUENCE_LSTM": _lstm, "SignalRfft": _rfft,
+         "TFLite_Detection_PostProcess": _detection_postprocess}
 
 
 def kernel_scratch(subgraph) -> list:

@@ -175,3 +175,33 @@ def test_malformed_control_flow_is_one_error_line(tmp_path, index):
     assert result.exit_code == 2
     assert result.output.strip().startswith("error: WHILE operator 0 calls subgraph")
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_detection_postprocess_scratch_is_tflm_head(tmp_path):
+    """TFLite_Detection_PostProcess requests eleven scratch buffers sized from its flexbuffer
+    options; a one-op model's `tflm` figure equals TFLM's head."""
+    pytest.importorskip("tflite_micro", reason="tflite-micro is not installed")
+    from flatbuffers import flexbuffers
+    g = Graph()
+    n, classes, detections = 20, 3, 5
+    boxes = g.tensor("boxes", (1, n, 4), np.float32)
+    scores = g.tensor("scores", (1, n, classes + 1), np.float32)
+    anchors = g.tensor("anchors", (n, 4), np.float32,
+                       data=np.tile(np.array([0.5, 0.5, 0.2, 0.2], np.float32), (n, 1)))
+    outs = [g.tensor("b", (1, detections, 4), np.float32),
+            g.tensor("c", (1, detections), np.float32),
+            g.tensor("s", (1, detections), np.float32), g.tensor("n", (1,), np.float32)]
+    options = flexbuffers.Dumps({
+        "max_detections": detections, "max_classes_per_detection": 1,
+        "detections_per_class": 1, "use_regular_nms": False, "nms_score_threshold": 0.3,
+        "nms_iou_threshold": 0.5, "num_classes": classes, "y_scale": 10.0, "x_scale": 10.0,
+        "h_scale": 5.0, "w_scale": 5.0})
+    g.op("TFLite_Detection_PostProcess", [boxes, scores, anchors], outs,
+         custom_options=bytes(options))
+    path = tmp_path / "postprocess.tflite"
+    path.write_bytes(g.pack([boxes, scores], outs, "detection post-process"))
+    model = _model(path)
+    assert len(tflm_scratch.kernel_scratch(model.main)) == 11
+    assert plan(model, "tflm").arena == measure_tflm(path)["head"]
+    assert not arena_report(model)["arena_is_lower_bound"]

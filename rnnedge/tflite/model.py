@@ -89,6 +89,7 @@ class Operator:
     intermediates: tuple
     options: dict
     options_type: str | None  # builtin options table name, e.g. "Conv2DOptions"
+    custom_options: bytes = b""  # a custom op's options (usually a flexbuffer), raw
 
 
 @dataclass(frozen=True)

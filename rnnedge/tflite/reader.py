@@ -190,7 +190,13 @@ def _operator(buf: Buf, index: int, t: Table, n: int, opcodes: list, what: str) 
         intermediates=_indices(buf, t.vector(schema.OPERATOR["intermediates"], "i",
                                              f"{what} intermediates"), n,
                                f"{what} intermediates", False),
-        options=options, options_type=options_name)
+        options=options, options_type=options_name,
+        custom_options=_bytes(t.vector(schema.OPERATOR["custom_options"], "B",
+                                       f"{what} custom options")))
+
+
+def _bytes(vector) -> bytes:
+    return b"" if vector is None else bytes(np.asarray(vector, np.uint8))
 
 
 _SCALAR_FMT = {"i8": "b", "i32": "i", "f32": "f", "bool": "B", "act": "b", "pad": "b"}
