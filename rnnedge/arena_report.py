@@ -48,7 +48,7 @@ def _flags(model) -> list:
                 flags.append(f"{where}op {op.index} {op.opcode}: not in rnnedge's op table; "
                              "its TFLM scratch and persistent memory are unknown, so the arena "
                              "figures are lower bounds")
-            elif index == 0 and operator_macs(model, s, op)["macs"] is None:
+            if index == 0 and operator_macs(model, s, op)["macs"] is None:
                 flags.append(f"op {op.index} {op.opcode}: MACs unknown")
     return flags
 
