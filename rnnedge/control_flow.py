@@ -114,27 +114,33 @@ def trip_count(model, sg, op):
     return min(counts)
 
 
-def subgraph_macs(model, index: int, depth: int = 0):
+def subgraph_macs(model, index: int, _memo=None, _active=()):
     """MACs of one run of subgraph `index` (control flow counted inside), or None when some
-    op's MACs are unknown."""
+    op's MACs are unknown (or the subgraph calls itself)."""
+    memo = {} if _memo is None else _memo
+    if index in memo:
+        return memo[index]
+    if index in _active:
+        return None
     sg = model.subgraphs[index]
     total = 0
     for op in sg.operators:
-        macs = operator_macs(model, sg, op, depth)["macs"]
+        macs = operator_macs(model, sg, op, memo, _active + (index,))["macs"]
         if macs is None:
-            return None
+            total = None
+            break
         total += macs
+    memo[index] = total
     return total
 
 
-def operator_macs(model, sg, op, depth: int = 0) -> dict:
+def operator_macs(model, sg, op, _memo=None, _active=()) -> dict:
     """{"macs": int or None, and for control flow "macs_per_iteration" / "trip_count"
     (WHILE), "macs_per_branch" (IF)} of operator `op` of subgraph `sg`."""
     if op.opcode not in ("WHILE", "IF", "CALL_ONCE"):
         return {"macs": op_macs(op, sg.tensors)}
-    if depth > 32:
-        return {"macs": None}
-    inner = [subgraph_macs(model, i, depth + 1) for i in called_subgraphs(model, op)]
+    memo = {} if _memo is None else _memo
+    inner = [subgraph_macs(model, i, memo, _active) for i in called_subgraphs(model, op)]
     if op.opcode == "CALL_ONCE":
         return {"macs": inner[0]}
     if op.opcode == "IF":

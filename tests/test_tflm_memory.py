@@ -205,3 +205,22 @@ def test_detection_postprocess_scratch_is_tflm_head(tmp_path):
     assert len(tflm_scratch.kernel_scratch(model.main)) == 11
     assert plan(model, "tflm").arena == measure_tflm(path)["head"]
     assert not arena_report(model)["arena_is_lower_bound"]
+
+
+def test_a_loop_body_calling_itself_is_refused(tflm_model_paths):
+    """Rewire while_int8 so its body holds a WHILE over the body again: planning refuses in
+    one error (TFLM would recurse without end); MACs of such a loop are unknown."""
+    import dataclasses
+
+    from rnnedge.errors import RnnedgeError
+    model = _model(tflm_model_paths["while_int8"])
+    body = model.subgraphs[2]
+    loop = next(op for op in model.main.operators if op.opcode == "WHILE")
+    again = dataclasses.replace(loop, index=len(body.operators), inputs=body.inputs,
+                                outputs=body.outputs)
+    odd = dataclasses.replace(model, subgraphs=model.subgraphs[:2] + (
+        dataclasses.replace(body, operators=body.operators + (again,)),))
+    with pytest.raises(RnnedgeError, match="calls itself"):
+        plan(odd, "tflm")
+    from rnnedge.control_flow import operator_macs
+    assert operator_macs(odd, odd.main, loop)["macs"] is None

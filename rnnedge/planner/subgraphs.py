@@ -9,7 +9,8 @@ body; CALL_ONCE: init), each one scope further, their operators continuing the c
 them the operator's inputs and outputs are last used at the current scope, and its scratch
 buffers live from the operator's own scope to it; a subgraph's outputs live to the end of
 the subgraph. Creating a tensor resets its last use (a subgraph entered twice keeps its
-second lifetime). Tensors of subgraphs no operator enters keep (-1, -1). Buffer ids follow
+second lifetime; a subgraph that calls itself is refused, as is a nesting of calls
+that expands to more than MAX_VISITS operator runs). Tensors of subgraphs no operator enters keep (-1, -1). Buffer ids follow
 TFLM's allocation-info order: all tensors, subgraph by subgraph, then the scratch requests
 in Prepare order (subgraph by subgraph, operator by operator).
 
@@ -24,7 +25,7 @@ from rnnedge.planner.lifetimes import KERNEL_SCRATCH, Buffer, align, arena_tenso
 CALLS = {"IF": ("then_subgraph_index", "else_subgraph_index"),
          "WHILE": ("cond_subgraph_index", "body_subgraph_index"),
          "CALL_ONCE": ("init_subgraph_index",)}
-MAX_DEPTH = 32  # nesting TFLM itself would recurse into without end (a loop calling itself)
+MAX_VISITS = 1_000_000  # operator visits: a hostile file can nest calls exponentially
 
 
 def called_subgraphs(model, op) -> tuple:
@@ -53,7 +54,7 @@ class _Marker:
     """Walks the model from subgraph 0 with TFLM's single scope counter."""
 
     def __init__(self, model):
-        self.model, self.scope = model, 0
+        self.model, self.scope, self.active = model, 0, []
         self.life, self.scratch, self.op_scope = {}, {}, {}
 
     def _create(self, key):
@@ -62,15 +63,20 @@ class _Marker:
     def _use(self, key):
         self.life.setdefault(key, [-1, -1])[1] = self.scope
 
-    def mark(self, index, depth=0):
-        if depth > MAX_DEPTH:
-            raise RnnedgeError(f"control flow nests deeper than {MAX_DEPTH} subgraphs "
-                               "(a subgraph that calls itself?)")
+    def mark(self, index):
+        if index in self.active:
+            raise RnnedgeError(f"subgraph {index} calls itself (through "
+                               f"{' -> '.join(map(str, self.active + [index]))}); TFLM would "
+                               "recurse without end")
+        self.active.append(index)
         sg = self.model.subgraphs[index]
         for t in (*sg.inputs, *sg.outputs):
             self._create((index, t))
         for op in sg.operators:
             self.scope += 1
+            if self.scope > MAX_VISITS:
+                raise RnnedgeError(f"control flow expands to more than {MAX_VISITS:,} "
+                                   "operator runs; refusing to plan it")
             for t in op.outputs:
                 self._create((index, t))
             start = self.scope
@@ -78,7 +84,7 @@ class _Marker:
                 self.op_scope[op.index] = start
             for sub in called_subgraphs(self.model, op):
                 self.scope += 1
-                self.mark(sub, depth + 1)
+                self.mark(sub)
             for t in op.inputs:
                 if t >= 0:
                     self._use((index, t))
@@ -87,6 +93,7 @@ class _Marker:
             self.scratch[(index, op.index)] = (start, self.scope)
         for t in sg.outputs:
             self._use((index, t))
+        self.active.pop()
 
 
 def model_buffers(model):
