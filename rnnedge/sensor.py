@@ -153,7 +153,7 @@ def _read_pgm(path) -> np.ndarray:
     return np.frombuffer(pixels, np.uint8).reshape(height, width).copy()
 
 
-def write_pgm(path, frame) -> bytes:
+def pgm_bytes(frame) -> bytes:
     """The bytes of an 8-bit binary PGM of `frame` (H, W[, 1]) uint8 (for fixtures/tools)."""
     frame = np.asarray(frame, np.uint8).reshape(np.asarray(frame).shape[:2])
     return b"P5\n%d %d\n255\n" % (frame.shape[1], frame.shape[0]) + frame.tobytes()
