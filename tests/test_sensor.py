@@ -8,7 +8,6 @@ the demosaiced image."""
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from rnnedge import sensor
 from rnnedge.data import open_dataset
