@@ -1,8 +1,9 @@
 /* SVDF, int8 input: TFLM's EvalIntegerSvdfReference, in both of TFLM's forms
  * (int16 time weights and state, as its keyword models use, or int8 ones).
  * Per invocation: the state [batches, num_filters * memory_size] shifts left by
- * one element; the feature matmul (input x weights_feature, rescaled, plus the
- * state zero point, saturated) writes each filter's newest memory slot; the time
+ * one element; the feature matmul (input x weights_feature, rescaled, saturated
+ * to the state type, then plus the state zero point, wrapping as TFLM's C++
+ * narrowing does) writes each filter's newest memory slot; the time
  * matmul (state x weights_time) gives one int32 per filter; the filters of each
  * unit (rank of them) are summed with the bias, rescaled and saturated to int8.
  * The state is the caller's variable tensor, updated in place. */
