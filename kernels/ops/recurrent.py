@@ -5,7 +5,10 @@ updates them in place), plus a scratch buffer per call.
 `UnidirectionalSequenceLstm` is TFLM's integer LSTM for int8 activations, int8 weights and an
 int16 cell (its Prepare: gate FCs rescaled to Q3.12, the fixed Q0.15 gate outputs, the cell
 scale's power of two for tanh, the quantised cell clip); `Svdf` is TFLM's int8-input SVDF with
-an int8 or int16 state. Both are called as ``kernel(x, *states, out=None, scratch=None)``.
+an int8 or int16 state. Both are called as ``kernel(x, *states, out=None, scratch=None)``;
+the firmware compiler reads `state_shapes` / `state_dtypes`, `scratch_nbytes` /
+`scratch_dtype` and
+`constants` (the flash arrays in C argument order, None for an absent bias).
 
 Prepared kernels (see rnnedge.kernels.ops); tests in kernels/tests/test_recurrent.py.
 May import: numpy, ctypes, rnnedge.errors and this package.
@@ -123,7 +126,8 @@ class UnidirectionalSequenceLstm(Kernel):
         self.state_shapes = ((b, state), (b, state))
         self.state_dtypes = (INT8, INT16)
         self.input_shapes = [self.input_shape, *self.state_shapes]
-        self.scratch_nbytes = 4 * b * state * 2
+        self.scratch_nbytes, self.scratch_dtype = 4 * b * state * 2, INT16
+        self.constants = (("weights", self.weights), ("biases", self.biases))
         self.params = structs.UnidirectionalSequenceLstmParams(
             batches=b, time_steps=t, input_depth=depth, state_depth=state,
             time_major=int(bool(time_major)), input_offset=-int(input_q.zero_point),
@@ -190,7 +194,9 @@ class Svdf(Kernel):
         self.state_shapes = ((batches, memory * filters),)
         self.state_dtypes = (np.dtype(wt.dtype),)
         self.input_shapes = [self.input_shape, *self.state_shapes]
-        self.scratch_nbytes = 4 * batches * filters
+        self.scratch_nbytes, self.scratch_dtype = 4 * batches * filters, INT32
+        self.constants = (("weights_feature", self.weights_feature),
+                          ("weights_time", self.weights_time), ("bias", self.bias))
         self.params = structs.SvdfParams(
             batches=batches, input_depth=depth, num_filters=filters, num_units=units,
             rank=rank, memory_size=memory, state_int16=int(wt.dtype == INT16),

@@ -45,22 +45,22 @@ class _Op:
         return tuple(self.tensor(i).shape)
 
 
-def _lstm_kernel(model):
+def _lstm_kernel(model, lib=None):
     o = _Op(model)
     opt = o.op.builtinOptions
     act = {fb.ActivationFunctionType.TANH: "TANH"}.get(opt.fusedActivationFunction, "NONE")
     return ops.UnidirectionalSequenceLstm(
         o.shape(0), [o.data(i) for i in range(1, 9)], [o.quant(i) for i in range(1, 9)],
         [o.data(i) for i in range(12, 16)], o.quant(0), o.quant(18), o.quant(19).scale,
-        time_major=bool(opt.timeMajor), cell_clip=float(opt.cellClip), activation=act)
+        time_major=bool(opt.timeMajor), cell_clip=float(opt.cellClip), activation=act, lib=lib)
 
 
-def _svdf_kernel(model):
+def _svdf_kernel(model, lib=None):
     o = _Op(model)
     bias = o.data(3) if o.op.inputs[3] >= 0 else None
     return ops.Svdf(o.shape(0), o.data(1), o.data(2), bias, o.quant(0), o.quant(1).scale,
                     o.quant(2).scale, o.quant(4), o.quant(0, output=True),
-                    rank=o.op.builtinOptions.rank)
+                    rank=o.op.builtinOptions.rank, lib=lib)
 
 
 def _tflm_runs(model, inputs):
@@ -116,10 +116,10 @@ LSTM_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(LSTM_CASES))
-def test_lstm_matches_tflm_across_invocations(case):
+def test_lstm_matches_tflm_across_invocations(case, lib):
     config = LSTM_CASES[case]
     model = lstm_model(**config)
-    kernel = _lstm_kernel(model)
+    kernel = _lstm_kernel(model, lib)
     zp = _Op(model).quant(18).zero_point
     _check(model, kernel, (zp, 0), np.random.default_rng(hash(case) % 1000))
 
@@ -145,9 +145,9 @@ SVDF_CASES = {
 # No bias-less case: TFLM's PrepareSvdf reads the bias scale unconditionally (its TODO #1751)
 # and crashes on a model without one, so there is no oracle for it.
 @pytest.mark.parametrize("case", sorted(SVDF_CASES))
-def test_svdf_matches_tflm_across_invocations(case):
+def test_svdf_matches_tflm_across_invocations(case, lib):
     model = svdf_model(**SVDF_CASES[case])
-    kernel = _svdf_kernel(model)
+    kernel = _svdf_kernel(model, lib)
     zp = _Op(model).quant(4).zero_point if kernel.state_dtypes[0] == np.int8 else 0
     _check(model, kernel, (zp,), np.random.default_rng(len(case)))
     _check(model, kernel, (zp,), np.random.default_rng(7), extreme=True)
