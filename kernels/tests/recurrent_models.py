@@ -18,7 +18,7 @@ import numpy as np
 from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as fb
 
 _TYPES = {np.dtype(np.int8): fb.TensorType.INT8, np.dtype(np.int16): fb.TensorType.INT16,
-          np.dtype(np.int32): fb.TensorType.INT32}
+          np.dtype(np.int32): fb.TensorType.INT32, np.dtype(np.int64): fb.TensorType.INT64}
 
 
 class _Graph:
@@ -71,17 +71,20 @@ def _model(graph: _Graph, ops, inputs, outputs) -> bytes:
 
 def lstm_model(batch=1, time=4, n_input=3, n_cell=5, *, time_major=False, cell_clip=10.0,
                cell_scale_power=-11, last_step=False, seed=0, input_zp=None,
-               hidden_zp=None, activation=fb.ActivationFunctionType.TANH) -> bytes:
-    """One int8 UNIDIRECTIONAL_SEQUENCE_LSTM (see the module docstring)."""
+               hidden_zp=None, activation=fb.ActivationFunctionType.TANH,
+               dtype=np.int8) -> bytes:
+    """One UNIDIRECTIONAL_SEQUENCE_LSTM with int8 activations, or int16 ones (`dtype`: TFLM's
+    16x8, symmetric, int64 biases); see the module docstring."""
     rng = np.random.default_rng(seed)
     g = _Graph()
-    in_scale = float(rng.uniform(0.005, 0.03))
-    in_zp = int(rng.integers(-20, 20)) if input_zp is None else input_zp
-    h_scale = float(rng.uniform(1.0 / 200, 1.0 / 100))
-    h_zp = int(rng.integers(-10, 10)) if hidden_zp is None else hidden_zp
+    wide = np.dtype(dtype) == np.int16
+    in_scale = float(rng.uniform(0.005, 0.03)) / (256 if wide else 1)
+    in_zp = 0 if wide else int(rng.integers(-20, 20)) if input_zp is None else input_zp
+    h_scale = float(rng.uniform(1.0 / 200, 1.0 / 100)) / (256 if wide else 1)
+    h_zp = 0 if wide else int(rng.integers(-10, 10)) if hidden_zp is None else hidden_zp
     in_shape = (time, batch, n_input) if time_major else (batch, time, n_input)
     out_shape = (time, batch, n_cell) if time_major else (batch, time, n_cell)
-    x = g.tensor("input", in_shape, np.int8, in_scale, in_zp)
+    x = g.tensor("input", in_shape, dtype, in_scale, in_zp)
     ins = [x]
     w_scales = []
     for kind, depth, act_scale in (("input", n_input, in_scale), ("recurrent", n_cell, h_scale)):
@@ -93,14 +96,14 @@ def lstm_model(batch=1, time=4, n_input=3, n_cell=5, *, time_major=False, cell_c
     ins += [-1, -1, -1]
     for i, gate in enumerate(("input", "forget", "cell", "output")):
         bs = in_scale * w_scales[i]
-        ins.append(g.tensor(f"{gate}_gate_bias", (n_cell,), np.int32, bs, 0,
-                            rng.integers(-3000, 3000, n_cell)))
+        ins.append(g.tensor(f"{gate}_gate_bias", (n_cell,), np.int64 if wide else np.int32, bs,
+                            0, rng.integers(-3000, 3000, n_cell) * (256 if wide else 1)))
     ins += [-1, -1]
-    ins.append(g.tensor("output_state", (batch, n_cell), np.int8, h_scale, h_zp, variable=True))
+    ins.append(g.tensor("output_state", (batch, n_cell), dtype, h_scale, h_zp, variable=True))
     ins.append(g.tensor("cell_state", (batch, n_cell), np.int16, 2.0 ** cell_scale_power, 0,
                         variable=True))
     ins += [-1, -1, -1, -1]
-    y = g.tensor("lstm_output", out_shape, np.int8, h_scale, h_zp)
+    y = g.tensor("lstm_output", out_shape, dtype, h_scale, h_zp)
     opt = fb.UnidirectionalSequenceLSTMOptionsT()
     opt.fusedActivationFunction, opt.cellClip, opt.projClip = activation, cell_clip, 0.0
     opt.timeMajor, opt.asymmetricQuantizeInputs = time_major, False
@@ -111,7 +114,7 @@ def lstm_model(batch=1, time=4, n_input=3, n_cell=5, *, time_major=False, cell_c
         begin = g.tensor("begin", (3,), np.int32, data=[0, -1, 0])
         end = g.tensor("end", (3,), np.int32, data=[0, 0, 0])
         strides = g.tensor("strides", (3,), np.int32, data=[1, 1, 1])
-        last = g.tensor("last_step", (batch, n_cell), np.int8, h_scale, h_zp)
+        last = g.tensor("last_step", (batch, n_cell), dtype, h_scale, h_zp)
         sopt = fb.StridedSliceOptionsT()
         sopt.beginMask, sopt.endMask, sopt.shrinkAxisMask = 5, 5, 2
         ops.append((fb.BuiltinOperator.STRIDED_SLICE, [y, begin, end, strides], [last],

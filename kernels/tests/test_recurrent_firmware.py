@@ -135,3 +135,16 @@ def test_host_firmware_keeps_state_like_tflm(name, tmp_path):
         b"".join(e.tobytes() for e in expected[:-1])
     # a new process starts from rn_model_reset(): its first output is TFLM's after reset
     assert toolchain.run_host(out / "firmware", xs[0].tobytes()) == expected[-1].tobytes()
+
+
+def test_16x8_lstm_is_refused_in_one_line(tmp_path):
+    """The int16-activation LSTM (TFLM's 16x8) has no kernel yet: one clean error, exit 2."""
+    model = lstm_model(dtype=np.int16)
+    with pytest.raises(RnnedgeError, match="INT16; the C kernel takes int8 activations"):
+        compile_model(model, "best")
+    path = tmp_path / "lstm16.tflite"
+    path.write_bytes(model)
+    npy = tmp_path / "x.npy"
+    np.save(npy, np.zeros((1, 4, 3), np.int16))
+    result = CliRunner().invoke(main, ["run", str(path), "--input", str(npy), "--backend", "c"])
+    assert result.exit_code == 2 and "INT16" in result.output
