@@ -15,6 +15,8 @@ I32 = ctypes.c_int32
 P_I32 = ctypes.POINTER(ctypes.c_int32)
 P_I8 = ctypes.POINTER(ctypes.c_int8)
 P_F32 = ctypes.POINTER(ctypes.c_float)
+P_I16 = ctypes.POINTER(ctypes.c_int16)
+P_VOID = ctypes.c_void_p
 DIMS = I32 * MAX_DIMS
 
 
@@ -155,6 +157,29 @@ class ResizeNearestNeighborParams(ctypes.Structure):
                      "output_width", "align_corners", "half_pixel_centers")
 
 
+class LstmGateParams(ctypes.Structure):
+    _fields_ = _ints("input_multiplier", "input_shift", "recurrent_multiplier",
+                     "recurrent_shift", "input_weights_offset", "recurrent_weights_offset")
+
+
+class UnidirectionalSequenceLstmParams(ctypes.Structure):
+    _fields_ = _ints("batches", "time_steps", "input_depth", "state_depth", "time_major",
+                     "input_offset", "hidden_offset") + [
+        ("input_gate", LstmGateParams), ("forget_gate", LstmGateParams),
+        ("cell_gate", LstmGateParams), ("output_gate", LstmGateParams)] + _ints(
+        "forget_cell_multiplier", "forget_cell_shift",
+        "input_cell_multiplier", "input_cell_shift", "hidden_multiplier", "hidden_shift",
+        "hidden_zero_point", "cell_tanh_multiplier", "cell_tanh_shift", "use_cell_clip",
+        "cell_clip")
+
+
+class SvdfParams(ctypes.Structure):
+    _fields_ = _ints("batches", "input_depth", "num_filters", "num_units", "rank",
+                     "memory_size", "state_int16", "input_zero_point", "state_zero_point",
+                     "output_zero_point", "feature_multiplier", "feature_shift",
+                     "time_multiplier", "time_shift")
+
+
 P_P_I8 = ctypes.POINTER(P_I8)
 
 # Entry point name -> (params struct, argument types after the params pointer).
@@ -184,6 +209,9 @@ SIGNATURES = {
     "rn_dequantize": (DequantizeParams, [P_I8, P_F32]),
     "rn_softmax": (SoftmaxParams, [P_I8, P_I8]),
     "rn_resize_nearest_neighbor": (ResizeNearestNeighborParams, [P_I8, P_I8]),
+    "rn_unidirectional_sequence_lstm": (UnidirectionalSequenceLstmParams,
+                                        [P_I8, P_I8, P_I32, P_I8, P_I16, P_I16, P_I8]),
+    "rn_svdf": (SvdfParams, [P_I8, P_I8, P_VOID, P_I32, P_VOID, P_I32, P_I8]),
 }
 
 

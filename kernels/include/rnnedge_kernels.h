@@ -267,4 +267,46 @@ typedef struct {
 int rn_resize_nearest_neighbor(const rn_resize_nearest_neighbor_params *p,
                                const int8_t *input, int8_t *output);
 
+/* ---- UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int8 -> int16 cell (TFLM's standard LSTM:
+ * no peephole, projection or layer norm) ---- */
+typedef struct {
+  int32_t input_multiplier, input_shift;          /* input FC -> Q3.12 int16 */
+  int32_t recurrent_multiplier, recurrent_shift;  /* recurrent FC -> Q3.12 int16 */
+  int32_t input_weights_offset, recurrent_weights_offset; /* -weight zero points */
+} rn_lstm_gate_params;
+
+typedef struct {
+  int32_t batches, time_steps, input_depth, state_depth, time_major;
+  int32_t input_offset, hidden_offset; /* -input zp, -output-state zp */
+  rn_lstm_gate_params input_gate, forget_gate, cell_gate, output_gate;
+  int32_t forget_cell_multiplier, forget_cell_shift; /* forget x cell -> cell */
+  int32_t input_cell_multiplier, input_cell_shift;   /* input x cell gate -> cell */
+  int32_t hidden_multiplier, hidden_shift, hidden_zero_point; /* -> int8 hidden */
+  int32_t cell_tanh_multiplier, cell_tanh_shift; /* tanh(cell) input rescale */
+  int32_t use_cell_clip, cell_clip;              /* quantised clip, when used */
+} rn_unidirectional_sequence_lstm_params;
+/* weights: the 4 input-to-gate [state, input] then the 4 recurrent-to-gate
+ * [state, state] matrices back to back; biases: 4 x state_depth; output_state
+ * [batches, state] int8 and cell_state int16 are the variable tensors (read and
+ * updated); scratch: 4 x batches x state_depth int16. */
+int rn_unidirectional_sequence_lstm(const rn_unidirectional_sequence_lstm_params *p,
+                                    const int8_t *input, const int8_t *weights,
+                                    const int32_t *biases, int8_t *output_state,
+                                    int16_t *cell_state, int16_t *scratch,
+                                    int8_t *output);
+
+/* ---- SVDF (int8 input and feature weights; int8 or int16 time weights and state) ---- */
+typedef struct {
+  int32_t batches, input_depth, num_filters, num_units, rank, memory_size;
+  int32_t state_int16; /* 1: weights_time and state are int16, 0: int8 */
+  int32_t input_zero_point, state_zero_point, output_zero_point;
+  int32_t feature_multiplier, feature_shift; /* input x feature -> state */
+  int32_t time_multiplier, time_shift;       /* state x time -> output */
+} rn_svdf_params;
+/* state: the variable tensor [batches, memory_size * num_filters] (shifted and
+ * updated); scratch: batches x num_filters int32. */
+int rn_svdf(const rn_svdf_params *p, const int8_t *input,
+            const int8_t *weights_feature, const void *weights_time,
+            const int32_t *bias, void *state, int32_t *scratch, int8_t *output);
+
 #endif /* RNNEDGE_KERNELS_H */

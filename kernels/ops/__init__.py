@@ -13,7 +13,7 @@ Shapes are tuples of ints in TFLite order (NHWC images).  Quantisation is passed
 `params.Quant(scale, zero_point)`.
 
 Modules: base (Kernel, SingleIO, shared helpers), conv, elementwise, activations, quantize,
-pooling, mean, shape_ops, softmax, resize_nearest_neighbor.
+pooling, mean, shape_ops, softmax, resize_nearest_neighbor, recurrent.
 May import: numpy, ctypes, the standard library, rnnedge.errors and this package.
 """
 
@@ -25,6 +25,7 @@ from rnnedge.kernels.ops.mean import Mean
 from rnnedge.kernels.ops.pooling import AveragePool2D, MaxPool2D
 from rnnedge.kernels.ops.quantize import Requantize, Quantize, Dequantize
 from rnnedge.kernels.ops.resize_nearest_neighbor import ResizeNearestNeighbor
+from rnnedge.kernels.ops.recurrent import Svdf, UnidirectionalSequenceLstm
 from rnnedge.kernels.ops.shape_ops import (Concatenation, Pad, Reshape, Slice, Split,
                                            StridedSlice, Transpose)
 from rnnedge.kernels.ops.softmax import Softmax
@@ -33,4 +34,4 @@ __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "Fu
            "Add", "Sub", "Mul", "Tanh", "Logistic", "Relu", "Relu6", "Requantize", "Quantize",
            "Dequantize", "AveragePool2D", "MaxPool2D", "Mean", "Pad", "Concatenation",
            "Split", "StridedSlice", "Slice", "Reshape", "Transpose", "Softmax",
-           "ResizeNearestNeighbor"]
+           "ResizeNearestNeighbor", "UnidirectionalSequenceLstm", "Svdf"]

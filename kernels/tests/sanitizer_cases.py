@@ -83,6 +83,35 @@ def run_all(lib, seed: int) -> dict:
     out["quantize"] = ops.Quantize(floats.shape, q, lib=lib)(floats)
     out["requantize"] = ops.Requantize(every.shape, _q(rng), _q(rng), lib=lib)(every)
     out["dequantize"] = ops.Dequantize(every.shape, q, lib=lib)(every)
+    out.update(_recurrent(rng, lib))
+    return out
+
+
+def _recurrent(rng, lib) -> dict:
+    """LSTM (both layouts) and SVDF (both state types), each invoked twice on its state."""
+    out = {}
+    for time_major in (False, True):
+        b, t, n_in, n_cell = (int(v) for v in rng.integers(1, 6, size=4))
+        weights = [_x(rng, (n_cell, n_in if k < 4 else n_cell)) for k in range(8)]
+        lstm = ops.UnidirectionalSequenceLstm(
+            (t, b, n_in) if time_major else (b, t, n_in), weights,
+            [Quant(float(rng.uniform(0.002, 0.02)), 0) for _ in range(8)],
+            [rng.integers(-3000, 3000, n_cell).astype(np.int32) for _ in range(4)], _q(rng),
+            _q(rng, 0.004, 0.01), 2.0 ** -11, time_major=time_major, cell_clip=3.0, lib=lib)
+        h = np.zeros(lstm.state_shapes[0], np.int8)
+        c = np.zeros(lstm.state_shapes[1], np.int16)
+        for step in range(2):
+            out[f"lstm{int(time_major)}_{step}"] = lstm(_x(rng, lstm.input_shape), h, c)
+    for dtype in (np.int8, np.int16):
+        units, rank, memory, depth = (int(v) for v in rng.integers(1, 6, size=4))
+        svdf = ops.Svdf((2, depth), _x(rng, (units * rank, depth)),
+                        rng.integers(-100, 100, (units * rank, memory)).astype(dtype),
+                        rng.integers(-2000, 2000, units).astype(np.int32), _q(rng), 0.01,
+                        0.01, Quant(0.05, 0), _q(rng), rank=rank, lib=lib)
+        state = np.zeros(svdf.state_shapes[0], dtype)
+        for step in range(2):
+            out[f"svdf{np.dtype(dtype).itemsize}_{step}"] = svdf(_x(rng, svdf.input_shape),
+                                                                 state)
     return out
 
 

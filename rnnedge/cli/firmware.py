@@ -48,7 +48,7 @@ def firmware(model_path, out_dir, planner, targets, kernels, as_json, max_arena)
     written += write_sensor_sources(model_path, out_dir)  # an image model: raw camera frames
     report = {"model": model_path, "directory": out_dir, "planner": planner, "kernels": kernels,
               "arena_bytes": program.arena, "row_scratch_bytes": program.scratch,
-              "flash_bytes": program.flash_bytes, "steps": len(program.steps),
+              "variable_bytes": program.variable_bytes, "flash_bytes": program.flash_bytes, "steps": len(program.steps),
               "files": len(written), "builds": {}}
     for target in targets:
         if target == "host":

@@ -113,6 +113,7 @@ def run(model_path, input_path, frame_path, input_format, output_path, backend, 
         if runtime is not None:
             report.update(planner=planner, kernels=kernels, arena_bytes=runtime.program.arena,
                           row_scratch_bytes=runtime.program.scratch,
+                          variable_bytes=runtime.program.variable_bytes,
                           flash_bytes=runtime.program.flash_bytes, debug=debug,
                           steps=runtime.counters())
         click.echo(json.dumps(report))
