@@ -4,7 +4,8 @@ Micro's Prepare does: each function names the TFLM routine it mirrors and keeps 
 the older ops.
 
 ELU's int8 lookup table is filled as TFLM's PopulateLookupTable fills it, in float32 with the
-C library's `expf` (the function TFLM's std::exp(float) calls), loaded through ctypes.
+C library's `expf` (the function TFLM's std::exp(float) calls), loaded through ctypes; GELU's
+as TFLite's LUTPopulate fills it (TFLM does not register GELU), with `erff` / `tanhf`.
 
 May import: numpy, ctypes, the standard library, rnnedge.errors and rnnedge.kernels.params.
 """
@@ -153,25 +154,44 @@ def log_softmax_params(inp: Quant, out: Quant) -> dict:
                 diff_min=-calculate_input_radius(5, left_shift, 31))
 
 
-def _expf():
-    """The C library's expf (what TFLM's std::exp(float) calls)."""
-    libm = ctypes.CDLL(ctypes.util.find_library("m") or None)
-    fn = libm.expf
+def _libm(name: str):
+    """The C library's float function `name` (what C++'s std::name(float) calls)."""
+    fn = getattr(ctypes.CDLL(ctypes.util.find_library("m") or None), name)
     fn.argtypes, fn.restype = [ctypes.c_float], ctypes.c_float
-    return fn
+    return lambda x: f32(fn(float(x)))
 
 
-def elu_table(inp: Quant, out: Quant) -> np.ndarray:
-    """TFLM elu PopulateLookupTable (int8): for every int8 v, float32
-    in * (v - zp_in) through exp(x) - 1 (x < 0) or x, times 1/out, rounded half away from
-    zero, plus zp_out, saturated; entry v + 128."""
-    expf = _expf()
+def _lookup_table(inp: Quant, out: Quant, transform) -> np.ndarray:
+    """TFLM / TFLite PopulateLookupTable (LUTPopulate) for int8: for every int8 v, float32
+    in * (v - zp_in) through `transform`, times 1/out, rounded half away from zero, plus zp_out
+    (float32, truncated to int), saturated; entry v + 128."""
     inverse = f32(1.0) / f32(out.scale)
     table = np.empty(256, dtype=np.int8)
     for v in range(INT8_MIN, INT8_MAX + 1):
-        x = f32(inp.scale) * f32(v - int(inp.zero_point))
-        y = f32(expf(float(x))) - f32(1.0) if x < 0 else x
+        y = transform(f32(inp.scale) * f32(v - int(inp.zero_point)))
         rescaled = f32(tflite_round(f32(y * inverse)))
         q = int(f32(rescaled + f32(int(out.zero_point))))
         table[v + 128] = min(INT8_MAX, max(INT8_MIN, q))
     return table
+
+
+def elu_table(inp: Quant, out: Quant) -> np.ndarray:
+    """TFLM elu's int8 table: exp(x) - 1 below 0, x above (float32)."""
+    expf = _libm("expf")
+    return _lookup_table(inp, out, lambda x: expf(x) - f32(1.0) if x < 0 else x)
+
+
+GELU_SQRT_2_OVER_PI = f32(math.sqrt(2.0 / math.pi))  # TFLite's kSqrt2dPi, M_2_SQRTPI * M_SQRT1_2
+GELU_SQRT_HALF = f32(math.sqrt(0.5))  # M_SQRT1_2
+
+
+def gelu_table(inp: Quant, out: Quant, approximate: bool) -> np.ndarray:
+    """TFLite gelu's int8 table (float32): 0.5 x (1 + erf(x / sqrt 2)), or with `approximate`
+    0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))."""
+    if approximate:
+        tanhf = _libm("tanhf")
+        return _lookup_table(inp, out, lambda x: f32(0.5) * x * (f32(1.0) + tanhf(
+            GELU_SQRT_2_OVER_PI * (x + f32(0.044715) * x * x * x))))
+    erff = _libm("erff")
+    return _lookup_table(inp, out, lambda x: f32(0.5) * x * (f32(1.0) + erff(
+        x * GELU_SQRT_HALF)))

@@ -254,6 +254,10 @@ class EluParams(ctypes.Structure):
     _fields_ = [("size", I32), ("table", ctypes.c_int8 * 256)]
 
 
+class GeluParams(ctypes.Structure):
+    _fields_ = EluParams._fields_
+
+
 _BINARY_I8 = [P_I8, P_I8, P_I8]
 SIGNATURES.update({
     "rn_leaky_relu": (LeakyReluParams, [P_I8, P_I8]),
@@ -277,6 +281,7 @@ SIGNATURES.update({
     "rn_select_v2": (SelectV2Params, [P_I8, P_I8, P_I8, P_I8]),
     "rn_log_softmax": (LogSoftmaxParams, [P_I8, P_I8]),
     "rn_elu": (EluParams, [P_I8, P_I8]),
+    "rn_gelu": (GeluParams, [P_I8, P_I8]),
 })
 
 

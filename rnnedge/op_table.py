@@ -102,7 +102,7 @@ def _entries():
           "LOGISTIC": {"kernel": "Logistic", "fixed_output": (1.0 / 256.0, -128)},
           "LEAKY_RELU": {"kernel": "LeakyRelu"}, "PRELU": {"kernel": "Prelu"},
           "HARD_SWISH": {"kernel": "HardSwish"}, "ELU": {"kernel": "Elu"}}),
-        ("activation", ("GELU",), {}, {}),
+        ("activation", ("GELU",), {"kernel": "Gelu"}, {}),
         ("math", ("ABS", "NEG"), {"inplace": over}, {"ABS": {"kernel": "Abs"}}),
         ("math", ("EXP", "LOG", "SQRT", "RSQRT", "SQUARE"), {}, {"RSQRT": {"kernel": "Rsqrt"}}),
         ("quantize", ("QUANTIZE",), {"inplace": over, "dtypes": ("INT8", "FLOAT32")},

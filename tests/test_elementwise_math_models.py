@@ -2,7 +2,8 @@
 kernels of issue 17 (LEAKY_RELU, HARD_SWISH, PRELU, ABS, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE,
 LOG_SOFTMAX; GREATER, LOGICAL_AND and SELECT_V2 with bool tensors in the arena, DIV, RSQRT)
 give TFLM's output bytes through `rnnedge run --backend c` (best and inplace plans, debug
-mode) and through the generated firmware built for the host."""
+mode) and through the generated firmware built for the host; a GELU model (exact and tanh
+forms, which TFLM does not register) gives TFLite's reference kernels' bytes."""
 
 import numpy as np
 import pytest
@@ -47,8 +48,19 @@ def _bool_fn(rng):
     return fn
 
 
+def _gelu_fn(rng):
+    dense = tf.keras.layers.Dense(12)
+    dense.build((None, 6))
+
+    def fn(x):
+        return tf.nn.gelu(dense(tf.nn.gelu(x, approximate=True)), approximate=False)
+    return fn
+
+
 MODELS = {"activations": (_activations_fn, (1, 8, 8, 3), ACTIVATION_OPS),
-          "bool": (_bool_fn, (1, 4, 16), BOOL_OPS)}
+          "bool": (_bool_fn, (1, 4, 16), BOOL_OPS),
+          "gelu": (_gelu_fn, (3, 6), {"GELU"})}
+ORACLE = {"gelu": "tflite"}  # TFLM does not register GELU: TFLite's reference kernels
 
 
 def _convert(fn, shape, rng) -> bytes:
@@ -77,7 +89,7 @@ def models(tmp_path_factory):
         x = rng.integers(-128, 128, (3,) + shape[1:], dtype=np.int8)
         npy = directory / f"{name}-x.npy"
         np.save(npy, x)
-        out[name] = (path, npy, make_backend("tflm", path)(x)[0])
+        out[name] = (path, npy, make_backend(ORACLE.get(name, "tflm"), path)(x)[0])
     return out
 
 

@@ -1,5 +1,5 @@
 """Preparers of the elementwise math ops of issue 17: LEAKY_RELU, HARD_SWISH, ABS, RSQRT, ELU,
-LOG_SOFTMAX, PRELU, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, DIV, the six comparisons (bool
+GELU, LOG_SOFTMAX, PRELU, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, DIV, the six comparisons (bool
 output), LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT and SELECT_V2.
 
 Imports numpy, rnnedge.kernels and this package's context.
@@ -27,6 +27,14 @@ def _leaky_relu(c: Context):
     x = c.tensor(0)
     kernel = kernel_ops.LeakyRelu(x.shape, c.quant(x), c.quant(c.out()),
                                   alpha=c.opt.get("alpha", 0.0), lib=c.lib)
+    return kernel, (c.op.inputs[0],)
+
+
+def _gelu(c: Context):
+    """GELU, exact or tanh-approximate as the operator's options say."""
+    x = c.tensor(0)
+    kernel = kernel_ops.Gelu(x.shape, c.quant(x), c.quant(c.out()),
+                             approximate=bool(c.opt.get("approximate", False)), lib=c.lib)
     return kernel, (c.op.inputs[0],)
 
 
@@ -84,6 +92,7 @@ PREPARERS = {
     "ABS": _unary(kernel_ops.Abs),
     "RSQRT": _unary(kernel_ops.Rsqrt),
     "ELU": _unary(kernel_ops.Elu),
+    "GELU": _gelu,
     "LOG_SOFTMAX": _unary(kernel_ops.LogSoftmax),
     "PRELU": _binary(kernel_ops.Prelu),
     "MAXIMUM": _binary(kernel_ops.Maximum),

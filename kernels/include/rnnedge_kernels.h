@@ -412,4 +412,12 @@ typedef struct {
 } rn_elu_params;
 int rn_elu(const rn_elu_params *p, const int8_t *input, int8_t *output);
 
+/* ---- GELU: TFLite's 256-entry int8 lookup table (erf, or the tanh
+ * approximation), filled at prepare time ---- */
+typedef struct {
+  int32_t size;
+  int8_t table[256]; /* output for input value v at table[v + 128] */
+} rn_gelu_params;
+int rn_gelu(const rn_gelu_params *p, const int8_t *input, int8_t *output);
+
 #endif /* RNNEDGE_KERNELS_H */

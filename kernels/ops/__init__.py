@@ -29,7 +29,8 @@ from rnnedge.kernels.ops.resize_nearest_neighbor import ResizeNearestNeighbor
 from rnnedge.kernels.ops.shape_ops import (Concatenation, Pad, Reshape, Slice, Split,
                                            StridedSlice, Transpose)
 from rnnedge.kernels.ops.softmax import Softmax
-from rnnedge.kernels.ops.unary_math import Abs, Elu, HardSwish, LeakyRelu, LogSoftmax, Rsqrt
+from rnnedge.kernels.ops.unary_math import (Abs, Elu, Gelu, HardSwish, LeakyRelu, LogSoftmax,
+                                            Rsqrt)
 from rnnedge.kernels.ops.binary_math import Div, Maximum, Minimum, Prelu, SquaredDifference
 from rnnedge.kernels.ops.comparisons import (Equal, Greater, GreaterEqual, Less, LessEqual,
                                              LogicalAnd, LogicalNot, LogicalOr, NotEqual,
@@ -40,6 +41,6 @@ __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "Fu
            "Dequantize", "AveragePool2D", "MaxPool2D", "Mean", "Pad", "Concatenation",
            "Split", "StridedSlice", "Slice", "Reshape", "Transpose", "Softmax",
            "ResizeNearestNeighbor",
-           "Abs", "Elu", "HardSwish", "LeakyRelu", "LogSoftmax", "Rsqrt", "Div", "Maximum",
+           "Abs", "Elu", "Gelu", "HardSwish", "LeakyRelu", "LogSoftmax", "Rsqrt", "Div", "Maximum",
            "Minimum", "Prelu", "SquaredDifference", "Equal", "Greater", "GreaterEqual", "Less",
            "LessEqual", "LogicalAnd", "LogicalNot", "LogicalOr", "NotEqual", "SelectV2"]

@@ -1,4 +1,4 @@
-"""LEAKY_RELU, HARD_SWISH, ABS, RSQRT, ELU and LOG_SOFTMAX: one int8 input, one int8 output,
+"""LEAKY_RELU, HARD_SWISH, ABS, RSQRT, ELU, GELU and LOG_SOFTMAX: one int8 input, one int8 output,
 parameters derived as TFLM's Prepare does (rnnedge.kernels.params_math).
 
 Prepared kernels (see rnnedge.kernels.ops); tests beside them in
@@ -76,6 +76,17 @@ class Elu(_Requantizing):
     def derive(self, input_q, output_q):
         return dict(table=(structs.ctypes.c_int8 * 256)(
             *[int(v) for v in params_math.elu_table(input_q, output_q)]))
+
+
+class Gelu(_Requantizing):
+    """GELU (`approximate`: the tanh form): TFLite's int8 lookup table (TFLM does not
+    register GELU)."""
+
+    op, entry, struct = "GELU", "rn_gelu", structs.GeluParams
+
+    def derive(self, input_q, output_q, approximate=False):
+        return dict(table=(structs.ctypes.c_int8 * 256)(
+            *[int(v) for v in params_math.gelu_table(input_q, output_q, approximate)]))
 
 
 class LogSoftmax(SingleIO):

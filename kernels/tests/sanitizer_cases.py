@@ -93,6 +93,8 @@ def _elementwise_math(lib, rng, every, out) -> None:
                     (ops.Elu, {})):
         out[cls.op] = cls(every.shape, _q(rng, 0.01, 0.1), _q(rng, 0.02, 0.2), lib=lib,
                           **kw)(every)
+    out["GELU"] = ops.Gelu(every.shape, _q(rng, 0.01, 0.1), _q(rng, 0.02, 0.2),
+                           approximate=True, lib=lib)(every)
     q_in = Quant(0.02, -128)
     out["RSQRT"] = ops.Rsqrt(every.shape, q_in, _q(rng, 0.01, 0.1), lib=lib)(every)
     out["LOG_SOFTMAX"] = ops.LogSoftmax(every.shape, _q(rng, 0.01, 0.3), Quant(16 / 256, 127),

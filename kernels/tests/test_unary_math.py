@@ -80,3 +80,31 @@ def test_fixed_output_quantisations_are_enforced(lib):
         ops.LogSoftmax((2, 4), Quant(0.1, 0), Quant(1 / 256, -128), lib=lib)
     with pytest.raises(RnnedgeError, match="HARD_SWISH"):
         ops.HardSwish((4,), Quant(1e-4, 0), Quant(1.0, 0), lib=lib)
+
+
+GELU_CASES = [(False, (-3.0, 3.0)), (False, (-8.0, 2.0)), (True, (-3.0, 3.0)),
+              (True, (-0.5, 6.0))] + [(bool(i % 2), random_range(np.random.default_rng(1760 + i)))
+                                      for i in range(2)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", GELU_CASES, ids=[f"GELU{i}" for i in range(len(GELU_CASES))])
+def test_gelu_matches_tflite_reference(case, lib, rng):
+    """TFLM's resolver does not register GELU, so the oracle is TFLite's reference kernel
+    (tf.lite.Interpreter, BUILTIN_REF), exact and tanh-approximate."""
+    approximate, (lo, hi) = case
+    model = convert(f"gelu-{approximate}-{lo}-{hi}", lambda v: tf.nn.gelu(v, approximate),
+                    [SHAPE], float_samples(rng, [SHAPE], lo, hi))
+    options, (x,), (out,) = SingleOp(model).only("GELU")
+    assert bool(options.approximate) == approximate
+    kernel = ops.Gelu(x.shape, x.quant, out.quant, approximate=approximate, lib=lib)
+    interp = tf.lite.Interpreter(
+        model_content=model,
+        experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+    interp.allocate_tensors()
+    every_value = np.arange(-128, 128, dtype=np.int8).reshape(SHAPE)
+    for xin in (every_value, rng.integers(-128, 128, SHAPE, np.int8)):
+        interp.set_tensor(interp.get_input_details()[0]["index"], xin)
+        interp.invoke()
+        expected = interp.get_tensor(interp.get_output_details()[0]["index"])
+        assert_bytes_equal(expected, kernel(xin), "GELU")
