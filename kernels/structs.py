@@ -258,6 +258,10 @@ class GeluParams(ctypes.Structure):
     _fields_ = EluParams._fields_
 
 
+class CastParams(ctypes.Structure):
+    _fields_ = _ints("size", "input_type", "output_type")
+
+
 _BINARY_I8 = [P_I8, P_I8, P_I8]
 SIGNATURES.update({
     "rn_leaky_relu": (LeakyReluParams, [P_I8, P_I8]),
@@ -282,6 +286,7 @@ SIGNATURES.update({
     "rn_log_softmax": (LogSoftmaxParams, [P_I8, P_I8]),
     "rn_elu": (EluParams, [P_I8, P_I8]),
     "rn_gelu": (GeluParams, [P_I8, P_I8]),
+    "rn_cast": (CastParams, [ctypes.c_void_p, ctypes.c_void_p]),
 })
 
 

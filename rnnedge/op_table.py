@@ -146,6 +146,7 @@ def _entries():
           "LOGICAL_NOT": {"kernel": "LogicalNot"}}),
         ("movement", ("SELECT_V2",), {"same_scale": True, "dtypes": ("INT8", "BOOL"),
                                       "kernel": "SelectV2"}, {}),
+        ("quantize", ("CAST",), {"dtypes": ("INT8", "BOOL"), "kernel": "Cast"}, {}),
     ]
 
 

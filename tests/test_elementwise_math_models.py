@@ -1,6 +1,7 @@
 """End to end: two small int8 models converted by TF's converter that use the elementwise math
 kernels of issue 17 (LEAKY_RELU, HARD_SWISH, PRELU, ABS, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE,
-LOG_SOFTMAX; GREATER, LOGICAL_AND and SELECT_V2 with bool tensors in the arena, DIV, RSQRT)
+LOG_SOFTMAX; GREATER, LOGICAL_AND, SELECT_V2 and CAST with bool tensors in the arena, DIV,
+RSQRT)
 give TFLM's output bytes through `rnnedge run --backend c` (best and inplace plans, debug
 mode) and through the generated firmware built for the host; a GELU model (exact and tanh
 forms, which TFLM does not register) gives TFLite's reference kernels' bytes."""
@@ -19,7 +20,7 @@ tf = pytest.importorskip("tensorflow", reason="tensorflow (TFLiteConverter) is n
 
 ACTIVATION_OPS = {"LEAKY_RELU", "HARD_SWISH", "PRELU", "ABS", "MAXIMUM", "MINIMUM",
                   "SQUARED_DIFFERENCE", "LOG_SOFTMAX"}
-BOOL_OPS = {"GREATER", "LOGICAL_AND", "SELECT_V2", "DIV", "RSQRT", "LOG_SOFTMAX"}
+BOOL_OPS = {"GREATER", "LOGICAL_AND", "SELECT_V2", "DIV", "RSQRT", "LOG_SOFTMAX", "CAST"}
 
 
 def _activations_fn(rng):
@@ -44,7 +45,8 @@ def _bool_fn(rng):
         b = tf.reduce_mean(a, axis=1, keepdims=True)
         y = tf.where(tf.logical_and(a > b, tf.logical_not(a <= 1.0)), a, b)
         z = y / (tf.abs(b) + 0.5)
-        return tf.nn.log_softmax(tf.math.rsqrt(tf.abs(z) + 0.25) - z)
+        mask = tf.cast(a > 0.5, tf.float32)
+        return tf.nn.log_softmax(tf.math.rsqrt(tf.abs(z) + 0.25) - z + mask)
     return fn
 
 

@@ -1,6 +1,6 @@
 """Preparers of the elementwise math ops of issue 17: LEAKY_RELU, HARD_SWISH, ABS, RSQRT, ELU,
 GELU, LOG_SOFTMAX, PRELU, MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, DIV, the six comparisons (bool
-output), LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT and SELECT_V2.
+output), LOGICAL_AND / LOGICAL_OR / LOGICAL_NOT, SELECT_V2 and CAST (from bool / int8).
 
 Imports numpy, rnnedge.kernels and this package's context.
 """
@@ -86,6 +86,14 @@ def _select_v2(c: Context):
     return kernel, tuple(c.op.inputs[:3])
 
 
+def _cast(c: Context):
+    """CAST from bool / int8 to int8, int32, float32 or bool."""
+    x, y = c.tensor(0), c.out()
+    if x.dtype is None or y.dtype is None:
+        c.fail("CAST between these tensor types is not supported")
+    return kernel_ops.Cast(x.shape, x.dtype, y.dtype, lib=c.lib), (c.op.inputs[0],)
+
+
 PREPARERS = {
     "LEAKY_RELU": _leaky_relu,
     "HARD_SWISH": _unary(kernel_ops.HardSwish),
@@ -109,4 +117,5 @@ PREPARERS = {
     "LOGICAL_OR": _logical(kernel_ops.LogicalOr),
     "LOGICAL_NOT": _logical_not,
     "SELECT_V2": _select_v2,
+    "CAST": _cast,
 }

@@ -420,4 +420,17 @@ typedef struct {
 } rn_gelu_params;
 int rn_gelu(const rn_gelu_params *p, const int8_t *input, int8_t *output);
 
+/* ---- CAST: C++ static_cast per element, as TFLM's; types are TFLite's
+ * TensorType codes: input BOOL (6) or INT8 (9), output INT8 (9), INT32 (2),
+ * FLOAT32 (0) or BOOL (6) ---- */
+#define RN_TYPE_FLOAT32 0
+#define RN_TYPE_INT32 2
+#define RN_TYPE_BOOL 6
+#define RN_TYPE_INT8 9
+typedef struct {
+  int32_t size;
+  int32_t input_type, output_type;
+} rn_cast_params;
+int rn_cast(const rn_cast_params *p, const void *input, void *output);
+
 #endif /* RNNEDGE_KERNELS_H */

@@ -14,7 +14,7 @@ Shapes are tuples of ints in TFLite order (NHWC images).  Quantisation is passed
 
 Modules: base (Kernel, SingleIO, shared helpers), conv, elementwise, activations, quantize,
 pooling, mean, shape_ops, softmax, resize_nearest_neighbor, unary_math, binary_math,
-comparisons.
+comparisons, cast.
 May import: numpy, ctypes, the standard library, rnnedge.errors and this package.
 """
 
@@ -32,6 +32,7 @@ from rnnedge.kernels.ops.softmax import Softmax
 from rnnedge.kernels.ops.unary_math import (Abs, Elu, Gelu, HardSwish, LeakyRelu, LogSoftmax,
                                             Rsqrt)
 from rnnedge.kernels.ops.binary_math import Div, Maximum, Minimum, Prelu, SquaredDifference
+from rnnedge.kernels.ops.cast import Cast
 from rnnedge.kernels.ops.comparisons import (Equal, Greater, GreaterEqual, Less, LessEqual,
                                              LogicalAnd, LogicalNot, LogicalOr, NotEqual,
                                              SelectV2)
@@ -43,4 +44,4 @@ __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "Fu
            "ResizeNearestNeighbor",
            "Abs", "Elu", "Gelu", "HardSwish", "LeakyRelu", "LogSoftmax", "Rsqrt", "Div", "Maximum",
            "Minimum", "Prelu", "SquaredDifference", "Equal", "Greater", "GreaterEqual", "Less",
-           "LessEqual", "LogicalAnd", "LogicalNot", "LogicalOr", "NotEqual", "SelectV2"]
+           "LessEqual", "LogicalAnd", "LogicalNot", "LogicalOr", "NotEqual", "SelectV2", "Cast"]

@@ -115,6 +115,9 @@ def _elementwise_math(lib, rng, every, out) -> None:
     out["LOGICAL_OR"] = ops.LogicalOr(shape_a, cb.shape, lib=lib)(ca, cb)
     out["LOGICAL_NOT"] = ops.LogicalNot(shape_a, lib=lib)(ca)
     out["SELECT_V2"] = ops.SelectV2(shape_a, shape_b, (5,), lib=lib)(ca, b, _x(rng, (5,)))
+    for dtype in (np.int8, np.int32, np.float32, np.bool_):
+        out[f"CAST_{np.dtype(dtype).name}"] = ops.Cast(shape_a, np.bool_, dtype, lib=lib)(ca)
+        out[f"CAST_int8_{np.dtype(dtype).name}"] = ops.Cast(shape_a, np.int8, dtype, lib=lib)(a)
 
 
 if __name__ == "__main__":

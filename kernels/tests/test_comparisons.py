@@ -140,3 +140,44 @@ def test_comparison_rules_follow_tflm(lib):
         ops.Equal((2, 1, 3, 1, 5), (1, 4, 1, 6, 1), q, q, lib=lib)
     with pytest.raises(RnnedgeError, match="dtype"):
         ops.LogicalNot((3,), lib=lib)(np.zeros(3, np.int8))
+
+
+CASTS = [("float32", lambda a, b: tf.cast(a < b, tf.float32) * a),
+         ("int32", lambda a, b: tf.cast(tf.math.greater_equal(a, b), tf.int32)),
+         ("int8", lambda a, b: tf.cast(tf.math.equal(a, b), tf.int8))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASTS, ids=[c[0] for c in CASTS])
+def test_cast_of_a_comparison_matches_tflm(case, lib, rng):
+    """CAST(bool -> float32 / int32 / int8) as TF's converter emits it (tf.cast of a mask);
+    the float32 case runs on through QUANTIZE and MUL in rnnedge's kernels too."""
+    key, fn, shape = case[0], case[1], (3, 7)
+    model = convert(f"cast-{key}", fn, [shape, shape], _reps(rng, [shape] * 2, [(-2.0, 2.0)] * 2))
+    tflm = Tflm(model)
+    graph = runtime.convert_bytearray_to_object(model).subgraphs[0]
+    for xs in zip(*(int8_inputs(rng, shape) for _ in range(2))):
+        values = dict(zip((int(i) for i in graph.inputs), xs))
+        for name, ins, outs in _ops(model):
+            args = [t.data if t.data is not None else values[t.index] for t in ins]
+            if name == "CAST":
+                kernel = ops.Cast(ins[0].shape, ins[0].dtype, outs[0].dtype, lib=lib)
+            elif name == "QUANTIZE":
+                kernel = ops.Quantize(ins[0].shape, outs[0].quant, lib=lib)
+            elif name == "MUL":
+                kernel = ops.Mul(ins[0].shape, ins[1].shape, ins[0].quant, ins[1].quant,
+                                 outs[0].quant, lib=lib)
+            else:
+                kernel = COMPARISONS[name][1](ins[0].shape, ins[1].shape, ins[0].quant,
+                                              ins[1].quant, lib=lib)
+            values[outs[0].index] = kernel(*args)
+        assert_bytes_equal(tflm(*xs)[0], values[outs[0].index], key)
+
+
+def test_cast_rules(lib):
+    assert np.array_equal(ops.Cast((3,), np.int8, np.float32, lib=lib)(
+        np.array([-128, 0, 127], np.int8)), np.array([-128.0, 0.0, 127.0], np.float32))
+    assert np.array_equal(ops.Cast((3,), np.int8, np.bool_, lib=lib)(
+        np.array([-128, 0, 3], np.int8)), np.array([True, False, True]))
+    with pytest.raises(RnnedgeError, match="not supported"):
+        ops.Cast((3,), np.float32, np.int8, lib=lib)
