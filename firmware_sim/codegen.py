@@ -45,7 +45,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 TARGET_RAM = {"m55": 4 << 20, "m4": 4 << 20}
 _C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t",
             np.dtype(np.float32): "float", np.dtype(np.uint8): "uint8_t",
-            np.dtype(np.int16): "int16_t"}
+            np.dtype(np.int16): "int16_t", np.dtype(np.bool_): "int8_t"}
 _BASES = {"arena": "rn_arena.bytes", "scratch": "rn_scratch.bytes",
           "variable": "rn_variables.bytes"}
 

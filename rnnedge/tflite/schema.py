@@ -149,6 +149,7 @@ BUILTIN_OPTIONS = {
     89: ("QuantizeOptions", _EMPTY),
     91: ("HardSwishOptions", _EMPTY),
     101: ("BatchMatMulOptions", ((0, "adj_x", "bool", False), (1, "adj_y", "bool", False))),
+    116: ("GeluOptions", ((0, "approximate", "bool", False),)),
 }
 
 
