@@ -7,7 +7,7 @@ operation.py): every stage asks it instead of keeping its own list.
   binary (elementwise with two data inputs), activation, math (unary elementwise functions),
   quantize, softmax, pool, reduce, view (RESHAPE-like: same bytes), concat, split, movement
   (copies or reorders bytes), lookup, control (control flow / custom / delegate), compare
-  (comparisons and logical ops: boolean outputs, 0 MACs);
+  (comparisons and logical ops: bool output);
 - `inplace`: what the inplace planner and the firmware may do with it: "view" (the output is
   the input's bytes), "over_input" (the output may overwrite a same-sized input that dies
   there: every output element depends only on the input element at its index), "fuse_add"
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnedge.tflm_scratch import DETECTION_POSTPROCESS, SIGNAL_OPS, kernel_scratch
-from rnnedge.tflm_tail import TAIL_CONVENTION
+from rnnedge.tflm_tail import TAIL_CONVENTION  # noqa: F401 (re-exported with the table)
 from rnnedge.tflm_tail import tail_estimate as tflm_tail_estimate
 
 MAC_CONVENTION = (
@@ -81,27 +81,35 @@ def _entries():
         ("conv", ("TRANSPOSE_CONV",), {"weighted": True, "bias": 3}, {}),
         ("conv", ("BATCH_MATMUL",), {"weighted": True}, {}),
         ("recurrent", ("SVDF", "UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN",
-                       "BIDIRECTIONAL_SEQUENCE_LSTM", "RNN", "LSTM"), {"weighted": True}, {}),
+                       "BIDIRECTIONAL_SEQUENCE_LSTM", "RNN", "LSTM"), {"weighted": True},
+         {"SVDF": {"kernel": "Svdf", "dtypes": ("INT8", "INT16")},
+          "UNIDIRECTIONAL_SEQUENCE_LSTM": {"kernel": "UnidirectionalSequenceLstm",
+                                           "dtypes": ("INT8", "INT16")}}),
         ("lookup", ("EMBEDDING_LOOKUP",), {"weighted": True}, {}),
         ("binary", ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"),
          {"inplace": over}, {"ADD": {"kernel": "Add"}, "SUB": {"kernel": "Sub"},
-                             "MUL": {"kernel": "Mul"}}),
-        ("binary", ("DIV",), {}, {}),
+                             "MUL": {"kernel": "Mul"}, "MAXIMUM": {"kernel": "Maximum", "same_scale": True},
+                             "MINIMUM": {"kernel": "Minimum", "same_scale": True},
+                             "SQUARED_DIFFERENCE": {"kernel": "SquaredDifference"}}),
+        ("binary", ("DIV",), {"kernel": "Div"}, {}),
         ("activation", ("RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LEAKY_RELU", "PRELU",
                         "LOGISTIC", "TANH", "HARD_SWISH", "ELU"),
          {"inplace": over},
          {"RELU": {"kernel": "Relu"}, "RELU_N1_TO_1": {"kernel": "Relu"},
           "RELU_0_TO_1": {"kernel": "Relu"}, "RELU6": {"kernel": "Relu6"},
           "TANH": {"kernel": "Tanh", "fixed_output": (1.0 / 128.0, 0)},
-          "LOGISTIC": {"kernel": "Logistic", "fixed_output": (1.0 / 256.0, -128)}}),
-        ("activation", ("GELU",), {}, {}),
-        ("math", ("ABS", "NEG"), {"inplace": over}, {}),
-        ("math", ("EXP", "LOG", "SQRT", "RSQRT", "SQUARE"), {}, {}),
+          "LOGISTIC": {"kernel": "Logistic", "fixed_output": (1.0 / 256.0, -128)},
+          "LEAKY_RELU": {"kernel": "LeakyRelu"}, "PRELU": {"kernel": "Prelu"},
+          "HARD_SWISH": {"kernel": "HardSwish"}, "ELU": {"kernel": "Elu"}}),
+        ("activation", ("GELU",), {"kernel": "Gelu"}, {}),
+        ("math", ("ABS", "NEG"), {"inplace": over}, {"ABS": {"kernel": "Abs"}}),
+        ("math", ("EXP", "LOG", "SQRT", "RSQRT", "SQUARE"), {}, {"RSQRT": {"kernel": "Rsqrt"}}),
         ("quantize", ("QUANTIZE",), {"inplace": over, "dtypes": ("INT8", "FLOAT32")},
          {"QUANTIZE": {"kernel": "Quantize"}}),
         ("quantize", ("DEQUANTIZE",), {"kernel": "Dequantize"}, {}),
         ("softmax", ("SOFTMAX",), {"kernel": "Softmax"}, {}),
-        ("softmax", ("LOG_SOFTMAX",), {}, {}),
+        ("softmax", ("LOG_SOFTMAX",), {"kernel": "LogSoftmax",
+                                       "fixed_output": (16.0 / 256.0, 127)}, {}),
         ("pool", ("AVERAGE_POOL_2D", "MAX_POOL_2D"), {"same_scale": True},
          {"AVERAGE_POOL_2D": {"kernel": "AveragePool2D"}, "MAX_POOL_2D": {"kernel": "MaxPool2D"}}),
         ("pool", ("L2_POOL_2D",), {}, {}),
@@ -127,8 +135,17 @@ def _entries():
                       "DEPTH_TO_SPACE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"), {},
          {"GATHER": {"same_scale": True}}),
         ("control", ("WHILE", "IF", "CALL_ONCE", "CUSTOM", "DELEGATE"), {}, {}),
-        ("compare", ("LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL",
-                     "LOGICAL_AND", "LOGICAL_OR", "LOGICAL_NOT"), {}, {}),
+        ("compare", ("EQUAL", "NOT_EQUAL", "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL"),
+         {"dtypes": ("INT8", "BOOL")},
+         {"EQUAL": {"kernel": "Equal"}, "NOT_EQUAL": {"kernel": "NotEqual"},
+          "LESS": {"kernel": "Less"}, "LESS_EQUAL": {"kernel": "LessEqual"},
+          "GREATER": {"kernel": "Greater"}, "GREATER_EQUAL": {"kernel": "GreaterEqual"}}),
+        ("compare", ("LOGICAL_AND", "LOGICAL_OR", "LOGICAL_NOT"), {"dtypes": ("BOOL",)},
+         {"LOGICAL_AND": {"kernel": "LogicalAnd"}, "LOGICAL_OR": {"kernel": "LogicalOr"},
+          "LOGICAL_NOT": {"kernel": "LogicalNot"}}),
+        ("movement", ("SELECT_V2",), {"same_scale": True, "dtypes": ("INT8", "BOOL"),
+                                      "kernel": "SelectV2"}, {}),
+        ("quantize", ("CAST",), {"dtypes": ("INT8", "BOOL"), "kernel": "Cast"}, {}),
     ]
 
 

@@ -18,6 +18,7 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.files import atomic_output
 from rnnedge.kernels.build import KERNEL_SETS
 from rnnedge.planner import PLANNERS
+from rnnedge.sensor import FORMATS
 
 
 def load_input(path: str) -> np.ndarray:
@@ -104,11 +105,16 @@ def save_outputs(path: str, outputs: list, names: list | None = None) -> None:
 
 @click.command("run")
 @click.argument("model_path", type=click.Path(dir_okay=False))
-@click.option("--input", "input_paths", required=True, multiple=True,
-              type=click.Path(dir_okay=False),
+@click.option("--input", "input_paths", multiple=True, type=click.Path(dir_okay=False),
               help="x.npy: one input of the model's shape, or N stacked on the first axis; "
               "repeat once per input for a multi-input model (model order), or give one .npz "
               "keyed by input name.")
+@click.option("--frame", "frame_path", type=click.Path(dir_okay=False),
+              help="Instead of --input: one raw camera frame (.npy uint8 or 8-bit PGM; the "
+                   "Bayer mosaic as the sensor reads it out), converted to the int8 input as "
+                   "the firmware's sensor input does.")
+@click.option("--input-format", type=click.Choice(FORMATS),
+              help="With --frame: assert the model's camera format.")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False),
               help="Save the outputs here (.npy; .npz keyed by output name for several) "
               "instead of printing.")
@@ -124,8 +130,8 @@ def save_outputs(path: str, outputs: list, names: list | None = None) -> None:
 @click.option("--debug", is_flag=True, help="c backend: poison dead tensors and check guard "
               "bytes and live tensors after every op.")
 @max_arena_option
-def run(model_path, input_paths, output_path, backend, planner, kernels, as_json, debug,
-        max_arena):
+def run(model_path, input_paths, frame_path, input_format, output_path, backend, planner,
+        kernels, as_json, debug, max_arena):
     """Run MODEL_PATH on the inputs in --input and print or save the raw outputs."""
     from rnnedge.firmware_sim.backends import make_backend
     from rnnedge.firmware_sim.compiler import load_model
@@ -136,7 +142,13 @@ def run(model_path, input_paths, output_path, backend, planner, kernels, as_json
         raise RnnedgeError("--debug applies to the c backend only")
     model = load_model(model_path)
     sg = model.main
-    inputs = load_inputs(tuple(input_paths), [sg.tensors[t].name for t in sg.inputs])
+    if bool(input_paths) == (frame_path is not None):
+        raise RnnedgeError("give --input x.npy or --frame RAW (one of them)")
+    if frame_path is not None:
+        from rnnedge.firmware_sim.sensor_input import frame_file_input
+        inputs = [frame_file_input(model_path, frame_path, input_format)]
+    else:
+        inputs = load_inputs(tuple(input_paths), [sg.tensors[t].name for t in sg.inputs])
     runner = make_backend(backend, model_path, planner=planner, debug=debug,
                           max_arena=max_arena, kernels=kernels)
     outputs = runner(*inputs)
@@ -151,6 +163,7 @@ def run(model_path, input_paths, output_path, backend, planner, kernels, as_json
         if runtime is not None:
             report.update(planner=planner, kernels=kernels, arena_bytes=runtime.program.arena,
                           row_scratch_bytes=runtime.program.scratch,
+                          variable_bytes=runtime.program.variable_bytes,
                           flash_bytes=runtime.program.flash_bytes, debug=debug,
                           steps=runtime.counters())
         click.echo(json.dumps(report))
