@@ -2,7 +2,8 @@
 ONNX node through the lowering context (lowering.py's LoweringContext: names, static shapes,
 constants, fused activations) and emits TFLite builtins into the graph (graph_ir.py).
 
-May import: numpy, onnx, rnnedge.errors, rnnedge.op_table, rnnedge.export.graph_ir.
+May import: numpy, onnx, rnnedge.errors, rnnedge.op_table, rnnedge.export.graph_ir,
+rnnedge.export.lowerers_recurrent (RNN/GRU/LSTM).
 """
 
 import numpy as np
@@ -10,6 +11,7 @@ import onnx
 
 from rnnedge.errors import RnnedgeError
 from rnnedge.export.graph_ir import NCHW_TO_NHWC_AXIS, Tensor
+from rnnedge.export.lowerers_recurrent import lower_recurrent
 from rnnedge.op_table import info
 
 MAX_CONCAT_INPUTS = info("CONCATENATION").max_inputs
@@ -362,4 +364,7 @@ LOWERERS = {
     "Pad": _pad,
     "Identity": _identity,
     "Constant": None,
+    "RNN": lower_recurrent,
+    "GRU": lower_recurrent,
+    "LSTM": lower_recurrent,
 }
