@@ -226,14 +226,15 @@ def _state(view, b, node, index, directions, batch, hidden, what, opset):
     return b.split(flat, 0, [batch] * directions, f"{what}/split", opset)
 
 
-def _matmul(b, state, weight, bias, what, batch):
-    """state @ weight^T (+ bias): a Gemm, or a constant when the state is constant."""
+def _matmul(b, state, weight, bias, what, batch, param):
+    """state @ weight^T (+ bias): a Gemm, or a constant when the state is constant. `param`
+    names the weight (and bias) once for all steps, so every step reads the same tensor."""
     if state in b.out.consts:
         value = b.out.consts[state] @ weight.T + (0.0 if bias is None else bias)
         return b.const(what, value)
-    inputs = [state, b.const(f"{what}/weight", weight)]
+    inputs = [state, b.const(f"{param}/weight", weight)]
     if bias is not None and np.any(bias):
-        inputs.append(b.const(f"{what}/bias", bias))
+        inputs.append(b.const(f"{param}/bias", bias))
     return b.node("Gemm", inputs, [(batch, weight.shape[0])], what, transB=1)
 
 
@@ -266,7 +267,7 @@ def _direction(b, cell, d, order, acts, x_flat, w, r, bias, h, c, dims, lbr, ops
         for t in order:
             what = f"{tag}/t{t}"
             pre = p[t] if h is None else _binary(
-                b, "Add", p[t], _matmul(b, h, r, None, f"{what}/rec", batch), f"{what}/pre")
+                b, "Add", p[t], _matmul(b, h, r, None, f"{what}/rec", batch, f"{tag}/rec"), f"{what}/pre")
             if cell == "RNN":
                 h = _apply(b, acts[0], pre, f"{what}/h")
             else:
@@ -281,18 +282,21 @@ def _direction(b, cell, d, order, acts, x_flat, w, r, bias, h, c, dims, lbr, ops
     for t in order:
         what = f"{tag}/t{t}"
         pre = p_zr[t] if h is None else _binary(
-            b, "Add", p_zr[t], _matmul(b, h, r[:two], None, f"{what}/rec_zr", batch),
+            b, "Add", p_zr[t], _matmul(b, h, r[:two], None, f"{what}/rec_zr", batch,
+                                       f"{tag}/rec_zr"),
             f"{what}/pre_zr")
         z, g_r = b.split(_apply(b, acts[0], pre, f"{what}/zr"), 1, [hidden, hidden],
                          f"{what}/zr_split", opset)
         if lbr:                                   # r * (R_h h + Rb_h)
             rec = (b.const(f"{what}/rb_h", np.broadcast_to(rb[two:], (batch, hidden)))
                    if h is None and np.any(rb[two:]) else
-                   None if h is None else _matmul(b, h, r[two:], rb[two:], f"{what}/rec_h", batch))
+                   None if h is None else _matmul(b, h, r[two:], rb[two:], f"{what}/rec_h", batch,
+                                                   f"{tag}/rec_h"))
             gated = None if rec is None else _binary(b, "Mul", g_r, rec, f"{what}/r_rec")
         else:                                     # R_h (r * h)
             gated = None if h is None else _matmul(
-                b, _binary(b, "Mul", g_r, h, f"{what}/r_h"), r[two:], None, f"{what}/rec_h", batch)
+                b, _binary(b, "Mul", g_r, h, f"{what}/r_h"), r[two:], None, f"{what}/rec_h", batch,
+                f"{tag}/rec_h")
         n_pre = p_h[t] if gated is None else _binary(b, "Add", p_h[t], gated, f"{what}/pre_h")
         n = _apply(b, acts[1], n_pre, f"{what}/n")
         if h is None:                             # h = (1 - z) n
@@ -470,6 +474,7 @@ def lower_recurrent(low, node, attrs):
     """The LOWERERS entry of RNN, GRU and LSTM: expand the node and lower its nodes in place
     with the op table's own lowerers (attrs: unused, the expansion reads the node)."""
     from rnnedge.export.lowerers import LOWERERS, onnx_attrs
+    _read_through_batch_transpose(low, node.input[0])
     expansion = expand_node(low, node)
     low.consts.update(expansion.consts)
     low.shapes.update(expansion.shapes)
@@ -487,6 +492,24 @@ def lower_recurrent(low, node, attrs):
         handler(low, n, onnx_attrs(n))
     for n in expansion.absorbed:                  # views of Y, Gathers of Y_h: done above
         low.skip.add(n.output[0])
+
+
+def _read_through_batch_transpose(low, x):
+    """When x is a batch-first input turned time-major (TRANSPOSE (1, 0, 2) of a (1, T, I)
+    tensor, torch's batch_first) read only by this node, drop the TRANSPOSE: with batch 1 both
+    hold the same bytes, and the input projection reads either."""
+    held = low.name(x)
+    shape = low.shapes.get(x)
+    if (shape is None or len(shape) != 3 or shape[1] != 1 or x in low.out_names
+            or len(low.consumers.get(x, [])) != 1):
+        return
+    for index, op in enumerate(low.ops):
+        if op.outputs == [held] and op.kind == "TRANSPOSE":
+            perm = low.tensors[op.inputs[1]].data
+            if perm is not None and list(perm) == [1, 0, 2]:
+                del low.ops[index]
+                low.alias[x] = op.inputs[0]
+            return
 
 
 def calibration_model(model):
