@@ -1,7 +1,7 @@
 """ONNX RNN, GRU and LSTM nodes unrolled into static primitive ONNX nodes, every weight once.
 
 Why a rewrite into ONNX primitives: the unrolled form is then ordinary ONNX (Gemm, Add, Mul,
-Sub, Sigmoid, Tanh, Relu, Split, Concat, Reshape, Flatten), so
+Sub, Sigmoid, Tanh, Relu, Split, Concat, Reshape), so
 - the lowering turns it into TFLite builtins with the per-op lowerers that already exist
   (Gemm -> FULLY_CONNECTED, Split -> SPLIT/SPLIT_V, ...), and nothing about an op is known
   in two places;
@@ -73,12 +73,15 @@ DIRECTIONS = {"forward": (False,), "reverse": (True,), "bidirectional": (False, 
 @dataclass
 class Expansion:
     """What one recurrent node becomes: primitive nodes in execution order, the constants
-    they read ({name: array}), the static shape of every tensor they write, and the nodes
-    after it whose work they absorbed (views of Y, Gathers of Y_h)."""
+    they read ({name: array}), the static shape of every tensor they write, the nodes
+    after it whose work they absorbed (views of Y, Gathers of Y_h), and `views`: {tensor:
+    the tensor it re-shapes} for the input flattened to (T*N, I), which only ONNX's 2-D Gemm
+    needs (FULLY_CONNECTED reads the (T, N, I) input as T*N rows as it is)."""
     nodes: list = field(default_factory=list)
     consts: dict = field(default_factory=dict)
     shapes: dict = field(default_factory=dict)
     absorbed: list = field(default_factory=list)
+    views: dict = field(default_factory=dict)
 
 
 class _Builder:
@@ -397,10 +400,8 @@ def expand_node(view, node, opset=17):
     acts = _activations(node, attrs, dirs)
     b = _Builder(node.output[0] if node.output and node.output[0] else node.name, node.name)
     x = node.input[0]
-    if layout == 0 and batch == 1:                # (T, 1, I) -> (T, I): a view, no op
-        x_flat = b.node("Flatten", [x], [(steps, features)], "x_flat", axis=1)
-    else:
-        x_flat = b.reshape(x, (steps * batch, features), "x_flat")
+    x_flat = b.reshape(x, (steps * batch, features), "x_flat")
+    b.out.views[x_flat] = x
     h0 = _state(view, b, node, 5, dirs, batch, hidden, "h0", opset)
     c0 = (_state(view, b, node, 6, dirs, batch, hidden, "c0", opset) if cell == "LSTM"
           else [None] * dirs)
@@ -481,8 +482,10 @@ def lower_recurrent(low, node, attrs):
     for n in expansion.nodes:
         for name in n.input:
             low.consumers.setdefault(name, []).append(n)
+    for flat, x in expansion.views.items():
+        low.alias[flat] = low.name(x)
     for n in expansion.nodes:
-        if n.output[0] in low.skip:               # a Relu fused into the ADD before it
+        if n.output[0] in low.skip or n.output[0] in expansion.views:   # fused Relu, view
             continue
         handler = LOWERERS.get(n.op_type)
         if handler is None:
