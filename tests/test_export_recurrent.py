@@ -52,7 +52,7 @@ class KeywordSpotter(nn.Module):
 
 
 class BiLSTMClassifier(nn.Module):
-    """A 2-layer bidirectional LSTM over (N, T, F) with a linear head on every step."""
+    """A 2-layer bidirectional LSTM over (N, T, F) with a linear head on the last step."""
 
     def __init__(self, features=8, hidden=12, classes=5):
         super().__init__()
@@ -61,7 +61,7 @@ class BiLSTMClassifier(nn.Module):
 
     def forward(self, x):
         out, _ = self.lstm(x)
-        return self.fc(out)
+        return self.fc(out[:, -1])
 
 
 class ReNet(nn.Module):
@@ -72,7 +72,7 @@ class ReNet(nn.Module):
         super().__init__()
         self.rows = nn.GRU(channels, hidden, bidirectional=True, batch_first=True)
         self.cols = nn.GRU(2 * hidden, hidden, bidirectional=True, batch_first=True)
-        self.fc = nn.Linear(2 * hidden, classes)
+        self.head = nn.Conv2d(2 * hidden, classes, 1)
 
     def forward(self, x):
         n, c, h, w = x.shape
@@ -80,8 +80,8 @@ class ReNet(nn.Module):
         y, _ = self.rows(rows)
         y = y.reshape(n, h, w, -1).permute(0, 2, 1, 3).reshape(n * w, h, -1)  # columns
         y, _ = self.cols(y)
-        y = y.reshape(n, w, h, -1).mean(dim=(1, 2))
-        return self.fc(y)
+        y = y.reshape(n, w, h, -1).permute(0, 3, 2, 1)                # back to (N, C, H, W)
+        return nn.functional.adaptive_avg_pool2d(self.head(y), 1).flatten(1)
 
 
 def _onnx(model, shape, opset):
