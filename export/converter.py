@@ -37,13 +37,15 @@ class Converted:
     outputs: tuple
 
 
-def to_int8_tflite(onnx_model, calibration) -> Converted:
+def to_int8_tflite(onnx_model, calibration, lstm="unrolled") -> Converted:
     """Convert an ONNX ModelProto to fully int8 TFLite.
 
     calibration: list of (1, C, H, W) float32 input arrays (normalised) that set the ranges.
+    lstm: ONNX LSTM nodes as unrolled builtins ("unrolled") or TFLM's
+    UNIDIRECTIONAL_SEQUENCE_LSTM ("fused").
     Raises RnnedgeError naming the first ONNX op the exporter cannot lower.
     """
-    graph = lower(onnx_model)
+    graph = lower(onnx_model, lstm)
     ranges = collect_ranges(calibration_model(onnx_model), calibration)  # RNNs unrolled
     params = quantize(graph, ranges)
 

@@ -43,8 +43,9 @@ op (Affine, ScaledTanh); the others (Sigmoid, Tanh, Relu, LeakyRelu, HardSigmoid
 Softsign, Softplus, ThresholdedRelu) become their ONNX nodes and are lowered when the op table
 lowers them.
 
-May import: numpy, onnx, rnnedge.errors; rnnedge.export.lowerers (its LOWERERS, at call time)
-and rnnedge.export.lowering (LoweringContext, at call time, for `calibration_model`).
+May import: numpy, onnx, rnnedge.errors; at call time rnnedge.export.lowerers (LOWERERS),
+rnnedge.export.lowerers_fused_lstm (--lstm fused) and rnnedge.export.lowering
+(LoweringContext, for `calibration_model`).
 """
 
 from dataclasses import dataclass, field
@@ -76,12 +77,15 @@ class Expansion:
     they read ({name: array}), the static shape of every tensor they write, the nodes
     after it whose work they absorbed (views of Y, Gathers of Y_h), and `views`: {tensor:
     the tensor it re-shapes} for the input flattened to (T*N, I), which only ONNX's 2-D Gemm
-    needs (FULLY_CONNECTED reads the (T, N, I) input as T*N rows as it is)."""
+    needs (FULLY_CONNECTED reads the (T, N, I) input as T*N rows as it is); `states`:
+    {(direction, "h" or "c"): the state tensors of its steps}, whose ranges a fused LSTM's
+    states take."""
     nodes: list = field(default_factory=list)
     consts: dict = field(default_factory=dict)
     shapes: dict = field(default_factory=dict)
     absorbed: list = field(default_factory=list)
     views: dict = field(default_factory=dict)
+    states: dict = field(default_factory=dict)
 
 
 class _Builder:
@@ -150,7 +154,7 @@ class _Builder:
         return self.named("Concat", parts, [name], [shape], axis=axis)
 
 
-def _attr(node):
+def attributes(node):
     """The node's attributes (strings and string lists decoded)."""
     out = {}
     for a in node.attribute:
@@ -189,7 +193,7 @@ def _activations(node, attrs, directions):
     return [result[i * per:(i + 1) * per] for i in range(directions)]
 
 
-def _check_supported(view, node, attrs, steps):
+def check_supported(view, node, attrs, steps):
     """RnnedgeError for what the unrolled form does not implement."""
     where = f"{node.op_type} {node.name or node.output[0]}"
     if "clip" in attrs:
@@ -265,6 +269,8 @@ def _direction(b, cell, d, order, acts, x_flat, w, r, bias, h, c, dims, lbr, ops
     steps, batch, hidden = dims
     wb, rb = bias[:bias.size // 2], bias[bias.size // 2:]
     states, tag = {}, f"d{d}"
+    cells = b.out.states.setdefault((d, "c"), [])
+    b.out.states[(d, "h")] = [f"{b.base}/{tag}/t{t}/h" for t in order]
     if cell in ("RNN", "LSTM"):
         p = _projection(b, x_flat, w, wb + rb, steps, batch, f"{tag}/proj", opset)
         for t in order:
@@ -275,6 +281,7 @@ def _direction(b, cell, d, order, acts, x_flat, w, r, bias, h, c, dims, lbr, ops
                 h = _apply(b, acts[0], pre, f"{what}/h")
             else:
                 h, c = _lstm_gates(b, acts, pre, c, hidden, what, opset)
+                cells.append(c)
             states[t] = h
         return states, h, c
     two = 2 * hidden
@@ -334,10 +341,10 @@ def _squeeze_axes(view, node):
     """The axes of a Squeeze node (attribute or constant input), or None."""
     if len(node.input) > 1 and node.input[1]:
         return [int(a) for a in np.asarray(view.consts.get(node.input[1], [-99])).reshape(-1)]
-    return list(_attr(node).get("axes", [])) or None
+    return list(attributes(node).get("axes", [])) or None
 
 
-def _y_views(view, y, directions, steps, batch):
+def y_views(view, y, directions, steps, batch):
     """The chain of view nodes after Y that only rename the bytes of the time-major
     (T, N, D*H) concatenation: (absorbed nodes, final tensor name, its shape) or None."""
     chain = []
@@ -348,7 +355,7 @@ def _y_views(view, y, directions, steps, batch):
         chain, last = [sq], sq.output[0]
     else:
         tr = _single_user(view, y, "Transpose")
-        if tr is None or list(_attr(tr).get("perm", [])) != [0, 2, 1, 3]:
+        if tr is None or list(attributes(tr).get("perm", [])) != [0, 2, 1, 3]:
             return None
         rs = _single_user(view, tr.output[0], "Reshape")
         if rs is None or rs.output[0] not in view.shapes:
@@ -356,7 +363,7 @@ def _y_views(view, y, directions, steps, batch):
         chain, last = [tr, rs], rs.output[0]
     after = _single_user(view, last, "Transpose")
     if (batch == 1 and after is not None and last in view.shapes and len(view.shapes[last]) == 3
-            and list(_attr(after).get("perm", [])) == [1, 0, 2]):
+            and list(attributes(after).get("perm", [])) == [1, 0, 2]):
         chain, last = chain + [after], after.output[0]
     return chain, last, view.shapes.get(last)
 
@@ -366,7 +373,7 @@ def expand_node(view, node, opset=17):
     context does: `consts` {name: array}, `shapes` {name: static shape}, `consumers`
     {name: [nodes]}, `out_names` (graph outputs) and `name(onnx_name)` is not used: the
     expansion reads the node's inputs under their ONNX names."""
-    attrs = _attr(node)
+    attrs = attributes(node)
     where = f"{node.op_type} {node.name or node.output[0]}"
     cell = node.op_type
     if node.input[0] not in view.shapes and node.input[0] not in view.consts:
@@ -380,7 +387,7 @@ def expand_node(view, node, opset=17):
     if layout == 1 and batch != 1:
         raise RnnedgeError(f"{where}: layout=1 (batch-major) with batch {batch} is not "
                            "supported; export with batch 1 or layout 0")
-    _check_supported(view, node, attrs, steps)
+    check_supported(view, node, attrs, steps)
     for i in (1, 2):
         if node.input[i] not in view.consts:
             raise RnnedgeError(f"{where}: the weights ({node.input[i]}) must be constants")
@@ -425,7 +432,7 @@ def _outputs(view, b, node, results, dims, layout):
         per_dir = [b.concat([states[t] for t in range(steps)], 0, f"y/d{d}")
                    for d, (states, _, _) in enumerate(results)]
         y_flat = b.concat(per_dir, 1, "y_flat")       # (T*N, D*H), time-major
-        views = _y_views(view, wanted[0], dirs, steps, batch) if layout == 0 else None
+        views = y_views(view, wanted[0], dirs, steps, batch) if layout == 0 else None
         if views is not None and views[2] is not None:
             absorbed, last, shape = views
             b.out.absorbed.extend(absorbed)
@@ -437,10 +444,10 @@ def _outputs(view, b, node, results, dims, layout):
             continue
         finals = [r[k] for r in results]
         users = view.consumers.get(wanted[k], [])
-        taken = [g for g in users if layout == 0 and _state_gather(view, g) is not None]
+        taken = [g for g in users if layout == 0 and state_gather(view, g) is not None]
         for g in taken:                           # Y_h[d] is direction d's last state: no op
             b.out.absorbed.append(g)
-            b.named("Identity", [finals[_state_gather(view, g) % dirs]], [g.output[0]],
+            b.named("Identity", [finals[state_gather(view, g) % dirs]], [g.output[0]],
                     [(batch, hidden)])
         if len(taken) == len(users) and wanted[k] not in view.out_names:
             continue
@@ -449,10 +456,10 @@ def _outputs(view, b, node, results, dims, layout):
         b.reshape(stacked, shape, f"last{k}", name=wanted[k])
 
 
-def _state_gather(view, node):
+def state_gather(view, node):
     """The index of a Gather that picks one direction of Y_h / Y_c (axis 0, constant scalar
     index), or None."""
-    if node.op_type != "Gather" or _attr(node).get("axis", 0) not in (0, -3):
+    if node.op_type != "Gather" or attributes(node).get("axis", 0) not in (0, -3):
         return None
     index = view.consts.get(node.input[1])
     if index is None or np.asarray(index).ndim != 0:
@@ -473,9 +480,14 @@ def _y_generic(b, y_flat, name, dims, dirs, layout):
 
 def lower_recurrent(low, node, attrs):
     """The LOWERERS entry of RNN, GRU and LSTM: expand the node and lower its nodes in place
-    with the op table's own lowerers (attrs: unused, the expansion reads the node)."""
+    with the op table's own lowerers (attrs: unused, the expansion reads the node); an LSTM
+    under `--lstm fused` (low.lstm) goes to lowerers_fused_lstm instead."""
     from rnnedge.export.lowerers import LOWERERS, onnx_attrs
-    _read_through_batch_transpose(low, node.input[0])
+    if node.op_type == "LSTM" and low.lstm == "fused":
+        from rnnedge.export.lowerers_fused_lstm import lower_fused_lstm
+        lower_fused_lstm(low, node)
+        return
+    read_through_batch_transpose(low, node.input[0])
     expansion = expand_node(low, node)
     low.consts.update(expansion.consts)
     low.shapes.update(expansion.shapes)
@@ -497,7 +509,7 @@ def lower_recurrent(low, node, attrs):
         low.skip.add(n.output[0])
 
 
-def _read_through_batch_transpose(low, x):
+def read_through_batch_transpose(low, x):
     """When x is a batch-first input turned time-major (TRANSPOSE (1, 0, 2) of a (1, T, I)
     tensor, torch's batch_first) read only by this node, drop the TRANSPOSE: with batch 1 both
     hold the same bytes, and the input projection reads either."""
