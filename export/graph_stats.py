@@ -3,7 +3,7 @@ output, so the benchmark applies it to the standard route too).
 
 - op counts by type, and the requirements the export promises: only builtins (no CUSTOM /
   Flex / control flow), int8 activations and weights, int32 only for biases and index
-  operands (axis, sizes, paddings), int16 only for a fused LSTM's cell state, CONCATENATION
+  operands (axis, sizes, paddings), int16 only for a fused LSTM's cell state and gate intermediates, CONCATENATION
   inputs <= 10;
 - duplication factor = stored constant bytes (each buffer referenced by a constant tensor,
   counted once) / unique constant bytes (distinct buffer contents): 1.0 when no constant data
@@ -51,14 +51,14 @@ def _requirements(sg):
         if entry.max_inputs is not None and len(op.inputs) > entry.max_inputs:
             problems.append(f"{op.opcode} with {len(op.inputs)} inputs (TFLM allows "
                             f"{entry.max_inputs})")
-    cell_states = {t for op in sg.operators if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM"
-                   for t in op.inputs[19:20]}      # TFLM's integer LSTM keeps its cell in int16
+    lstm = [op for op in sg.operators if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    int16 = {t for op in lstm for t in list(op.inputs[19:20]) + list(op.intermediates)}
     for tensor in sg.tensors:
         if tensor.type_name == "INT8" or (tensor.type_name == "INT32"
                                           and tensor.index in allowed_int32):
             continue
-        if tensor.type_name == "INT16" and tensor.is_variable and tensor.index in cell_states:
-            continue
+        if tensor.type_name == "INT16" and tensor.index in int16:   # an integer LSTM's cell
+            continue                                                 # state, gate intermediates
         problems.append(f"tensor {tensor.name} is {tensor.type_name}")
     return problems
 

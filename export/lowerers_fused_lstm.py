@@ -10,7 +10,9 @@ int8 x int8 -> int16 cell): 24 inputs, four input and four recurrent int8 weight
 (per tensor, TFLite's gate order i, f, c, o; ONNX's is i, o, f, c), four int32 gate biases
 (Wb + Rb, at input scale x input weight scale), no peephole / projection / layer norm, an
 int8 output-state VARIABLE (the output's quantisation) and an int16 cell-state VARIABLE with
-a power-of-two scale; fused activation TANH, no clip, time_major as the input is laid out.
+a power-of-two scale, and the five intermediates TFLite's kernel reads (four int16 gate
+tensors at 2^-12, the hidden state at the output's quantisation; TFLM does not read them);
+fused activation TANH, no clip, time_major as the input is laid out.
 The ranges come from the unrolled graph the calibration runs (the states of every step).
 
 Directions: reverse is the input flipped along time (SPLIT + CONCATENATION), the op, and the
@@ -114,8 +116,13 @@ def _fused_op(low, src, time_major, w, r, bias, names, dims):
     shape = (steps, batch, hidden) if time_major else (batch, steps, hidden)
     low.tensors[out] = Tensor(out, shape, range_of=tuple(h_names))
     low.shapes[out] = shape
+    intermediates = [f"{base}/{gate}_gate_intermediate" for gate in TFLITE_GATES]
+    for name in intermediates:                                  # TFLite's fixed Q3.12
+        low.tensors[name] = Tensor(name, (0,), "gate16")        # TFLM: no bytes
+    intermediates.append(f"{base}/hidden_intermediate")         # = the output state's
+    low.tensors[intermediates[-1]] = Tensor(intermediates[-1], (0,))
     low.emit("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, [out], base, activation="TANH",
-             time_major=time_major)
+             time_major=time_major, intermediates=intermediates)
     return out
 
 

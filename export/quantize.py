@@ -35,6 +35,7 @@ from rnnedge.op_table import info
 
 # UNIDIRECTIONAL_SEQUENCE_LSTM input positions (TFLite's): the first gate bias, the output state
 LSTM_GATE_BIAS, LSTM_OUTPUT_STATE = 12, 18
+LSTM_GATE_SCALE = 2.0 ** -12   # TFLite's integer LSTM: gate pre-activations in Q3.12
 
 
 @dataclass
@@ -97,7 +98,8 @@ def _group(graph):
             if n is not None and graph.tensors[n].role in ("act", "operand"):
                 groups.find(n)
         if op.kind == "UNIDIRECTIONAL_SEQUENCE_LSTM":   # its hidden state is its output
-            groups.union(op.inputs[LSTM_OUTPUT_STATE], op.outputs[0])
+            for state in (op.inputs[LSTM_OUTPUT_STATE], op.options["intermediates"][-1]):
+                groups.union(state, op.outputs[0])
         if info(op.kind).same_scale:
             members = _int8_members(graph, op)
             for m in members[1:]:
@@ -179,9 +181,11 @@ def _range(tensor, ranges):
 
 def _state16_params(graph, ranges):
     """int16 cell states: zero point 0, the power-of-two scale covering the calibrated range
-    (TFLM's integer LSTM requires a power of two)."""
+    (TFLM's integer LSTM requires a power of two); int16 gate intermediates: Q3.12."""
     params = {}
     for name, t in graph.tensors.items():
+        if t.role == "gate16":                    # TFLite's gate intermediates: Q3.12
+            params[name] = _per_tensor(LSTM_GATE_SCALE, 0)
         if t.role != "state16":
             continue
         r = _range(t, ranges)

@@ -23,7 +23,7 @@ _ACT = {"NONE": fb.ActivationFunctionType.NONE, "RELU": fb.ActivationFunctionTyp
 _PAD = {"SAME": fb.Padding.SAME, "VALID": fb.Padding.VALID}
 _TYPE = {"act": fb.TensorType.INT8, "operand": fb.TensorType.INT8, "weight": fb.TensorType.INT8,
          "bias": fb.TensorType.INT32, "int32": fb.TensorType.INT32,
-         "state16": fb.TensorType.INT16}
+         "state16": fb.TensorType.INT16, "gate16": fb.TensorType.INT16}
 
 
 class _AlignedBuffer(fb.BufferT):
@@ -131,7 +131,7 @@ def write(graph, params):
     index = {}
     order = []
     for op in graph.ops:                          # tensors in first-use order (deterministic)
-        for n in op.inputs + op.outputs:
+        for n in op.inputs + op.outputs + op.options.get("intermediates", []):
             if n is not None and n not in index:
                 index[n] = len(order)
                 order.append(n)
@@ -172,6 +172,8 @@ def write(graph, params):
         fop.inputs = [-1 if n is None else index[n] for n in op.inputs]  # -1: optional, absent
         fop.outputs = [index[n] for n in op.outputs]
         fop.builtinOptionsType, fop.builtinOptions = _options(op)
+        if op.options.get("intermediates"):
+            fop.intermediates = [index[n] for n in op.options["intermediates"]]
         sub.operators.append(fop)
     sub.inputs = [index[n] for n in graph.inputs]
     sub.outputs = [index[n] for n in graph.outputs]
