@@ -57,6 +57,7 @@ from onnx import helper, numpy_helper
 from rnnedge.errors import RnnedgeError
 
 RECURRENT_OPS = ("RNN", "GRU", "LSTM")
+LSTM_FORMS = ("unrolled", "fused")   # how LSTM nodes are lowered (`export --lstm`); default first
 GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
 DEFAULT_ACTIVATIONS = {"RNN": ("Tanh",), "GRU": ("Sigmoid", "Tanh"),
                        "LSTM": ("Sigmoid", "Tanh", "Tanh")}

@@ -319,3 +319,120 @@ def test_two_layer_bidirectional_lstm_runs_bit_exact_on_c_kernels(tmp_path):
 def test_renet_gru_over_rows_and_columns(tmp_path):
     torch.manual_seed(5)
     _check_int8(tmp_path, ReNet(), (1, 3, 6, 5))
+
+
+# -- --lstm fused: TFLM's UNIDIRECTIONAL_SEQUENCE_LSTM -------------------------------------
+
+def _tflm_outputs(path, read, converted, x):
+    """Dequantised TFLM outputs for a float input."""
+    from rnnedge.preprocessing import quantize_input
+    from rnnedge.tflm_probe import run_tflm, tflm_arena_size
+    port = converted.inputs[0]
+    raw = run_tflm(str(path), [quantize_input(x, port.scale, port.zero_point)],
+                   arena_size=tflm_arena_size(read))
+    return [(np.asarray(r).astype(np.float32) - p.zero_point) * p.scale
+            for r, p in zip(raw, converted.outputs)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kwargs,batch_first", [({}, False), ({}, True),
+                                                ({"bidirectional": True}, True),
+                                                ({"bidirectional": True, "num_layers": 2}, False)])
+def test_fused_lstm_runs_in_tflm(tmp_path, kwargs, batch_first):
+    torch.manual_seed(6)
+    model = Sequence("lstm", features=6, hidden=10, batch_first=batch_first, **kwargs).eval()
+    shape = (1, 8, 6) if batch_first else (8, 1, 6)
+    converted = to_int8_tflite(_onnx(model, shape, 17), _samples(shape, 48, seed=11),
+                               lstm="fused")
+    read = read_model(converted.tflite)
+    stats = graph_stats.graph_stats(read)
+    assert stats["problems"] == []
+    layers = kwargs.get("num_layers", 1) * (2 if kwargs.get("bidirectional") else 1)
+    assert stats["op_counts"]["UNIDIRECTIONAL_SEQUENCE_LSTM"] == layers
+    assert not set(stats["op_counts"]) & {"FULLY_CONNECTED", "LOGISTIC", "TANH", "MUL"}
+    sg = read.main
+    for op in sg.operators:
+        if op.opcode != "UNIDIRECTIONAL_SEQUENCE_LSTM":
+            continue
+        tensors = [sg.tensors[i] if i >= 0 else None for i in op.inputs]
+        assert len(tensors) == 24 and all(t is None for t in tensors[9:12] + tensors[16:18]
+                                           + tensors[20:24])
+        weights, biases = tensors[1:9], tensors[12:16]
+        assert all(t.type_name == "INT8" and len(t.quantization.scales) == 1 for t in weights)
+        x_scale = tensors[0].quantization.scales[0]
+        for bias, weight in zip(biases, weights[:4]):   # input scale x input weight scale
+            assert bias.type_name == "INT32"
+            assert np.isclose(bias.quantization.scales[0], x_scale * weight.quantization.scales[0])
+        state, cell, out = tensors[18], tensors[19], sg.tensors[op.outputs[0]]
+        assert state.is_variable and state.type_name == "INT8"
+        assert state.quantization.scales[0] == out.quantization.scales[0]
+        assert cell.is_variable and cell.type_name == "INT16"
+        power = np.log2(cell.quantization.scales[0])
+        assert power == np.round(power)                 # TFLM needs a power of two
+    path = tmp_path / "fused.tflite"
+    path.write_bytes(converted.tflite)
+    for x in _samples(shape, 4, seed=99):
+        for got, want in zip(_tflm_outputs(path, read, converted, x), _torch(model, x)):
+            assert _cosine(got, want) >= 0.98
+
+
+class _InitialState(nn.Module):
+    """An LSTM given a non-zero constant initial state."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 3)
+
+    def forward(self, x):
+        h0 = torch.full((1, 1, 3), 0.5)
+        return self.lstm(x, (h0, torch.zeros_like(h0)))[0]
+
+
+class _CellOut(nn.Module):
+    """An LSTM whose cell state is used."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 3)
+
+    def forward(self, x):
+        return self.lstm(x)[1][1]
+
+
+@pytest.mark.parametrize("model,message", [(_InitialState(), "initial state"),
+                                           (_CellOut(), "Y_c")])
+def test_fused_refuses_what_the_op_cannot_express(model, message):
+    onnx_model = _onnx(model, (5, 1, 4), 17)
+    with pytest.raises(RnnedgeError, match=f"{message}.*without --lstm fused"):
+        to_int8_tflite(onnx_model, _samples((5, 1, 4), 4, seed=1), lstm="fused")
+    to_int8_tflite(onnx_model, _samples((5, 1, 4), 4, seed=1))   # unrolled takes it
+
+
+class _RowLSTM(nn.Module):
+    """An image model: each row of a 1-channel image is a time step of an LSTM."""
+
+    def __init__(self, width=16, hidden=8, classes=3):
+        super().__init__()
+        self.lstm = nn.LSTM(width, hidden, batch_first=True)
+        self.fc = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        out, _ = self.lstm(x[:, 0])
+        return self.fc(out[:, -1])
+
+
+@pytest.mark.slow
+def test_export_int8_lstm_option(tmp_path):
+    from rnnedge.export.pipeline import export_int8
+    torch.manual_seed(7)
+    meta = {"input_shape": [1, 16, 16], "normalization": {"mean": [0.5], "std": [0.25]}}
+    sizes = {}
+    for form in ("unrolled", "fused"):
+        report = export_int8(_RowLSTM(), meta, str(tmp_path / f"{form}.tflite"),
+                             calib_samples=16, check_samples=8, lstm=form)
+        stats = report["stats"]
+        assert stats["problems"] == []
+        assert ("UNIDIRECTIONAL_SEQUENCE_LSTM" in stats["op_counts"]) == (form == "fused")
+        assert report["verification"]["tflm_runs"]
+        sizes[form] = stats["ops"]
+    assert sizes["fused"] < sizes["unrolled"] / 10
