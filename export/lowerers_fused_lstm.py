@@ -22,7 +22,8 @@ saying to drop --lstm fused): non-default activations, initial states other than
 op's state starts at zero), and a used Y_c (the op does not output its cell state).
 
 May import: numpy, onnx, rnnedge.errors, rnnedge.export.graph_ir,
-rnnedge.export.lowerers_recurrent; rnnedge.export.lowerers (LOWERERS, at call time).
+rnnedge.export.{lowerers_recurrent, recurrent_cells}; rnnedge.export.lowerers (LOWERERS, at
+call time).
 """
 
 import numpy as np
@@ -30,9 +31,9 @@ from onnx import helper
 
 from rnnedge.errors import RnnedgeError
 from rnnedge.export.graph_ir import Tensor
-from rnnedge.export.lowerers_recurrent import (DIRECTIONS, attributes, expand_node,
-                                               read_through_batch_transpose, state_gather,
-                                               y_views)
+from rnnedge.export.lowerers_recurrent import (expand_node, read_through_batch_transpose,
+                                               state_gather, y_views)
+from rnnedge.export.recurrent_cells import DIRECTIONS, attributes
 
 ONNX_TO_TFLITE_GATES = (0, 2, 3, 1)   # ONNX i, o, f, c -> TFLite i, f, c, o
 TFLITE_GATES = ("input", "forget", "cell", "output")
