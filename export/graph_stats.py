@@ -3,8 +3,8 @@ output, so the benchmark applies it to the standard route too).
 
 - op counts by type, and the requirements the export promises: only builtins (no CUSTOM /
   Flex / control flow), int8 activations and weights, int32 only for biases and index
-  operands (axis, sizes, paddings), int16 only for a fused LSTM's cell state and gate intermediates, CONCATENATION
-  inputs <= 10;
+  operands (axis, sizes, paddings), int16 only for a fused LSTM's cell state and gate
+  intermediates, CONCATENATION inputs <= 10;
 - duplication factor = stored constant bytes (each buffer referenced by a constant tensor,
   counted once) / unique constant bytes (distinct buffer contents): 1.0 when no constant data
   is stored twice, e.g. a recurrent weight stored per time step gives ~T;
