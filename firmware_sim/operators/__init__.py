@@ -28,13 +28,19 @@ import numpy as np
 
 from rnnedge import op_table
 from rnnedge.errors import RnnedgeError
-from rnnedge.firmware_sim.operators import conv, elementwise, shape_ops
+from rnnedge.firmware_sim.operators import (conv, elementwise, elementwise_math, recurrent,
+                                             shape_ops)
 from rnnedge.firmware_sim.operators.context import Context, tensor_quant
 from rnnedge.kernels import ops as kernel_ops
 
 INT8 = np.dtype(np.int8)
 FLOAT32 = np.dtype(np.float32)
-OPERATORS = {**conv.PREPARERS, **elementwise.PREPARERS, **shape_ops.PREPARERS}
+BOOL = np.dtype(np.bool_)
+INT32 = np.dtype(np.int32)
+_OUTPUT_DTYPES = {"DEQUANTIZE": (FLOAT32,), "CAST": (INT8, INT32, FLOAT32, BOOL)}
+_DTYPE_NAMES = {INT8: "INT8", FLOAT32: "FLOAT32", BOOL: "BOOL", INT32: "INT32"}
+OPERATORS = {**conv.PREPARERS, **elementwise.PREPARERS, **shape_ops.PREPARERS,
+             **recurrent.PREPARERS, **elementwise_math.PREPARERS}
 
 __all__ = ["OPERATORS", "Prepared", "prepare", "tensor_quant"]
 
@@ -50,8 +56,9 @@ class Prepared:
 
 
 def _dtypes_ok(c: Context, data: tuple) -> None:
-    """Activations are int8 (the op table's `dtypes`: QUANTIZE may read float32);
-    DEQUANTIZE writes float32."""
+    """Activations are int8 (the op table's `dtypes`: QUANTIZE may read float32, the logical
+    ops, SELECT_V2 and CAST bool); DEQUANTIZE writes float32, CAST int8, int32, float32 or
+    bool, the "compare" category bool."""
     allowed = op_table.info(c.op.opcode).dtypes
     for t in data:
         tensor = c.sg.tensors[t]
@@ -60,10 +67,11 @@ def _dtypes_ok(c: Context, data: tuple) -> None:
                    "activations")
     for t in c.op.outputs:
         tensor = c.sg.tensors[t]
-        allowed = FLOAT32 if c.op.opcode == "DEQUANTIZE" else INT8
-        if tensor.dtype != allowed:
+        allowed = _OUTPUT_DTYPES.get(c.op.opcode) or (
+            (BOOL,) if op_table.info(c.op.opcode).category == "compare" else (INT8,))
+        if tensor.dtype not in allowed:
             c.fail(f"output {tensor.name} is {tensor.type_name}, expected "
-                   f"{'FLOAT32' if allowed == FLOAT32 else 'INT8'}")
+                   f"{' or '.join(_DTYPE_NAMES[d] for d in allowed)}")
 
 
 def _shapes_ok(c: Context, kernel, data: tuple) -> None:

@@ -13,7 +13,8 @@ Shapes are tuples of ints in TFLite order (NHWC images).  Quantisation is passed
 `params.Quant(scale, zero_point)`.
 
 Modules: base (Kernel, SingleIO, shared helpers), conv, elementwise, activations, quantize,
-pooling, mean, shape_ops, softmax, resize_nearest_neighbor.
+pooling, mean, shape_ops, softmax, resize_nearest_neighbor, recurrent, unary_math, binary_math,
+comparisons, cast.
 May import: numpy, ctypes, the standard library, rnnedge.errors and this package.
 """
 
@@ -25,12 +26,23 @@ from rnnedge.kernels.ops.mean import Mean
 from rnnedge.kernels.ops.pooling import AveragePool2D, MaxPool2D
 from rnnedge.kernels.ops.quantize import Requantize, Quantize, Dequantize
 from rnnedge.kernels.ops.resize_nearest_neighbor import ResizeNearestNeighbor
+from rnnedge.kernels.ops.recurrent import Svdf, UnidirectionalSequenceLstm
 from rnnedge.kernels.ops.shape_ops import (Concatenation, Pad, Reshape, Slice, Split,
                                            StridedSlice, Transpose)
 from rnnedge.kernels.ops.softmax import Softmax
+from rnnedge.kernels.ops.unary_math import (Abs, Elu, Gelu, HardSwish, LeakyRelu, LogSoftmax,
+                                            Rsqrt)
+from rnnedge.kernels.ops.binary_math import Div, Maximum, Minimum, Prelu, SquaredDifference
+from rnnedge.kernels.ops.cast import Cast
+from rnnedge.kernels.ops.comparisons import (Equal, Greater, GreaterEqual, Less, LessEqual,
+                                             LogicalAnd, LogicalNot, LogicalOr, NotEqual,
+                                             SelectV2)
 
 __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "FullyConnected",
            "Add", "Sub", "Mul", "Tanh", "Logistic", "Relu", "Relu6", "Requantize", "Quantize",
            "Dequantize", "AveragePool2D", "MaxPool2D", "Mean", "Pad", "Concatenation",
            "Split", "StridedSlice", "Slice", "Reshape", "Transpose", "Softmax",
-           "ResizeNearestNeighbor"]
+           "ResizeNearestNeighbor", "UnidirectionalSequenceLstm", "Svdf",
+           "Abs", "Elu", "Gelu", "HardSwish", "LeakyRelu", "LogSoftmax", "Rsqrt", "Div", "Maximum",
+           "Minimum", "Prelu", "SquaredDifference", "Equal", "Greater", "GreaterEqual", "Less",
+           "LessEqual", "LogicalAnd", "LogicalNot", "LogicalOr", "NotEqual", "SelectV2", "Cast"]
