@@ -6,6 +6,8 @@ One module per stage; data flows down this list:
   calibration  calibration / check inputs (dataset folder or synthetic), ONNX tensor ranges
   converter    THE boundary ONNX -> int8 .tflite bytes, built from:
     lowering       ONNX op subset -> NHWC graph of TFLite builtins (the supported-op table)
+    lowerers_recurrent  ONNX RNN/GRU/LSTM unrolled, weights once (recurrent_cells: the cells;
+                   lowerers_fused_lstm: --lstm fused, UNIDIRECTIONAL_SEQUENCE_LSTM)
     quantize       int8 scales with same-scale groups, per-channel weights, int32 biases
     tflite_writer  the flatbuffer
   verify       onnxruntime vs PyTorch, int8 reference kernels vs float, TFLM run

@@ -9,13 +9,14 @@ builtins (lowering.py), calibrate on the float ONNX graph (calibration.collect_r
 quantise with same-scale groups (quantize.py) and write the flatbuffer directly
 (tflite_writer.py). No TensorFlow, no onnx2tf; deterministic bytes.
 
-May import: rnnedge.export.{lowering, calibration, quantize, tflite_writer}.
+May import: rnnedge.export.{lowering, lowerers_recurrent, calibration, quantize, tflite_writer}.
 """
 
 from dataclasses import dataclass
 
 from rnnedge.export.calibration import collect_ranges
 from rnnedge.export.lowering import lower
+from rnnedge.export.lowerers_recurrent import calibration_model
 from rnnedge.export.quantize import quantize
 from rnnedge.export.tflite_writer import write
 
@@ -36,14 +37,16 @@ class Converted:
     outputs: tuple
 
 
-def to_int8_tflite(onnx_model, calibration) -> Converted:
+def to_int8_tflite(onnx_model, calibration, lstm="unrolled") -> Converted:
     """Convert an ONNX ModelProto to fully int8 TFLite.
 
     calibration: list of (1, C, H, W) float32 input arrays (normalised) that set the ranges.
+    lstm: ONNX LSTM nodes as unrolled builtins ("unrolled") or TFLM's
+    UNIDIRECTIONAL_SEQUENCE_LSTM ("fused").
     Raises RnnedgeError naming the first ONNX op the exporter cannot lower.
     """
-    graph = lower(onnx_model)
-    ranges = collect_ranges(onnx_model, calibration)
+    graph = lower(onnx_model, lstm)
+    ranges = collect_ranges(calibration_model(onnx_model), calibration)  # RNNs unrolled
     params = quantize(graph, ranges)
 
     def port(name):

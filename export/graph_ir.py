@@ -15,13 +15,18 @@ NCHW_TO_NHWC_AXIS = {0: 0, 1: 3, 2: 1, 3: 2}
 @dataclass
 class Tensor:
     """A graph tensor. `data` is set for constants; `role` is 'act', 'weight', 'bias',
-    'operand' (int8 constant operand of an elementwise op) or 'int32' (shape/axis data).
-    `channel_axis` is the per-channel quantisation axis of a weight, or None (per-tensor)."""
+    'operand' (int8 constant operand of an elementwise op), 'int32' (shape/axis data) or
+    'state16' (an int16 recurrent cell state, power-of-two scale).
+    `channel_axis` is the per-channel quantisation axis of a weight, or None (per-tensor).
+    `variable`: a state the op keeps across invocations (TFLite's is_variable);
+    `range_of`: calibrated tensors whose ranges this one covers (it has none of its own)."""
     name: str
     shape: tuple
     role: str = "act"
     data: np.ndarray = None
     channel_axis: int = None
+    variable: bool = False
+    range_of: tuple = ()
 
 
 @dataclass

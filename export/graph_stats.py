@@ -3,7 +3,8 @@ output, so the benchmark applies it to the standard route too).
 
 - op counts by type, and the requirements the export promises: only builtins (no CUSTOM /
   Flex / control flow), int8 activations and weights, int32 only for biases and index
-  operands (axis, sizes, paddings), CONCATENATION inputs <= 10;
+  operands (axis, sizes, paddings), int16 only for a fused LSTM's cell state and gate
+  intermediates, CONCATENATION inputs <= 10;
 - duplication factor = stored constant bytes (each buffer referenced by a constant tensor,
   counted once) / unique constant bytes (distinct buffer contents): 1.0 when no constant data
   is stored twice, e.g. a recurrent weight stored per time step gives ~T;
@@ -24,6 +25,8 @@ from collections import Counter
 
 from rnnedge.op_table import info, is_parameter, op_macs
 
+LSTM_GATE_BIASES = range(12, 16)   # UNIDIRECTIONAL_SEQUENCE_LSTM's four int32 gate biases
+
 
 def _producers(sg) -> dict:
     """{tensor index: index of the op writing it}."""
@@ -42,15 +45,20 @@ def _requirements(sg):
             if t < 0:
                 continue
             tensor = sg.tensors[t]
-            if pos == entry.bias or (tensor.is_constant and not is_parameter(op, tensor)):
+            if (pos == entry.bias or (tensor.is_constant and not is_parameter(op, tensor))
+                    or (op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM" and pos in LSTM_GATE_BIASES)):
                 allowed_int32.add(t)
         if entry.max_inputs is not None and len(op.inputs) > entry.max_inputs:
             problems.append(f"{op.opcode} with {len(op.inputs)} inputs (TFLM allows "
                             f"{entry.max_inputs})")
+    lstm = [op for op in sg.operators if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    int16 = {t for op in lstm for t in list(op.inputs[19:20]) + list(op.intermediates)}
     for tensor in sg.tensors:
         if tensor.type_name == "INT8" or (tensor.type_name == "INT32"
                                           and tensor.index in allowed_int32):
             continue
+        if tensor.type_name == "INT16" and tensor.index in int16:   # an integer LSTM's cell
+            continue                                                 # state, gate intermediates
         problems.append(f"tensor {tensor.name} is {tensor.type_name}")
     return problems
 

@@ -12,6 +12,7 @@ import onnx
 from rnnedge.errors import RnnedgeError
 from rnnedge.export.graph_ir import NCHW_TO_NHWC_AXIS, Tensor
 from rnnedge.export.lowerers_shape import SHAPE_LOWERERS
+from rnnedge.export.lowerers_recurrent import lower_recurrent
 from rnnedge.op_table import info
 
 MAX_CONCAT_INPUTS = info("CONCATENATION").max_inputs
@@ -340,4 +341,7 @@ LOWERERS = {
     "Identity": _identity,
     "Constant": None,
     **SHAPE_LOWERERS,
+    "RNN": lower_recurrent,
+    "GRU": lower_recurrent,
+    "LSTM": lower_recurrent,
 }

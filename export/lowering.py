@@ -51,7 +51,7 @@ def static_shapes(graph):
 class LoweringContext:
     """Walks the ONNX graph once and builds the Graph; one method per ONNX op type."""
 
-    def __init__(self, model):
+    def __init__(self, model, lstm="unrolled"):
         self.graph = model.graph
         self.consts = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
         self.canonical = {}  # Identity of a constant -> the constant it repeats
@@ -69,6 +69,7 @@ class LoweringContext:
         self.flat_source = {}  # flattened tensor name -> the 4-D tensor FULLY_CONNECTED reads
         self.skip = set()    # first outputs of ONNX nodes consumed by a fusion
         self.int32_by_value = {}
+        self.lstm = lstm     # LSTM nodes: "unrolled" builtins or "fused" (lowerers_recurrent)
 
     def _fold_constants(self, model):
         """Fold every node computable before run time (Constant, Identity of a constant,
@@ -234,6 +235,6 @@ class LoweringContext:
         return Graph(self.tensors, self.ops, inputs, outputs)
 
 
-def lower(model):
+def lower(model, lstm="unrolled"):
     """Lower an ONNX ModelProto to a Graph of TFLite builtins in NHWC (float constants)."""
-    return LoweringContext(model).run()
+    return LoweringContext(model, lstm).run()

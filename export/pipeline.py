@@ -53,12 +53,15 @@ def paper_rnn_macs(model, input_shape):
 
 
 def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT_CALIB_SAMPLES,
-                check_samples=DEFAULT_CHECK_SAMPLES, keep_onnx=False, run_tflm=True):
+                check_samples=DEFAULT_CHECK_SAMPLES, keep_onnx=False, run_tflm=True,
+                lstm="unrolled"):
     """Export `model` to a fully int8 .tflite at `output`; returns the report dict.
 
     meta: checkpoint meta (input_shape (C, H, W), normalization {"mean", "std"}).
     calib: "synthetic" or a dataset folder; the check set comes from the same source (other
     seed / the test split).
+    lstm: torch nn.LSTM layers (ONNX LSTM nodes) as unrolled builtins ("unrolled") or TFLM's
+    UNIDIRECTIONAL_SEQUENCE_LSTM ("fused"; docs/export.md).
     """
     if not meta.get("input_shape"):
         raise RnnedgeError("the model's input shape is unknown; save it with rnnedge.save(..., "
@@ -88,7 +91,7 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
     onnx_model = export_onnx(model, shape)
     timings["onnx_s"] = time.perf_counter() - start
     t = time.perf_counter()
-    converted = to_int8_tflite(onnx_model, calib_set)
+    converted = to_int8_tflite(onnx_model, calib_set, lstm=lstm)
     tflite = add_metadata(converted.tflite, preprocessing.METADATA_NAME,
                           preprocessing.encode(shape, norm, meta.get("class_names"),
                                                input_format))

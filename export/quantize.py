@@ -16,6 +16,9 @@ The scheme (what TFLM's int8 kernels expect):
   which TFLM, TFLite and Vela all take.
 - biases: int32, scale = input scale * weight scale, zero point 0.
 - elementwise constant operands: per-tensor asymmetric int8.
+- UNIDIRECTIONAL_SEQUENCE_LSTM (`--lstm fused`): per-tensor weights, gate biases at input
+  scale x input weight scale, the int8 hidden state in its output's group, the int16 cell
+  state at the power-of-two scale covering its calibrated range (as TFLM requires).
 Ops that share a weight and a bias (a recurrent W_hh with a bias) get their inputs unified
 into one scale, so the int32 bias is also stored once.
 
@@ -29,6 +32,10 @@ import numpy as np
 from rnnedge.errors import RnnedgeError
 from rnnedge.export.graph_ir import Op, Tensor
 from rnnedge.op_table import info
+
+# UNIDIRECTIONAL_SEQUENCE_LSTM input positions (TFLite's): the first gate bias, the output state
+LSTM_GATE_BIAS, LSTM_OUTPUT_STATE = 12, 18
+LSTM_GATE_SCALE = 2.0 ** -12   # TFLite's integer LSTM: gate pre-activations in Q3.12
 
 
 @dataclass
@@ -88,8 +95,11 @@ def _group(graph):
     shared = {}
     for op in graph.ops:
         for n in op.inputs + op.outputs:
-            if graph.tensors[n].role in ("act", "operand"):
+            if n is not None and graph.tensors[n].role in ("act", "operand"):
                 groups.find(n)
+        if op.kind == "UNIDIRECTIONAL_SEQUENCE_LSTM":   # its hidden state is its output
+            for state in (op.inputs[LSTM_OUTPUT_STATE], op.options["intermediates"][-1]):
+                groups.union(state, op.outputs[0])
         if info(op.kind).same_scale:
             members = _int8_members(graph, op)
             for m in members[1:]:
@@ -136,7 +146,8 @@ def _group_params(graph, ranges):
         lo, hi = np.inf, -np.inf
         for n in names:
             t = graph.tensors[n]
-            r = (float(t.data.min()), float(t.data.max())) if t.role == "operand" else ranges.get(n)
+            r = (float(t.data.min()), float(t.data.max())) if t.role == "operand" else \
+                _range(t, ranges)
             if r is not None and n not in fixed:
                 lo, hi = min(lo, r[0]), max(hi, r[1])
         fixed_here = {fixed[n] for n in names if n in fixed}
@@ -156,6 +167,48 @@ def _group_params(graph, ranges):
         for n in names:
             params[n] = q
     return params, detach
+
+
+def _range(tensor, ranges):
+    """The calibrated (min, max) of a tensor: its own, or the union over `range_of`."""
+    if not tensor.range_of:
+        return ranges.get(tensor.name)
+    found = [ranges[n] for n in tensor.range_of if n in ranges]
+    if not found:
+        return None
+    return min(r[0] for r in found), max(r[1] for r in found)
+
+
+def _state16_params(graph, ranges):
+    """int16 cell states: zero point 0, the power-of-two scale covering the calibrated range
+    (TFLM's integer LSTM requires a power of two); int16 gate intermediates: Q3.12."""
+    params = {}
+    for name, t in graph.tensors.items():
+        if t.role == "gate16":                    # TFLite's gate intermediates: Q3.12
+            params[name] = _per_tensor(LSTM_GATE_SCALE, 0)
+        if t.role != "state16":
+            continue
+        r = _range(t, ranges)
+        if r is None:
+            raise RnnedgeError(f"no calibration range for the cell state {name}")
+        amax = max(abs(r[0]), abs(r[1]), 1e-6)
+        params[name] = _per_tensor(2.0 ** np.ceil(np.log2(amax / 32767.0)), 0)
+    return params
+
+
+def _lstm_biases(graph, params, weight_q):
+    """The four int32 gate biases of each UNIDIRECTIONAL_SEQUENCE_LSTM, at input scale x that
+    gate's input weight scale (TFLM adds them in the input FC)."""
+    for op in graph.ops:
+        if op.kind != "UNIDIRECTIONAL_SEQUENCE_LSTM":
+            continue
+        for gate in range(4):
+            bias = graph.tensors[op.inputs[LSTM_GATE_BIAS + gate]]
+            scale = (params[op.inputs[0]].scale[0].astype(np.float64)
+                     * weight_q[op.inputs[1 + gate]].scale.astype(np.float64))
+            q = np.round(bias.data.astype(np.float64) / scale)
+            bias.data = np.clip(q, -2**31, 2**31 - 1).astype(np.int32)
+            params[bias.name] = QParams(scale.astype(np.float32), np.zeros(1, np.int64), 0)
 
 
 def _quantize_weight(data, axis):
@@ -200,6 +253,8 @@ def quantize(graph, ranges):
             params[name] = weight_q[name]
         elif t.role == "operand":
             t.data = _quantize_with(t.data, params[name])
+    params.update(_state16_params(graph, ranges))
+    _lstm_biases(graph, params, weight_q)
     bias_scale, float_bias = {}, {}
     for op in graph.ops:
         if len(op.inputs) < 3 or graph.tensors[op.inputs[2]].role != "bias":

@@ -19,10 +19,11 @@ SCHEMA_VERSION = 3
 DESCRIPTION = "rnnedge int8 export"
 
 _ACT = {"NONE": fb.ActivationFunctionType.NONE, "RELU": fb.ActivationFunctionType.RELU,
-        "RELU6": fb.ActivationFunctionType.RELU6}
+        "RELU6": fb.ActivationFunctionType.RELU6, "TANH": fb.ActivationFunctionType.TANH}
 _PAD = {"SAME": fb.Padding.SAME, "VALID": fb.Padding.VALID}
 _TYPE = {"act": fb.TensorType.INT8, "operand": fb.TensorType.INT8, "weight": fb.TensorType.INT8,
-         "bias": fb.TensorType.INT32, "int32": fb.TensorType.INT32}
+         "bias": fb.TensorType.INT32, "int32": fb.TensorType.INT32,
+         "state16": fb.TensorType.INT16, "gate16": fb.TensorType.INT16}
 
 
 class _AlignedBuffer(fb.BufferT):
@@ -101,6 +102,12 @@ def _options(op):
         opt = fb.ResizeNearestNeighborOptionsT()
         opt.halfPixelCenters = o["half_pixel_centers"]
         return fb.BuiltinOptions.ResizeNearestNeighborOptions, opt
+    if k == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        opt = fb.UnidirectionalSequenceLSTMOptionsT()
+        opt.fusedActivationFunction = _ACT[o["activation"]]
+        opt.cellClip, opt.projClip, opt.timeMajor = 0.0, 0.0, o["time_major"]
+        opt.asymmetricQuantizeInputs = False
+        return fb.BuiltinOptions.UnidirectionalSequenceLSTMOptions, opt
     return fb.BuiltinOptions.NONE, None
 
 
@@ -124,8 +131,8 @@ def write(graph, params):
     index = {}
     order = []
     for op in graph.ops:                          # tensors in first-use order (deterministic)
-        for n in op.inputs + op.outputs:
-            if n not in index:
+        for n in op.inputs + op.outputs + op.options.get("intermediates", []):
+            if n is not None and n not in index:
                 index[n] = len(order)
                 order.append(n)
     for n in graph.inputs + graph.outputs:
@@ -141,6 +148,7 @@ def write(graph, params):
         ft.shape = [int(d) for d in t.shape]
         ft.type = _TYPE[t.role]
         ft.buffer = 0
+        ft.isVariable = t.variable
         if t.data is not None:
             payload = np.ascontiguousarray(t.data)
             key = payload.tobytes()
@@ -161,9 +169,11 @@ def write(graph, params):
             codes.append(code)
         fop = fb.OperatorT()
         fop.opcodeIndex = codes.index(code)
-        fop.inputs = [index[n] for n in op.inputs]
+        fop.inputs = [-1 if n is None else index[n] for n in op.inputs]  # -1: optional, absent
         fop.outputs = [index[n] for n in op.outputs]
         fop.builtinOptionsType, fop.builtinOptions = _options(op)
+        if op.options.get("intermediates"):
+            fop.intermediates = [index[n] for n in op.options["intermediates"]]
         sub.operators.append(fop)
     sub.inputs = [index[n] for n in graph.inputs]
     sub.outputs = [index[n] for n in graph.outputs]

@@ -3,7 +3,7 @@
     rnnedge export model.pt --int8 [-o model.tflite] [--calib DIR|synthetic]
                    [--calib-samples N] [--check-samples N] [--keep-onnx] [--json]
                    [--trust-pickle] [--input-shape C,H,W] [--rnn-layout inplace|stacked]
-                   [--npu NAME]
+                   [--lstm unrolled|fused] [--npu NAME]
     rnnedge export --zoo NAME --int8 [...]
 
 Parses arguments, loads the model (rnnedge.checkpoint), calls rnnedge.export.pipeline and
@@ -18,6 +18,7 @@ import os
 import click
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.export.lowerers_recurrent import LSTM_FORMS
 from rnnedge.export.vela_check import ACCELERATORS, require_vela
 from rnnedge.layers import LAYOUTS, set_layout
 from rnnedge.sensor import FORMATS
@@ -126,6 +127,11 @@ def _print_block(report):
 @click.option("--rnn-layout", type=click.Choice(LAYOUTS), default=LAYOUTS[0], show_default=True,
               help="Static layout of the (S)WS-BiRNN layers: inplace (fewest Vela cycles, runs "
                    "in place) or stacked (fewest ops); docs/export.md.")
+@click.option("--lstm", type=click.Choice(LSTM_FORMS), default=LSTM_FORMS[0],
+              show_default=True,
+              help="nn.LSTM layers (ONNX LSTM nodes): unrolled into builtins with weights once "
+                   "(NPU-placeable) or TFLM's UNIDIRECTIONAL_SEQUENCE_LSTM, one op a direction "
+                   "(int16 cell; runs on the CPU); docs/export.md.")
 @click.option("--npu", type=click.Choice(list(ACCELERATORS)),
               help="Compile the result with Vela for this Ethos-U and print the NPU/CPU split.")
 @click.option("--input-format", type=click.Choice(FORMATS),
@@ -133,7 +139,7 @@ def _print_block(report):
                    "trained for): gray or a Bayer mosaic is 1 channel, demosaic folded into "
                    "conv 1 [default: rgb].")
 def export(checkpoint, zoo_name, int8, output, calib, calib_samples, check_samples, keep_onnx,
-           as_json, trust_pickle, input_shape, rnn_layout, npu, input_format):
+           as_json, trust_pickle, input_shape, rnn_layout, lstm, npu, input_format):
     """Export a checkpoint (or --zoo NAME) to a fully int8 .tflite and verify it."""
     from rnnedge.export.pipeline import export_int8
     if npu:
@@ -142,7 +148,7 @@ def export(checkpoint, zoo_name, int8, output, calib, calib_samples, check_sampl
     set_layout(model, rnn_layout)
     output = output or f"{stem}.tflite"
     report = export_int8(model, meta, output, calib=calib, calib_samples=calib_samples,
-                         check_samples=check_samples, keep_onnx=keep_onnx)
+                         check_samples=check_samples, keep_onnx=keep_onnx, lstm=lstm)
     if npu:
         from rnnedge.report import npu_split
         report["npu"] = npu_split(output, npu)
