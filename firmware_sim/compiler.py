@@ -17,6 +17,7 @@ an operator's inputs and outputs is refused with an error naming the operator:
                       inplace plan reserves for the step (for other plans: a gap of the arena
                       free at that step, else a separate buffer counted in `scratch`),
                       then ADD writes the row of the output, possibly over the skip input.
+  row-fused region    a step of the fused planner's region runs its row schedule (fused.py).
   fused_pad           a step (PAD, conv) or (PAD, conv, ADD): the conv kernel gets the PAD's
                       input and explicit padding offsets (rnnedge.planner.fused_pad) and skips
                       the out-of-bounds taps, which equals reading the zero-point padding, so
@@ -24,8 +25,8 @@ an operator's inputs and outputs is refused with an error naming the operator:
 Shape-arithmetic operators are evaluated at compile time (folding.py).
 
 Imports numpy, rnnedge.errors, rnnedge.budget, rnnedge.tflite, rnnedge.planner, rnnedge.kernels,
-rnnedge.op_table (MACs, in-place capabilities) and this package's program, operators and
-folding modules.
+rnnedge.op_table (MACs, in-place capabilities) and this package's program, operators,
+folding and fused modules.
 """
 
 import numpy as np
@@ -34,6 +35,7 @@ from rnnedge.budget import check_bytes, default_max_arena
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import operators
 from rnnedge.firmware_sim.folding import fold
+from rnnedge.firmware_sim.fused import compile_region
 from rnnedge.firmware_sim.program import CTYPES, NULL, Call, Constant, Port, Program, Ref, Step
 from rnnedge.kernels import ops as kernel_ops
 from rnnedge.op_table import info, op_macs
@@ -341,8 +343,12 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
     limit = default_max_arena() if max_arena is None else max_arena
     check_bytes(f"the {plan.planner} plan's arena", int(plan.arena), limit)
     builder = _Builder(model, plan, lib)
+    regions = plan.region_of if hasattr(plan, "region_of") else {}
     for position, group in enumerate(plan.steps):
         scope = position + 1
+        if group[0] in regions:
+            compile_region(builder, regions[group[0]], scope)
+            continue
         pad = None
         if len(group) > 1 and sg.operators[group[0]].opcode in ("PAD", "PADV2"):
             pad, group = group[0], group[1:]
