@@ -305,6 +305,8 @@ def _check_plan(plan, sg) -> None:
 def _port(sg, t, plan, kind) -> Port:
     """The Port of graph input/output tensor `t`."""
     tensor = sg.tensors[t]
+    if kind == "input" and any(r.streamed == t for r in getattr(plan, "regions", ())):
+        return Port(t, tensor.name, 0, tuple(tensor.shape), np.dtype(tensor.dtype), True)
     if tensor.dtype is None or t not in plan.tensor_offsets:
         raise RnnedgeError(f"graph {kind} {tensor.name} is not an arena tensor")
     return Port(t, tensor.name, int(plan.tensor_offsets[t]), tuple(tensor.shape),
@@ -324,11 +326,13 @@ def load_model(model) -> Model:
 
 
 def compile_model(model, planner: str = "best", *, plan=None, lib=None,
-                  reorder: bool = False, max_arena: int | None = None) -> Program:
+                  reorder: bool = False, max_arena: int | None = None,
+                  stream_input: bool = False) -> Program:
     """Compile `model` (path, bytes or Model) with the arena `plan` (default: a fresh plan
     from `planner`) against the kernel library `lib` (default: rnnedge.kernels.load()).
     The arena plus row scratch must fit `max_arena` bytes (default: the machine-derived
-    rnnedge.budget.default_max_arena())."""
+    rnnedge.budget.default_max_arena()). `stream_input` (fused plans): the graph input is
+    pulled row by row from the input source and takes no arena space."""
     model = load_model(model)
     sg = model.main
     if len(model.subgraphs) > 1:
@@ -338,7 +342,7 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
         from rnnedge.kernels import load
         lib = load()
     if plan is None:
-        plan = make_plan(model, planner, reorder=reorder)
+        plan = make_plan(model, planner, reorder=reorder, stream_input=stream_input)
     _check_plan(plan, sg)
     limit = default_max_arena() if max_arena is None else max_arena
     check_bytes(f"the {plan.planner} plan's arena", int(plan.arena), limit)

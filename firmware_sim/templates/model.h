@@ -3,6 +3,7 @@
 #define RN_MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define RN_MODEL_ARENA_BYTES @ARENA_BYTES@
 #define RN_MODEL_SCRATCH_BYTES @SCRATCH_BYTES@
@@ -13,6 +14,9 @@ void *rn_model_input(int i);
 size_t rn_model_input_bytes(int i);
 const void *rn_model_output(int i);
 size_t rn_model_output_bytes(int i);
+/* Fused plans with a streamed input (--stream-input) pull each input row through this
+   callback (offset and size in bytes of the row in the input); defined only then. */
+extern const int8_t *(*rn_input_source)(size_t offset, size_t bytes);
 /* Runs every step; returns 0, or the 1-based step whose kernel rejected its params. */
 int rn_model_invoke(void);
 
