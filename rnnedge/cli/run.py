@@ -72,12 +72,14 @@ def save_outputs(path: str, outputs: list) -> None:
 @click.option("--kernels", type=click.Choice(KERNEL_SETS), default=KERNEL_SETS[0],
               show_default=True, help="c backend: the optimised C kernels (same bytes, "
               "faster) or the readable reference ones.")
+@click.option("--stream-input", is_flag=True, help="c backend, --planner fused: pull the "
+              "graph input row by row from outside the arena.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--debug", is_flag=True, help="c backend: poison dead tensors and check guard "
               "bytes and live tensors after every op.")
 @max_arena_option
-def run(model_path, input_path, output_path, backend, planner, kernels, as_json, debug,
-        max_arena):
+def run(model_path, input_path, output_path, backend, planner, kernels, stream_input, as_json,
+        debug, max_arena):
     """Run MODEL_PATH on the inputs in --input and print or save the raw outputs."""
     from rnnedge.firmware_sim.backends import make_backend
 
@@ -85,9 +87,11 @@ def run(model_path, input_path, output_path, backend, planner, kernels, as_json,
         raise RnnedgeError(f"model file {model_path} does not exist")
     if debug and backend != "c":
         raise RnnedgeError("--debug applies to the c backend only")
+    if stream_input and (backend != "c" or planner != "fused"):
+        raise RnnedgeError("--stream-input needs --backend c --planner fused")
     x = load_input(input_path)
     runner = make_backend(backend, model_path, planner=planner, debug=debug,
-                          max_arena=max_arena, kernels=kernels)
+                          max_arena=max_arena, kernels=kernels, stream_input=stream_input)
     outputs = runner(x)
     if output_path:
         save_outputs(output_path, outputs)
