@@ -11,7 +11,9 @@ so every row is bit-identical to the whole-tensor kernel's. ADD rows use an ADD 
 one row of the same quantisation. A "shift" event is one rn_reshape (memmove) moving the
 rows still needed to the window's start; a "fetch" event copies one graph input row from the
 input source (Ref space "input": the host buffer, or the C firmware's input callback) into
-the input's window.
+the input's window, or, for an in-place depthwise conv, one input row from the arena into
+the window before the output rows written over the input reach it (checked here against
+the plan's offsets with planner.fused.clobbers).
 
 Imports rnnedge.errors, rnnedge.kernels, rnnedge.planner.fused and this package's program
 and operators modules.
@@ -21,6 +23,7 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import operators
 from rnnedge.firmware_sim.program import Call, Ref
 from rnnedge.kernels import ops as kernel_ops
+from rnnedge.planner.fused import clobbers
 
 
 class _Variants:
@@ -97,6 +100,13 @@ def compile_region(builder, region, scope: int) -> None:
             builder.keep.append(copies[nbytes])
         return copies[nbytes]
 
+    if region.copied is not None:
+        x, y = region.copied, region.row_ops[0].output
+        x_ref, y_ref = builder.ref(x, where), builder.ref(y, where)
+        hit = clobbers(region, x_ref.offset, y_ref.offset, rb[y])
+        if hit is not None:
+            raise RnnedgeError(f"{where}: the in-place depthwise output row {hit[0]} "
+                               f"overwrites input row {hit[1]} before it is read")
     calls = []
     for event in region.events:
         if event[0] == "shift":
@@ -109,8 +119,9 @@ def compile_region(builder, region, scope: int) -> None:
         if event[0] == "fetch":
             _, t, r, slot = event
             c = copy(rb[t])
-            calls.append(Call(c.entry, c.params, (Ref("input", r * rb[t], rb[t]),
-                                                  rows(t, r, r + 1, slot))))
+            source = Ref("input", r * rb[t], rb[t]) if t != region.copied else \
+                rows(t, r, r + 1, None)
+            calls.append(Call(c.entry, c.params, (source, rows(t, r, r + 1, slot))))
             continue
         _, k, y, ins, slot = event
         ro = region.row_ops[k]

@@ -91,6 +91,23 @@ def test_mobilenet_v2_fused_is_far_below_inplace(paths):
     opcodes = {read_model(paths["mobilenet_v2_96"]).main.operators[ro.ops[-1]].opcode
                for r in fused.plan.regions for ro in r.row_ops}
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD"} <= opcodes
+    inplace_dw = [r for r in fused.plan.regions if r.copied is not None]
+    assert inplace_dw and len(inplace_dw) == sum(
+        rule["rule"] == "inplace_depthwise" for rule in fused.plan.rules)
+    for r in inplace_dw:  # the output really is over the input
+        assert fused.placement[r.copied][0] == fused.placement[r.row_ops[0].output][0]
+
+
+def test_an_unsafe_inplace_depthwise_is_refused(paths):
+    model = read_model(paths["mobilenet_v2_96"])
+    good = compile_model(model, "fused").plan
+    region = next(r for r in good.regions if r.copied is not None)
+    y = region.row_ops[0].output
+    offsets = dict(good.tensor_offsets)
+    offsets[y] = offsets[region.copied] + 2 * region.row_bytes[region.copied]
+    bad = dataclasses.replace(good, tensor_offsets=offsets)
+    with pytest.raises(RnnedgeError, match="overwrites input row"):
+        compile_model(model, plan=bad)
 
 
 def test_a_window_too_small_is_refused(paths):

@@ -13,7 +13,7 @@ import pytest
 
 from rnnedge import tinyml_models
 from rnnedge.planner import plan
-from rnnedge.planner.fused import RowOp, schedule
+from rnnedge.planner.fused import Region, RowOp, clobbers, schedule
 from rnnedge.planner.lifetimes import ROW_WINDOW
 from rnnedge.tflite import read_model
 from helpers import small_export
@@ -131,3 +131,26 @@ def test_region_ops_run_as_one_step(det_paths):
     assert tuple(region.ops) in p.steps
     assert sorted(i for s in p.steps for i in s) == list(range(len(model.main.operators)))
     assert np.all(np.diff([p.order.index(i) for i in region.ops]) == 1)
+
+
+def test_inplace_depthwise_never_overwrites_an_input_row_before_it_is_fetched():
+    """A stride-1 3x3 depthwise over its own input (same offset) is safe: output row y
+    lands on input row y once rows up to y + 1 are in the window. Placed two rows ahead, row 0
+    would overwrite input row 2 before it is fetched; a stride-2 conv writing half-width
+    rows over the input is safe."""
+    h, rb = 10, 24
+    ro = RowOp((0,), "DEPTHWISE_CONV_2D", (0,), 1, 1, 1, 3, h, h)
+    events, need = schedule([ro], {0}, 0)
+    events, _ = schedule([ro], {0}, 0, need)
+    region = Region((0,), (ro,), need, {0: rb}, 0, events, copied=0)
+    assert need == {0: 3}
+    assert clobbers(region, 0, 0, rb) is None
+    assert clobbers(region, 0, 2 * rb, rb) == (0, 2)
+    s2 = RowOp((0,), "DEPTHWISE_CONV_2D", (0,), 1, 2, 0, 3, h, (h - 3) // 2 + 1)
+    events, need = schedule([s2], {0}, 0)
+    events, _ = schedule([s2], {0}, 0, need)
+    region = Region((0,), (s2,), need, {0: rb}, 0, events, copied=0)
+    assert clobbers(region, 0, 0, rb // 2) is None
+    # VALID: 4 output rows read input rows 0..8; row 9 is read by none, so never fetched
+    assert sum(e[0] == "fetch" for e in events) == h - 1
+    assert sum(e[0] == "row" for e in events) == 4

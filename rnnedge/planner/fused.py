@@ -65,7 +65,10 @@ class RowOp:
 @dataclass(frozen=True)
 class Region:
     """A row-fused region: its operators in execution order, row ops, windowed tensors with
-    their capacities (rows) and row bytes, the streamed graph input (or None), the events."""
+    their capacities (rows) and row bytes, the streamed graph input (or None), the events.
+    `copied`: for an in-place depthwise region, its input, whose rows are fetched from the
+    input's own arena bytes into a window before the output (over those bytes) clobbers
+    them; the streamed tensor is then that input."""
 
     ops: tuple
     row_ops: tuple
@@ -73,6 +76,7 @@ class Region:
     row_bytes: dict
     streamed: int | None
     events: tuple
+    copied: int | None = None
 
     def window_bytes(self, t: int) -> int:
         """Bytes of tensor t's row window."""
@@ -250,6 +254,48 @@ def build_region(subgraph, steps, streamed=None):
     events, _ = schedule(row_ops, windowed, streamed, need)
     return Region(ops, tuple(row_ops), dict(need), {t: row_bytes(subgraph, t) for t in windowed},
                   streamed, events)
+
+
+def inplace_depthwise(subgraph, step, readers):
+    """The in-place DEPTHWISE_CONV_2D region of inplace step `step` ((dw,) or (PAD, dw)), or
+    None: an int8 depthwise conv whose input is read by it alone (so it dies there), is no
+    graph input or output, and whose output is at most the input's bytes and never
+    overtakes the input rows still to be fetched (`clobbers`)."""
+    parts = step_row_ops(subgraph, step)
+    if parts is None or len(parts) != 1 or parts[0].opcode != "DEPTHWISE_CONV_2D":
+        return None
+    ro = parts[0]
+    x, y = ro.inputs[0], ro.output
+    tensors = subgraph.tensors
+    if (readers.get(x, set()) - set(step) or x in subgraph.inputs or x in subgraph.outputs
+            or y in subgraph.outputs or tensors[y].nbytes > tensors[x].nbytes):
+        return None
+    _, need = schedule(parts, {x}, x)
+    events, _ = schedule(parts, {x}, x, need)
+    region = Region(tuple(step), tuple(parts), dict(need), {x: row_bytes(subgraph, x)}, x,
+                    events, copied=x)
+    return None if clobbers(region, 0, 0, row_bytes(subgraph, y)) else region
+
+
+def clobbers(region, x_offset: int, y_offset: int, out_row_bytes: int):
+    """For an in-place depthwise region whose input lives at byte `x_offset` and output at
+    `y_offset`: the first (output row, input row) where writing the output row overwrites
+    an input row not fetched yet, or None when the events never do."""
+    x = region.copied
+    rb = region.row_bytes[x]
+    fetched = 0
+    for event in region.events:
+        if event[0] == "fetch":
+            fetched = event[2] + 1
+        elif event[0] == "row":
+            y = event[2]
+            lo, hi = y_offset + y * out_row_bytes, y_offset + (y + 1) * out_row_bytes
+            first = max(fetched, (lo - x_offset) // rb)
+            last = (hi - 1 - x_offset) // rb
+            height = region.row_ops[0].in_height
+            if first <= min(last, height - 1) and hi > x_offset and lo < x_offset + height * rb:
+                return y, first
+    return None
 
 
 def candidate_runs(subgraph, steps) -> list:

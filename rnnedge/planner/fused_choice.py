@@ -12,12 +12,14 @@ can cost more than it saves. The choice, repeated while it lowers the arena:
      scopes outside; keep the sub-range with the lowest estimated peak;
   3. build it for real (fused.build_region: its own schedule and windows), pack the plan, and
      keep it only when the packed arena is smaller.
+Then every depthwise conv left outside the regions whose input dies there runs in place
+(fused.inplace_depthwise) wherever that does not make the arena larger.
 Works on rnnedge.tflite.model objects; imports this package's fused, inplace, best and greedy
 modules.
 """
 
 from rnnedge.planner.best import best_plan
-from rnnedge.planner.fused import build_region, candidate_runs, row_bytes
+from rnnedge.planner.fused import build_region, candidate_runs, inplace_depthwise, row_bytes
 from rnnedge.planner.greedy import arena_size
 from rnnedge.planner.inplace import inplace_buffers
 from rnnedge.planner.lifetimes import ROW_SCRATCH, live_bytes
@@ -107,4 +109,13 @@ def choose_regions(subgraph, order, stream_input: bool) -> tuple:
                 break
         if not accepted:
             break
+    for step in list(steps):  # in-place depthwise wherever it costs nothing at the peak
+        region = None if step[0] in {i for r in regions for i in r.ops} else \
+            inplace_depthwise(subgraph, step, readers)
+        if region is None:
+            continue
+        trial = _packed(subgraph, order, regions + [region])
+        if trial[0] <= size:
+            regions.append(region)
+            size = trial[0]
     return tuple(regions)

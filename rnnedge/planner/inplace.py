@@ -147,7 +147,9 @@ def inplace_buffers(subgraph, order=None, regions=()):
     rules on execution order `order` (default file order). `groups` maps each arena tensor to
     (buffer id, offset inside that buffer). `regions` (planner/fused.py Regions, each a run
     of consecutive steps) become one step each: their windowed tensors get no buffer, each
-    window one ROW_WINDOW buffer, and no in-place rule applies inside them."""
+    window one ROW_WINDOW buffer, and no in-place rule applies inside them, except that an
+    in-place depthwise region (Region.copied) writes its output over its input when the
+    input is writable there (rule `inplace_depthwise`)."""
     order = list(range(len(subgraph.operators))) if order is None else list(order)
     tensors, ops = subgraph.tensors, subgraph.operators
     pad_fusions = find_pad_fusions(subgraph)
@@ -164,7 +166,7 @@ def inplace_buffers(subgraph, order=None, regions=()):
         steps.append(((pad_of[group[0]],) if group[0] in pad_of else ()) + group)
     steps, in_region = merge_regions(steps, regions)
     skip = {ops[j].outputs[0] for j in fused_conv} | {ops[p].outputs[0] for p in pad_ops}
-    skip |= {t for r in regions for t in r.windows}
+    skip |= {t for r in regions for t in r.windows if t != r.copied}
     life = tensor_lifetimes(subgraph, steps)
     arena = [t for t in arena_tensors(subgraph) if t not in skip]
     in_arena = set(arena)
@@ -178,8 +180,15 @@ def inplace_buffers(subgraph, order=None, regions=()):
         rules.append({"rule": rule, "ops": list(op_indices),
                       "tensors": [tensors[pair[0]].name, tensors[pair[1]].name], **extra})
 
+    copied = {r.ops[0]: r for r in regions if r.copied is not None}
     for p, step in enumerate(steps):
         scope = p + 1
+        if step[0] in copied:  # in-place depthwise: the output over its input (fused.py)
+            r = copied[step[0]]
+            x, y = r.copied, r.row_ops[0].output
+            if groups.writable(x, scope) and groups.standalone(x):
+                groups.merge(y, x, groups.rel[x])
+                fired("inplace_depthwise", list(step), (x, y))
         if step[0] in in_region:
             continue
         if step[0] in pad_ops:
