@@ -101,11 +101,12 @@ def test_mobilenet_v2_fused_is_far_below_inplace(paths):
 def test_an_unsafe_inplace_depthwise_is_refused(paths):
     model = read_model(paths["mobilenet_v2_96"])
     good = compile_model(model, "fused").plan
-    region = next(r for r in good.regions if r.copied is not None)
+    region = next(r for r in good.regions if r.copied is not None and r.row_ops[0].stride == 1)
     y = region.row_ops[0].output
     offsets = dict(good.tensor_offsets)
-    offsets[y] = offsets[region.copied] + 2 * region.row_bytes[region.copied]
-    bad = dataclasses.replace(good, tensor_offsets=offsets)
+    ahead = 2 * region.row_bytes[region.copied]  # output row 0 over input row 2, not fetched
+    offsets[y] = offsets[region.copied] + ahead
+    bad = dataclasses.replace(good, tensor_offsets=offsets, arena=good.arena + ahead)
     with pytest.raises(RnnedgeError, match="overwrites input row"):
         compile_model(model, plan=bad)
 

@@ -42,7 +42,7 @@ def replay(region, sg):
             continue
         if event[0] == "fetch":
             _, t, r, slot = event
-            assert t == streamed and 0 <= slot < len(slots[t])
+            assert t in (streamed, region.copied) and 0 <= slot < len(slots[t])
             slots[t][slot] = r
             continue
         _, k, y, ins, slot = event
@@ -70,7 +70,7 @@ def check_plan(p, sg):
         for ro in region.row_ops:
             assert produced[ro.output] == list(range(ro.out_height))
         for t in region.windows:
-            assert t not in p.tensor_offsets  # never stored whole
+            assert (t in p.tensor_offsets) == (t == region.copied)  # else never stored whole
         windows = [b for b in p.buffers if b.kind == ROW_WINDOW]
         assert sum(b.nbytes for b in windows) == sum(
             r.window_bytes(t) for r in p.regions for t in r.windows)
@@ -142,14 +142,14 @@ def test_inplace_depthwise_never_overwrites_an_input_row_before_it_is_fetched():
     ro = RowOp((0,), "DEPTHWISE_CONV_2D", (0,), 1, 1, 1, 3, h, h)
     events, need = schedule([ro], {0}, 0)
     events, _ = schedule([ro], {0}, 0, need)
-    region = Region((0,), (ro,), need, {0: rb}, 0, events, copied=0)
+    region = Region((0,), (ro,), need, {0: rb}, None, events, copied=0)
     assert need == {0: 3}
     assert clobbers(region, 0, 0, rb) is None
     assert clobbers(region, 0, 2 * rb, rb) == (0, 2)
     s2 = RowOp((0,), "DEPTHWISE_CONV_2D", (0,), 1, 2, 0, 3, h, (h - 3) // 2 + 1)
     events, need = schedule([s2], {0}, 0)
     events, _ = schedule([s2], {0}, 0, need)
-    region = Region((0,), (s2,), need, {0: rb}, 0, events, copied=0)
+    region = Region((0,), (s2,), need, {0: rb}, None, events, copied=0)
     assert clobbers(region, 0, 0, rb // 2) is None
     # VALID: 4 output rows read input rows 0..8; row 9 is read by none, so never fetched
     assert sum(e[0] == "fetch" for e in events) == h - 1

@@ -66,9 +66,9 @@ class RowOp:
 class Region:
     """A row-fused region: its operators in execution order, row ops, windowed tensors with
     their capacities (rows) and row bytes, the streamed graph input (or None), the events.
-    `copied`: for an in-place depthwise region, its input, whose rows are fetched from the
-    input's own arena bytes into a window before the output (over those bytes) clobbers
-    them; the streamed tensor is then that input."""
+    `copied`: for an in-place depthwise region, its input, whose rows are fetched ("fetch"
+    events) from the input's own arena bytes into a window before the output (over those
+    bytes) clobbers them."""
 
     ops: tuple
     row_ops: tuple
@@ -272,7 +272,7 @@ def inplace_depthwise(subgraph, step, readers):
         return None
     _, need = schedule(parts, {x}, x)
     events, _ = schedule(parts, {x}, x, need)
-    region = Region(tuple(step), tuple(parts), dict(need), {x: row_bytes(subgraph, x)}, x,
+    region = Region(tuple(step), tuple(parts), dict(need), {x: row_bytes(subgraph, x)}, None,
                     events, copied=x)
     return None if clobbers(region, 0, 0, row_bytes(subgraph, y)) else region
 
