@@ -347,7 +347,7 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
     limit = default_max_arena() if max_arena is None else max_arena
     check_bytes(f"the {plan.planner} plan's arena", int(plan.arena), limit)
     builder = _Builder(model, plan, lib)
-    regions = plan.region_of if hasattr(plan, "region_of") else {}
+    regions = plan.region_of
     for position, group in enumerate(plan.steps):
         scope = position + 1
         if group[0] in regions:

@@ -233,7 +233,12 @@ def build_region(subgraph, steps, streamed=None):
         row_ops.extend(parts)
     ops = tuple(i for step in steps for i in step)
     inside = set(ops)
-    produced = {ro.output for ro in row_ops}
+    produced = set()
+    for ro in row_ops:  # a chain in execution order: inputs made before, each output once
+        if ro.output in produced or ro.output in ro.inputs or ro.output in subgraph.inputs or \
+                any(t not in produced and t in {r.output for r in row_ops} for t in ro.inputs):
+            return None
+        produced.add(ro.output)
     outputs = set(subgraph.outputs)
     readers = {}
     for op in subgraph.operators:
@@ -267,7 +272,7 @@ def inplace_depthwise(subgraph, step, readers):
     ro = parts[0]
     x, y = ro.inputs[0], ro.output
     tensors = subgraph.tensors
-    if (readers.get(x, set()) - set(step) or x in subgraph.inputs or x in subgraph.outputs
+    if (x == y or readers.get(x, set()) - set(step) or x in subgraph.inputs or x in subgraph.outputs
             or y in subgraph.outputs or tensors[y].nbytes > tensors[x].nbytes):
         return None
     _, need = schedule(parts, {x}, x)
