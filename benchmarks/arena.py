@@ -3,17 +3,21 @@
     python benchmarks/arena.py [--out DIR] [--no-tflm] [--no-vela] [--models a,b]
 
 Models: rnnedge's int8 exports of the paper's zoo (fresh weights; exported once into the
-cache directory) and the public TinyML architectures of rnnedge.tinyml_models.
-For each model: arena bytes of the tflm, best and inplace planners, the live-set lower
-bound, TFLM's measured head (tflite-micro in a subprocess), the SRAM Arm Vela reports for
+cache directory), the public TinyML architectures of rnnedge.tinyml_models and Keras'
+MobileNetV2 at 96 (alpha 0.35) and 224 (alpha 1.0).
+For each model: arena bytes of the tflm, best, inplace and fused planners (fused also with
+the graph input streamed row by row, and its recompute overhead: rows are computed once, so
+0%), the live-set lower bound, TFLM's measured head (tflite-micro in a subprocess), the SRAM Arm Vela reports for
 Ethos-U55-128 (Sram_Only; a different runtime, shown for reference), best/tflm and
-inplace/tflm, weight bytes and MACs. Writes DIR/arena.md (a markdown table, also printed) and
+inplace/tflm, fused/tflm and streamed/tflm (with their geometric means), weight bytes and
+MACs. Writes DIR/arena.md (a markdown table, also printed) and
 DIR/arena.png (grouped bars relative to TFLM). To add a model, add one line to MODELS: a name and a function
 (cache directory -> .tflite path).
 """
 
 import argparse
 import functools
+import math
 import os
 import re
 import subprocess
@@ -44,9 +48,30 @@ def zoo_export(name: str, directory=None) -> str:
     return path
 
 
+def mobilenet_v2(size: int, alpha: float, directory=None) -> str:
+    """Keras MobileNetV2 (`alpha`) at size x size without its classifier (random weights, full
+    int8), converted once into the cache directory: the public MobileNetV2 class."""
+    directory = directory or CACHE
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"mobilenet_v2_{size}_{alpha}.tflite")
+    if not os.path.exists(path):
+        import tensorflow as tf
+
+        tf.keras.utils.set_random_seed(0)
+        model = tf.keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha,
+                                                  weights=None, include_top=False,
+                                                  pooling="avg")
+        with open(path + ".tmp", "wb") as f:
+            f.write(tinyml_models.to_int8_tflite(model, samples=4))
+        os.replace(path + ".tmp", path)
+    return path
+
+
 MODELS = {name: functools.partial(zoo_export, name) for name in zoo.names()}
 MODELS |= {name: functools.partial(tinyml_models.tflite_path, name)
            for name in sorted(tinyml_models.BUILDERS)}
+MODELS |= {"mobilenet_v2_96": functools.partial(mobilenet_v2, 96, 0.35),
+           "mobilenet_v2_224": functools.partial(mobilenet_v2, 224, 1.0)}
 
 
 def vela_sram(path: str):
@@ -66,8 +91,10 @@ def vela_sram(path: str):
 
 def measure(name: str, path: str, tflm: bool, vela: bool) -> dict:
     """One benchmark row."""
-    report = arena_report(read_model(path), path)
+    report = arena_report(read_model(path), path, stream_input=True)
     row = {"model": name} | report["arena"]
+    row["fused_stream"] = report["fused"]["stream_input_arena"]
+    row["recompute"] = report["fused"]["recompute_fraction"]
     row["tflm_measured"] = measure_tflm(path)["head"] if tflm else None
     row["vela_sram"] = vela_sram(path) if vela else None
     row["weight_bytes"], row["macs"] = report["weight_bytes"], report["macs"]
@@ -77,15 +104,29 @@ def measure(name: str, path: str, tflm: bool, vela: bool) -> dict:
 def markdown(rows: list) -> str:
     """The rows as a markdown table."""
     head = ("| model | tflm planner | TFLM measured head | Vela U55 SRAM | best | lower bound | "
-            "inplace | best/tflm | inplace/tflm | weight bytes | MACs |")
-    lines = [head, "|" + "---|" * 11]
+            "inplace | fused | fused, streamed input | best/tflm | inplace/tflm | fused/tflm | "
+            "streamed/tflm | recompute | weight bytes | MACs |")
+    lines = [head, "|" + "---|" * 16]
     for r in rows:
         measured = "n/a" if r["tflm_measured"] is None else f"{r['tflm_measured']:,}"
         vela = "n/a" if r["vela_sram"] is None else f"{r['vela_sram']:,}"
         lines.append(f"| {r['model']} | {r['tflm']:,} | {measured} | {vela} | {r['best']:,} | "
-                     f"{r['lower_bound']:,} | {r['inplace']:,} | {r['best'] / r['tflm']:.2f} | "
-                     f"{r['inplace'] / r['tflm']:.2f} | {r['weight_bytes']:,} | {r['macs']:,} |")
+                     f"{r['lower_bound']:,} | {r['inplace']:,} | {r['fused']:,} | "
+                     f"{r['fused_stream']:,} | {r['best'] / r['tflm']:.2f} | "
+                     f"{r['inplace'] / r['tflm']:.2f} | {r['fused'] / r['tflm']:.2f} | "
+                     f"{r['fused_stream'] / r['tflm']:.2f} | {100 * r['recompute']:.0f}% | "
+                     f"{r['weight_bytes']:,} | {r['macs']:,} |")
+    ratios = [r["fused"] / r["tflm"] for r in rows]
+    streamed = [r["fused_stream"] / r["tflm"] for r in rows]
+    lines.append("")
+    lines.append(f"geometric mean over {len(rows)} models: fused/tflm {geomean(ratios):.2f}, "
+                 f"streamed/tflm {geomean(streamed):.2f}")
     return "\n".join(lines)
+
+
+def geomean(values: list) -> float:
+    """Geometric mean of positive `values`."""
+    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def plot(rows: list, path: str):
@@ -97,11 +138,11 @@ def plot(rows: list, path: str):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = ["tflm", "best", "lower_bound", "inplace"]
+    keys = ["tflm", "best", "lower_bound", "inplace", "fused", "fused_stream"]
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(rows)), 4))
     width = 0.8 / len(keys)
     for k, key in enumerate(keys):
-        xs = [i + (k - 1.5) * width for i in range(len(rows))]
+        xs = [i + (k - (len(keys) - 1) / 2) * width for i in range(len(rows))]
         ax.bar(xs, [r[key] / r["tflm"] for r in rows], width, label=key)
     for i, r in enumerate(rows):
         ax.text(i, 1.03, f"{r['tflm'] / 1024:,.0f}K", ha="center", fontsize=7)

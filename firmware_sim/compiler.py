@@ -17,15 +17,16 @@ an operator's inputs and outputs is refused with an error naming the operator:
                       inplace plan reserves for the step (for other plans: a gap of the arena
                       free at that step, else a separate buffer counted in `scratch`),
                       then ADD writes the row of the output, possibly over the skip input.
+  row-fused region    a step of the fused planner's region runs its row schedule (fused.py).
   fused_pad           a step (PAD, conv) or (PAD, conv, ADD): the conv kernel gets the PAD's
                       input and explicit padding offsets (rnnedge.planner.fused_pad) and skips
                       the out-of-bounds taps, which equals reading the zero-point padding, so
                       the padded tensor is never written.
 Shape-arithmetic operators are evaluated at compile time (folding.py).
 
-Imports numpy, dataclasses, rnnedge.errors, rnnedge.budget, rnnedge.tflite, rnnedge.planner, rnnedge.kernels,
-rnnedge.op_table (MACs, in-place capabilities) and this package's program, operators and
-folding modules.
+Imports numpy, dataclasses, rnnedge.errors, rnnedge.budget, rnnedge.tflite, rnnedge.planner,
+rnnedge.kernels, rnnedge.op_table (MACs, in-place capabilities) and this package's program,
+operators, folding and fused modules.
 """
 
 from dataclasses import replace
@@ -36,6 +37,7 @@ from rnnedge.budget import check_bytes, default_max_arena
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import operators
 from rnnedge.firmware_sim.folding import fold
+from rnnedge.firmware_sim.fused import compile_region
 from rnnedge.firmware_sim.program import (CTYPES, NULL, Call, Constant, Port, Program, Ref, Step,
                                           Variable)
 from rnnedge.kernels import ops as kernel_ops
@@ -333,6 +335,8 @@ def _check_plan(plan, sg) -> None:
 def _port(sg, t, plan, kind) -> Port:
     """The Port of graph input/output tensor `t`."""
     tensor = sg.tensors[t]
+    if kind == "input" and any(r.streamed == t for r in getattr(plan, "regions", ())):
+        return Port(t, tensor.name, 0, tuple(tensor.shape), np.dtype(tensor.dtype), True)
     if tensor.dtype is None or t not in plan.tensor_offsets:
         raise RnnedgeError(f"graph {kind} {tensor.name} is not an arena tensor")
     return Port(t, tensor.name, int(plan.tensor_offsets[t]), tuple(tensor.shape),
@@ -377,11 +381,13 @@ def _check_runnable(model) -> None:
 
 
 def compile_model(model, planner: str = "best", *, plan=None, lib=None,
-                  reorder: bool = False, max_arena: int | None = None) -> Program:
+                  reorder: bool = False, max_arena: int | None = None,
+                  stream_input: bool = False) -> Program:
     """Compile `model` (path, bytes or Model) with the arena `plan` (default: a fresh plan
     from `planner`) against the kernel library `lib` (default: rnnedge.kernels.load()).
     The arena plus row scratch must fit `max_arena` bytes (default: the machine-derived
-    rnnedge.budget.default_max_arena())."""
+    rnnedge.budget.default_max_arena()). `stream_input` (fused plans): the graph input is
+    pulled row by row from the input source and takes no arena space."""
     model = load_model(model)
     sg = model.main
     _check_runnable(model)
@@ -389,13 +395,17 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
         from rnnedge.kernels import load
         lib = load()
     if plan is None:
-        plan = make_plan(model, planner, reorder=reorder)
+        plan = make_plan(model, planner, reorder=reorder, stream_input=stream_input)
     _check_plan(plan, sg)
     limit = default_max_arena() if max_arena is None else max_arena
     check_bytes(f"the {plan.planner} plan's arena", int(plan.arena), limit)
     builder = _Builder(model, plan, lib)
+    regions = plan.region_of
     for position, group in enumerate(plan.steps):
         scope = position + 1
+        if group[0] in regions:
+            compile_region(builder, regions[group[0]], scope)
+            continue
         pad = None
         if len(group) > 1 and sg.operators[group[0]].opcode in ("PAD", "PADV2"):
             pad, group = group[0], group[1:]

@@ -25,7 +25,8 @@ CTYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.float32): "float",
 @dataclass(frozen=True)
 class Ref:
     """One pointer argument: `space` is "arena" (byte `offset`), "flash" (`offset` indexes
-    Program.constants), "scratch" (byte `offset` in the row scratch) or "null"."""
+    Program.constants), "scratch" (byte `offset` in the row scratch), "input" (byte `offset`
+    of the streamed graph input, outside the arena: the input callback's row) or "null"."""
 
     space: str
     offset: int = 0
@@ -71,13 +72,15 @@ class Constant:
 
 @dataclass(frozen=True)
 class Port:
-    """A graph input or output: where it lives in the arena."""
+    """A graph input or output: where it lives in the arena (`streamed`: a graph input the
+    fused plan pulls row by row from the input source instead; `offset` is then 0)."""
 
     tensor: int
     name: str
     offset: int
     shape: tuple
     dtype: np.dtype
+    streamed: bool = False
 
     @property
     def nbytes(self) -> int:

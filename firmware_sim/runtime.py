@@ -1,8 +1,9 @@
 """Run a compiled Program on the host the way the firmware runs it.
 
 One static numpy uint8 buffer holds the whole arena (exactly `Program.arena` bytes) between
-two guard zones; every activation is a view into it; the flash constants and the row
-scratch are separate buffers, as on a device. All kernel pointers are bound once in
+two guard zones; every activation is a view into it; the flash constants, the row
+scratch and a streamed input (the input source of a fused plan) are separate buffers, as on
+a device. All kernel pointers are bound once in
 `Runtime.__init__`, so an inference allocates nothing: it copies the input bytes in, calls
 the C kernels in order, and copies the output bytes out. The variable tensors (LSTM / SVDF
 state) live in their own buffer, kept across invocations until `reset()`, as TFLM keeps them.
@@ -47,12 +48,15 @@ class Runtime:
         self._scratch = np.zeros(max(program.scratch, 1), dtype=np.uint8)
         self._variables = np.zeros(max(program.variable_bytes, 1), dtype=np.uint8)
         self.reset()
+        streamed = [p for p in program.inputs if p.streamed]  # pulled row by row (fused.py)
+        self._stream = np.zeros(max([p.nbytes for p in streamed] + [1]), dtype=np.uint8)
         self._calls = []
         for step in program.steps:
             bound = [(getattr(lib, c.entry), ctypes.byref(c.params),
                       [self._bind(a) for a in c.args]) for c in step.calls]
             self._calls.append(bound)
-        self.inputs = [self._view(p.offset, p.shape, p.dtype) for p in program.inputs]
+        self.inputs = [self._stream[:p.nbytes].view(p.dtype).reshape(p.shape) if p.streamed
+                       else self._view(p.offset, p.shape, p.dtype) for p in program.inputs]
         self.outputs = [self._view(p.offset, p.shape, p.dtype) for p in program.outputs]
         self.step_ns = np.zeros(len(program.steps), dtype=np.int64)
         self.invocations = 0
@@ -76,6 +80,10 @@ class Runtime:
             return self._scratch.ctypes.data + ref.offset
         if ref.space == "variable":
             return self._variables.ctypes.data + ref.offset
+        if ref.space == "input":
+            if ref.offset < 0 or ref.offset + ref.nbytes > self._stream.size:
+                raise RnnedgeError("a streamed input row lies outside the input")
+            return self._stream.ctypes.data + ref.offset
         return self.program.constants[ref.offset].data.ctypes.data
 
     def _bind(self, arg):
@@ -109,7 +117,8 @@ class Runtime:
                                    f"{port.shape}, got {value.dtype} {value.shape}")
             view[...] = value.reshape(view.shape)
         if self.debug:
-            self._crc = {p.tensor: self._crc_of(p.tensor) for p in self.program.inputs}
+            self._crc = {p.tensor: self._crc_of(p.tensor) for p in self.program.inputs
+                         if not p.streamed}
         for index, calls in enumerate(self._calls):
             start = time.perf_counter_ns()
             for fn, params, args in calls:

@@ -20,7 +20,7 @@ from rnnedge.control_flow import operator_macs
 from rnnedge.files import atomic_write
 from rnnedge.op_table import (MAC_CONVENTION, TAIL_CONVENTION, is_parameter, memory_unmodelled,
                               tail_estimate)
-from rnnedge.planner import PLANNERS, plan_all
+from rnnedge.planner import PLANNERS, plan, plan_all
 
 SCHEMA = "rnnedge.arena/1"
 
@@ -64,12 +64,32 @@ def _live_at(plan, n_ops) -> dict:
             for i in group if plan.scope_of_step(s) < len(plan.live)}
 
 
+def _fused_summary(sg, fused, streamed) -> dict:
+    """The fused plan's row-fused regions, recompute overhead and streamed-input figure."""
+    regions = []
+    for r in fused.regions:
+        windows = [{"tensor": sg.tensors[t].name, "rows": r.windows[t],
+                    "bytes": r.window_bytes(t)} for t in sorted(r.windows)]
+        regions.append({"ops": [r.ops[0], r.ops[-1]], "operators": len(r.ops),
+                        "row_ops": len(r.row_ops), "events": len(r.events),
+                        "window_bytes": sum(w["bytes"] for w in windows),
+                        "streamed_input": None if r.streamed is None
+                        else sg.tensors[r.streamed].name, "windows": windows})
+    out = {"regions": regions, "recompute_macs": 0, "recompute_fraction": 0.0}
+    if streamed is not None:
+        out["stream_input_arena"] = streamed.arena
+        out["stream_input_regions"] = len(streamed.regions)
+    return out
+
+
 def arena_report(model, path: str = "", planner: str = "best", reorder: bool = True,
-                 tflm: dict | None = None) -> dict:
+                 tflm: dict | None = None, stream_input: bool = False) -> dict:
     """The report dict for `model` (schema in docs/arena.md); `planner` selects the plan
     used for total memory, the tensor placement and the plot; `tflm` is a measure_tflm
-    result to show beside the plans."""
+    result to show beside the plans; `stream_input` adds the fused plan's arena with the
+    graph input pulled row by row (a separate figure: TFLM keeps the whole input)."""
     plans = plan_all(model, reorder=reorder)
+    streamed = plan(model, "fused", reorder, stream_input=True) if stream_input else None
     live = {name: _live_at(p, len(model.main.operators)) for name, p in plans.items()}
     seen, by_dtype, n_params, ops = set(), {}, 0, []
     for index, s in enumerate(model.subgraphs):
@@ -111,6 +131,7 @@ def arena_report(model, path: str = "", planner: str = "best", reorder: bool = T
         "arena_is_lower_bound": lower_bounds_only(model),
         "reordered": {name: list(p.order) for name, p in plans.items() if p.reordered},
         "inplace_rules": list(plans["inplace"].rules),
+        "fused": _fused_summary(model.main, plans["fused"], streamed),
         "tail_estimate": tail_estimate(model), "tail_convention": TAIL_CONVENTION,
         "total_memory": weight_bytes + chosen.arena,
         "placement": [_placement(chosen, b) for b in chosen.buffers],
@@ -152,8 +173,8 @@ def render_text(report: dict) -> str:
         f"weight bytes: {report['weight_bytes']:,}",
         f"MACs: {report['macs']:,}" + ("" if report["macs_complete"] else " (some ops unknown)")
         + " [paper eq. 17 convention]",
-        f"tensor arena: best {a['best']:,} B, tflm {a['tflm']:,} B, inplace {a['inplace']:,} B;"
-        f" live-set lower bound {a['lower_bound']:,} B"
+        f"tensor arena: best {a['best']:,} B, tflm {a['tflm']:,} B, inplace {a['inplace']:,} B,"
+        f" fused {a['fused']:,} B; live-set lower bound {a['lower_bound']:,} B"
         + (" (all lower bounds: some ops' TFLM memory is unknown)"
            if report.get("arena_is_lower_bound") else ""),
         f"TFLM persistent tail (estimate): {report['tail_estimate']:,} B",
@@ -161,6 +182,18 @@ def render_text(report: dict) -> str:
     ]
     for name, order in report["reordered"].items():
         lines.append(f"{name}: operators reordered to {order}")
+    fused = report["fused"]
+    for r in fused["regions"]:
+        lines.append(f"fused region ops {r['ops'][0]}..{r['ops'][1]}: {r['operators']} operators "
+                     f"row by row, {len(r['windows'])} row windows ({r['window_bytes']:,} B)"
+                     + (f", input {r['streamed_input'][:40]} streamed" if r["streamed_input"]
+                        else ""))
+    if fused["regions"]:
+        lines.append(f"fused recompute: {fused['recompute_macs']:,} extra MACs "
+                     f"({100 * fused['recompute_fraction']:.1f}%): rows are computed once")
+    if "stream_input_arena" in fused:
+        lines.append(f"fused arena with --stream-input: {fused['stream_input_arena']:,} B "
+                     "(the graph input is not held; TFLM-compatible firmware keeps it)")
     counts = Counter(r["rule"] for r in report["inplace_rules"])
     if counts:
         lines.append("inplace rules fired: " + ", ".join(f"{k} x{v}" for k, v in counts.items()))
@@ -199,7 +232,7 @@ def write_plot(report: dict, path: str):
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
-    styles = {"tflm": "-", "best": "--", "inplace": "-."}
+    styles = {"tflm": "-", "best": "--", "inplace": "-.", "fused": ":"}
     for name, live in report["live"].items():
         left.step(range(len(live)), live, where="mid", ls=styles.get(name, "-"),
                   label=f"{name} arena {report['arena'][name]:,} B")

@@ -45,6 +45,22 @@ def export_zoo_model(tmp_path_factory, name: str) -> str:
     return str(path)
 
 
+def small_export(tmp_path_factory, name: str, input_shape) -> str:
+    """rnnedge's int8 export of zoo model `name` (seed 0 weights) at a smaller `input_shape`
+    (C, H, W): the same layers over fewer pixels, exported in process without the TFLM check
+    (the tests compare with TFLM themselves)."""
+    from rnnedge import zoo
+    from rnnedge.export.pipeline import export_int8
+
+    shape = tuple(int(d) for d in input_shape)
+    path = tmp_path_factory.getbasetemp() / f"{name}-{'x'.join(map(str, shape))}.tflite"
+    if not path.exists():
+        torch.manual_seed(0)
+        export_int8(zoo.build(name).eval(), {"input_shape": list(shape)}, str(path),
+                    calib_samples=2, check_samples=1, run_tflm=False)
+    return str(path)
+
+
 def ops_model(tmp_path_factory) -> str:
     """A small int8 model with float32 input and output (QUANTIZE, DEQUANTIZE) covering
     TANH, LOGISTIC, MUL, SUB, CONCATENATION on axis 1, PAD, DEPTHWISE_CONV_2D, a Flatten

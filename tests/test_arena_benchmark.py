@@ -39,4 +39,5 @@ def test_benchmark_covers_the_zoo_exports(tmp_path, tmp_path_factory, monkeypatc
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == cells[2]  # tflm planner == TFLM measured head
     assert cells[6] == "25,088"  # inplace
+    assert int(cells[7].replace(",", "")) <= 25_088  # fused: never above inplace
     capsys.readouterr()

@@ -27,7 +27,7 @@ def test_json_schema_and_resnet18_numbers(model_paths):
     report = _json(model_paths["resnet18_w02"])
     assert report["schema"] == "rnnedge.arena/1"
     assert report["arena"] == {"best": 36864, "tflm": 49152, "inplace": 25088,
-                               "lower_bound": 36864}
+                               "fused": 18768, "lower_bound": 36864}
     assert report["total_memory"] == report["weight_bytes"] + report["arena"]["best"]
     assert len(report["ops"]) == 30 and report["flags"] == []
     assert "eq. 17" in report["mac_convention"] and "estimate" in report["tail_convention"]

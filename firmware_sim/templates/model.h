@@ -3,6 +3,7 @@
 #define RN_MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define RN_MODEL_ARENA_BYTES @ARENA_BYTES@
 #define RN_MODEL_SCRATCH_BYTES @SCRATCH_BYTES@
@@ -17,6 +18,9 @@ size_t rn_model_output_bytes(int i);
  * int8 zero point, else 0. Call once before the first invocation; the state is then kept
  * from one invocation to the next. */
 void rn_model_reset(void);
+/* Fused plans with a streamed input (--stream-input) pull each input row through this
+   callback (offset and size in bytes of the row in the input); defined only then. */
+extern const int8_t *(*rn_input_source)(size_t offset, size_t bytes);
 /* Runs every step; returns 0, or the 1-based step whose kernel rejected its params. */
 int rn_model_invoke(void);
 

@@ -27,18 +27,23 @@ from rnnedge.tflm_probe import measure_tflm
               help="write a PNG: live bytes per op and tensor placement")
 @click.option("--write-plan", "plan_path", type=click.Path(dir_okay=False),
               help="write a copy of the model with the plan as TFLM OfflineMemoryAllocation")
+@click.option("--stream-input", is_flag=True,
+              help="also plan the fused arena with the graph input pulled row by row "
+              "(not held in the arena: a camera line buffer); reported separately")
 @click.option("--verify-tflm", is_flag=True,
               help="run tflite-micro (in a subprocess) and report its head/tail beside ours; "
               "exit 1 when its head differs from the tflm figure")
-def arena(model_path, planner, as_json, csv_path, plot_path, plan_path, verify_tflm):
+def arena(model_path, planner, as_json, csv_path, plot_path, plan_path, stream_input,
+          verify_tflm):
     """Plan the tensor arena of MODEL_PATH and report memory per op and in total."""
     if not os.path.isfile(model_path):
         raise RnnedgeError(f"no such model file: {model_path}")
     model = read_model(model_path)
     tflm = measure_tflm(model_path) if verify_tflm else None
-    report = arena_report(model, model_path, planner, reorder=plan_path is None, tflm=tflm)
+    report = arena_report(model, model_path, planner, reorder=plan_path is None, tflm=tflm,
+                          stream_input=stream_input)
     if plan_path:
-        if planner == "inplace":
+        if planner in ("inplace", "fused"):
             raise RnnedgeError("--write-plan needs --planner best or tflm: TFLM cannot honour "
                                "in-place rules (fused ops, aliasing); rnnedge's firmware "
                                "runtime can")

@@ -26,9 +26,12 @@ from rnnedge.planner import PLANNERS
 @click.option("--kernels", type=click.Choice(KERNEL_SETS), default=KERNEL_SETS[0],
               show_default=True, help="Kernel sources to ship: the optimised ones (same "
               "bytes, faster) or the readable reference ones.")
+@click.option("--stream-input", is_flag=True, help="--planner fused: the graph input is not "
+              "held in the arena; the firmware pulls each input row through the "
+              "rn_input_source callback (model.h) as the first fused stage needs it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @max_arena_option
-def firmware(model_path, out_dir, planner, targets, kernels, as_json, max_arena):
+def firmware(model_path, out_dir, planner, targets, kernels, stream_input, as_json, max_arena):
     """Write MODEL_PATH as C firmware into -o DIR: const weights, the op schedule, one static
     arena of the planned size and a main() that maps input bytes to output bytes."""
     from rnnedge.firmware_sim import codegen, toolchain
@@ -40,7 +43,10 @@ def firmware(model_path, out_dir, planner, targets, kernels, as_json, max_arena)
 
     for target in targets:  # a microcontroller's arena must fit its RAM
         max_arena = min(max_arena, codegen.TARGET_RAM.get(target, max_arena))
-    program = compile_model(model_path, planner, lib=load(kernels=kernels), max_arena=max_arena)
+    if stream_input and planner != "fused":
+        raise RnnedgeError("--stream-input needs --planner fused")
+    program = compile_model(model_path, planner, lib=load(kernels=kernels), max_arena=max_arena,
+                            stream_input=stream_input)
     written = codegen.write_firmware(program, out_dir, kernels)
     from rnnedge.detect.firmware import write_detect_sources
     written += write_detect_sources(model_path, out_dir)  # a detector: C decode + NMS too
@@ -48,7 +54,9 @@ def firmware(model_path, out_dir, planner, targets, kernels, as_json, max_arena)
     written += write_sensor_sources(model_path, out_dir)  # an image model: raw camera frames
     report = {"model": model_path, "directory": out_dir, "planner": planner, "kernels": kernels,
               "arena_bytes": program.arena, "row_scratch_bytes": program.scratch,
-              "variable_bytes": program.variable_bytes, "flash_bytes": program.flash_bytes, "steps": len(program.steps),
+              "variable_bytes": program.variable_bytes, "flash_bytes": program.flash_bytes,
+              "steps": len(program.steps),
+              "streamed_inputs": [p.name for p in program.inputs if p.streamed],
               "files": len(written), "builds": {}}
     for target in targets:
         if target == "host":

@@ -126,12 +126,14 @@ def save_outputs(path: str, outputs: list, names: list | None = None) -> None:
 @click.option("--kernels", type=click.Choice(KERNEL_SETS), default=KERNEL_SETS[0],
               show_default=True, help="c backend: the optimised C kernels (same bytes, "
               "faster) or the readable reference ones.")
+@click.option("--stream-input", is_flag=True, help="c backend, --planner fused: pull the "
+              "graph input row by row from outside the arena.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--debug", is_flag=True, help="c backend: poison dead tensors and check guard "
               "bytes and live tensors after every op.")
 @max_arena_option
 def run(model_path, input_paths, frame_path, input_format, output_path, backend, planner,
-        kernels, as_json, debug, max_arena):
+        kernels, stream_input, as_json, debug, max_arena):
     """Run MODEL_PATH on the inputs in --input and print or save the raw outputs."""
     from rnnedge.firmware_sim.backends import make_backend
     from rnnedge.firmware_sim.compiler import load_model
@@ -144,13 +146,15 @@ def run(model_path, input_paths, frame_path, input_format, output_path, backend,
     sg = model.main
     if bool(input_paths) == (frame_path is not None):
         raise RnnedgeError("give --input x.npy or --frame RAW (one of them)")
+    if stream_input and (backend != "c" or planner != "fused"):
+        raise RnnedgeError("--stream-input needs --backend c --planner fused")
     if frame_path is not None:
         from rnnedge.firmware_sim.sensor_input import frame_file_input
         inputs = [frame_file_input(model_path, frame_path, input_format)]
     else:
         inputs = load_inputs(tuple(input_paths), [sg.tensors[t].name for t in sg.inputs])
     runner = make_backend(backend, model_path, planner=planner, debug=debug,
-                          max_arena=max_arena, kernels=kernels)
+                          max_arena=max_arena, kernels=kernels, stream_input=stream_input)
     outputs = runner(*inputs)
     if output_path:
         save_outputs(output_path, outputs, [sg.tensors[t].name for t in sg.outputs])

@@ -10,15 +10,19 @@ Planners:
   best     never larger than tflm; reaches the live-set lower bound when the search can
            (best.py).
   inplace  applies the in-place rules of inplace.py, then packs like best.
+  fused    inplace plus row-fused regions and in-place depthwise convs (fused.py, chosen by
+           fused_choice.py): below the live-set bound, never above inplace;
+           `stream_input=True` pulls the graph input row by row (not held in the arena).
 `reorder=True` lets best and inplace run the operators in another topological order when
 that lowers the live-set bound (reorder.py); the plan says so (`reordered`, `order`).
 
 Modules: lifetimes (buffers, TFLM lifetime rules, lower bound), subgraphs (the lifetimes of
 control flow: all subgraphs in one arena), greedy (first fit, TFLM order), best, inplace,
-fused_pad, reorder, plan (the `Plan` type and the entry points). A model with several
-subgraphs gets TFLM's lifetimes over all of them; in-place rules and reordering apply to
-single-subgraph models.
-Dependencies point one way: plan -> {best, inplace, reorder} -> greedy -> lifetimes ->
+fused_pad, fused (row geometry, row schedule, regions), fused_choice, reorder, plan (the
+`Plan` type and the entry points). A model with several subgraphs gets TFLM's lifetimes over
+all of them; in-place rules, row fusion and reordering apply to single-subgraph models.
+Dependencies point one way: plan -> {fused_choice -> fused, best, inplace, reorder} ->
+greedy -> lifetimes ->
 rnnedge.op_table (kernel scratch requests, in-place capabilities); nothing here imports the
 CLI or the reports.
 """

@@ -39,7 +39,7 @@ import numpy as np
 
 from rnnedge.op_table import info, scratch_requests
 from rnnedge.planner.fused_pad import explicit_padding, find_pad_fusions, same_quant
-from rnnedge.planner.lifetimes import (KERNEL_SCRATCH, ROW_SCRATCH, Buffer, align,
+from rnnedge.planner.lifetimes import (KERNEL_SCRATCH, ROW_SCRATCH, ROW_WINDOW, Buffer, align,
                                        arena_tensors, tensor_lifetimes)
 
 
@@ -142,10 +142,14 @@ class _Groups:
             self.members[h].append(m)
 
 
-def inplace_buffers(subgraph, order=None):
+def inplace_buffers(subgraph, order=None, regions=()):
     """(buffers, groups, steps, fusions, rules): the arena buffers after applying the in-place
     rules on execution order `order` (default file order). `groups` maps each arena tensor to
-    (buffer id, offset inside that buffer)."""
+    (buffer id, offset inside that buffer). `regions` (planner/fused.py Regions, each a run
+    of consecutive steps) become one step each: their windowed tensors get no buffer, each
+    window one ROW_WINDOW buffer, and no in-place rule applies inside them, except that an
+    in-place depthwise region (Region.copied) writes its output over its input when the
+    input is writable there (rule `inplace_depthwise`)."""
     order = list(range(len(subgraph.operators))) if order is None else list(order)
     tensors, ops = subgraph.tensors, subgraph.operators
     pad_fusions = find_pad_fusions(subgraph)
@@ -160,7 +164,9 @@ def inplace_buffers(subgraph, order=None):
             continue
         group = (fused_add[i][0], i) if i in fused_add else (i,)
         steps.append(((pad_of[group[0]],) if group[0] in pad_of else ()) + group)
+    steps, in_region = merge_regions(steps, regions)
     skip = {ops[j].outputs[0] for j in fused_conv} | {ops[p].outputs[0] for p in pad_ops}
+    skip |= {t for r in regions for t in r.windows if t != r.copied}
     life = tensor_lifetimes(subgraph, steps)
     arena = [t for t in arena_tensors(subgraph) if t not in skip]
     in_arena = set(arena)
@@ -174,8 +180,17 @@ def inplace_buffers(subgraph, order=None):
         rules.append({"rule": rule, "ops": list(op_indices),
                       "tensors": [tensors[pair[0]].name, tensors[pair[1]].name], **extra})
 
+    copied = {r.ops[0]: r for r in regions if r.copied is not None}
     for p, step in enumerate(steps):
         scope = p + 1
+        if step[0] in copied:  # in-place depthwise: the output over its input (fused.py)
+            r = copied[step[0]]
+            x, y = r.copied, r.row_ops[0].output
+            if groups.writable(x, scope) and groups.standalone(x):
+                groups.merge(y, x, groups.rel[x])
+                fired("inplace_depthwise", list(step), (x, y))
+        if step[0] in in_region:
+            continue
         if step[0] in pad_ops:
             pad, conv = ops[step[0]], ops[step[1]]
             fired("fused_pad", [pad.index, conv.index], (pad.inputs[0], pad.outputs[0]),
@@ -221,12 +236,30 @@ def inplace_buffers(subgraph, order=None):
     scope_of = {i: s + 1 for s, group in enumerate(steps) for i in group}
     requests = [r + (KERNEL_SCRATCH,) for r in scratch_requests(subgraph)] + [
         (j, fused_row_bytes(subgraph, j), f"op{j}+{k} fused conv row", ROW_SCRATCH)
-        for j, k, _ in fusions]
+        for j, k, _ in fusions if j not in in_region] + [
+        (r.ops[0], r.window_bytes(t), f"row window {tensors[t].name} ({r.windows[t]} rows)",
+         ROW_WINDOW) for r in regions for t in sorted(r.windows)]
     for op_index, nbytes, label, kind in requests:
         scope = scope_of[op_index]
         buffers.append(Buffer(len(buffers), None, op_index, nbytes, align(nbytes), scope, scope,
                               label, kind))
     return buffers, placement, steps, fusions, rules
+
+
+def merge_regions(steps, regions) -> tuple:
+    """(steps with each region's run of steps replaced by one step of all its operators,
+    the set of operators inside regions)."""
+    first = {r.ops[0]: r for r in regions}
+    in_region = {i for r in regions for i in r.ops}
+    if not regions:
+        return steps, in_region
+    merged = []
+    for step in steps:
+        if step[0] in first:
+            merged.append(tuple(first[step[0]].ops))
+        elif step[0] not in in_region:
+            merged.append(step)
+    return merged, in_region
 
 
 def fused_row_bytes(subgraph, conv: int) -> int:

@@ -19,6 +19,7 @@ from rnnedge.op_table import scratch_requests
 
 ALIGNMENT = 16  # MicroArenaBufferAlignment()
 TENSOR, KERNEL_SCRATCH, ROW_SCRATCH = "tensor", "kernel scratch", "row scratch"  # Buffer.kind
+ROW_WINDOW = "row window"  # a windowed tensor's rows inside a row-fused region (fused.py)
 
 
 def align(n: int) -> int:
@@ -30,9 +31,9 @@ def align(n: int) -> int:
 class Buffer:
     """One arena buffer: a tensor (`tensor` set) or an operator's scratch (`op` set).
     `size` is aligned; `first`/`last` are scopes (inclusive); `kind` is TENSOR,
-    KERNEL_SCRATCH (a TFLM kernel's request) or ROW_SCRATCH (the output row of a conv
-    fused with its residual ADD, see inplace.py); `subgraph` is the subgraph the tensor or
-    the requesting operator belongs to (subgraphs.py plans all of them)."""
+    KERNEL_SCRATCH (a TFLM kernel's request), ROW_SCRATCH (the output row of a conv
+    fused with its residual ADD, see inplace.py) or ROW_WINDOW (fused.py); `subgraph` is the
+    subgraph the tensor or the requesting operator belongs to (subgraphs.py plans all of them)."""
 
     id: int
     tensor: int | None

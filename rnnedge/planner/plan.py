@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 
 from rnnedge.errors import RnnedgeError
 from rnnedge.planner.best import best_plan
+from rnnedge.planner.fused_choice import choose_regions
 from rnnedge.planner.greedy import arena_size, tflm_plan
 from rnnedge.planner.inplace import inplace_buffers
-from rnnedge.planner.lifetimes import live_bytes, lower_bound, plan_buffers
+from rnnedge.planner.lifetimes import ROW_WINDOW, live_bytes, lower_bound, plan_buffers
 from rnnedge.planner.reorder import reorder as find_reorder
 from rnnedge.planner.subgraphs import model_buffers, tensor_base
 
-PLANNERS = ("best", "tflm", "inplace")
+PLANNERS = ("best", "tflm", "inplace", "fused")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,21 @@ class Plan:
     reordered: bool
     live: tuple
     step_scopes: tuple = ()  # scope of each step when not len(steps) one per scope (control flow)
+    regions: tuple = ()
+    stream_input: bool = False
+
+    @property
+    def window_offsets(self) -> dict:
+        """{windowed tensor: arena offset of its row window} (inplace_buffers appends the
+        windows region by region, tensors in index order)."""
+        windows = [b for b in self.buffers if b.kind == ROW_WINDOW]
+        tensors = [t for r in self.regions for t in sorted(r.windows)]
+        return {t: self.buffer_offsets[b.id] for t, b in zip(tensors, windows)}
+
+    @property
+    def region_of(self) -> dict:
+        """{first operator of a row-fused region's step: its Region}."""
+        return {r.ops[0]: r for r in self.regions}
 
     @property
     def fused_pads(self) -> tuple:
@@ -61,10 +77,13 @@ def _subgraph(model):
     return subgraph
 
 
-def plan(model, planner: str = "best", reorder: bool = False) -> Plan:
+def plan(model, planner: str = "best", reorder: bool = False,
+         stream_input: bool = False) -> Plan:
     """Plan the arena of `model` (a Model or a Subgraph) with `planner` (see PLANNERS). An
     inplace plan that would be larger than best's (a CONCATENATION output made live early
-    can cost more than it saves) is replaced by best's layout with no rules applied."""
+    can cost more than it saves) is replaced by best's layout with no rules applied; a fused
+    plan larger than inplace's by inplace's. `stream_input` (fused only): the graph input is
+    pulled row by row and takes no arena space (planner/fused.py)."""
     if planner not in PLANNERS:
         raise RnnedgeError(f"unknown planner {planner!r}; choose one of {', '.join(PLANNERS)}")
     subgraph = _subgraph(model)
@@ -76,9 +95,11 @@ def plan(model, planner: str = "best", reorder: bool = False) -> Plan:
         better = find_reorder(subgraph)
         if better is not None:
             order, reordered = better[0], True
-    fusions, rules = (), ()
-    if planner == "inplace":
-        buffers, placement, steps, fusions, rules = inplace_buffers(subgraph, order)
+    fusions, rules, regions = (), (), ()
+    if planner == "fused":
+        regions = choose_regions(subgraph, order, stream_input)
+    if planner in ("inplace", "fused"):
+        buffers, placement, steps, fusions, rules = inplace_buffers(subgraph, order, regions)
         offsets = best_plan(buffers)
         tensor_offsets = {t: offsets[bid] + rel for t, (bid, rel) in placement.items()}
     else:
@@ -91,11 +112,12 @@ def plan(model, planner: str = "best", reorder: bool = False) -> Plan:
                   buffer_offsets=offsets, tensor_offsets=tensor_offsets,
                   steps=tuple(tuple(s) for s in steps), fusions=tuple(fusions),
                   rules=tuple(rules), reordered=reordered,
-                  live=tuple(live_bytes(buffers, len(steps) + 1)))
-    if planner == "inplace":
-        fallback = plan(model, "best", reorder)
-        if fallback.arena < result.arena:
-            return replace(fallback, planner="inplace")
+                  live=tuple(live_bytes(buffers, len(steps) + 1)), regions=regions,
+                  stream_input=any(r.streamed is not None for r in regions))
+    if planner in ("inplace", "fused"):
+        fallback = plan(model, "best" if planner == "inplace" else "inplace", reorder)
+        if fallback.arena < result.arena and not result.stream_input:
+            return replace(fallback, planner=planner)
     return result
 
 
