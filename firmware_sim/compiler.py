@@ -38,6 +38,7 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import operators
 from rnnedge.firmware_sim.folding import fold
 from rnnedge.firmware_sim.fused import compile_region
+from rnnedge.firmware_sim.runnable import check_runnable
 from rnnedge.firmware_sim.program import (CTYPES, NULL, Call, Constant, Port, Program, Ref, Step,
                                           Variable)
 from rnnedge.kernels import ops as kernel_ops
@@ -355,31 +356,6 @@ def load_model(model) -> Model:
         raise RnnedgeError(f"cannot read model {model}: {exc.strerror or exc}") from None
 
 
-FLOATS = ("FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16")
-
-
-def _check_runnable(model) -> None:
-    """One-line refusals of what the C runtime does not run: a float model (with how to get
-    an int8 one) and control flow (naming the first control-flow op)."""
-    sg = model.main
-    activations = {sg.tensors[t].type_name for op in sg.operators for t in op.outputs}
-    activations |= {sg.tensors[t].type_name for t in sg.inputs}
-    if activations and activations <= set(FLOATS):
-        raise RnnedgeError(f"the model is float ({'/'.join(sorted(activations))} activations, "
-                           "no quantisation): the C runtime runs int8 models; make one with "
-                           "`rnnedge export MODEL --int8 -o model.tflite` (or TFLiteConverter's "
-                           "full-integer post-training quantisation), or run this one with "
-                           "--backend tflite")
-    for op in sg.operators:
-        if op.opcode in ("WHILE", "IF", "CALL_ONCE"):
-            raise RnnedgeError(f"op {op.index} {op.opcode}: control flow ({len(model.subgraphs)}"
-                               " subgraphs) is not run by the C runtime yet; `rnnedge arena` "
-                               "plans it and --backend tflm runs it")
-    if len(model.subgraphs) > 1:
-        raise RnnedgeError(f"the model has {len(model.subgraphs)} subgraphs; the C runtime "
-                           "runs subgraph 0 of single-subgraph models only")
-
-
 def compile_model(model, planner: str = "best", *, plan=None, lib=None,
                   reorder: bool = False, max_arena: int | None = None,
                   stream_input: bool = False) -> Program:
@@ -390,7 +366,7 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
     pulled row by row from the input source and takes no arena space."""
     model = load_model(model)
     sg = model.main
-    _check_runnable(model)
+    check_runnable(model)
     if lib is None:
         from rnnedge.kernels import load
         lib = load()
