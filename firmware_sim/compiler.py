@@ -126,9 +126,9 @@ class _Builder:
             for b in range(a + 1, len(outs)):
                 if _overlap(outs[a], outs[b]):
                     raise RnnedgeError(f"{where}: the plan overlaps two outputs")
-        if op.opcode == "CONCATENATION":
+        if isinstance(kernel, kernel_ops.Concatenation):  # also PACK
             calls = self._slices(where, kernel, prep.data, ins, outs[0], gather=True)
-        elif isinstance(kernel, kernel_ops.Split):
+        elif isinstance(kernel, kernel_ops.Split):  # also UNPACK
             calls = self._slices(where, kernel, prep.outputs, outs, ins[0], gather=False)
         else:
             self._check_alias(where, op.opcode, prep, ins, outs)

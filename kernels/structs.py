@@ -155,6 +155,36 @@ class ResizeNearestNeighborParams(ctypes.Structure):
                      "output_width", "align_corners", "half_pixel_centers")
 
 
+# ---- 17shape: data movement, reduce and matmul ops ----
+class SumParams(ctypes.Structure):
+    _fields_ = MeanParams._fields_
+
+
+class ReduceParams(ctypes.Structure):
+    _fields_ = [("input_dims", DIMS), ("reduce", DIMS)]
+
+
+class GatherParams(ctypes.Structure):
+    _fields_ = _ints("batch_size", "outer_size", "coord_size", "axis_size", "inner_size")
+
+
+class GatherNdParams(ctypes.Structure):
+    _fields_ = _ints("num_slices", "slice_size", "index_depth") + [
+        ("dims", DIMS), ("strides", DIMS)]
+
+
+class BatchMatmulParams(ctypes.Structure):
+    _fields_ = [("batch_dims", DIMS), ("lhs_batch_strides", DIMS),
+                ("rhs_batch_strides", DIMS)] + _ints(
+        "rows", "cols", "depth", "lhs_row_stride", "lhs_depth_stride", "rhs_depth_stride",
+        "rhs_col_stride", "lhs_offset", "rhs_offset", "output_offset", "output_multiplier",
+        "output_shift")
+
+
+class ResizeBilinearParams(ctypes.Structure):
+    _fields_ = ResizeNearestNeighborParams._fields_
+
+
 P_P_I8 = ctypes.POINTER(P_I8)
 
 # Entry point name -> (params struct, argument types after the params pointer).
@@ -184,6 +214,14 @@ SIGNATURES = {
     "rn_dequantize": (DequantizeParams, [P_I8, P_F32]),
     "rn_softmax": (SoftmaxParams, [P_I8, P_I8]),
     "rn_resize_nearest_neighbor": (ResizeNearestNeighborParams, [P_I8, P_I8]),
+    # 17shape
+    "rn_sum": (SumParams, [P_I8, P_I8]),
+    "rn_reduce_max": (ReduceParams, [P_I8, P_I8]),
+    "rn_reduce_min": (ReduceParams, [P_I8, P_I8]),
+    "rn_gather": (GatherParams, [P_I8, P_I32, P_I8]),
+    "rn_gather_nd": (GatherNdParams, [P_I8, P_I32, P_I8]),
+    "rn_batch_matmul": (BatchMatmulParams, [P_I8, P_I8, P_I8]),
+    "rn_resize_bilinear": (ResizeBilinearParams, [P_I8, P_I8]),
 }
 
 

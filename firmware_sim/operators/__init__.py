@@ -29,12 +29,14 @@ import numpy as np
 from rnnedge import op_table
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim.operators import conv, elementwise, shape_ops
+from rnnedge.firmware_sim.operators import data_ops
 from rnnedge.firmware_sim.operators.context import Context, tensor_quant
 from rnnedge.kernels import ops as kernel_ops
 
 INT8 = np.dtype(np.int8)
 FLOAT32 = np.dtype(np.float32)
-OPERATORS = {**conv.PREPARERS, **elementwise.PREPARERS, **shape_ops.PREPARERS}
+OPERATORS = {**conv.PREPARERS, **elementwise.PREPARERS, **shape_ops.PREPARERS,
+             **data_ops.PREPARERS}
 
 __all__ = ["OPERATORS", "Prepared", "prepare", "tensor_quant"]
 

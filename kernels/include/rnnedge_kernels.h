@@ -267,4 +267,61 @@ typedef struct {
 int rn_resize_nearest_neighbor(const rn_resize_nearest_neighbor_params *p,
                                const int8_t *input, int8_t *output);
 
+/* ---- rnnedge 17shape: data movement, reduce and matmul ops ---- */
+
+/* ---- SUM (TFLM's QuantizedMeanOrSum, compute_sum) ---- */
+typedef struct {
+  int32_t input_dims[RN_MAX_DIMS];
+  int32_t reduce[RN_MAX_DIMS]; /* 1 where the axis is reduced */
+  int32_t input_zero_point, output_zero_point;
+  int32_t output_multiplier, output_shift; /* in_scale / out_scale */
+} rn_sum_params;
+int rn_sum(const rn_sum_params *p, const int8_t *input, int8_t *output);
+
+/* ---- REDUCE_MAX / REDUCE_MIN (same quantisation in and out) ---- */
+typedef struct {
+  int32_t input_dims[RN_MAX_DIMS];
+  int32_t reduce[RN_MAX_DIMS]; /* 1 where the axis is reduced */
+} rn_reduce_params;
+int rn_reduce_max(const rn_reduce_params *p, const int8_t *input, int8_t *output);
+int rn_reduce_min(const rn_reduce_params *p, const int8_t *input, int8_t *output);
+
+/* ---- GATHER (int32 indices) ---- */
+typedef struct {
+  int32_t batch_size, outer_size, coord_size, axis_size, inner_size;
+} rn_gather_params;
+int rn_gather(const rn_gather_params *p, const int8_t *input,
+              const int32_t *indices, int8_t *output);
+
+/* ---- GATHER_ND (int32 indices [num_slices, index_depth]) ---- */
+typedef struct {
+  int32_t num_slices, slice_size, index_depth;
+  int32_t dims[RN_MAX_DIMS];    /* the data's first index_depth dims */
+  int32_t strides[RN_MAX_DIMS]; /* their element strides */
+} rn_gather_nd_params;
+int rn_gather_nd(const rn_gather_nd_params *p, const int8_t *input,
+                 const int32_t *indices, int8_t *output);
+
+/* ---- BATCH_MATMUL (int8, broadcast batch dims, adj_x/adj_y as strides) ---- */
+typedef struct {
+  int32_t batch_dims[RN_MAX_DIMS];        /* output batch shape, front-padded */
+  int32_t lhs_batch_strides[RN_MAX_DIMS]; /* elements, 0 = broadcast */
+  int32_t rhs_batch_strides[RN_MAX_DIMS];
+  int32_t rows, cols, depth;
+  int32_t lhs_row_stride, lhs_depth_stride, rhs_depth_stride, rhs_col_stride;
+  int32_t lhs_offset, rhs_offset, output_offset; /* -zp, -zp, +zp */
+  int32_t output_multiplier, output_shift;
+} rn_batch_matmul_params;
+int rn_batch_matmul(const rn_batch_matmul_params *p, const int8_t *lhs,
+                    const int8_t *rhs, int8_t *output);
+
+/* ---- RESIZE_BILINEAR (int8, TFLM's integer Q10 interpolation) ---- */
+typedef struct {
+  int32_t batches, input_height, input_width, depth;
+  int32_t output_height, output_width;
+  int32_t align_corners, half_pixel_centers;
+} rn_resize_bilinear_params;
+int rn_resize_bilinear(const rn_resize_bilinear_params *p, const int8_t *input,
+                       int8_t *output);
+
 #endif /* RNNEDGE_KERNELS_H */

@@ -13,7 +13,8 @@ Shapes are tuples of ints in TFLite order (NHWC images).  Quantisation is passed
 `params.Quant(scale, zero_point)`.
 
 Modules: base (Kernel, SingleIO, shared helpers), conv, elementwise, activations, quantize,
-pooling, mean, shape_ops, softmax, resize_nearest_neighbor.
+pooling, mean, shape_ops, softmax, resize_nearest_neighbor; reduce, gather, batch_matmul,
+resize_bilinear, pack.
 May import: numpy, ctypes, the standard library, rnnedge.errors and this package.
 """
 
@@ -28,9 +29,16 @@ from rnnedge.kernels.ops.resize_nearest_neighbor import ResizeNearestNeighbor
 from rnnedge.kernels.ops.shape_ops import (Concatenation, Pad, Reshape, Slice, Split,
                                            StridedSlice, Transpose)
 from rnnedge.kernels.ops.softmax import Softmax
+from rnnedge.kernels.ops.batch_matmul import BatchMatmul
+from rnnedge.kernels.ops.gather import Gather, GatherNd
+from rnnedge.kernels.ops.pack import Pack, Unpack
+from rnnedge.kernels.ops.reduce import ReduceMax, ReduceMin, Sum
+from rnnedge.kernels.ops.resize_bilinear import ResizeBilinear
 
 __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "FullyConnected",
            "Add", "Sub", "Mul", "Tanh", "Logistic", "Relu", "Relu6", "Requantize", "Quantize",
            "Dequantize", "AveragePool2D", "MaxPool2D", "Mean", "Pad", "Concatenation",
            "Split", "StridedSlice", "Slice", "Reshape", "Transpose", "Softmax",
-           "ResizeNearestNeighbor"]
+           "ResizeNearestNeighbor",
+           "BatchMatmul", "Gather", "GatherNd", "Pack", "Unpack", "ReduceMax", "ReduceMin", "Sum",
+           "ResizeBilinear"]
