@@ -83,7 +83,28 @@ def run_all(lib, seed: int) -> dict:
     out["quantize"] = ops.Quantize(floats.shape, q, lib=lib)(floats)
     out["requantize"] = ops.Requantize(every.shape, _q(rng), _q(rng), lib=lib)(every)
     out["dequantize"] = ops.Dequantize(every.shape, q, lib=lib)(every)
+    _shape_family(rng, lib, src, out)
     return out
+
+
+def _shape_family(rng, lib, src, out) -> None:
+    """17shape's kernels: reductions, lookups, PACK/UNPACK, BATCH_MATMUL, RESIZE_BILINEAR."""
+    out["sum"] = ops.Sum(src.shape, (1, -1), _q(rng), _q(rng), lib=lib)(src)
+    out["reduce_max"] = ops.ReduceMax(src.shape, (0, 2), keep_dims=True, lib=lib)(src)
+    out["reduce_min"] = ops.ReduceMin(src.shape, (3,), lib=lib)(src)
+    idx = rng.integers(0, 8, size=(3, 4)).astype(np.int32)
+    out["gather"] = ops.Gather(src.shape, idx.shape, 1, 1, lib=lib)(src, idx)
+    nd = (rng.integers(0, 1 << 20, size=(6, 2)) % np.array([3, 8])).astype(np.int32)
+    out["gather_nd"] = ops.GatherNd(src.shape, nd.shape, lib=lib)(src, nd)
+    pieces = ops.Unpack(src.shape, 2, lib=lib)(src)
+    for j, piece in enumerate(pieces):
+        out[f"unpack{j}"] = piece
+    out["pack"] = ops.Pack(pieces[0].shape, len(pieces), -1, lib=lib)(pieces)
+    lhs, rhs = _x(rng, (3, 1, 5, 7)), _x(rng, (4, 6, 7))
+    out["batch_matmul"] = ops.BatchMatmul(lhs.shape, rhs.shape, _q(rng), _q(rng), _q(rng),
+                                          adj_y=True, lib=lib)(lhs, rhs)
+    out["resize_bilinear"] = ops.ResizeBilinear(src.shape, (13, 3), half_pixel_centers=True,
+                                                lib=lib)(src)
 
 
 if __name__ == "__main__":
