@@ -21,7 +21,8 @@ an operator's inputs and outputs is refused with an error naming the operator:
                       input and explicit padding offsets (rnnedge.planner.fused_pad) and skips
                       the out-of-bounds taps, which equals reading the zero-point padding, so
                       the padded tensor is never written.
-Shape-arithmetic operators are evaluated at compile time (folding.py).
+Shape-arithmetic operators are evaluated at compile time (folding.py), except those writing a
+graph output, which run (SHAPE has a kernel).
 
 Imports numpy, rnnedge.errors, rnnedge.budget, rnnedge.tflite, rnnedge.planner, rnnedge.kernels,
 rnnedge.op_table (MACs, in-place capabilities) and this package's program, operators and
@@ -352,8 +353,9 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
                                "a step")
         if len(group) == 2:
             builder.fused(group[0], group[1], scope, pad)
-        elif pad is not None or group[0] not in builder.folded:
-            builder.single(group[0], scope, pad)
+        elif pad is not None or group[0] not in builder.folded or \
+                set(sg.operators[group[0]].outputs) & set(sg.outputs):
+            builder.single(group[0], scope, pad)  # a folded op whose output leaves runs too
     check_bytes("the arena plus row scratch", int(plan.arena) + builder.scratch, limit)
     life = tensor_lifetimes(sg, plan.steps)
     touched = {t for s in builder.steps for t in s.reads + s.writes} | set(sg.inputs)

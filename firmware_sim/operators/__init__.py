@@ -29,14 +29,14 @@ import numpy as np
 from rnnedge import op_table
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim.operators import conv, elementwise, shape_ops
-from rnnedge.firmware_sim.operators import data_ops
+from rnnedge.firmware_sim.operators import data_ops, movement_ops
 from rnnedge.firmware_sim.operators.context import Context, tensor_quant
 from rnnedge.kernels import ops as kernel_ops
 
 INT8 = np.dtype(np.int8)
 FLOAT32 = np.dtype(np.float32)
 OPERATORS = {**conv.PREPARERS, **elementwise.PREPARERS, **shape_ops.PREPARERS,
-             **data_ops.PREPARERS}
+             **data_ops.PREPARERS, **movement_ops.PREPARERS}
 
 __all__ = ["OPERATORS", "Prepared", "prepare", "tensor_quant"]
 
@@ -51,9 +51,9 @@ class Prepared:
     outputs: tuple
 
 
-def _dtypes_ok(c: Context, data: tuple) -> None:
+def _dtypes_ok(c: Context, data: tuple, kernel=None) -> None:
     """Activations are int8 (the op table's `dtypes`: QUANTIZE may read float32);
-    DEQUANTIZE writes float32."""
+    DEQUANTIZE writes float32, a kernel with an `output_dtype` (ARG_MAX, SHAPE) that."""
     allowed = op_table.info(c.op.opcode).dtypes
     for t in data:
         tensor = c.sg.tensors[t]
@@ -62,10 +62,11 @@ def _dtypes_ok(c: Context, data: tuple) -> None:
                    "activations")
     for t in c.op.outputs:
         tensor = c.sg.tensors[t]
-        allowed = FLOAT32 if c.op.opcode == "DEQUANTIZE" else INT8
+        allowed = FLOAT32 if c.op.opcode == "DEQUANTIZE" else \
+            np.dtype(getattr(kernel, "output_dtype", INT8))
         if tensor.dtype != allowed:
             c.fail(f"output {tensor.name} is {tensor.type_name}, expected "
-                   f"{'FLOAT32' if allowed == FLOAT32 else 'INT8'}")
+                   f"{allowed.name.upper()}")
 
 
 def _shapes_ok(c: Context, kernel, data: tuple) -> None:
@@ -114,6 +115,6 @@ def prepare(op, subgraph, lib, folded=None, fused_pad=None) -> Prepared:
     except (ValueError, TypeError, IndexError, KeyError, OverflowError,
             ZeroDivisionError) as exc:
         c.fail(f"malformed operands ({type(exc).__name__}: {exc})")
-    _dtypes_ok(c, data)
+    _dtypes_ok(c, data, kernel)
     _shapes_ok(c, kernel, data)
     return Prepared(kernel, tuple(data), tuple(op.outputs))

@@ -14,7 +14,7 @@ Shapes are tuples of ints in TFLite order (NHWC images).  Quantisation is passed
 
 Modules: base (Kernel, SingleIO, shared helpers), conv, elementwise, activations, quantize,
 pooling, mean, shape_ops, softmax, resize_nearest_neighbor; reduce, gather, batch_matmul,
-resize_bilinear, pack.
+resize_bilinear, pack, movement, norm_scan.
 May import: numpy, ctypes, the standard library, rnnedge.errors and this package.
 """
 
@@ -32,7 +32,11 @@ from rnnedge.kernels.ops.softmax import Softmax
 from rnnedge.kernels.ops.batch_matmul import BatchMatmul
 from rnnedge.kernels.ops.gather import Gather, GatherNd
 from rnnedge.kernels.ops.pack import Pack, Unpack
-from rnnedge.kernels.ops.reduce import ReduceMax, ReduceMin, Sum
+from rnnedge.kernels.ops.reduce import ArgMax, ArgMin, ReduceMax, ReduceMin, Sum
+from rnnedge.kernels.ops.movement import (BatchToSpaceNd, BroadcastTo, DepthToSpace, Fill,
+                                          MirrorPad, ReverseV2, Shape, SpaceToBatchNd,
+                                          SpaceToDepth, ZerosLike)
+from rnnedge.kernels.ops.norm_scan import Cumsum, L2Normalization
 from rnnedge.kernels.ops.resize_bilinear import ResizeBilinear
 
 __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "FullyConnected",
@@ -41,4 +45,6 @@ __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "Fu
            "Split", "StridedSlice", "Slice", "Reshape", "Transpose", "Softmax",
            "ResizeNearestNeighbor",
            "BatchMatmul", "Gather", "GatherNd", "Pack", "Unpack", "ReduceMax", "ReduceMin", "Sum",
-           "ResizeBilinear"]
+           "ResizeBilinear", "ArgMax", "ArgMin", "BatchToSpaceNd", "BroadcastTo", "DepthToSpace",
+           "Fill", "MirrorPad", "ReverseV2", "Shape", "SpaceToBatchNd", "SpaceToDepth",
+           "ZerosLike", "Cumsum", "L2Normalization"]

@@ -1,6 +1,6 @@
 """The reductions beside MEAN: SUM (rescaled int32 sum, TFLM's QuantizedMeanOrSum with
-compute_sum) and REDUCE_MAX / REDUCE_MIN (raw int8 comparisons; TFLM requires the input's
-quantisation on the output).
+compute_sum), REDUCE_MAX / REDUCE_MIN (raw int8 comparisons; TFLM requires the input's
+quantisation on the output) and ARG_MAX / ARG_MIN (int32 or int64 indices).
 
 Prepared kernels (see rnnedge.kernels.ops); tests beside them in kernels/tests/test_reduce.py.
 May import: numpy, ctypes, rnnedge.errors and this package.
@@ -10,7 +10,7 @@ import numpy as np
 
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels import params, structs
-from rnnedge.kernels.ops.base import Kernel, SingleIO, c_dims, check_quant
+from rnnedge.kernels.ops.base import INT8, Kernel, SingleIO, c_dims, check_quant, numel
 from rnnedge.kernels.params import Quant
 
 
@@ -71,3 +71,37 @@ class ReduceMin(ReduceMax):
     """REDUCE_MIN over `axes` (input and output share one quantisation)."""
 
     op, entry = "REDUCE_MIN", "rn_reduce_min"
+
+
+class ArgMax(Kernel):
+    """ARG_MAX along `axis`: the first index of the largest value, as int32 (TFLM's only
+    output type)."""
+
+    op, entry, output_dtype = "ARG_MAX", "rn_arg_max", np.dtype(np.int32)
+
+    def __init__(self, input_shape, axis: int, *, lib=None):
+        super().__init__(lib)
+        shape = tuple(int(d) for d in input_shape)
+        ax = int(np.asarray(axis).reshape(-1)[0]) if np.size(axis) == 1 else None
+        if ax is None or not -len(shape) <= ax < len(shape):
+            raise RnnedgeError(f"{self.op}: axis {axis} must be one value in range for rank "
+                               f"{len(shape)}")
+        ax %= len(shape)
+        if shape[ax] < 1:
+            raise RnnedgeError(f"{self.op}: the axis has no elements")
+        self.input_shape = shape
+        self.output_shape = shape[:ax] + shape[ax + 1:]
+        self.params = structs.ArgMinMaxParams(
+            outer_size=numel(shape[:ax]), axis_size=shape[ax], inner_size=numel(shape[ax + 1:]))
+
+    def __call__(self, x, out=None):
+        x = self._buffer(x, INT8, self.input_shape, "input")
+        out = self._output(out, self.output_dtype, self.output_shape)
+        self._run(self._ptr(x), self._ptr(out, structs.P_I32))
+        return out
+
+
+class ArgMin(ArgMax):
+    """ARG_MIN along `axis` (first index of the smallest value)."""
+
+    op, entry = "ARG_MIN", "rn_arg_min"

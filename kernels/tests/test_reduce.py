@@ -72,3 +72,30 @@ def test_reduce_max_min_hand_values(lib):
 def test_reduce_axis_out_of_range(lib):
     with pytest.raises(RnnedgeError, match="axis 3 out of range"):
         ops.ReduceMax((2, 3, 4), (3,), lib=lib)
+
+
+ARG_CASES = [((2, 5, 3), 1), ((7,), 0), ((3, 4, 6), -1), ((2, 3, 4, 5), 0)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ARG_MAX", "ARG_MIN"])
+@pytest.mark.parametrize("case", ARG_CASES, ids=[str(i) for i in range(len(ARG_CASES))])
+def test_arg_min_max_matches_tflm(name, case, lib, rng):
+    shape, axis = case
+    tf_fn = tf.argmax if name == "ARG_MAX" else tf.argmin
+    model = convert(f"{name}-{case}", lambda x: tf_fn(x, axis=axis, output_type=tf.int32),
+                    [shape], float_samples(rng, [shape]))
+    _, (x, ax), (out,) = SingleOp(model).only(name)
+    kernel = (ops.ArgMax if name == "ARG_MAX" else ops.ArgMin)(x.shape, ax.data, lib=lib)
+    assert kernel.output_shape == out.shape
+    tflm = Tflm(model)
+    inputs = int8_inputs(rng, x.shape, count=3)
+    inputs.append(rng.integers(-2, 2, size=x.shape, dtype=np.int8))  # many ties
+    for xin in inputs:
+        assert_bytes_equal(tflm(xin)[0], kernel(xin), name)
+
+
+def test_arg_max_ties_keep_the_first_index(lib):
+    x = np.array([[3, 7, 7, -1], [5, 5, 5, 5]], np.int8)
+    assert ops.ArgMax((2, 4), 1, lib=lib)(x).tolist() == [1, 0]
+    assert ops.ArgMin((2, 4), -1, lib=lib)(x).tolist() == [3, 0]

@@ -147,6 +147,11 @@ BUILTIN_OPTIONS = {
     89: ("QuantizeOptions", _EMPTY),
     91: ("HardSwishOptions", _EMPTY),
     101: ("BatchMatMulOptions", ((0, "adj_x", "bool", False), (1, "adj_y", "bool", False))),
+    # 17shape: options of the data-movement / reduce kernels
+    12: ("L2NormOptions", _ACT_ONLY),
+    19: ("SpaceToDepthOptions", ((0, "block_size", "i32", 0),)),
+    94: ("DepthToSpaceOptions", ((0, "block_size", "i32", 0),)),
+    102: ("CumsumOptions", ((0, "exclusive", "bool", False), (1, "reverse", "bool", False))),
 }
 
 
