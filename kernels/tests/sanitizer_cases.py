@@ -105,6 +105,25 @@ def _shape_family(rng, lib, src, out) -> None:
                                           adj_y=True, lib=lib)(lhs, rhs)
     out["resize_bilinear"] = ops.ResizeBilinear(src.shape, (13, 3), half_pixel_centers=True,
                                                 lib=lib)(src)
+    img = _x(rng, (2, 4, 6, 4))
+    out["arg_max"] = ops.ArgMax(src.shape, 1, lib=lib)(src)
+    out["arg_min"] = ops.ArgMin(src.shape, -1, lib=lib)(src)
+    out["space_to_depth"] = ops.SpaceToDepth(img.shape, 2, lib=lib)(img)
+    out["depth_to_space"] = ops.DepthToSpace(img.shape, 2, lib=lib)(img)
+    s2b = ops.SpaceToBatchNd(img.shape, (2, 3), ((1, 1), (2, 1)), -3, lib=lib)
+    out["space_to_batch_nd"] = s2b(img)
+    out["batch_to_space_nd"] = ops.BatchToSpaceNd(s2b.output_shape, (2, 3), ((1, 1), (2, 1)),
+                                                  lib=lib)(out["space_to_batch_nd"])
+    out["mirror_pad"] = ops.MirrorPad(img.shape, ((0, 1), (3, 2), (1, 5), (0, 0)), "REFLECT",
+                                      lib=lib)(img)
+    out["broadcast_to"] = ops.BroadcastTo((4, 1, 4), (3, 4, 5, 4), lib=lib)(img[0, :, :1].copy())
+    out["reverse_v2"] = ops.ReverseV2(src.shape, (1, 2), lib=lib)(src)
+    out["fill"] = ops.Fill((3, 5), lib=lib)(np.array(-9, np.int8))
+    out["zeros_like"] = ops.ZerosLike(src.shape, lib=lib)(src)
+    out["shape"] = ops.Shape(src.shape, lib=lib)(src)
+    out["l2_normalization"] = ops.L2Normalization(src.shape, _q(rng), lib=lib)(src)
+    out["cumsum"] = ops.Cumsum(src.shape, 1, _q(rng), _q(rng), exclusive=True, reverse=True,
+                               lib=lib)(src)
 
 
 if __name__ == "__main__":
