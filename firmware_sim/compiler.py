@@ -135,6 +135,8 @@ class _Builder:
             self._check_alias(where, op.opcode, prep, ins, outs)
             if isinstance(kernel, (kernel_ops.Conv2D, kernel_ops.DepthwiseConv2D, kernel_ops.FullyConnected)):
                 args = (ins[0], *self.weights(op, kernel), outs[0])
+            elif getattr(kernel, "input_pointer_array", False):  # ADD_N
+                args = (tuple(ins), outs[0])
             else:
                 args = (*ins, outs[0])
             calls = [Call(kernel.entry, kernel.params, args)]

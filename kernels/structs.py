@@ -236,6 +236,13 @@ class ShapeParams(ctypes.Structure):
     _fields_ = [("rank", I32), ("dims", DIMS)]
 
 
+
+class AddNParams(ctypes.Structure):
+    _fields_ = _ints("size", "num_inputs", "input_offset", "output_offset", "left_shift",
+                     "input_multiplier", "input_shift", "output_multiplier", "output_shift",
+                     "activation_min", "activation_max")
+
+
 P_P_I8 = ctypes.POINTER(P_I8)
 
 # Entry point name -> (params struct, argument types after the params pointer).
@@ -285,6 +292,7 @@ SIGNATURES = {
     "rn_fill": (FillParams, [P_I8, P_I8]),
     "rn_zeros_like": (ZerosLikeParams, [P_I8, P_I8]),
     "rn_shape": (ShapeParams, [P_I8, P_I32]),
+    "rn_add_n": (AddNParams, [P_P_I8, P_I8]),
 }
 
 

@@ -85,7 +85,8 @@ def _entries():
         ("conv", ("BATCH_MATMUL",), {"weighted": True, "kernel": "BatchMatmul"}, {}),
         ("recurrent", ("SVDF", "UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN",
                        "BIDIRECTIONAL_SEQUENCE_LSTM", "RNN", "LSTM"), {"weighted": True}, {}),
-        ("lookup", ("EMBEDDING_LOOKUP",), {"weighted": True}, {}),
+        ("lookup", ("EMBEDDING_LOOKUP",), {"weighted": True, "kernel": "EmbeddingLookup",
+                                           "dtypes": ("INT8", "INT32")}, {}),
         ("binary", ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"),
          {"inplace": over}, {"ADD": {"kernel": "Add"}, "SUB": {"kernel": "Sub"},
                              "MUL": {"kernel": "Mul"}}),
@@ -148,6 +149,7 @@ def _entries():
         ("math", ("L2_NORMALIZATION",), {"kernel": "L2Normalization",
                                          "fixed_output": (1.0 / 128.0, 0)}, {}),
         ("math", ("CUMSUM",), {"kernel": "Cumsum"}, {}),
+        ("binary", ("ADD_N",), {"kernel": "AddN"}, {}),
         ("control", ("WHILE", "IF", "CALL_ONCE", "CUSTOM", "DELEGATE"), {}, {}),
     ]
 

@@ -1,5 +1,5 @@
 """Preparers of the reductions beside MEAN (SUM, REDUCE_MAX, REDUCE_MIN), the lookups (GATHER,
-GATHER_ND), PACK / UNPACK, BATCH_MATMUL and RESIZE_BILINEAR.
+GATHER_ND, EMBEDDING_LOOKUP), ADD_N, PACK / UNPACK, BATCH_MATMUL and RESIZE_BILINEAR.
 
 Imports numpy, rnnedge.kernels and this package's context.
 """
@@ -78,6 +78,30 @@ def _gather_nd(c: Context):
     return kernel_ops.GatherNd(x.shape, idx.shape, lib=c.lib), (c.op.inputs[0], c.op.inputs[1])
 
 
+def _embedding_lookup(c: Context):
+    """EMBEDDING_LOOKUP int8 -> int8 (ids first in the model, the table second)."""
+    value, y = c.tensor(1, "value"), c.out()
+    _int8(c, value, "value")
+    if y.dtype != INT8:
+        c.fail(f"output {y.name} is {y.type_name}; only the int8 -> int8 lookup runs (TFLM's "
+               "hybrid int8 -> float32 one does not)")
+    ids = _indices(c, 0, [value.shape[0]] if value.shape else [0])
+    kernel = kernel_ops.EmbeddingLookup(value.shape, ids.shape, lib=c.lib)
+    return kernel, (c.op.inputs[1], c.op.inputs[0])
+
+
+def _add_n(c: Context):
+    """ADD_N of same-shaped inputs sharing one quantisation (as TFLM requires)."""
+    ins = [c.tensor(i) for i in range(len(c.op.inputs))]
+    for t in ins:
+        _int8(c, t, "input")
+        if t.shape != ins[0].shape or c.quant(t) != c.quant(ins[0]):
+            c.fail("inputs differ in shape or quantisation (TFLM requires them equal)")
+    kernel = kernel_ops.AddN(ins[0].shape, len(ins), c.quant(ins[0]), c.quant(c.out()),
+                             lib=c.lib)
+    return kernel, tuple(c.op.inputs)
+
+
 def _pack(c: Context):
     """PACK of same-shaped inputs along a new axis (TFLM copies the bytes, no rescale)."""
     shapes = [c.tensor(i).shape for i in range(len(c.op.inputs))]
@@ -131,6 +155,8 @@ PREPARERS = {
     "REDUCE_MIN": _reduce_extreme(kernel_ops.ReduceMin),
     "GATHER": _gather,
     "GATHER_ND": _gather_nd,
+    "EMBEDDING_LOOKUP": _embedding_lookup,
+    "ADD_N": _add_n,
     "PACK": _pack,
     "UNPACK": _unpack,
     "BATCH_MATMUL": _batch_matmul,

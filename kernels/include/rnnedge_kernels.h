@@ -407,4 +407,13 @@ typedef struct {
 } rn_shape_params;
 int rn_shape(const rn_shape_params *p, const int8_t *input, int32_t *output);
 
+/* ---- ADD_N (inputs share one quantisation; TFLM's ArithmeticParams path) ---- */
+typedef struct {
+  int32_t size, num_inputs;
+  int32_t input_offset, output_offset, left_shift;
+  int32_t input_multiplier, input_shift, output_multiplier, output_shift;
+  int32_t activation_min, activation_max;
+} rn_add_n_params;
+int rn_add_n(const rn_add_n_params *p, const int8_t *const *inputs, int8_t *output);
+
 #endif /* RNNEDGE_KERNELS_H */

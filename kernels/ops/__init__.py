@@ -30,13 +30,13 @@ from rnnedge.kernels.ops.shape_ops import (Concatenation, Pad, Reshape, Slice, S
                                            StridedSlice, Transpose)
 from rnnedge.kernels.ops.softmax import Softmax
 from rnnedge.kernels.ops.batch_matmul import BatchMatmul
-from rnnedge.kernels.ops.gather import Gather, GatherNd
+from rnnedge.kernels.ops.gather import EmbeddingLookup, Gather, GatherNd
 from rnnedge.kernels.ops.pack import Pack, Unpack
 from rnnedge.kernels.ops.reduce import ArgMax, ArgMin, ReduceMax, ReduceMin, Sum
 from rnnedge.kernels.ops.movement import (BatchToSpaceNd, BroadcastTo, DepthToSpace, Fill,
                                           MirrorPad, ReverseV2, Shape, SpaceToBatchNd,
                                           SpaceToDepth, ZerosLike)
-from rnnedge.kernels.ops.norm_scan import Cumsum, L2Normalization
+from rnnedge.kernels.ops.norm_scan import AddN, Cumsum, L2Normalization
 from rnnedge.kernels.ops.resize_bilinear import ResizeBilinear
 
 __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "FullyConnected",
@@ -47,4 +47,4 @@ __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "Fu
            "BatchMatmul", "Gather", "GatherNd", "Pack", "Unpack", "ReduceMax", "ReduceMin", "Sum",
            "ResizeBilinear", "ArgMax", "ArgMin", "BatchToSpaceNd", "BroadcastTo", "DepthToSpace",
            "Fill", "MirrorPad", "ReverseV2", "Shape", "SpaceToBatchNd", "SpaceToDepth",
-           "ZerosLike", "Cumsum", "L2Normalization"]
+           "ZerosLike", "Cumsum", "L2Normalization", "AddN", "EmbeddingLookup"]

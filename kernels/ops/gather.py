@@ -1,5 +1,5 @@
-"""Index lookups: GATHER (along an axis, with batch_dims) and GATHER_ND, int8 data and int32
-indices, constant or computed at run time (the C kernels check every index as TFLM does).
+"""Index lookups: GATHER (along an axis, with batch_dims), EMBEDDING_LOOKUP (int8 -> int8: a
+GATHER of rows, TFLM's EvalSimple) and GATHER_ND, int8 data and int32 indices, constant or computed at run time (the C kernels check every index as TFLM does).
 
 Prepared kernels (see rnnedge.kernels.ops); tests beside them in kernels/tests/test_gather.py.
 May import: numpy, ctypes, rnnedge.errors and this package.
@@ -58,6 +58,19 @@ class Gather(_Lookup):
         self.params = structs.GatherParams(
             batch_size=numel(shape[:bd]), outer_size=numel(shape[bd:ax]),
             coord_size=numel(ishape[bd:]), axis_size=shape[ax], inner_size=numel(shape[ax + 1:]))
+
+
+class EmbeddingLookup(Gather):
+    """EMBEDDING_LOOKUP int8 -> int8: rows of `value_shape` (rank >= 2) picked by 1-D int32 ids
+    (operands: the table, then the ids)."""
+
+    op = "EMBEDDING_LOOKUP"
+
+    def __init__(self, value_shape, ids_shape, *, lib=None):
+        if len(value_shape) < 2 or len(ids_shape) != 1:
+            raise RnnedgeError(f"{self.op}: needs a rank >= 2 table and 1-D ids (TFLM), got "
+                               f"{tuple(value_shape)} and {tuple(ids_shape)}")
+        super().__init__(value_shape, ids_shape, 0, 0, lib=lib)
 
 
 class GatherNd(_Lookup):

@@ -122,6 +122,10 @@ def _shape_family(rng, lib, src, out) -> None:
     out["zeros_like"] = ops.ZerosLike(src.shape, lib=lib)(src)
     out["shape"] = ops.Shape(src.shape, lib=lib)(src)
     out["l2_normalization"] = ops.L2Normalization(src.shape, _q(rng), lib=lib)(src)
+    parts = [_x(rng, (3, 7)) for _ in range(4)]
+    out["add_n"] = ops.AddN((3, 7), 4, _q(rng), _q(rng), lib=lib)(parts)
+    ids = rng.integers(0, 3, size=5).astype(np.int32)
+    out["embedding_lookup"] = ops.EmbeddingLookup((3, 7), (5,), lib=lib)(parts[0], ids)
     out["cumsum"] = ops.Cumsum(src.shape, 1, _q(rng), _q(rng), exclusive=True, reverse=True,
                                lib=lib)(src)
 

@@ -1,4 +1,5 @@
-"""GATHER (constant and run-time int32 indices, axis, batch_dims) and GATHER_ND against TFLM;
+"""GATHER (constant and run-time int32 indices, axis, batch_dims), EMBEDDING_LOOKUP (int8 ->
+int8, schema-written) and GATHER_ND against TFLM;
 out-of-range run-time indices are refused as TFLM refuses them."""
 
 import numpy as np
@@ -8,6 +9,7 @@ import tensorflow as tf
 from kernels_harness import SingleOp, Tflm, assert_bytes_equal, convert, float_samples, \
     int8_inputs
 from mixed_inputs import convert_mixed
+from schema_models import Spec, single_op_model
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels import ops
 
@@ -88,3 +90,17 @@ def test_gather_nd_hand_values_and_bounds(lib):
     assert kernel(x, np.array([[1, 2], [0, 1]], np.int32)).tolist() == [5, 1]
     with pytest.raises(RnnedgeError, match="outside the range"):
         kernel(x, np.array([[1, 3], [0, 0]], np.int32))
+
+
+def test_embedding_lookup_matches_tflm(lib, rng):
+    table = rng.integers(-128, 128, (6, 2, 3)).astype(np.int8)
+    model = single_op_model("EMBEDDING_LOOKUP", [Spec((4,), np.int32),
+                                                 Spec(table.shape, np.int8, (0.1, 2), table)],
+                            [Spec((4, 2, 3), np.int8, (0.1, 2))])
+    kernel = ops.EmbeddingLookup(table.shape, (4,), lib=lib)
+    tflm = Tflm(model)
+    for ids in ([5, 0, 5, 2], [1, 1, 1, 1], [0, 3, 4, 5]):
+        ids = np.array(ids, np.int32)
+        assert_bytes_equal(tflm(ids)[0], kernel(table, ids), "EMBEDDING_LOOKUP")
+    with pytest.raises(RnnedgeError, match="outside the range"):
+        kernel(table, np.array([6, 0, 0, 0], np.int32))

@@ -1,5 +1,5 @@
-"""L2_NORMALIZATION (converted by TF) and CUMSUM (written with the schema: TF converts it as
-float) against TFLM: random quantisation, exclusive / reverse, every axis, saturation."""
+"""L2_NORMALIZATION (converted by TF), CUMSUM and ADD_N (written with the schema: TF converts
+them as float) against TFLM: random quantisation, exclusive / reverse, every axis, saturation."""
 
 import numpy as np
 import pytest
@@ -56,3 +56,18 @@ def test_cumsum_matches_tflm(case, lib, rng):
     tflm = Tflm(model)
     for xin in int8_inputs(rng, shape, count=3):
         assert_bytes_equal(tflm(xin)[0], kernel(xin), "CUMSUM")
+
+
+@pytest.mark.parametrize("count", [2, 3, 5])
+def test_add_n_matches_tflm(count, lib, rng):
+    """ADD_N's int8 path (TF converts add_n as float, so the model is schema-written)."""
+    qi = (float(rng.uniform(0.005, 0.2)), int(rng.integers(-128, 128)))
+    qo = (float(rng.uniform(0.02, 1.0)), int(rng.integers(-128, 128)))
+    shape = (2, 3, 5)
+    model = single_op_model("ADD_N", [Spec(shape, np.int8, qi)] * count,
+                            [Spec(shape, np.int8, qo)])
+    kernel = ops.AddN(shape, count, Quant(*qi), Quant(*qo), lib=lib)
+    tflm = Tflm(model)
+    trials = [int8_inputs(rng, shape, count=2) for _ in range(count)]
+    for xs in zip(*trials):
+        assert_bytes_equal(tflm(*xs)[0], kernel(list(xs)), "ADD_N")

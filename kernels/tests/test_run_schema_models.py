@@ -1,5 +1,5 @@
-"""The ops TF's converter will not emit in int8 (CUMSUM, FILL, ZEROS_LIKE, SHAPE as a graph
-output) or tf.lite cannot load (DEPTH_TO_SPACE, REVERSE_V2), as schema-written models run by
+"""The ops TF's converter will not emit in int8 (CUMSUM, ADD_N, FILL, ZEROS_LIKE, SHAPE as a
+graph output, EMBEDDING_LOOKUP) or tf.lite cannot load (DEPTH_TO_SPACE, REVERSE_V2), as schema-written models run by
 the whole firmware path (rnnedge's reader, compiler, plan, runtime in debug mode) on the
 best, inplace and tflm plans: 0 bytes different from tflite-micro."""
 
@@ -30,6 +30,12 @@ def _models():
                                  options("ShapeOptions", outType=2), "ShapeOptions"),
         "zeros_like": single_op_model("ZEROS_LIKE", [Spec((1, 3, 2), np.int8, Q)],
                                       [Spec((1, 3, 2), np.int8, Q)]),
+        "add_n": single_op_model("ADD_N", [Spec((1, 4, 3), np.int8, Q)] * 3,
+                                 [Spec((1, 4, 3), np.int8, QO)]),
+        "embedding_lookup": single_op_model(
+            "EMBEDDING_LOOKUP", [Spec((3,), np.int32),
+                                 Spec((5, 4), np.int8, Q, np.arange(-10, 10).reshape(5, 4))],
+            [Spec((3, 4), np.int8, Q)]),
         "fill": single_op_model("FILL", [Spec((2,), np.int32, None, np.array([3, 4], np.int32)),
                                          Spec((), np.int8, Q)], [Spec((3, 4), np.int8, Q)]),
     }
@@ -50,10 +56,16 @@ def models(tmp_path_factory):
 def test_schema_model_runs_like_tflm(models, name, planner):
     path = models[name]
     shape = {"cumsum": (1, 6, 3), "depth_to_space": (1, 2, 3, 8), "reverse_v2": (1, 4, 5),
-             "shape": (1, 4, 5), "zeros_like": (1, 3, 2), "fill": ()}[name]
-    x = np.random.default_rng(4).integers(-128, 128, shape, dtype=np.int8)
-    expected = make_backend("tflm", path)(x)
-    got = make_backend("c", path, planner=planner, debug=True)(x)
+             "shape": (1, 4, 5), "zeros_like": (1, 3, 2), "fill": (), "add_n": (1, 4, 3),
+             "embedding_lookup": (3,)}[name]
+    rng = np.random.default_rng(4)
+    if name == "embedding_lookup":
+        xs = [np.array([4, 0, 2], np.int32)]
+    else:
+        xs = [rng.integers(-128, 128, shape, dtype=np.int8)
+              for _ in range(3 if name == "add_n" else 1)]
+    expected = make_backend("tflm", path)(*xs)
+    got = make_backend("c", path, planner=planner, debug=True)(*xs)
     assert len(got) == len(expected)
     for g, e in zip(got, expected):
         assert g.dtype == e.dtype and g.tobytes() == e.tobytes(), f"{name}: {g} != TFLM {e}"
