@@ -131,7 +131,7 @@ def _entries():
         ("movement", ("SLICE",), {"kernel": "Slice"}, {}),
         ("movement", ("MIRROR_PAD", "GATHER", "SHAPE", "TILE", "BROADCAST_TO", "SPACE_TO_DEPTH",
                       "DEPTH_TO_SPACE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"), {},
-         {"GATHER": {"kernel": "Gather", "dtypes": ("INT8", "INT32")},
+         {"GATHER": {"kernel": "Gather", "dtypes": ("INT8", "INT32"), "same_scale": True},
           "SHAPE": {"kernel": "Shape"},
           "MIRROR_PAD": {"kernel": "MirrorPad", "same_scale": True},
           "BROADCAST_TO": {"kernel": "BroadcastTo", "same_scale": True},
