@@ -22,7 +22,8 @@ an operator's inputs and outputs is refused with an error naming the operator:
                       input and explicit padding offsets (rnnedge.planner.fused_pad) and skips
                       the out-of-bounds taps, which equals reading the zero-point padding, so
                       the padded tensor is never written.
-Shape-arithmetic operators are evaluated at compile time (folding.py).
+Shape-arithmetic operators are evaluated at compile time (folding.py), except those writing a
+graph output, which run (SHAPE has a kernel).
 
 Imports numpy, dataclasses, rnnedge.errors, rnnedge.budget, rnnedge.tflite, rnnedge.planner,
 rnnedge.kernels, rnnedge.op_table (MACs, in-place capabilities) and this package's program,
@@ -149,9 +150,9 @@ class _Builder:
             for b in range(a + 1, len(outs)):
                 if _overlap(outs[a], outs[b]):
                     raise RnnedgeError(f"{where}: the plan overlaps two outputs")
-        if op.opcode == "CONCATENATION":
+        if isinstance(kernel, kernel_ops.Concatenation):  # also PACK
             calls = self._slices(where, kernel, prep.data, ins, outs[0], gather=True)
-        elif isinstance(kernel, kernel_ops.Split):
+        elif isinstance(kernel, kernel_ops.Split):  # also UNPACK
             calls = self._slices(where, kernel, prep.outputs, outs, ins[0], gather=False)
         else:
             self._check_alias(where, op.opcode, prep, ins, outs)
@@ -164,6 +165,8 @@ class _Builder:
                 scratch = replace(self._row_scratch(i, kernel.scratch_nbytes, scope, own=True),
                                   ctype=CTYPES[kernel.scratch_dtype])
                 args = (ins[0], *consts, *ins[1:], scratch, outs[0])
+            elif getattr(kernel, "input_pointer_array", False):  # ADD_N
+                args = (tuple(ins), outs[0])
             else:
                 args = (*ins, outs[0])
             calls = [Call(kernel.entry, kernel.params, args)]
@@ -391,8 +394,9 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
                                "a step")
         if len(group) == 2:
             builder.fused(group[0], group[1], scope, pad)
-        elif pad is not None or group[0] not in builder.folded:
-            builder.single(group[0], scope, pad)
+        elif pad is not None or group[0] not in builder.folded or \
+                set(sg.operators[group[0]].outputs) & set(sg.outputs):
+            builder.single(group[0], scope, pad)  # a folded op whose output leaves runs too
     check_bytes("the arena plus row scratch", int(plan.arena) + builder.scratch, limit)
     life = tensor_lifetimes(sg, plan.steps)
     touched = {t for s in builder.steps for t in s.reads + s.writes} | set(sg.inputs)

@@ -178,6 +178,92 @@ class SvdfParams(ctypes.Structure):
                      "memory_size", "state_int16", "input_zero_point", "state_zero_point",
                      "output_zero_point", "feature_multiplier", "feature_shift",
                      "time_multiplier", "time_shift")
+# ---- 17shape: data movement, reduce and matmul ops ----
+class SumParams(ctypes.Structure):
+    _fields_ = MeanParams._fields_
+
+
+class ReduceParams(ctypes.Structure):
+    _fields_ = [("input_dims", DIMS), ("reduce", DIMS)]
+
+
+class GatherParams(ctypes.Structure):
+    _fields_ = _ints("batch_size", "outer_size", "coord_size", "axis_size", "inner_size")
+
+
+class GatherNdParams(ctypes.Structure):
+    _fields_ = _ints("num_slices", "slice_size", "index_depth") + [
+        ("dims", DIMS), ("strides", DIMS)]
+
+
+class BatchMatmulParams(ctypes.Structure):
+    _fields_ = [("batch_dims", DIMS), ("lhs_batch_strides", DIMS),
+                ("rhs_batch_strides", DIMS)] + _ints(
+        "rows", "cols", "depth", "lhs_row_stride", "lhs_depth_stride", "rhs_depth_stride",
+        "rhs_col_stride", "lhs_offset", "rhs_offset", "output_offset", "output_multiplier",
+        "output_shift")
+
+
+class ResizeBilinearParams(ctypes.Structure):
+    _fields_ = ResizeNearestNeighborParams._fields_
+
+
+class ArgMinMaxParams(ctypes.Structure):
+    _fields_ = _ints("outer_size", "axis_size", "inner_size")
+
+
+class SpaceToBatchNdParams(ctypes.Structure):
+    _fields_ = _ints("input_batches", "input_height", "input_width", "depth", "block_height",
+                     "block_width", "pad_top", "pad_left", "output_batches", "output_height",
+                     "output_width", "pad_value")
+
+
+class BatchToSpaceNdParams(ctypes.Structure):
+    _fields_ = _ints("input_batches", "input_height", "input_width", "depth", "block_height",
+                     "block_width", "crop_top", "crop_left", "output_batches", "output_height",
+                     "output_width")
+
+
+class MirrorPadParams(ctypes.Structure):
+    _fields_ = [("input_dims", DIMS), ("pad_before", DIMS), ("output_dims", DIMS),
+                ("offset", I32)]
+
+
+class BroadcastToParams(ctypes.Structure):
+    _fields_ = [("shape", Broadcast)]
+
+
+class L2NormalizationParams(ctypes.Structure):
+    _fields_ = _ints("outer_size", "depth", "input_zero_point")
+
+
+class CumsumParams(ctypes.Structure):
+    _fields_ = _ints("inner", "depth", "outer", "exclusive", "reverse", "input_offset",
+                     "output_offset", "left_shift", "input_multiplier", "input_shift",
+                     "output_multiplier", "output_shift", "activation_min", "activation_max")
+
+
+class ReverseV2Params(ctypes.Structure):
+    _fields_ = [("dims", DIMS), ("reverse", DIMS)]
+
+
+class FillParams(ctypes.Structure):
+    _fields_ = _ints("size")
+
+
+class ZerosLikeParams(ctypes.Structure):
+    _fields_ = _ints("size")
+
+
+class ShapeParams(ctypes.Structure):
+    _fields_ = [("rank", I32), ("dims", DIMS)]
+
+
+
+class AddNParams(ctypes.Structure):
+    _fields_ = _ints("size", "num_inputs", "input_offset", "output_offset", "left_shift",
+                     "input_multiplier", "input_shift", "output_multiplier", "output_shift",
+                     "activation_min", "activation_max")
 
 
 P_P_I8 = ctypes.POINTER(P_I8)
@@ -212,6 +298,27 @@ SIGNATURES = {
     "rn_unidirectional_sequence_lstm": (UnidirectionalSequenceLstmParams,
                                         [P_I8, P_I8, P_I32, P_I8, P_I16, P_I16, P_I8]),
     "rn_svdf": (SvdfParams, [P_I8, P_I8, P_VOID, P_I32, P_VOID, P_I32, P_I8]),
+    # 17shape
+    "rn_sum": (SumParams, [P_I8, P_I8]),
+    "rn_reduce_max": (ReduceParams, [P_I8, P_I8]),
+    "rn_reduce_min": (ReduceParams, [P_I8, P_I8]),
+    "rn_gather": (GatherParams, [P_I8, P_I32, P_I8]),
+    "rn_gather_nd": (GatherNdParams, [P_I8, P_I32, P_I8]),
+    "rn_batch_matmul": (BatchMatmulParams, [P_I8, P_I8, P_I8]),
+    "rn_resize_bilinear": (ResizeBilinearParams, [P_I8, P_I8]),
+    "rn_arg_max": (ArgMinMaxParams, [P_I8, P_I32]),
+    "rn_arg_min": (ArgMinMaxParams, [P_I8, P_I32]),
+    "rn_space_to_batch_nd": (SpaceToBatchNdParams, [P_I8, P_I8]),
+    "rn_batch_to_space_nd": (BatchToSpaceNdParams, [P_I8, P_I8]),
+    "rn_mirror_pad": (MirrorPadParams, [P_I8, P_I8]),
+    "rn_broadcast_to": (BroadcastToParams, [P_I8, P_I8]),
+    "rn_l2_normalization": (L2NormalizationParams, [P_I8, P_I8]),
+    "rn_cumsum": (CumsumParams, [P_I8, P_I8]),
+    "rn_reverse_v2": (ReverseV2Params, [P_I8, P_I8]),
+    "rn_fill": (FillParams, [P_I8, P_I8]),
+    "rn_zeros_like": (ZerosLikeParams, [P_I8, P_I8]),
+    "rn_shape": (ShapeParams, [P_I8, P_I32]),
+    "rn_add_n": (AddNParams, [P_P_I8, P_I8]),
 }
 
 

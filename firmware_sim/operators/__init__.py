@@ -28,8 +28,8 @@ import numpy as np
 
 from rnnedge import op_table
 from rnnedge.errors import RnnedgeError
-from rnnedge.firmware_sim.operators import (conv, elementwise, elementwise_math, recurrent,
-                                             shape_ops)
+from rnnedge.firmware_sim.operators import (conv, data_ops, elementwise, elementwise_math,
+                                             movement_ops, recurrent, shape_ops)
 from rnnedge.firmware_sim.operators.context import Context, tensor_quant
 from rnnedge.kernels import ops as kernel_ops
 
@@ -40,7 +40,8 @@ INT32 = np.dtype(np.int32)
 _OUTPUT_DTYPES = {"DEQUANTIZE": (FLOAT32,), "CAST": (INT8, INT32, FLOAT32, BOOL)}
 _DTYPE_NAMES = {INT8: "INT8", FLOAT32: "FLOAT32", BOOL: "BOOL", INT32: "INT32"}
 OPERATORS = {**conv.PREPARERS, **elementwise.PREPARERS, **shape_ops.PREPARERS,
-             **recurrent.PREPARERS, **elementwise_math.PREPARERS}
+             **recurrent.PREPARERS, **elementwise_math.PREPARERS, **data_ops.PREPARERS,
+             **movement_ops.PREPARERS}
 
 __all__ = ["OPERATORS", "Prepared", "prepare", "tensor_quant"]
 
@@ -55,10 +56,10 @@ class Prepared:
     outputs: tuple
 
 
-def _dtypes_ok(c: Context, data: tuple) -> None:
+def _dtypes_ok(c: Context, data: tuple, kernel=None) -> None:
     """Activations are int8 (the op table's `dtypes`: QUANTIZE may read float32, the logical
     ops, SELECT_V2 and CAST bool); DEQUANTIZE writes float32, CAST int8, int32, float32 or
-    bool, the "compare" category bool."""
+    bool, the "compare" category bool, a kernel with an `output_dtype` (ARG_MAX, SHAPE) that."""
     allowed = op_table.info(c.op.opcode).dtypes
     for t in data:
         tensor = c.sg.tensors[t]
@@ -68,10 +69,11 @@ def _dtypes_ok(c: Context, data: tuple) -> None:
     for t in c.op.outputs:
         tensor = c.sg.tensors[t]
         allowed = _OUTPUT_DTYPES.get(c.op.opcode) or (
-            (BOOL,) if op_table.info(c.op.opcode).category == "compare" else (INT8,))
+            (BOOL,) if op_table.info(c.op.opcode).category == "compare"
+            else (np.dtype(getattr(kernel, "output_dtype", INT8)),))
         if tensor.dtype not in allowed:
             c.fail(f"output {tensor.name} is {tensor.type_name}, expected "
-                   f"{' or '.join(_DTYPE_NAMES[d] for d in allowed)}")
+                   f"{' or '.join(_DTYPE_NAMES.get(d, d.name.upper()) for d in allowed)}")
 
 
 def _shapes_ok(c: Context, kernel, data: tuple) -> None:
@@ -120,6 +122,6 @@ def prepare(op, subgraph, lib, folded=None, fused_pad=None) -> Prepared:
     except (ValueError, TypeError, IndexError, KeyError, OverflowError,
             ZeroDivisionError) as exc:
         c.fail(f"malformed operands ({type(exc).__name__}: {exc})")
-    _dtypes_ok(c, data)
+    _dtypes_ok(c, data, kernel)
     _shapes_ok(c, kernel, data)
     return Prepared(kernel, tuple(data), tuple(op.outputs))

@@ -473,5 +473,153 @@ typedef struct {
   int32_t input_type, output_type;
 } rn_cast_params;
 int rn_cast(const rn_cast_params *p, const void *input, void *output);
+/* ---- rnnedge 17shape: data movement, reduce and matmul ops ---- */
+
+/* ---- SUM (TFLM's QuantizedMeanOrSum, compute_sum) ---- */
+typedef struct {
+  int32_t input_dims[RN_MAX_DIMS];
+  int32_t reduce[RN_MAX_DIMS]; /* 1 where the axis is reduced */
+  int32_t input_zero_point, output_zero_point;
+  int32_t output_multiplier, output_shift; /* in_scale / out_scale */
+} rn_sum_params;
+int rn_sum(const rn_sum_params *p, const int8_t *input, int8_t *output);
+
+/* ---- REDUCE_MAX / REDUCE_MIN (same quantisation in and out) ---- */
+typedef struct {
+  int32_t input_dims[RN_MAX_DIMS];
+  int32_t reduce[RN_MAX_DIMS]; /* 1 where the axis is reduced */
+} rn_reduce_params;
+int rn_reduce_max(const rn_reduce_params *p, const int8_t *input, int8_t *output);
+int rn_reduce_min(const rn_reduce_params *p, const int8_t *input, int8_t *output);
+
+/* ---- GATHER (int32 indices) ---- */
+typedef struct {
+  int32_t batch_size, outer_size, coord_size, axis_size, inner_size;
+} rn_gather_params;
+int rn_gather(const rn_gather_params *p, const int8_t *input,
+              const int32_t *indices, int8_t *output);
+
+/* ---- GATHER_ND (int32 indices [num_slices, index_depth]) ---- */
+typedef struct {
+  int32_t num_slices, slice_size, index_depth;
+  int32_t dims[RN_MAX_DIMS];    /* the data's first index_depth dims */
+  int32_t strides[RN_MAX_DIMS]; /* their element strides */
+} rn_gather_nd_params;
+int rn_gather_nd(const rn_gather_nd_params *p, const int8_t *input,
+                 const int32_t *indices, int8_t *output);
+
+/* ---- BATCH_MATMUL (int8, broadcast batch dims, adj_x/adj_y as strides) ---- */
+typedef struct {
+  int32_t batch_dims[RN_MAX_DIMS];        /* output batch shape, front-padded */
+  int32_t lhs_batch_strides[RN_MAX_DIMS]; /* elements, 0 = broadcast */
+  int32_t rhs_batch_strides[RN_MAX_DIMS];
+  int32_t rows, cols, depth;
+  int32_t lhs_row_stride, lhs_depth_stride, rhs_depth_stride, rhs_col_stride;
+  int32_t lhs_offset, rhs_offset, output_offset; /* -zp, -zp, +zp */
+  int32_t output_multiplier, output_shift;
+} rn_batch_matmul_params;
+int rn_batch_matmul(const rn_batch_matmul_params *p, const int8_t *lhs,
+                    const int8_t *rhs, int8_t *output);
+
+/* ---- RESIZE_BILINEAR (int8, TFLM's integer Q10 interpolation) ---- */
+typedef struct {
+  int32_t batches, input_height, input_width, depth;
+  int32_t output_height, output_width;
+  int32_t align_corners, half_pixel_centers;
+} rn_resize_bilinear_params;
+int rn_resize_bilinear(const rn_resize_bilinear_params *p, const int8_t *input,
+                       int8_t *output);
+
+/* ---- ARG_MAX / ARG_MIN (int8 in, int32 indices out) ---- */
+typedef struct {
+  int32_t outer_size, axis_size, inner_size;
+} rn_arg_min_max_params;
+int rn_arg_max(const rn_arg_min_max_params *p, const int8_t *input, int32_t *output);
+int rn_arg_min(const rn_arg_min_max_params *p, const int8_t *input, int32_t *output);
+
+/* ---- SPACE_TO_BATCH_ND (4-D view; pad value: the output zero point) ---- */
+typedef struct {
+  int32_t input_batches, input_height, input_width, depth;
+  int32_t block_height, block_width, pad_top, pad_left;
+  int32_t output_batches, output_height, output_width;
+  int32_t pad_value;
+} rn_space_to_batch_nd_params;
+int rn_space_to_batch_nd(const rn_space_to_batch_nd_params *p, const int8_t *input,
+                         int8_t *output);
+
+/* ---- BATCH_TO_SPACE_ND (4-D view) ---- */
+typedef struct {
+  int32_t input_batches, input_height, input_width, depth;
+  int32_t block_height, block_width, crop_top, crop_left;
+  int32_t output_batches, output_height, output_width;
+} rn_batch_to_space_nd_params;
+int rn_batch_to_space_nd(const rn_batch_to_space_nd_params *p, const int8_t *input,
+                         int8_t *output);
+
+/* ---- MIRROR_PAD (offset 1: REFLECT, 0: SYMMETRIC) ---- */
+typedef struct {
+  int32_t input_dims[RN_MAX_DIMS];
+  int32_t pad_before[RN_MAX_DIMS];
+  int32_t output_dims[RN_MAX_DIMS];
+  int32_t offset;
+} rn_mirror_pad_params;
+int rn_mirror_pad(const rn_mirror_pad_params *p, const int8_t *input, int8_t *output);
+
+/* ---- BROADCAST_TO (shape.strides1: the input's strides, 0 = broadcast) ---- */
+typedef struct {
+  rn_broadcast shape;
+} rn_broadcast_to_params;
+int rn_broadcast_to(const rn_broadcast_to_params *p, const int8_t *input, int8_t *output);
+
+/* ---- L2_NORMALIZATION over the last dim (output scale 1/128, zero point 0) ---- */
+typedef struct {
+  int32_t outer_size, depth, input_zero_point;
+} rn_l2_normalization_params;
+int rn_l2_normalization(const rn_l2_normalization_params *p, const int8_t *input,
+                        int8_t *output);
+
+/* ---- CUMSUM (TFLM's int8 ArithmeticParams path, left shift 20) ---- */
+typedef struct {
+  int32_t inner, depth, outer; /* dims before, along and after the axis */
+  int32_t exclusive, reverse;
+  int32_t input_offset, output_offset, left_shift;
+  int32_t input_multiplier, input_shift, output_multiplier, output_shift;
+  int32_t activation_min, activation_max;
+} rn_cumsum_params;
+int rn_cumsum(const rn_cumsum_params *p, const int8_t *input, int8_t *output);
+
+/* ---- REVERSE_V2 ---- */
+typedef struct {
+  int32_t dims[RN_MAX_DIMS];
+  int32_t reverse[RN_MAX_DIMS]; /* 1 where the axis is reversed */
+} rn_reverse_v2_params;
+int rn_reverse_v2(const rn_reverse_v2_params *p, const int8_t *input, int8_t *output);
+
+/* ---- FILL (one int8 value) and ZEROS_LIKE (raw zeros) ---- */
+typedef struct {
+  int32_t size;
+} rn_fill_params;
+int rn_fill(const rn_fill_params *p, const int8_t *value, int8_t *output);
+
+typedef struct {
+  int32_t size;
+} rn_zeros_like_params;
+int rn_zeros_like(const rn_zeros_like_params *p, const int8_t *input, int8_t *output);
+
+/* ---- SHAPE (int32 output) ---- */
+typedef struct {
+  int32_t rank;
+  int32_t dims[RN_MAX_DIMS];
+} rn_shape_params;
+int rn_shape(const rn_shape_params *p, const int8_t *input, int32_t *output);
+
+/* ---- ADD_N (inputs share one quantisation; TFLM's ArithmeticParams path) ---- */
+typedef struct {
+  int32_t size, num_inputs;
+  int32_t input_offset, output_offset, left_shift;
+  int32_t input_multiplier, input_shift, output_multiplier, output_shift;
+  int32_t activation_min, activation_max;
+} rn_add_n_params;
+int rn_add_n(const rn_add_n_params *p, const int8_t *const *inputs, int8_t *output);
 
 #endif /* RNNEDGE_KERNELS_H */

@@ -14,7 +14,7 @@ Shapes are tuples of ints in TFLite order (NHWC images).  Quantisation is passed
 
 Modules: base (Kernel, SingleIO, shared helpers), conv, elementwise, activations, quantize,
 pooling, mean, shape_ops, softmax, resize_nearest_neighbor, recurrent, unary_math, binary_math,
-comparisons, cast.
+comparisons, cast; reduce, gather, batch_matmul, resize_bilinear, pack, movement, norm_scan.
 May import: numpy, ctypes, the standard library, rnnedge.errors and this package.
 """
 
@@ -37,6 +37,15 @@ from rnnedge.kernels.ops.cast import Cast
 from rnnedge.kernels.ops.comparisons import (Equal, Greater, GreaterEqual, Less, LessEqual,
                                              LogicalAnd, LogicalNot, LogicalOr, NotEqual,
                                              SelectV2)
+from rnnedge.kernels.ops.batch_matmul import BatchMatmul
+from rnnedge.kernels.ops.gather import EmbeddingLookup, Gather, GatherNd
+from rnnedge.kernels.ops.pack import Pack, Unpack
+from rnnedge.kernels.ops.reduce import ArgMax, ArgMin, ReduceMax, ReduceMin, Sum
+from rnnedge.kernels.ops.movement import (BatchToSpaceNd, BroadcastTo, DepthToSpace, Fill,
+                                          MirrorPad, ReverseV2, Shape, SpaceToBatchNd,
+                                          SpaceToDepth, ZerosLike)
+from rnnedge.kernels.ops.norm_scan import AddN, Cumsum, L2Normalization
+from rnnedge.kernels.ops.resize_bilinear import ResizeBilinear
 
 __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "FullyConnected",
            "Add", "Sub", "Mul", "Tanh", "Logistic", "Relu", "Relu6", "Requantize", "Quantize",
@@ -45,4 +54,8 @@ __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "Fu
            "ResizeNearestNeighbor", "UnidirectionalSequenceLstm", "Svdf",
            "Abs", "Elu", "Gelu", "HardSwish", "LeakyRelu", "LogSoftmax", "Rsqrt", "Div", "Maximum",
            "Minimum", "Prelu", "SquaredDifference", "Equal", "Greater", "GreaterEqual", "Less",
-           "LessEqual", "LogicalAnd", "LogicalNot", "LogicalOr", "NotEqual", "SelectV2", "Cast"]
+           "LessEqual", "LogicalAnd", "LogicalNot", "LogicalOr", "NotEqual", "SelectV2", "Cast",
+           "BatchMatmul", "Gather", "GatherNd", "Pack", "Unpack", "ReduceMax", "ReduceMin", "Sum",
+           "ResizeBilinear", "ArgMax", "ArgMin", "BatchToSpaceNd", "BroadcastTo", "DepthToSpace",
+           "Fill", "MirrorPad", "ReverseV2", "Shape", "SpaceToBatchNd", "SpaceToDepth",
+           "ZerosLike", "Cumsum", "L2Normalization", "AddN", "EmbeddingLookup"]

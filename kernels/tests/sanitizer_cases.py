@@ -85,6 +85,7 @@ def run_all(lib, seed: int) -> dict:
     out["dequantize"] = ops.Dequantize(every.shape, q, lib=lib)(every)
     out.update(_recurrent(rng, lib))
     _elementwise_math(lib, rng, every, out)
+    _shape_family(rng, lib, src, out)
     return out
 
 
@@ -147,6 +148,49 @@ def _elementwise_math(lib, rng, every, out) -> None:
     for dtype in (np.int8, np.int32, np.float32, np.bool_):
         out[f"CAST_{np.dtype(dtype).name}"] = ops.Cast(shape_a, np.bool_, dtype, lib=lib)(ca)
         out[f"CAST_int8_{np.dtype(dtype).name}"] = ops.Cast(shape_a, np.int8, dtype, lib=lib)(a)
+
+
+def _shape_family(rng, lib, src, out) -> None:
+    """17shape's kernels: reductions, lookups, PACK/UNPACK, BATCH_MATMUL, RESIZE_BILINEAR."""
+    out["sum"] = ops.Sum(src.shape, (1, -1), _q(rng), _q(rng), lib=lib)(src)
+    out["reduce_max"] = ops.ReduceMax(src.shape, (0, 2), keep_dims=True, lib=lib)(src)
+    out["reduce_min"] = ops.ReduceMin(src.shape, (3,), lib=lib)(src)
+    idx = rng.integers(0, 8, size=(3, 4)).astype(np.int32)
+    out["gather"] = ops.Gather(src.shape, idx.shape, 1, 1, lib=lib)(src, idx)
+    nd = (rng.integers(0, 1 << 20, size=(6, 2)) % np.array([3, 8])).astype(np.int32)
+    out["gather_nd"] = ops.GatherNd(src.shape, nd.shape, lib=lib)(src, nd)
+    pieces = ops.Unpack(src.shape, 2, lib=lib)(src)
+    for j, piece in enumerate(pieces):
+        out[f"unpack{j}"] = piece
+    out["pack"] = ops.Pack(pieces[0].shape, len(pieces), -1, lib=lib)(pieces)
+    lhs, rhs = _x(rng, (3, 1, 5, 7)), _x(rng, (4, 6, 7))
+    out["batch_matmul"] = ops.BatchMatmul(lhs.shape, rhs.shape, _q(rng), _q(rng), _q(rng),
+                                          adj_y=True, lib=lib)(lhs, rhs)
+    out["resize_bilinear"] = ops.ResizeBilinear(src.shape, (13, 3), half_pixel_centers=True,
+                                                lib=lib)(src)
+    img = _x(rng, (2, 4, 6, 4))
+    out["arg_max"] = ops.ArgMax(src.shape, 1, lib=lib)(src)
+    out["arg_min"] = ops.ArgMin(src.shape, -1, lib=lib)(src)
+    out["space_to_depth"] = ops.SpaceToDepth(img.shape, 2, lib=lib)(img)
+    out["depth_to_space"] = ops.DepthToSpace(img.shape, 2, lib=lib)(img)
+    s2b = ops.SpaceToBatchNd(img.shape, (2, 3), ((1, 1), (2, 1)), -3, lib=lib)
+    out["space_to_batch_nd"] = s2b(img)
+    out["batch_to_space_nd"] = ops.BatchToSpaceNd(s2b.output_shape, (2, 3), ((1, 1), (2, 1)),
+                                                  lib=lib)(out["space_to_batch_nd"])
+    out["mirror_pad"] = ops.MirrorPad(img.shape, ((0, 1), (3, 2), (1, 5), (0, 0)), "REFLECT",
+                                      lib=lib)(img)
+    out["broadcast_to"] = ops.BroadcastTo((4, 1, 4), (3, 4, 5, 4), lib=lib)(img[0, :, :1].copy())
+    out["reverse_v2"] = ops.ReverseV2(src.shape, (1, 2), lib=lib)(src)
+    out["fill"] = ops.Fill((3, 5), lib=lib)(np.array(-9, np.int8))
+    out["zeros_like"] = ops.ZerosLike(src.shape, lib=lib)(src)
+    out["shape"] = ops.Shape(src.shape, lib=lib)(src)
+    out["l2_normalization"] = ops.L2Normalization(src.shape, _q(rng), lib=lib)(src)
+    parts = [_x(rng, (3, 7)) for _ in range(4)]
+    out["add_n"] = ops.AddN((3, 7), 4, _q(rng), _q(rng), lib=lib)(parts)
+    ids = rng.integers(0, 3, size=5).astype(np.int32)
+    out["embedding_lookup"] = ops.EmbeddingLookup((3, 7), (5,), lib=lib)(parts[0], ids)
+    out["cumsum"] = ops.Cumsum(src.shape, 1, _q(rng), _q(rng), exclusive=True, reverse=True,
+                               lib=lib)(src)
 
 
 if __name__ == "__main__":

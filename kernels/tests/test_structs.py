@@ -25,6 +25,10 @@ def test_every_c_struct_matches_its_ctypes_mirror(tmp_path):
     mirrors = {v for v in vars(structs).values()
                if isinstance(v, type) and issubclass(v, ctypes.Structure)}
     assert {_python_struct(n) for n in names} == mirrors  # every struct, both ways
+    header = (build.INCLUDE_DIR / "rnnedge_kernels.h").read_text()
+    used = set(re.findall(r"int\s+rn_\w+\s*\(\s*const\s+(rn_\w+)\s*\*", header))
+    # every struct is rn_broadcast or the params of an entry point, each declared once
+    assert sorted(names) == sorted(used | {"rn_broadcast"})
     lines = ['#include <stddef.h>', '#include <stdio.h>',
              f'#include "{build.INCLUDE_DIR / "rnnedge_kernels.h"}"', "int main(void) {"]
     for name in names:

@@ -157,6 +157,11 @@ BUILTIN_OPTIONS = {
                           (1, "body_subgraph_index", "i32", 0))),
     103: ("CallOnceOptions", ((0, "init_subgraph_index", "i32", 0),)),
     116: ("GeluOptions", ((0, "approximate", "bool", False),)),
+    # 17shape: options of the data-movement / reduce kernels
+    12: ("L2NormOptions", _ACT_ONLY),
+    19: ("SpaceToDepthOptions", ((0, "block_size", "i32", 0),)),
+    94: ("DepthToSpaceOptions", ((0, "block_size", "i32", 0),)),
+    102: ("CumsumOptions", ((0, "exclusive", "bool", False), (1, "reverse", "bool", False))),
 }
 
 
