@@ -100,24 +100,25 @@ def _quantize_value(value: float, q: Quant) -> int:
     return int(q.zero_point) + int(tflite_round(f32(value) / f32(q.scale)))
 
 
-def activation_range(activation, out: Quant) -> tuple[int, int]:
-    """TFLM CalculateActivationRangeQuantized for an int8 output.
+def activation_range(activation, out: Quant, bits: int = 8) -> tuple[int, int]:
+    """TFLM CalculateActivationRangeQuantized for an int8 output (`bits` 16: an int16 one).
 
     `activation` is a name (NONE, RELU, RELU6, RELU_N1_TO_1) or TFLite's enum code.
     """
     name = ACTIVATION_CODES.get(activation, activation) if isinstance(activation, int) \
         else str(activation).upper()
+    qmin, qmax = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     if name == "NONE":
-        return INT8_MIN, INT8_MAX
+        return qmin, qmax
     if name == "RELU":
-        return max(INT8_MIN, _quantize_value(0.0, out)), INT8_MAX
+        return max(qmin, _quantize_value(0.0, out)), qmax
     if name == "RELU6":
-        return (max(INT8_MIN, _quantize_value(0.0, out)),
-                min(INT8_MAX, _quantize_value(6.0, out)))
+        return (max(qmin, _quantize_value(0.0, out)),
+                min(qmax, _quantize_value(6.0, out)))
     if name == "RELU_N1_TO_1":
-        return (max(INT8_MIN, _quantize_value(-1.0, out)),
-                min(INT8_MAX, _quantize_value(1.0, out)))
-    raise RnnedgeError(f"fused activation {activation!r} is not supported on int8 ops "
+        return (max(qmin, _quantize_value(-1.0, out)),
+                min(qmax, _quantize_value(1.0, out)))
+    raise RnnedgeError(f"fused activation {activation!r} is not supported on quantised ops "
                        "(NONE, RELU, RELU6, RELU_N1_TO_1 are)")
 
 
@@ -167,42 +168,48 @@ def fc_per_tensor_multiplier(input_scale: float, filter_scale: float,
 ADD_SUB_LEFT_SHIFT = 20  # TFLM's int8 ADD/SUB input left shift
 
 
+ADD_SUB_LEFT_SHIFT_INT16 = 15  # TFLM's int16 ADD/SUB input left shift
+
+
 def _add_sub_params(in1: Quant, in2: Quant, out: Quant, activation, m1, s1, m2, s2, mo,
-                    so) -> dict:
+                    so, bits=8) -> dict:
     """The ADD/SUB params dict from the three (multiplier, shift) pairs."""
-    lo, hi = activation_range(activation, out)
+    lo, hi = activation_range(activation, out, bits)
     return dict(input1_offset=-int(in1.zero_point), input2_offset=-int(in2.zero_point),
-                output_offset=int(out.zero_point), left_shift=ADD_SUB_LEFT_SHIFT,
+                output_offset=int(out.zero_point),
+                left_shift=ADD_SUB_LEFT_SHIFT if bits == 8 else ADD_SUB_LEFT_SHIFT_INT16,
                 input1_multiplier=m1, input1_shift=s1, input2_multiplier=m2,
                 input2_shift=s2, output_multiplier=mo, output_shift=so,
                 activation_min=lo, activation_max=hi)
 
 
-def add_params(in1: Quant, in2: Quant, out: Quant, activation="NONE") -> dict:
-    """TFLM CalculateOpDataAdd (int8, left_shift 20), multipliers in double."""
+def add_params(in1: Quant, in2: Quant, out: Quant, activation="NONE", bits: int = 8) -> dict:
+    """TFLM CalculateOpDataAdd (int8: left_shift 20, int16: 15), multipliers in double."""
+    shift = ADD_SUB_LEFT_SHIFT if bits == 8 else ADD_SUB_LEFT_SHIFT_INT16
     twice_max = 2.0 * float(max(f32(in1.scale), f32(in2.scale)))
     m1, s1 = quantize_multiplier_smaller_than_one_exp(float(f32(in1.scale)) / twice_max)
     m2, s2 = quantize_multiplier_smaller_than_one_exp(float(f32(in2.scale)) / twice_max)
     mo, so = quantize_multiplier_smaller_than_one_exp(
-        twice_max / ((1 << ADD_SUB_LEFT_SHIFT) * float(f32(out.scale))))
-    return _add_sub_params(in1, in2, out, activation, m1, s1, m2, s2, mo, so)
+        twice_max / ((1 << shift) * float(f32(out.scale))))
+    return _add_sub_params(in1, in2, out, activation, m1, s1, m2, s2, mo, so, bits)
 
 
-def sub_params(in1: Quant, in2: Quant, out: Quant, activation="NONE") -> dict:
+def sub_params(in1: Quant, in2: Quant, out: Quant, activation="NONE", bits: int = 8) -> dict:
     """TFLM CalculateOpDataSub: like ADD but the ratios are float32 divisions."""
+    shift = ADD_SUB_LEFT_SHIFT if bits == 8 else ADD_SUB_LEFT_SHIFT_INT16
     twice_max = f32(2) * max(f32(in1.scale), f32(in2.scale))
     m1, s1 = quantize_multiplier_smaller_than_one_exp(float(f32(in1.scale) / twice_max))
     m2, s2 = quantize_multiplier_smaller_than_one_exp(float(f32(in2.scale) / twice_max))
     mo, so = quantize_multiplier_smaller_than_one_exp(
-        float(twice_max / (f32(1 << ADD_SUB_LEFT_SHIFT) * f32(out.scale))))
-    return _add_sub_params(in1, in2, out, activation, m1, s1, m2, s2, mo, so)
+        float(twice_max / (f32(1 << shift) * f32(out.scale))))
+    return _add_sub_params(in1, in2, out, activation, m1, s1, m2, s2, mo, so, bits)
 
 
-def mul_params(in1: Quant, in2: Quant, out: Quant, activation="NONE") -> dict:
+def mul_params(in1: Quant, in2: Quant, out: Quant, activation="NONE", bits: int = 8) -> dict:
     """TFLM CalculateOpDataMul: double(in1) * double(in2) / double(out)."""
     real = float(f32(in1.scale)) * float(f32(in2.scale)) / float(f32(out.scale))
     m, s = quantize_multiplier(real)
-    lo, hi = activation_range(activation, out)
+    lo, hi = activation_range(activation, out, bits)
     return dict(input1_offset=-int(in1.zero_point), input2_offset=-int(in2.zero_point),
                 output_offset=int(out.zero_point), output_multiplier=m, output_shift=s,
                 activation_min=lo, activation_max=hi)

@@ -15,6 +15,8 @@ I32 = ctypes.c_int32
 P_I32 = ctypes.POINTER(ctypes.c_int32)
 P_I8 = ctypes.POINTER(ctypes.c_int8)
 P_F32 = ctypes.POINTER(ctypes.c_float)
+P_I16 = ctypes.POINTER(ctypes.c_int16)
+P_I64 = ctypes.POINTER(ctypes.c_int64)
 DIMS = I32 * MAX_DIMS
 
 
@@ -155,6 +157,15 @@ class ResizeNearestNeighborParams(ctypes.Structure):
                      "output_width", "align_corners", "half_pixel_centers")
 
 
+class TransposeConvParams(ctypes.Structure):
+    _fields_ = _ints("batches", "input_height", "input_width", "input_depth",
+                     "filter_height", "filter_width", "output_height", "output_width",
+                     "output_depth", "stride_height", "stride_width", "pad_height",
+                     "pad_width", "input_offset", "output_offset", "activation_min",
+                     "activation_max") + [
+        ("output_multiplier", P_I32), ("output_shift", P_I32)]
+
+
 P_P_I8 = ctypes.POINTER(P_I8)
 
 # Entry point name -> (params struct, argument types after the params pointer).
@@ -184,6 +195,21 @@ SIGNATURES = {
     "rn_dequantize": (DequantizeParams, [P_I8, P_F32]),
     "rn_softmax": (SoftmaxParams, [P_I8, P_I8]),
     "rn_resize_nearest_neighbor": (ResizeNearestNeighborParams, [P_I8, P_I8]),
+    "rn_transpose_conv": (TransposeConvParams, [P_I8, P_I8, P_I32, P_I8]),
+    "rn_conv_2d_16x8": (Conv2DParams, [P_I16, P_I8, P_I64, P_I16]),
+    "rn_depthwise_conv_2d_16x8": (DepthwiseConv2DParams, [P_I16, P_I8, P_I64, P_I16]),
+    "rn_fully_connected_16x8": (FullyConnectedParams, [P_I16, P_I8, P_I64, P_I16]),
+    "rn_transpose_conv_16x8": (TransposeConvParams, [P_I16, P_I8, P_I64, P_I16]),
+    "rn_add_int16": (AddParams, [P_I16, P_I16, P_I16]),
+    "rn_sub_int16": (SubParams, [P_I16, P_I16, P_I16]),
+    "rn_mul_int16": (MulParams, [P_I16, P_I16, P_I16]),
+    "rn_average_pool_2d_int16": (Pool2DParams, [P_I16, P_I16]),
+    "rn_max_pool_2d_int16": (Pool2DParams, [P_I16, P_I16]),
+    "rn_quantize_int16": (QuantizeParams, [P_F32, P_I16]),
+    "rn_requantize_int8_int16": (RequantizeParams, [P_I8, P_I16]),
+    "rn_requantize_int16_int8": (RequantizeParams, [P_I16, P_I8]),
+    "rn_requantize_int16_int16": (RequantizeParams, [P_I16, P_I16]),
+    "rn_dequantize_int16": (DequantizeParams, [P_I16, P_F32]),
 }
 
 

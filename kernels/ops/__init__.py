@@ -13,7 +13,8 @@ Shapes are tuples of ints in TFLite order (NHWC images).  Quantisation is passed
 `params.Quant(scale, zero_point)`.
 
 Modules: base (Kernel, SingleIO, shared helpers), conv, elementwise, activations, quantize,
-pooling, mean, shape_ops, softmax, resize_nearest_neighbor.
+pooling, mean, shape_ops, softmax, resize_nearest_neighbor, int16 (the int16x8 variants),
+transpose_conv.
 May import: numpy, ctypes, the standard library, rnnedge.errors and this package.
 """
 
@@ -28,9 +29,18 @@ from rnnedge.kernels.ops.resize_nearest_neighbor import ResizeNearestNeighbor
 from rnnedge.kernels.ops.shape_ops import (Concatenation, Pad, Reshape, Slice, Split,
                                            StridedSlice, Transpose)
 from rnnedge.kernels.ops.softmax import Softmax
+from rnnedge.kernels.ops.int16 import (AddInt16, AveragePool2DInt16, Conv2D16x8,
+                                       DepthwiseConv2D16x8, DequantizeInt16,
+                                       FullyConnected16x8, Int16Bytes, MaxPool2DInt16,
+                                       MulInt16, QuantizeInt16, RequantizeInt16, SubInt16)
+from rnnedge.kernels.ops.transpose_conv import TransposeConv, TransposeConv16x8
 
 __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "FullyConnected",
            "Add", "Sub", "Mul", "Tanh", "Logistic", "Relu", "Relu6", "Requantize", "Quantize",
            "Dequantize", "AveragePool2D", "MaxPool2D", "Mean", "Pad", "Concatenation",
            "Split", "StridedSlice", "Slice", "Reshape", "Transpose", "Softmax",
-           "ResizeNearestNeighbor"]
+           "ResizeNearestNeighbor",
+           "Conv2D16x8", "DepthwiseConv2D16x8", "FullyConnected16x8", "AddInt16", "SubInt16",
+           "MulInt16", "AveragePool2DInt16", "MaxPool2DInt16", "QuantizeInt16",
+           "RequantizeInt16", "DequantizeInt16", "Int16Bytes", "TransposeConv",
+           "TransposeConv16x8"]
