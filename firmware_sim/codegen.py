@@ -41,7 +41,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: the SRAM region of templates/cortex_m.ld, which holds the arena, per Cortex-M target
 TARGET_RAM = {"m55": 4 << 20, "m4": 4 << 20}
 _C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t",
-            np.dtype(np.float32): "float", np.dtype(np.uint8): "uint8_t"}
+            np.dtype(np.float32): "float", np.dtype(np.uint8): "uint8_t",
+            np.dtype(np.int16): "int16_t", np.dtype(np.int64): "int64_t"}
 
 
 def _entry_table(kernels: str | None = None) -> tuple:

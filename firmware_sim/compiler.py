@@ -28,6 +28,8 @@ rnnedge.op_table (MACs, in-place capabilities) and this package's program, opera
 folding modules.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 from rnnedge.budget import check_bytes, default_max_arena
@@ -36,11 +38,31 @@ from rnnedge.firmware_sim import operators
 from rnnedge.firmware_sim.folding import fold
 from rnnedge.firmware_sim.program import CTYPES, NULL, Call, Constant, Port, Program, Ref, Step
 from rnnedge.kernels import ops as kernel_ops
+from rnnedge.kernels import structs
 from rnnedge.op_table import info, op_macs
 from rnnedge.planner import plan as make_plan
 from rnnedge.planner.fused_pad import explicit_padding
 from rnnedge.planner.lifetimes import ROW_SCRATCH, tensor_lifetimes
 from rnnedge.tflite import Model, read_model
+
+
+WEIGHTED = (kernel_ops.Conv2D, kernel_ops.DepthwiseConv2D, kernel_ops.FullyConnected,
+            kernel_ops.TransposeConv)  # (data, filter, bias, output) kernels
+_C_TYPE_OF = {structs.P_I8: "int8_t", structs.P_I16: "int16_t", structs.P_I32: "int32_t",
+              structs.P_I64: "int64_t", structs.P_F32: "float"}
+
+
+def _typed(call: Call) -> Call:
+    """`call` with each pointer Ref typed as its C parameter (structs.SIGNATURES): an int16
+    tensor moved by a byte kernel is passed as int8_t *, one read by a 16x8 kernel as
+    int16_t *."""
+    signature = structs.SIGNATURES.get(call.entry)
+    if signature is None:
+        return call
+    args = tuple(a if isinstance(a, tuple) or a.space == "null"
+                 else replace(a, ctype=_C_TYPE_OF.get(t, a.ctype))
+                 for a, t in zip(call.args, signature[1]))
+    return Call(call.entry, call.params, args)
 
 
 def _overlap(a: Ref, b: Ref) -> bool:
@@ -88,13 +110,15 @@ class _Builder:
                    CTYPES.get(tensor.dtype, "int8_t"))
 
     def weights(self, op, kernel) -> tuple:
-        """(filter, bias) flash Refs of a conv / fully-connected kernel."""
+        """(filter, bias) flash Refs of a conv / fully-connected / transpose-conv kernel (the
+        bias at the op table's `bias` position, as the kernel holds it: int32 or int64)."""
         filt = self.flash(("filter", op.inputs[1]), kernel.filter,
                           self.sg.tensors[op.inputs[1]].name)
         if kernel.bias is None:
             return filt, NULL
-        return filt, self.flash(("bias", op.inputs[2]), kernel.bias,
-                                self.sg.tensors[op.inputs[2]].name)
+        position = info(op.opcode).bias
+        return filt, self.flash(("bias", op.inputs[position], kernel.bias.dtype.name),
+                                kernel.bias, self.sg.tensors[op.inputs[position]].name)
 
     # -- steps ----------------------------------------------------------------------------
     def fused_pad(self, pad_index: int, conv_index: int) -> tuple:
@@ -128,11 +152,11 @@ class _Builder:
                     raise RnnedgeError(f"{where}: the plan overlaps two outputs")
         if op.opcode == "CONCATENATION":
             calls = self._slices(where, kernel, prep.data, ins, outs[0], gather=True)
-        elif isinstance(kernel, kernel_ops.Split):
+        elif kernel.entry == "rn_split":
             calls = self._slices(where, kernel, prep.outputs, outs, ins[0], gather=False)
         else:
             self._check_alias(where, op.opcode, prep, ins, outs)
-            if isinstance(kernel, (kernel_ops.Conv2D, kernel_ops.DepthwiseConv2D, kernel_ops.FullyConnected)):
+            if isinstance(kernel, WEIGHTED):
                 args = (ins[0], *self.weights(op, kernel), outs[0])
             else:
                 args = (*ins, outs[0])
@@ -283,6 +307,7 @@ class _Builder:
         """Append a Step with its MACs (op_table.op_macs of its operators)."""
         macs = [op_macs(self.sg.operators[i], self.sg.tensors) for i in ops]
         arena_reads = tuple(t for t in reads if self.sg.tensors[t].data is None)
+        calls = [_typed(call) for call in calls]
         self.steps.append(Step(name, tuple(ops), tuple(calls), arena_reads, tuple(writes),
                                None if None in macs else int(sum(macs)), scope))
 

@@ -16,7 +16,8 @@ import numpy as np
 from rnnedge.tflite import Model
 
 CTYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.float32): "float",
-          np.dtype(np.int32): "int32_t"}
+          np.dtype(np.int32): "int32_t", np.dtype(np.int16): "int16_t",
+          np.dtype(np.int64): "int64_t"}
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,13 @@ import numpy as np
 from rnnedge import op_table
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim.operators import conv, elementwise, shape_ops
+from rnnedge.firmware_sim.operators import int16, transpose_conv
 from rnnedge.firmware_sim.operators.context import Context, tensor_quant
 from rnnedge.kernels import ops as kernel_ops
 
-INT8 = np.dtype(np.int8)
-FLOAT32 = np.dtype(np.float32)
 OPERATORS = {**conv.PREPARERS, **elementwise.PREPARERS, **shape_ops.PREPARERS}
+OPERATORS.update(transpose_conv.PREPARERS)
+OPERATORS.update(int16.PREPARERS)  # int16 operands of the ops above; others pass through
 
 __all__ = ["OPERATORS", "Prepared", "prepare", "tensor_quant"]
 
@@ -50,20 +51,27 @@ class Prepared:
 
 
 def _dtypes_ok(c: Context, data: tuple) -> None:
-    """Activations are int8 (the op table's `dtypes`: QUANTIZE may read float32);
-    DEQUANTIZE writes float32."""
+    """Data operands have a type of the op table's `dtypes` for the op (INT8, INT16 where a
+    16x8 kernel exists, FLOAT32 into QUANTIZE); outputs have the inputs' type (TFLM's rule),
+    except QUANTIZE (writes INT8 or INT16) and DEQUANTIZE (writes FLOAT32)."""
     allowed = op_table.info(c.op.opcode).dtypes
     for t in data:
         tensor = c.sg.tensors[t]
         if tensor.type_name not in allowed:
-            c.fail(f"input {tensor.name} is {tensor.type_name}; the C kernels take int8 "
-                   "activations")
+            c.fail(f"input {tensor.name} is {tensor.type_name}; the C kernels take "
+                   f"{' or '.join(a for a in allowed if a != 'FLOAT32')} activations for "
+                   f"{c.op.opcode}")
+    if c.op.opcode == "DEQUANTIZE":
+        outputs_allowed = ("FLOAT32",)
+    elif c.op.opcode == "QUANTIZE":
+        outputs_allowed = tuple(a for a in allowed if a != "FLOAT32")
+    else:
+        outputs_allowed = (c.sg.tensors[data[0]].type_name,) if data else allowed
     for t in c.op.outputs:
         tensor = c.sg.tensors[t]
-        allowed = FLOAT32 if c.op.opcode == "DEQUANTIZE" else INT8
-        if tensor.dtype != allowed:
+        if tensor.type_name not in outputs_allowed:
             c.fail(f"output {tensor.name} is {tensor.type_name}, expected "
-                   f"{'FLOAT32' if allowed == FLOAT32 else 'INT8'}")
+                   f"{' or '.join(outputs_allowed)}")
 
 
 def _shapes_ok(c: Context, kernel, data: tuple) -> None:
