@@ -74,6 +74,20 @@ def _dtypes_ok(c: Context, data: tuple) -> None:
                    f"{' or '.join(outputs_allowed)}")
 
 
+def _activation_types_ok(c: Context) -> None:
+    """Before preparing: the arena (non-constant, non-folded) inputs have a type of the op
+    table's `dtypes`, so an int16 input of an op with only an int8 kernel is named as such."""
+    allowed = op_table.info(c.op.opcode).dtypes
+    for t in c.op.inputs:
+        tensor = c.sg.tensors[t] if t >= 0 else None
+        if tensor is None or tensor.data is not None or t in c.folded:
+            continue
+        if tensor.type_name not in allowed:
+            c.fail(f"input {tensor.name} is {tensor.type_name}; the C kernels take "
+                   f"{' or '.join(a for a in allowed if a != 'FLOAT32')} activations for "
+                   f"{c.op.opcode}")
+
+
 def _shapes_ok(c: Context, kernel, data: tuple) -> None:
     """The kernel's own shapes must cover exactly the declared tensors' elements."""
     if hasattr(kernel, "input_shapes"):
@@ -110,6 +124,7 @@ def prepare(op, subgraph, lib, folded=None, fused_pad=None) -> Prepared:
                f"{', '.join(sorted(op_table.names(kernel=True)))})")
     if not op.outputs:
         c.fail("the operator has no output")
+    _activation_types_ok(c)
     try:
         kernel, data = OPERATORS[op.opcode](c)
     except RnnedgeError as exc:
