@@ -2,7 +2,8 @@
 ONNX node through the lowering context (lowering.py's LoweringContext: names, static shapes,
 constants, fused activations) and emits TFLite builtins into the graph (graph_ir.py).
 
-May import: numpy, onnx, rnnedge.errors, rnnedge.op_table, rnnedge.export.graph_ir.
+May import: numpy, onnx, rnnedge.errors, rnnedge.op_table, rnnedge.export.graph_ir,
+rnnedge.export.lowerers_* (the per-family lowerer modules, whose tables LOWERERS merges).
 """
 
 import numpy as np
@@ -10,6 +11,7 @@ import onnx
 
 from rnnedge.errors import RnnedgeError
 from rnnedge.export.graph_ir import NCHW_TO_NHWC_AXIS, Tensor
+from rnnedge.export.lowerers_shape import SHAPE_LOWERERS
 from rnnedge.op_table import info
 
 MAX_CONCAT_INPUTS = info("CONCATENATION").max_inputs
@@ -259,30 +261,6 @@ def _pool(kind):
     return lower
 
 
-def _flatten(low, node, a):
-    """Flatten: absorbed by FULLY_CONNECTED, or RESHAPE of a 1x1 map."""
-    x = node.input[0]
-    if a.get("axis", 1) != 1:
-        raise RnnedgeError(f"Flatten {node.name}: only axis=1 is supported")
-    if low.rank(x) != 4:
-        low.alias[node.output[0]] = low.name(x)
-        return
-    n, c, h, w = low.shape(x)
-    users = low.consumers.get(node.output[0], [])
-    if users and all(u.op_type == "Gemm" for u in users) and node.output[0] not in low.out_names:
-        # FULLY_CONNECTED flattens its input itself: no RESHAPE, weights permuted to NHWC order.
-        low.alias[node.output[0]] = node.output[0] + "/flat"
-        low.flat_chw[node.output[0] + "/flat"] = (c, h, w)
-        low.flat_source[node.output[0] + "/flat"] = low.name(x)
-        return
-    if h * w != 1:
-        raise RnnedgeError(f"Flatten {node.name}: flattening a {h}x{w} map for a non-Gemm "
-                           "consumer would need a TRANSPOSE; pool to 1x1 first")
-    out = low.act(node.output[0], (n, c * h * w))
-    low.emit("RESHAPE", [low.name(x), low.int32(f"{out}/shape", [n, c * h * w])], [out],
-             node.name, new_shape=[n, c * h * w])
-
-
 def _resize(low, node, a):
     """Nearest Resize -> RESIZE_NEAREST_NEIGHBOR."""
     if a.get("mode", "nearest") != "nearest":
@@ -357,9 +335,9 @@ LOWERERS = {
     "AveragePool": _pool("AVERAGE_POOL_2D"),
     "MaxPool": _pool("MAX_POOL_2D"),
     "GlobalAveragePool": _pool("AVERAGE_POOL_2D"),
-    "Flatten": _flatten,
     "Resize": _resize,
     "Pad": _pad,
     "Identity": _identity,
     "Constant": None,
+    **SHAPE_LOWERERS,
 }

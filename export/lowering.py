@@ -9,6 +9,9 @@ constant tensor, so a weight shared by many nodes (the recurrent W_hh used by ev
 is stored once. BatchNorm is folded into the preceding Conv, ReLU/ReLU6 fused into their
 producer where TFLite allows, and a Concat of more than 10 inputs is built as a tree (TFLM's
 CONCATENATION takes at most 10). An op outside the table raises a one-line RnnedgeError.
+Shape arithmetic is folded first (Constant, Shape/Size of statically shaped tensors, and any
+node whose inputs are all constants, re-inferring shapes until nothing more folds), so a
+Reshape driven by `x.shape` lowers like one with a constant target.
 
 Layout rule: an ONNX tensor of rank 4 (N, C, H, W) is held as (N, H, W, C); other ranks as
 they are. Activation tensors keep their ONNX names, so calibration ranges (collected on the
@@ -30,6 +33,21 @@ from rnnedge.export.graph_ir import Graph, Op, Tensor, nhwc
 from rnnedge.export.lowerers import LOWERERS, clip_bounds, onnx_attrs
 
 
+MAX_FOLD_PASSES = 8  # shape arithmetic nested deeper than this is left unfolded
+
+
+def static_shapes(graph):
+    """{tensor name: shape} of the graph's tensors whose dims are all known."""
+    shapes = {}
+    for vi in list(graph.value_info) + list(graph.input) + list(graph.output):
+        dims = vi.type.tensor_type.shape.dim
+        if dims and all(d.HasField("dim_value") for d in dims):
+            shapes[vi.name] = tuple(d.dim_value for d in dims)
+        elif vi.type.tensor_type.HasField("shape") and not dims:
+            shapes[vi.name] = ()
+    return shapes
+
+
 class LoweringContext:
     """Walks the ONNX graph once and builds the Graph; one method per ONNX op type."""
 
@@ -38,20 +56,8 @@ class LoweringContext:
         self.consts = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
         self.canonical = {}  # Identity of a constant -> the constant it repeats
         self.folded = set()  # first outputs of nodes computed here from constants alone
-        for node in self.graph.node:
-            if node.op_type == "Constant":
-                self.consts[node.output[0]] = numpy_helper.to_array(onnx_attrs(node)["value"])
-            elif node.op_type == "Identity" and node.input[0] in self.consts:
-                self.consts[node.output[0]] = self.consts[node.input[0]]
-                self.canonical[node.output[0]] = self.canonical.get(node.input[0], node.input[0])
-            elif node.input and all(not n or n in self.consts for n in node.input):
-                self._fold(node)
-        self.graph = self._infer_shapes(model)
-        self.shapes = {}
-        for vi in list(self.graph.value_info) + list(self.graph.input) + list(self.graph.output):
-            dims = vi.type.tensor_type.shape.dim
-            if dims and all(d.HasField("dim_value") for d in dims):
-                self.shapes[vi.name] = tuple(d.dim_value for d in dims)
+        self.graph = self._fold_constants(model)
+        self.shapes = static_shapes(self.graph)
         self.consumers = {}
         for node in self.graph.node:
             for name in node.input:
@@ -63,6 +69,36 @@ class LoweringContext:
         self.flat_source = {}  # flattened tensor name -> the 4-D tensor FULLY_CONNECTED reads
         self.skip = set()    # first outputs of ONNX nodes consumed by a fusion
         self.int32_by_value = {}
+
+    def _fold_constants(self, model):
+        """Fold every node computable before run time (Constant, Identity of a constant,
+        Shape/Size of a tensor with a static shape, nodes whose inputs are all constants),
+        re-inferring shapes until nothing more folds; returns the inferred graph."""
+        graph = self._infer_shapes(model)
+        for _ in range(MAX_FOLD_PASSES):
+            shapes, before = static_shapes(graph), len(self.folded)
+            for node in self.graph.node:
+                out = node.output[0] if node.output else ""
+                if not out or out in self.consts:
+                    continue
+                if node.op_type == "Constant":
+                    self.consts[out] = numpy_helper.to_array(onnx_attrs(node)["value"])
+                elif node.op_type == "Identity" and node.input[0] in self.consts:
+                    self.consts[out] = self.consts[node.input[0]]
+                    self.canonical[out] = self.canonical.get(node.input[0], node.input[0])
+                elif node.op_type in ("Shape", "Size") and node.input[0] in shapes:
+                    dims = np.asarray(shapes[node.input[0]], np.int64)
+                    a = onnx_attrs(node)
+                    value = (dims[a.get("start", 0):a.get("end", len(dims))]
+                             if node.op_type == "Shape" else np.int64(dims.prod()))
+                    self.consts[out] = np.asarray(value, np.int64)
+                    self.folded.add(out)
+                elif node.input and all(not n or n in self.consts for n in node.input):
+                    self._fold(node)
+            if len(self.folded) == before:
+                return graph
+            graph = self._infer_shapes(model)
+        return graph
 
     def _infer_shapes(self, model):
         """The graph with static shapes inferred, folded nodes replaced by their values (so

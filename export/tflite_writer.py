@@ -85,7 +85,14 @@ def _options(op):
         opt.newShape = list(o["new_shape"])
         return fb.BuiltinOptions.ReshapeOptions, opt
     if k == "STRIDED_SLICE":
-        return fb.BuiltinOptions.StridedSliceOptions, fb.StridedSliceOptionsT()
+        opt = fb.StridedSliceOptionsT()
+        opt.beginMask, opt.endMask = o.get("begin_mask", 0), o.get("end_mask", 0)
+        opt.shrinkAxisMask = o.get("shrink_axis_mask", 0)
+        return fb.BuiltinOptions.StridedSliceOptions, opt
+    if k == "GATHER":
+        opt = fb.GatherOptionsT()
+        opt.axis, opt.batchDims = o["axis"], o.get("batch_dims", 0)
+        return fb.BuiltinOptions.GatherOptions, opt
     if k == "PAD":
         return fb.BuiltinOptions.PadOptions, fb.PadOptionsT()
     if k == "TRANSPOSE":

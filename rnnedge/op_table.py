@@ -134,7 +134,8 @@ def _entries():
           "RESIZE_NEAREST_NEIGHBOR": {"kernel": "ResizeNearestNeighbor"}}),
         ("movement", ("SLICE",), {"kernel": "Slice", "dtypes": I16}, {}),
         ("movement", ("MIRROR_PAD", "GATHER", "SHAPE", "TILE", "BROADCAST_TO", "SPACE_TO_DEPTH",
-                      "DEPTH_TO_SPACE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"), {}, {}),
+                      "DEPTH_TO_SPACE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"), {},
+         {"GATHER": {"same_scale": True}}),
         ("control", ("WHILE", "IF", "CALL_ONCE", "CUSTOM", "DELEGATE"), {}, {}),
     ]
 
