@@ -21,8 +21,8 @@ The fixed text (main.c, model.h, the start-up code, the linker script, the Makef
 in templates/ as files, with @KEY@ placeholders; the flags are rnnedge.kernels.cflags.
 
 Imports numpy, ctypes, re, the standard library, rnnedge.errors, rnnedge.files,
-rnnedge.kernels.build (source locations), rnnedge.kernels.cflags and this package's program
-module.
+rnnedge.kernels.build (source locations), rnnedge.kernels.cflags, rnnedge.kernels.structs
+(LUT size) and this package's program module.
 """
 
 import ctypes
@@ -36,6 +36,7 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.files import atomic_directory, atomic_write
 from rnnedge.firmware_sim.program import Program
 from rnnedge.kernels import build, cflags
+from rnnedge.kernels.structs import INT16_LUT_SIZE
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: the SRAM region of templates/cortex_m.ld, which holds the arena, per Cortex-M target
@@ -125,10 +126,10 @@ class _Emitter:
             f"static const {ctype} {name}[{max(values.size, 1)}] = "
             f"{_array_text(values.tolist())};"))
 
-    def pointer_array(self, values: list) -> str:
-        """The name of a `static const int32_t` array holding `values`."""
-        return self._declare(("i32", tuple(values)), "t", lambda name: (
-            f"static const int32_t {name}[{max(len(values), 1)}] = {_array_text(values)};"))
+    def pointer_array(self, values: list, ctype: str = "int32_t") -> str:
+        """The name of a `static const` array of `ctype` (int32_t, int16_t) holding `values`."""
+        return self._declare((ctype, tuple(values)), "t", lambda name: (
+            f"static const {ctype} {name}[{max(len(values), 1)}] = {_array_text(values)};"))
 
     def initializer(self, struct) -> str:
         """A C99 designated initialiser for a ctypes params struct."""
@@ -154,6 +155,9 @@ class _Emitter:
             n = struct.output_depth if getattr(struct, "per_channel", 1) else 1
         elif field == "copy_sizes":
             n = getattr(struct, "num_inputs", 0) or getattr(struct, "num_outputs", 0)
+        elif field.endswith("_lut"):  # the int16 SOFTMAX tables
+            return self.pointer_array([int(pointer[i]) for i in range(INT16_LUT_SIZE)],
+                                      "int16_t")
         else:
             raise RnnedgeError(f"code generation does not know the length of params field "
                                f"{field}")

@@ -253,6 +253,55 @@ def softmax_params(inp: Quant, out: Quant, beta: float = 1.0) -> dict:
     return dict(input_multiplier=mult, input_left_shift=left_shift, diff_min=diff_min)
 
 
+def _libm_expf():
+    """The C library's expf (TFLM's std::exp on a float), for the int16 LUTs."""
+    import ctypes
+    import ctypes.util
+    libm = ctypes.CDLL(ctypes.util.find_library("m") or None)
+    fn = libm.expf
+    fn.argtypes, fn.restype = [ctypes.c_float], ctypes.c_float
+    return lambda x: np.float32(fn(float(x)))
+
+
+def int16_lut(func, input_min: float, input_max: float, output_min: float = -1.0,
+              output_max: float = 1.0) -> np.ndarray:
+    """TFLM gen_lut<float, int16_t, int16_t>: 512 segments over [input_min, input_max] plus the
+    end value (513 int16), each sample biased by half its midpoint interpolation error; all in
+    float32 like TFLM (`func` maps a float32 to a float32)."""
+    lo, hi = f32(input_min), f32(input_max)
+    steps = 512
+    step = f32((hi - lo) / f32(steps))
+    half = f32(step / f32(2))
+    scale = f32(f32(65536) / f32(f32(output_max) - f32(output_min)))
+    rnd = lambda v: f32(tflite_round(f32(v)))  # noqa: E731
+    table = np.empty(steps + 1, np.int16)
+    for i in range(steps):
+        x = f32(lo + f32(f32(i) * step))
+        val, mid = f32(func(x)), f32(func(f32(x + half)))
+        nxt = f32(func(f32(lo + f32(f32(i + 1) * step))))
+        sample = rnd(val * scale)
+        interp = rnd(f32(f32(nxt * scale) + rnd(val * scale)) / f32(2))
+        bias = rnd(f32(interp - rnd(mid * scale)) / f32(2))
+        table[i] = int(min(max(f32(sample - bias), -32768.0), 32767.0))
+    table[steps] = int(min(max(rnd(f32(func(hi)) * scale), -32768.0), 32767.0))
+    return table
+
+
+def softmax_int16_params(inp: Quant, out: Quant, beta: float = 1.0) -> dict:
+    """TFLM SoftmaxPrepare / CalculateSoftmaxParams for int16 -> int16: output zero point 0
+    and scale 1/32768 (within 0.1%); QuantizeMultiplier(double(in) * double(beta) /
+    (10 / 65535)); the exp LUT over [-10, 0] and the 1 / (1 + x) LUT over [0, 1]."""
+    if int(out.zero_point) != 0 or abs(float(f32(out.scale)) - 1.0 / 32768) > 0.001 / 32768:
+        raise RnnedgeError("int16 SOFTMAX needs output scale 1/32768 and zero point 0")
+    mult, shift = quantize_multiplier(float(f32(inp.scale)) * float(f32(beta))
+                                      / (10.0 / 65535.0))
+    expf = _libm_expf()
+    return dict(input_multiplier=mult, input_left_shift=shift,
+                exp_lut=int16_lut(expf, -10.0, 0.0),
+                one_over_one_plus_x_lut=int16_lut(lambda v: f32(f32(1) / f32(f32(1) + v)),
+                                                  0.0, 1.0))
+
+
 def relu_params(inp: Quant, out: Quant, act_min: float = 0.0,
                 act_max: float = math.inf) -> dict:
     """TFLM CalculateReluOpData (int8): requantise in->out, clamp to

@@ -166,6 +166,14 @@ class TransposeConvParams(ctypes.Structure):
         ("output_multiplier", P_I32), ("output_shift", P_I32)]
 
 
+class SoftmaxInt16Params(ctypes.Structure):
+    _fields_ = _ints("outer_size", "depth", "input_multiplier", "input_left_shift") + [
+        ("exp_lut", P_I16), ("one_over_one_plus_x_lut", P_I16)]
+
+
+INT16_LUT_SIZE = 513  # RN_INT16_LUT_SIZE
+
+
 P_P_I8 = ctypes.POINTER(P_I8)
 
 # Entry point name -> (params struct, argument types after the params pointer).
@@ -210,6 +218,8 @@ SIGNATURES = {
     "rn_requantize_int16_int8": (RequantizeParams, [P_I16, P_I8]),
     "rn_requantize_int16_int16": (RequantizeParams, [P_I16, P_I16]),
     "rn_dequantize_int16": (DequantizeParams, [P_I16, P_F32]),
+    "rn_mean_int16": (MeanParams, [P_I16, P_I16]),
+    "rn_softmax_int16": (SoftmaxInt16Params, [P_I16, P_I16]),
 }
 
 

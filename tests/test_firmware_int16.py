@@ -96,6 +96,34 @@ def test_host_firmware_matches_tflm(models, name, tmp_path):
     assert called in (tmp_path / "fw" / "model.c").read_text()
 
 
+TFLM_MODELS = ["conv_int16x8", "transpose_conv_int8", "transpose_conv_int16x8"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TFLM_MODELS)
+def test_tflm_test_models_run_like_tflm(tflm_model_paths, name, tmp_path):
+    """rnnedge.tflm_test_models' int16x8 conv net (with MEAN and SOFTMAX) and Conv2DTranspose
+    models: the C runtime (best and inplace, debug) and the host firmware give TFLM's bytes."""
+    path = tflm_model_paths[name]
+    sg = read_model(path).main
+    tensor = sg.tensors[sg.inputs[0]]
+    info = np.iinfo(tensor.dtype)
+    x = np.random.default_rng(9).integers(info.min, info.max + 1,
+                                          (3,) + tuple(tensor.shape[1:]), dtype=tensor.dtype)
+    expected = make_backend("tflm", path)(x)
+    for planner in ("best", "inplace"):
+        program = compile_model(path, planner)
+        runtime = Runtime(program, debug=True)
+        got = [runtime.invoke(x[i:i + 1]) for i in range(len(x))]
+        for k, e in enumerate(expected):
+            assert np.concatenate([g[k] for g in got]).tobytes() == e.tobytes(), planner
+    result = CliRunner().invoke(main, ["firmware", path, "-o", str(tmp_path / "fw"),
+                                       "--build", "host"])
+    assert result.exit_code == 0, result.output
+    assert toolchain.run_host(tmp_path / "fw" / "firmware", x.tobytes()) == \
+        b"".join(e[i].tobytes() for i in range(len(x)) for e in expected)
+
+
 def test_int16_op_without_kernel_is_refused_naming_it(tmp_path):
     tf = pytest.importorskip("tensorflow")
     model = tf.keras.Sequential([tf.keras.Input((4,), batch_size=1),

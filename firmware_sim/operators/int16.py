@@ -3,7 +3,8 @@ int16 tensors to the int16 kernels (rnnedge.kernels.ops.int16), everything else 
 preparer of its family module.
 
   CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED  16x8 (int64 bias; TFLM's int32-bias 16x8
-                      variant is refused), ADD, SUB, MUL, AVERAGE_POOL_2D, MAX_POOL_2D,
+                      variant is refused), ADD, SUB, MUL, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN,
+  SOFTMAX             int16 -> int16 (TFLM's exp and 1/(1+x) LUTs),
   QUANTIZE            float32 -> int16, int8 <-> int16, int16 -> int16,
   DEQUANTIZE          int16 -> float32,
   byte movers         RESHAPE / SQUEEZE / EXPAND_DIMS, CONCATENATION, SPLIT(_V), PAD / PADV2,
@@ -102,6 +103,22 @@ def _dequantize(c: Context):
     """DEQUANTIZE int16 -> float32."""
     x = c.tensor(0)
     return kernel_ops.DequantizeInt16(x.shape, c.quant(x), lib=c.lib), (c.op.inputs[0],)
+
+
+def _mean(c: Context):
+    """MEAN int16 over constant axes."""
+    x = c.tensor(0)
+    kernel = kernel_ops.MeanInt16(x.shape, c.const(1, "axes"), c.quant(x), c.quant(c.out()),
+                                  keep_dims=bool(c.opt.get("keep_dims", False)), lib=c.lib)
+    return kernel, (c.op.inputs[0],)
+
+
+def _softmax(c: Context):
+    """SOFTMAX int16 -> int16 over the last axis."""
+    x = c.tensor(0)
+    kernel = kernel_ops.SoftmaxInt16(x.shape, c.quant(x), c.quant(c.out()),
+                                     beta=c.opt.get("beta", 1.0), lib=c.lib)
+    return kernel, (c.op.inputs[0],)
 
 
 def _byte(shape) -> tuple:
@@ -221,6 +238,8 @@ INT16_PREPARERS = {
     "MUL": _binary(kernel_ops.MulInt16),
     "AVERAGE_POOL_2D": _pool(kernel_ops.AveragePool2DInt16),
     "MAX_POOL_2D": _pool(kernel_ops.MaxPool2DInt16),
+    "MEAN": _mean,
+    "SOFTMAX": _softmax,
     "QUANTIZE": _quantize,
     "DEQUANTIZE": _dequantize,
     "RESHAPE": _reshape,

@@ -309,5 +309,17 @@ int rn_requantize_int16_int8(const rn_requantize_params *p, const int16_t *input
 int rn_requantize_int16_int16(const rn_requantize_params *p, const int16_t *input,
                               int16_t *output);
 int rn_dequantize_int16(const rn_dequantize_params *p, const int16_t *input, float *output);
+int rn_mean_int16(const rn_mean_params *p, const int16_t *input, int16_t *output);
+
+/* ---- SOFTMAX int16 -> int16 (output scale 1/32768, zero point 0): TFLM's LUT path ---- */
+typedef struct {
+  int32_t outer_size, depth;
+  int32_t input_multiplier, input_left_shift;
+  const int16_t *exp_lut;                 /* RN_INT16_LUT_SIZE entries */
+  const int16_t *one_over_one_plus_x_lut; /* RN_INT16_LUT_SIZE entries */
+} rn_softmax_int16_params;
+#define RN_INT16_LUT_SIZE 513
+int rn_softmax_int16(const rn_softmax_int16_params *p, const int16_t *input,
+                     int16_t *output);
 
 #endif /* RNNEDGE_KERNELS_H */

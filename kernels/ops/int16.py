@@ -19,6 +19,7 @@ from rnnedge.kernels import params, structs
 from rnnedge.kernels.ops.base import Kernel, numel
 from rnnedge.kernels.ops.conv import Conv2D, DepthwiseConv2D, FullyConnected
 from rnnedge.kernels.ops.elementwise import Add, Mul, Sub
+from rnnedge.kernels.ops.mean import Mean
 from rnnedge.kernels.ops.pooling import AveragePool2D, MaxPool2D
 from rnnedge.kernels.params import Quant
 
@@ -160,6 +161,43 @@ class MaxPool2DInt16(_PoolInt16, MaxPool2D):
     """MAX_POOL_2D int16."""
 
     entry = "rn_max_pool_2d_int16"
+
+
+class MeanInt16(Mean):
+    """MEAN int16 (TFLM's QuantizedMeanOrSum<int16_t>)."""
+
+    entry = "rn_mean_int16"
+
+    def __call__(self, x, out=None):
+        x = self._buffer(x, INT16, self.input_shape, "input")
+        out = self._output(out, INT16, self.output_shape)
+        self._run(self._ptr(x, structs.P_I16), self._ptr(out, structs.P_I16))
+        return out
+
+
+class SoftmaxInt16(Kernel):
+    """SOFTMAX int16 -> int16 over the last axis (TFLM's LUT path; the LUTs are kept as
+    constants of the kernel, as TFLM keeps them in its persistent arena)."""
+
+    op, entry = "SOFTMAX", "rn_softmax_int16"
+
+    def __init__(self, shape, input_q: Quant, output_q: Quant, *, beta=1.0, lib=None):
+        super().__init__(lib)
+        shape = tuple(int(d) for d in shape)
+        if not shape or shape[-1] <= 0:
+            raise RnnedgeError(f"{self.op}: needs a non-empty last axis, got {shape}")
+        fields = params.softmax_int16_params(input_q, output_q, beta)
+        luts = {k: self._const(fields.pop(k), np.int16).ctypes.data_as(structs.P_I16)
+                for k in ("exp_lut", "one_over_one_plus_x_lut")}
+        self.input_shape = self.output_shape = shape
+        self.params = structs.SoftmaxInt16Params(outer_size=numel(shape[:-1]),
+                                                 depth=shape[-1], **fields, **luts)
+
+    def __call__(self, x, out=None):
+        x = self._buffer(x, INT16, self.input_shape, "input")
+        out = self._output(out, INT16, self.output_shape)
+        self._run(self._ptr(x, structs.P_I16), self._ptr(out, structs.P_I16))
+        return out
 
 
 _PTRS = {INT8: structs.P_I8, INT16: structs.P_I16, FLOAT32: structs.P_F32}

@@ -126,6 +126,31 @@ def test_pools_int16_match_tflm(pool, pad, lib, rng):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("axes, keep", [((1, 2), True), ((2,), False), ((0, 3), True)])
+def test_mean_int16_matches_tflm(axes, keep, lib, rng):
+    shape = (2, 5, 7, 3)
+    model = _convert(f"mean-{axes}-{keep}", lambda x: tf.reduce_mean(x, axis=axes,
+                                                                     keepdims=keep),
+                     [shape], rng, -1.0, 3.0)
+    opts, (x, axis), (out,) = SingleOp(model).only("MEAN")
+    kernel = ops.MeanInt16(x.shape, axis.data, x.quant, out.quant, keep_dims=opts.keepDims,
+                           lib=lib)
+    _check(model, kernel, "MEAN", rng)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape, beta, hi", [((2, 10), 1.0, 4.0), ((3, 1, 37), 1.0, 12.0),
+                                             ((1, 1), 1.0, 1.0)])
+def test_softmax_int16_matches_tflm(shape, beta, hi, lib, rng):
+    """(TF keeps a beta other than 1 as a MUL before SOFTMAX, so beta is 1 here.)"""
+    model = _convert(f"softmax-{shape}-{beta}", lambda x: tf.nn.softmax(beta * x), [shape],
+                     rng, -hi, hi)
+    opts, (x,), (out,) = SingleOp(model).only("SOFTMAX")
+    kernel = ops.SoftmaxInt16(x.shape, x.quant, out.quant, beta=opts.beta, lib=lib)
+    _check(model, kernel, "SOFTMAX", rng)
+
+
+@pytest.mark.slow
 def test_quantize_and_dequantize_int16_match_tflm(lib, rng):
     """float -> QUANTIZE (int16) -> RESHAPE -> DEQUANTIZE (float) with TFLM's float bytes."""
     shape = (2, 5, 6)
