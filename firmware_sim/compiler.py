@@ -1,4 +1,4 @@
-"""Compile an int8 .tflite model and an arena plan into a firmware program (program.py).
+"""Compile an int8 or int16x8 .tflite and an arena plan into a firmware program (program.py).
 
 `compile_model(model, planner)` walks the plan's steps, prepares each operator's kernel
 (operators.py), places its operands (arena offsets, flash constants, the row scratch) and
