@@ -22,7 +22,7 @@ in templates/ as files, with @KEY@ placeholders; the flags are rnnedge.kernels.c
 
 Imports numpy, ctypes, re, the standard library, rnnedge.errors, rnnedge.files,
 rnnedge.kernels.build (source locations), rnnedge.kernels.cflags, rnnedge.kernels.structs
-(LUT size) and this package's program module.
+(LUT sizes) and this package's program module.
 """
 
 import ctypes
@@ -36,7 +36,7 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.files import atomic_directory, atomic_write
 from rnnedge.firmware_sim.program import Program
 from rnnedge.kernels import build, cflags
-from rnnedge.kernels.structs import INT16_LUT_SIZE
+from rnnedge.kernels.structs import INT16_LUT_SIZE, SIGMOID_LUT_SIZE
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: the SRAM region of templates/cortex_m.ld, which holds the arena, per Cortex-M target
@@ -155,6 +155,9 @@ class _Emitter:
             n = struct.output_depth if getattr(struct, "per_channel", 1) else 1
         elif field == "copy_sizes":
             n = getattr(struct, "num_inputs", 0) or getattr(struct, "num_outputs", 0)
+        elif field == "sigmoid_lut":  # the int16 TANH / LOGISTIC table
+            return self.pointer_array([int(pointer[i]) for i in range(SIGMOID_LUT_SIZE)],
+                                      "uint16_t")
         elif field.endswith("_lut"):  # the int16 SOFTMAX tables
             return self.pointer_array([int(pointer[i]) for i in range(INT16_LUT_SIZE)],
                                       "int16_t")

@@ -59,9 +59,14 @@ def _typed(call: Call) -> Call:
     signature = structs.SIGNATURES.get(call.entry)
     if signature is None:
         return call
-    args = tuple(a if isinstance(a, tuple) or a.space == "null"
-                 else replace(a, ctype=_C_TYPE_OF.get(t, a.ctype))
-                 for a, t in zip(call.args, signature[1]))
+    def typed(arg, ctype):
+        if isinstance(arg, tuple):  # an array of pointers: int8_t * (CONCATENATION, SPLIT)
+            return tuple(typed(r, "int8_t" if ctype == structs.P_P_I8 else None) for r in arg)
+        if arg.space == "null" or ctype is None:
+            return arg
+        return replace(arg, ctype=ctype if isinstance(ctype, str) else
+                       _C_TYPE_OF.get(ctype, arg.ctype))
+    args = tuple(typed(a, t) for a, t in zip(call.args, signature[1]))
     return Call(call.entry, call.params, args)
 
 

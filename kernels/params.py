@@ -302,6 +302,48 @@ def softmax_int16_params(inp: Quant, out: Quant, beta: float = 1.0) -> dict:
                                                   0.0, 1.0))
 
 
+def sigmoid_table_uint16() -> np.ndarray:
+    """TFLM's sigmoid_table_uint16: sigmoid(i / 24) in Q0.16 for i < 256, each entry lowered
+    by half the error of interpolating its segment at the midpoint (so that the linear
+    interpolation the kernels do is centred), rounded; the last entry is the saturated 65535.
+    (Derived here; it equals TFLM's table entry for entry, and kernels/tests/test_int16.py
+    runs every int16 input through TFLM's TANH and LOGISTIC.)"""
+    sig = lambda x: 65536.0 / (1.0 + math.exp(-x / 24.0))  # noqa: E731
+    table = [tflite_round(sig(i) - ((sig(i) + sig(i + 1)) / 2 - sig(i + 0.5)) / 2)
+             for i in range(255)]
+    return np.array([*table, 65535], dtype=np.uint16)
+
+
+def checked_log2(x: float) -> tuple[bool, int]:
+    """TFLM CheckedLog2 (float32): (whether x is a power of two within 1e-3 in log2, the
+    rounded log2)."""
+    log2 = f32(f32(np.log(f32(x))) * f32(f32(1.0) / f32(np.log(f32(2.0)))))
+    rounded = f32(tflite_round(log2))
+    return bool(abs(f32(log2 - rounded)) < f32(1e-3)), int(rounded)
+
+
+def sigmoid_int16_params(inp: Quant, out: Quant, tanh: bool) -> dict:
+    """TFLM TanhPrepare / LogisticPrepare for int16: zero points 0, output scale 2^-15; a
+    power-of-two input scale 2^(shift - 12) with shift 0 (TANH: 0 or 1) gives multiplier 0,
+    otherwise the multiplier of double(scale) * 4096 * 3 doubled until above 32767 / 2."""
+    if int(inp.zero_point) != 0 or int(out.zero_point) != 0:
+        raise RnnedgeError("int16 TANH/LOGISTIC need zero points 0")
+    out_pot, out_log2 = checked_log2(out.scale)
+    if not out_pot or out_log2 != -15:
+        raise RnnedgeError("int16 TANH/LOGISTIC need output scale 1/32768")
+    pot, log2 = checked_log2(inp.scale)
+    shift = (15 - 3) + log2
+    if pot and (shift == 0 or (tanh and shift == 1)):
+        return dict(input_multiplier=0, input_left_shift=shift)
+    multiplier, shift = float(f32(inp.scale)) * 4096.0 * 3.0, 0
+    while multiplier <= 32767.0 / 2.0 and shift <= 30:
+        shift += 1
+        multiplier *= 2.0
+    if multiplier >= 2**31:
+        raise RnnedgeError("the int16 TANH/LOGISTIC input scale is too large")
+    return dict(input_multiplier=int(multiplier), input_left_shift=shift)
+
+
 def relu_params(inp: Quant, out: Quant, act_min: float = 0.0,
                 act_max: float = math.inf) -> dict:
     """TFLM CalculateReluOpData (int8): requantise in->out, clamp to

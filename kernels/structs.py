@@ -172,6 +172,15 @@ class SoftmaxInt16Params(ctypes.Structure):
 
 
 INT16_LUT_SIZE = 513  # RN_INT16_LUT_SIZE
+P_U16 = ctypes.POINTER(ctypes.c_uint16)
+
+
+class SigmoidInt16Params(ctypes.Structure):
+    _fields_ = _ints("size", "input_multiplier", "input_left_shift") + [
+        ("sigmoid_lut", P_U16)]
+
+
+SIGMOID_LUT_SIZE = 256  # RN_SIGMOID_LUT_SIZE
 
 
 P_P_I8 = ctypes.POINTER(P_I8)
@@ -220,6 +229,8 @@ SIGNATURES = {
     "rn_dequantize_int16": (DequantizeParams, [P_I16, P_F32]),
     "rn_mean_int16": (MeanParams, [P_I16, P_I16]),
     "rn_softmax_int16": (SoftmaxInt16Params, [P_I16, P_I16]),
+    "rn_tanh_int16": (SigmoidInt16Params, [P_I16, P_I16]),
+    "rn_logistic_int16": (SigmoidInt16Params, [P_I16, P_I16]),
 }
 
 

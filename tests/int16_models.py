@@ -4,7 +4,8 @@ tests (written to a test's temporary directory; deterministic weights and calibr
   conv16   int16 in/out: CONV_2D (relu), DEPTHWISE_CONV_2D, ADD, MAX_POOL_2D, TRANSPOSE_CONV
            (bias), AVERAGE_POOL_2D, MUL, RESHAPE, FULLY_CONNECTED; two outputs.
   move16   float in/out over int16 activations: QUANTIZE, PAD, CONCATENATION, STRIDED_SLICE,
-           TRANSPOSE, RESIZE_NEAREST_NEIGHBOR, MUL (by a constant), SUB, DEQUANTIZE.
+           TRANSPOSE, RESIZE_NEAREST_NEIGHBOR, LOGISTIC, MUL (by a constant), SUB, TANH,
+           DEQUANTIZE.
   tconv8   int8: CONV_2D, TRANSPOSE_CONV with and without bias (SAME stride 2, VALID (1, 2)).
 
 May import: numpy and tensorflow.
@@ -33,9 +34,10 @@ def _move16():
     x = L.Concatenate(axis=-1)([x, x])
     x = L.Cropping2D(((1, 2), (0, 1)))(x)
     x = L.Permute((2, 1, 3))(x)
-    x = L.Lambda(lambda t: tf.image.resize(t, (8, 3), "nearest"))(x)
+    x = L.Activation("sigmoid")(L.Lambda(lambda t: tf.image.resize(t, (8, 3), "nearest"))(x))
     # (a SPLIT of int16 data feeding a SUB makes TFLM abort, so no SPLIT here)
-    return tf.keras.Model(inp, L.Subtract()([x, L.Lambda(lambda t: t * 0.5)(x)]))
+    x = L.Subtract()([x, L.Lambda(lambda t: t * 3.0)(x)])
+    return tf.keras.Model(inp, L.Activation("tanh")(x))
 
 
 def _tconv8():

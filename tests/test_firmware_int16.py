@@ -48,7 +48,8 @@ def test_models_hold_the_ops_under_test(models):
             ("MAX_POOL_2D", "INT16"), ("AVERAGE_POOL_2D", "INT16")} <= conv16
     assert {("QUANTIZE", "INT16"), ("PAD", "INT16"), ("CONCATENATION", "INT16"),
             ("STRIDED_SLICE", "INT16"), ("TRANSPOSE", "INT16"), ("SUB", "INT16"),
-            ("RESIZE_NEAREST_NEIGHBOR", "INT16"), ("DEQUANTIZE", "FLOAT32")} <= move16
+            ("RESIZE_NEAREST_NEIGHBOR", "INT16"), ("LOGISTIC", "INT16"), ("TANH", "INT16"),
+            ("DEQUANTIZE", "FLOAT32")} <= move16
     assert ("TRANSPOSE_CONV", "INT8") in tconv8
 
 
@@ -82,7 +83,7 @@ def test_debug_runtime_proves_the_plans(models, name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["conv16", "tconv8"])
+@pytest.mark.parametrize("name", ["conv16", "move16", "tconv8"])
 def test_host_firmware_matches_tflm(models, name, tmp_path):
     path, x, expected = models[name]
     result = CliRunner().invoke(main, ["firmware", path, "-o", str(tmp_path / "fw"),
@@ -92,7 +93,8 @@ def test_host_firmware_matches_tflm(models, name, tmp_path):
     sizes = [e[0].nbytes for e in expected]
     want = b"".join(e[i].tobytes() for i in range(len(x)) for e in expected)
     assert len(raw) == len(x) * sum(sizes) and raw == want
-    called = "rn_conv_2d_16x8(" if name == "conv16" else "rn_transpose_conv("
+    called = {"conv16": "rn_conv_2d_16x8(", "move16": "rn_tanh_int16(",
+              "tconv8": "rn_transpose_conv("}[name]
     assert called in (tmp_path / "fw" / "model.c").read_text()
 
 
@@ -127,7 +129,7 @@ def test_tflm_test_models_run_like_tflm(tflm_model_paths, name, tmp_path):
 def test_int16_op_without_kernel_is_refused_naming_it(tmp_path):
     tf = pytest.importorskip("tensorflow")
     model = tf.keras.Sequential([tf.keras.Input((4,), batch_size=1),
-                                 tf.keras.layers.Dense(3, activation="tanh")])
+                                 tf.keras.layers.Reshape((2, 2)), tf.keras.layers.ReLU()])
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = lambda: ([np.ones((1, 4), np.float32) * i / 8]
@@ -135,12 +137,12 @@ def test_int16_op_without_kernel_is_refused_naming_it(tmp_path):
     conv.target_spec.supported_ops = [
         tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
     conv.inference_input_type = conv.inference_output_type = tf.int16
-    path = tmp_path / "tanh16.tflite"
+    path = tmp_path / "relu16.tflite"
     path.write_bytes(conv.convert())
-    with pytest.raises(RnnedgeError, match=r"op 1 TANH: input .* is INT16; the C kernels take "
-                                           r"INT8 activations for TANH"):
+    with pytest.raises(RnnedgeError, match=r"op \d+ RELU: input .* is INT16; the C kernels take "
+                                           r"INT8 activations for RELU"):
         compile_model(str(path))
     np.save(tmp_path / "x.npy", np.zeros((1, 4), np.int16))
     result = CliRunner().invoke(main, ["run", str(path), "--input", str(tmp_path / "x.npy"),
                                        "--backend", "c"])
-    assert result.exit_code == 2 and "TANH" in result.output
+    assert result.exit_code == 2 and "RELU" in result.output

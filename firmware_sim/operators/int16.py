@@ -5,6 +5,7 @@ preparer of its family module.
   CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED  16x8 (int64 bias; TFLM's int32-bias 16x8
                       variant is refused), ADD, SUB, MUL, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN,
   SOFTMAX             int16 -> int16 (TFLM's exp and 1/(1+x) LUTs),
+  TANH, LOGISTIC      int16 (TFLM's sigmoid table, zero points 0, output scale 2^-15),
   QUANTIZE            float32 -> int16, int8 <-> int16, int16 -> int16,
   DEQUANTIZE          int16 -> float32,
   byte movers         RESHAPE / SQUEEZE / EXPAND_DIMS, CONCATENATION, SPLIT(_V), PAD / PADV2,
@@ -111,6 +112,15 @@ def _mean(c: Context):
     kernel = kernel_ops.MeanInt16(x.shape, c.const(1, "axes"), c.quant(x), c.quant(c.out()),
                                   keep_dims=bool(c.opt.get("keep_dims", False)), lib=c.lib)
     return kernel, (c.op.inputs[0],)
+
+
+def _sigmoid(cls):
+    """TANH / LOGISTIC int16."""
+    def prepare(c: Context):
+        """(kernel, data operands) for this operator."""
+        x = c.tensor(0)
+        return cls(x.shape, c.quant(x), c.quant(c.out()), lib=c.lib), (c.op.inputs[0],)
+    return prepare
 
 
 def _softmax(c: Context):
@@ -240,6 +250,8 @@ INT16_PREPARERS = {
     "MAX_POOL_2D": _pool(kernel_ops.MaxPool2DInt16),
     "MEAN": _mean,
     "SOFTMAX": _softmax,
+    "TANH": _sigmoid(kernel_ops.TanhInt16),
+    "LOGISTIC": _sigmoid(kernel_ops.LogisticInt16),
     "QUANTIZE": _quantize,
     "DEQUANTIZE": _dequantize,
     "RESHAPE": _reshape,

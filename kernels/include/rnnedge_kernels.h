@@ -319,6 +319,18 @@ typedef struct {
   const int16_t *one_over_one_plus_x_lut; /* RN_INT16_LUT_SIZE entries */
 } rn_softmax_int16_params;
 #define RN_INT16_LUT_SIZE 513
+
+/* ---- TANH and LOGISTIC int16 (zero points 0, output scale 2^-15): TFLM's sigmoid
+ * table path; input_multiplier 0 means a power-of-two input scale ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_multiplier, input_left_shift;
+  const uint16_t *sigmoid_lut; /* RN_SIGMOID_LUT_SIZE entries, sigmoid(i / 24) in Q0.16 */
+} rn_sigmoid_int16_params;
+#define RN_SIGMOID_LUT_SIZE 256
+int rn_tanh_int16(const rn_sigmoid_int16_params *p, const int16_t *input, int16_t *output);
+int rn_logistic_int16(const rn_sigmoid_int16_params *p, const int16_t *input,
+                      int16_t *output);
 int rn_softmax_int16(const rn_softmax_int16_params *p, const int16_t *input,
                      int16_t *output);
 

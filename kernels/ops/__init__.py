@@ -32,8 +32,8 @@ from rnnedge.kernels.ops.softmax import Softmax
 from rnnedge.kernels.ops.int16 import (AddInt16, AveragePool2DInt16, Conv2D16x8,
                                        DepthwiseConv2D16x8, DequantizeInt16,
                                        FullyConnected16x8, Int16Bytes, MaxPool2DInt16, MeanInt16,
-                                       MulInt16, QuantizeInt16, RequantizeInt16, SoftmaxInt16,
-                                       SubInt16)
+                                       LogisticInt16, MulInt16, QuantizeInt16,
+                                       RequantizeInt16, SoftmaxInt16, SubInt16, TanhInt16)
 from rnnedge.kernels.ops.transpose_conv import TransposeConv, TransposeConv16x8
 
 __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "FullyConnected",
@@ -43,5 +43,6 @@ __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "Fu
            "ResizeNearestNeighbor",
            "Conv2D16x8", "DepthwiseConv2D16x8", "FullyConnected16x8", "AddInt16", "SubInt16",
            "MulInt16", "AveragePool2DInt16", "MaxPool2DInt16", "QuantizeInt16",
-           "RequantizeInt16", "DequantizeInt16", "MeanInt16", "SoftmaxInt16", "Int16Bytes", "TransposeConv",
+           "RequantizeInt16", "DequantizeInt16", "MeanInt16", "SoftmaxInt16", "TanhInt16",
+           "LogisticInt16", "Int16Bytes", "TransposeConv",
            "TransposeConv16x8"]

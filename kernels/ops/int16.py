@@ -200,6 +200,41 @@ class SoftmaxInt16(Kernel):
         return out
 
 
+class _SigmoidInt16(Kernel):
+    """TANH / LOGISTIC int16 (`tanh`): TFLM's sigmoid-table kernels."""
+
+    tanh = True
+
+    def __init__(self, shape, input_q: Quant, output_q: Quant, *, lib=None):
+        super().__init__(lib)
+        try:
+            fields = params.sigmoid_int16_params(input_q, output_q, self.tanh)
+        except RnnedgeError as exc:
+            raise RnnedgeError(f"{self.op}: {exc}") from None
+        table = self._const(params.sigmoid_table_uint16(), np.uint16)
+        self.input_shape = self.output_shape = tuple(int(d) for d in shape)
+        self.params = structs.SigmoidInt16Params(
+            size=numel(shape), sigmoid_lut=table.ctypes.data_as(structs.P_U16), **fields)
+
+    def __call__(self, x, out=None):
+        x = self._buffer(x, INT16, self.input_shape, "input")
+        out = self._output(out, INT16, self.output_shape)
+        self._run(self._ptr(x, structs.P_I16), self._ptr(out, structs.P_I16))
+        return out
+
+
+class TanhInt16(_SigmoidInt16):
+    """TANH int16."""
+
+    op, entry, tanh = "TANH", "rn_tanh_int16", True
+
+
+class LogisticInt16(_SigmoidInt16):
+    """LOGISTIC int16."""
+
+    op, entry, tanh = "LOGISTIC", "rn_logistic_int16", False
+
+
 _PTRS = {INT8: structs.P_I8, INT16: structs.P_I16, FLOAT32: structs.P_F32}
 
 

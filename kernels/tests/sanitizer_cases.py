@@ -114,6 +114,9 @@ def _int16_cases(lib, rng) -> dict:
         out[f"{cls.op}16"] = pool(_x16(rng, pool.input_shape))
     every = np.arange(-32768, 32768, 256, dtype=np.int16).reshape(4, 64)
     out["mean16"] = ops.MeanInt16(every.shape, (1,), q16(), q16(), lib=lib)(every)
+    out["tanh16"] = ops.TanhInt16(every.shape, q16(), Quant(2.0 ** -15, 0), lib=lib)(every)
+    out["logistic16"] = ops.LogisticInt16(every.shape, Quant(2.0 ** -12, 0), Quant(2.0 ** -15, 0),
+                                          lib=lib)(every)
     out["softmax16"] = ops.SoftmaxInt16(every.shape, q16(), Quant(1 / 32768, 0), lib=lib)(every)
     floats = rng.uniform(-30, 30, size=(5, 7)).astype(np.float32)
     out["quantize16"] = ops.QuantizeInt16(floats.shape, Quant(0.001, 0), lib=lib)(floats)

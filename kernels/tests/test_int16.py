@@ -151,6 +151,29 @@ def test_softmax_int16_matches_tflm(shape, beta, hi, lib, rng):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", ["TANH", "LOGISTIC"])
+@pytest.mark.parametrize("hi", [1.0, 4.0, 7.3, 30.0])
+def test_tanh_logistic_int16_match_tflm(name, hi, lib, rng):
+    """Every int16 input value (the whole sigmoid table is read) and the random cases."""
+    fn = tf.tanh if name == "TANH" else tf.sigmoid
+    model = _convert(f"{name}-{hi}", fn, [(256, 256)], rng, -hi, hi)
+    _, (x,), (out,) = SingleOp(model).only(name)
+    cls = ops.TanhInt16 if name == "TANH" else ops.LogisticInt16
+    kernel = cls(x.shape, x.quant, out.quant, lib=lib)
+    every = np.arange(-32768, 32768, dtype=np.int64).astype(np.int16).reshape(256, 256)
+    assert_bytes_equal(Tflm(model)(every)[0], kernel(every), f"{name} every input")
+    _check(model, kernel, name, rng)
+
+
+def test_power_of_two_tanh_scale_takes_the_shift_path(lib):
+    """Input scale 2^-11 (shift 1): TFLM's power-of-two case (multiplier 0)."""
+    kernel = ops.TanhInt16((4,), Quant(2.0 ** -11, 0), Quant(2.0 ** -15, 0), lib=lib)
+    assert (kernel.params.input_multiplier, kernel.params.input_left_shift) == (0, 1)
+    with pytest.raises(RnnedgeError, match="output scale 1/32768"):
+        ops.LogisticInt16((4,), Quant(2.0 ** -11, 0), Quant(2.0 ** -14, 0), lib=lib)
+
+
+@pytest.mark.slow
 def test_quantize_and_dequantize_int16_match_tflm(lib, rng):
     """float -> QUANTIZE (int16) -> RESHAPE -> DEQUANTIZE (float) with TFLM's float bytes."""
     shape = (2, 5, 6)
