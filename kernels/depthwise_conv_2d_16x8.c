@@ -35,9 +35,10 @@ int rn_depthwise_conv_2d_16x8(const rn_depthwise_conv_2d_params *p, const int16_
               for (fx = 0; fx < p->filter_width; ++fx) {
                 const int32_t in_x = in_x_origin + p->dilation_width * fx;
                 if (in_x < 0 || in_x >= p->input_width) continue;
-                acc += (int64_t)((int32_t)filter[(fy * p->filter_width + fx) * p->output_depth + oc] *
-                                 (int32_t)input[((b * p->input_height + in_y) * p->input_width +
-                                                 in_x) * p->input_depth + ic]);
+                const int32_t f = filter[(fy * p->filter_width + fx) * p->output_depth + oc];
+                const int32_t v = input[((b * p->input_height + in_y) * p->input_width + in_x) *
+                                            p->input_depth + ic];
+                acc += (int64_t)(f * v);
               }
             }
             if (bias) acc += bias[oc];

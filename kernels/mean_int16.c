@@ -42,7 +42,8 @@ int rn_mean_int16(const rn_mean_params *p, const int16_t *input, int16_t *output
       rn_odometer_next(red_dims, strides, zeros, red_idx, &off, &unused);
     }
     /* TFLM forms sum - zp * count in int64 and narrows it to int32. */
-    v = rn_MultiplyByQuantizedMultiplier((int32_t)((int64_t)sum - (int64_t)p->input_zero_point * n_red),
+    v = rn_MultiplyByQuantizedMultiplier(
+            (int32_t)((int64_t)sum - (int64_t)p->input_zero_point * n_red),
                 multiplier, shift) +
         p->output_zero_point;
     output[o] = (int16_t)rn_clamp(v, -32768, 32767);

@@ -1,4 +1,5 @@
-/* SUB, int16: TFLM's reference_ops::Sub / BroadcastQuantSubSlow (SubFunc) for int16 tensors (the int8 arithmetic of sub.c on
+/* SUB, int16: TFLM's reference_ops::Sub / BroadcastQuantSubSlow (SubFunc) for int16
+ * tensors (the int8 arithmetic of sub.c on
  * int16 data; TFLM's Prepare uses left_shift 15 instead of 20 for int16 ADD/SUB
  * and clamps to the int16 activation range), with N-D broadcasting. */
 #include "include/rnnedge_fixedpoint.h"

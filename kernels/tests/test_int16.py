@@ -90,9 +90,11 @@ def test_fully_connected_16x8_matches_tflm(per_channel, bias, lib, rng):
 
 BINARY = {"ADD": (tf.add, ops.AddInt16), "SUB": (tf.subtract, ops.SubInt16),
           "MUL": (tf.multiply, ops.MulInt16)}
-BINARY_CASES = [("ADD", (1, 6, 5, 3), (1, 6, 5, 3), None), ("ADD", (2, 4, 5, 3), (1, 1, 5, 1), "relu"),
+BINARY_CASES = [("ADD", (1, 6, 5, 3), (1, 6, 5, 3), None),
+                ("ADD", (2, 4, 5, 3), (1, 1, 5, 1), "relu"),
                 ("SUB", (1, 6, 5, 3), (1, 6, 5, 3), None), ("SUB", (3, 1, 8), (1, 5, 1), "relu6"),
-                ("MUL", (1, 6, 5, 3), (1, 6, 5, 3), None), ("MUL", (2, 3, 4, 5), (1, 3, 1, 5), "relu")]
+                ("MUL", (1, 6, 5, 3), (1, 6, 5, 3), None),
+                ("MUL", (2, 3, 4, 5), (1, 3, 1, 5), "relu")]
 
 
 @pytest.mark.slow
