@@ -52,7 +52,7 @@ def _normalise(images, normalization, channels):
     return ((images - mean) / std).astype(np.float32)
 
 
-def _dataset_images(source, split, count, shape):
+def _dataset_images(source, split, count, shape, input_format="rgb"):
     """Up to `count` images (N, C, H, W) in [0, 1] of `split` of a dataset, via rnnedge.data:
     a folder, or the embedded synthetic set ("synthetic[:key=value,...]", generated at the
     model's input size with exactly `count` samples per split unless the spec sets n=)."""
@@ -67,7 +67,7 @@ def _dataset_images(source, split, count, shape):
         raise RnnedgeError(f"calibration folder {name} does not exist; pass a dataset folder "
                            "or --calib synthetic")
     try:
-        dataset = open_dataset(source, split, tuple(shape))
+        dataset = open_dataset(source, split, tuple(shape), input_format)
     except RnnedgeError as exc:
         raise RnnedgeError(f"cannot read calibration data {name}: {exc}") from None
     except (OSError, ValueError) as exc:
@@ -87,7 +87,7 @@ def _synthetic_set_fits(shape):
     return channels in (1, 3) and min(height, width) >= MIN_SIZE
 
 
-def _inputs(source, split, count, shape, normalization, option):
+def _inputs(source, split, count, shape, normalization, option, input_format="rgb"):
     """Samples from `source` as a list of (1, C, H, W) arrays; `option` names the count in errors.
 
     "synthetic" is the embedded synthetic dataset; for inputs it cannot render (fewer than 16
@@ -99,19 +99,22 @@ def _inputs(source, split, count, shape, normalization, option):
     if source.split(":")[0] == "synthetic" and not _synthetic_set_fits(shape):
         images = synthetic_images(count, shape, seed=SPLIT_SEEDS[split])
     else:
-        images = _dataset_images(source, split, count, shape)
+        images = _dataset_images(source, split, count, shape, input_format)
     batch = _normalise(images, normalization, shape[0])
     return [batch[i:i + 1] for i in range(len(batch))]
 
 
-def calibration_inputs(source, count, shape, normalization):
-    """Calibration samples: a list of (1, C, H, W) float32 arrays, normalised."""
-    return _inputs(source, "train", count, shape, normalization, "--calib-samples")
+def calibration_inputs(source, count, shape, normalization, input_format="rgb"):
+    """Calibration samples: a list of (1, C, H, W) float32 arrays, normalised; a dataset is
+    delivered as the camera of `input_format` gives it (rnnedge.sensor)."""
+    return _inputs(source, "train", count, shape, normalization, "--calib-samples",
+                   input_format)
 
 
-def check_inputs(source, count, shape, normalization):
+def check_inputs(source, count, shape, normalization, input_format="rgb"):
     """The calibration-independent check set: the dataset's `check` split."""
-    return _inputs(source, "check", count, shape, normalization, "--check-samples")
+    return _inputs(source, "check", count, shape, normalization, "--check-samples",
+                   input_format)
 
 
 def collect_ranges(onnx_model, samples):

@@ -80,14 +80,18 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
         calib = "synthetic-detect" + (calib or "synthetic")[len("synthetic"):]
     timings = {}
     start = time.perf_counter()
-    calib_set = calibration.calibration_inputs(calib, calib_samples, shape, normalization)
-    check_set = calibration.check_inputs(calib, check_samples, shape, normalization)
+    input_format = (meta.get("config") or {}).get("input_format", "rgb")
+    calib_set = calibration.calibration_inputs(calib, calib_samples, shape, normalization,
+                                               input_format)
+    check_set = calibration.check_inputs(calib, check_samples, shape, normalization,
+                                         input_format)
     onnx_model = export_onnx(model, shape)
     timings["onnx_s"] = time.perf_counter() - start
     t = time.perf_counter()
     converted = to_int8_tflite(onnx_model, calib_set)
     tflite = add_metadata(converted.tflite, preprocessing.METADATA_NAME,
-                          preprocessing.encode(shape, norm, meta.get("class_names")))
+                          preprocessing.encode(shape, norm, meta.get("class_names"),
+                                               input_format))
     if meta.get("zoo_name"):
         tflite = add_metadata(tflite, provenance.METADATA_NAME,
                               provenance.encode(meta["zoo_name"], meta.get("config")))
@@ -122,7 +126,7 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
         "onnx_nodes": len(onnx_model.graph.node),
         "input": {"shape_nhwc": list(port.shape), "dtype": "int8",
                   "scale": port.scale, "zero_point": port.zero_point,
-                  "normalization": norm,
+                  "normalization": norm, "format": input_format,
                   "note": "feed (image in [0,1] - mean) / std, NHWC, quantised with scale/zero_point"},
         "outputs": [{"shape": list(p.shape), "scale": p.scale, "zero_point": p.zero_point}
                     for p in converted.outputs],

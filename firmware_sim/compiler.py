@@ -23,7 +23,7 @@ an operator's inputs and outputs is refused with an error naming the operator:
                       the padded tensor is never written.
 Shape-arithmetic operators are evaluated at compile time (folding.py).
 
-Imports numpy, rnnedge.errors, rnnedge.budget, rnnedge.tflite, rnnedge.planner, rnnedge.kernels,
+Imports numpy, dataclasses, rnnedge.errors, rnnedge.budget, rnnedge.tflite, rnnedge.planner, rnnedge.kernels,
 rnnedge.op_table (MACs, in-place capabilities) and this package's program, operators and
 folding modules.
 """
@@ -36,13 +36,14 @@ from rnnedge.budget import check_bytes, default_max_arena
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import operators
 from rnnedge.firmware_sim.folding import fold
-from rnnedge.firmware_sim.program import CTYPES, NULL, Call, Constant, Port, Program, Ref, Step
+from rnnedge.firmware_sim.program import (CTYPES, NULL, Call, Constant, Port, Program, Ref, Step,
+                                          Variable)
 from rnnedge.kernels import ops as kernel_ops
 from rnnedge.kernels import structs
 from rnnedge.op_table import info, op_macs
 from rnnedge.planner import plan as make_plan
 from rnnedge.planner.fused_pad import explicit_padding
-from rnnedge.planner.lifetimes import ROW_SCRATCH, tensor_lifetimes
+from rnnedge.planner.lifetimes import ALIGNMENT, KERNEL_SCRATCH, ROW_SCRATCH, tensor_lifetimes
 from rnnedge.tflite import Model, read_model
 
 
@@ -93,6 +94,7 @@ class _Builder:
         self.scratch = 0
         self.row_buffers = {b.op: b for b in plan.buffers
                             if b.kind == ROW_SCRATCH}
+        self.variables = {}
 
     # -- operands -------------------------------------------------------------------------
     def flash(self, key, array, name) -> Ref:
@@ -109,10 +111,26 @@ class _Builder:
         tensor = self.sg.tensors[t]
         if tensor.data is not None:
             return self.flash(("tensor", t), np.asarray(tensor.data), tensor.name)
+        if tensor.is_variable:
+            return self.variable(t)
         if t not in self.plan.tensor_offsets:
             raise RnnedgeError(f"{where}: the plan gives tensor {tensor.name} no arena offset")
         return Ref("arena", int(self.plan.tensor_offsets[t]), tensor.nbytes,
                    CTYPES.get(tensor.dtype, "int8_t"))
+
+    def variable(self, t: int) -> Ref:
+        """The Ref of VARIABLE tensor `t` in the variable buffer (placed on first use, 16-byte
+        aligned); a reset fills it with the int8 zero point, else 0, as TFLM does."""
+        tensor = self.sg.tensors[t]
+        if t not in self.variables:
+            offset = -(-max((v.offset + v.nbytes for v in self.variables.values()),
+                            default=0) // ALIGNMENT) * ALIGNMENT
+            q = tensor.quantization
+            zero = int(q.zero_points[0]) if tensor.type_name == "INT8" and q is not None \
+                and len(q.zero_points) else 0
+            self.variables[t] = Variable(t, tensor.name, offset, tensor.nbytes, zero & 0xFF)
+        v = self.variables[t]
+        return Ref("variable", v.offset, v.nbytes, CTYPES.get(tensor.dtype, "int8_t"))
 
     def weights(self, op, kernel) -> tuple:
         """(filter, bias) flash Refs of a conv / fully-connected / transpose-conv kernel (the
@@ -163,6 +181,13 @@ class _Builder:
             self._check_alias(where, op.opcode, prep, ins, outs)
             if isinstance(kernel, WEIGHTED):
                 args = (ins[0], *self.weights(op, kernel), outs[0])
+            elif hasattr(kernel, "state_shapes"):  # recurrent: constants, states, scratch
+                consts = [NULL if a is None else self.flash(("op", i, name), a,
+                                                            f"op{i} {op.opcode} {name}")
+                          for name, a in kernel.constants]
+                scratch = replace(self._row_scratch(i, kernel.scratch_nbytes, scope, own=True),
+                                  ctype=CTYPES[kernel.scratch_dtype])
+                args = (ins[0], *consts, *ins[1:], scratch, outs[0])
             else:
                 args = (*ins, outs[0])
             calls = [Call(kernel.entry, kernel.params, args)]
@@ -290,14 +315,17 @@ class _Builder:
                 rows.append((params, x_row, p.output_width * p.output_depth))
         return rows
 
-    def _row_scratch(self, conv: int, nbytes: int, scope: int) -> Ref:
+    def _row_scratch(self, conv: int, nbytes: int, scope: int, own: bool = False) -> Ref:
         """The plan's row scratch buffer of fused conv `conv` (inplace plans have one), else a
-        region of `nbytes` free in the arena during `scope`, else the separate row scratch."""
+        region of `nbytes` free in the arena during `scope` (`own`: the kernel scratch the plan
+        reserves for operator `conv` counts as free, for the kernel's own use), else the
+        separate row scratch."""
         row = self.row_buffers.get(conv)
         if row is not None and row.nbytes >= nbytes:
             return Ref("arena", int(self.plan.buffer_offsets[row.id]), nbytes)
         busy = sorted((self.plan.buffer_offsets[b.id], self.plan.buffer_offsets[b.id] + b.size)
-                      for b in self.plan.buffers if b.first <= scope <= b.last)
+                      for b in self.plan.buffers if b.first <= scope <= b.last
+                      and not (own and b.op == conv and b.kind == KERNEL_SCRATCH))
         start = 0
         for lo, hi in busy:
             if lo - start >= nbytes:
@@ -395,4 +423,4 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
                    outputs=tuple(_port(sg, t, plan, "output") for t in sg.outputs),
                    placement=placement,
                    lifetimes={t: tuple(life[t]) for t in placement if t in life},
-                   keep=tuple(builder.keep))
+                   keep=tuple(builder.keep), variables=tuple(builder.variables.values()))

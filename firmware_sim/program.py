@@ -2,8 +2,10 @@
 runtime (runtime.py) and the C code generator (codegen.py) both execute, so they compute the
 same bits. A `Program` is what a microcontroller build would hold: the kernel calls in
 execution order (each a C entry point, its params struct, and pointer arguments (`Ref`) into
-the arena, into flash constants, or into a row scratch), the constants apart as "flash", the
-arena size and the tensor placement of the plan.
+the arena, into flash constants, into a row scratch, or into the variable buffer), the
+constants apart as "flash", the arena size, the tensor placement of the plan, and the
+variable tensors (recurrent state kept across invocations outside the arena, as TFLM keeps
+them in its persistent memory).
 
 Imports numpy, ctypes and rnnedge.tflite (the Model type) only.
 """
@@ -17,7 +19,8 @@ from rnnedge.tflite import Model
 
 CTYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.float32): "float",
           np.dtype(np.int32): "int32_t", np.dtype(np.int16): "int16_t",
-          np.dtype(np.int64): "int64_t"}
+          np.dtype(np.int64): "int64_t",
+          np.dtype(np.bool_): "int8_t"}  # a bool tensor: one 0/1 byte per element, as TFLM's
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,19 @@ class Port:
 
 
 @dataclass(frozen=True)
+class Variable:
+    """A VARIABLE tensor (an LSTM's or SVDF's state): `nbytes` at byte `offset` of the
+    variable buffer, which persists across invocations; a reset sets every byte to `fill`
+    (TFLM's ResetVariableTensors: an int8 tensor's zero point, else 0)."""
+
+    tensor: int
+    name: str
+    offset: int
+    nbytes: int
+    fill: int
+
+
+@dataclass(frozen=True)
 class Program:
     """A compiled model (see module docstring). `placement` maps each arena tensor the
     program touches to (offset, nbytes); `lifetimes` maps it to its (first, last) scope."""
@@ -99,6 +115,12 @@ class Program:
     placement: dict
     lifetimes: dict
     keep: tuple = field(repr=False, default=())
+    variables: tuple = ()
+
+    @property
+    def variable_bytes(self) -> int:
+        """Size of the variable-tensor buffer (each variable 16-byte aligned)."""
+        return max((v.offset + v.nbytes for v in self.variables), default=0)
 
     @property
     def flash_bytes(self) -> int:

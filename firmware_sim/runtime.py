@@ -4,7 +4,8 @@ One static numpy uint8 buffer holds the whole arena (exactly `Program.arena` byt
 two guard zones; every activation is a view into it; the flash constants and the row
 scratch are separate buffers, as on a device. All kernel pointers are bound once in
 `Runtime.__init__`, so an inference allocates nothing: it copies the input bytes in, calls
-the C kernels in order, and copies the output bytes out.
+the C kernels in order, and copies the output bytes out. The variable tensors (LSTM / SVDF
+state) live in their own buffer, kept across invocations until `reset()`, as TFLM keeps them.
 
 Debug mode (`debug=True`) proves a plan safe while it runs: before the first step the arena
 is poisoned; after every step it checks the guard bytes, verifies that every tensor still to
@@ -45,6 +46,8 @@ class Runtime:
         self._memory = np.full(program.arena + 2 * GUARD, GUARD_BYTE, dtype=np.uint8)
         self.arena = self._memory[GUARD:GUARD + program.arena]
         self._scratch = np.zeros(max(program.scratch, 1), dtype=np.uint8)
+        self._variables = np.zeros(max(program.variable_bytes, 1), dtype=np.uint8)
+        self.reset()
         self._calls = []
         for step in program.steps:
             bound = [(getattr(lib, c.entry), ctypes.byref(c.params),
@@ -72,6 +75,8 @@ class Runtime:
             return self.arena.ctypes.data + ref.offset
         if ref.space == "scratch":
             return self._scratch.ctypes.data + ref.offset
+        if ref.space == "variable":
+            return self._variables.ctypes.data + ref.offset
         return self.program.constants[ref.offset].data.ctypes.data
 
     def _bind(self, arg):
@@ -84,6 +89,13 @@ class Runtime:
         return ctypes.cast(self._address(arg), _PTR[arg.ctype])
 
     # -- running --------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Reset the variable tensors (recurrent state) as TFLM's MicroInterpreter::Reset
+        does: every byte to the int8 zero point, or 0. The state is otherwise kept across
+        invocations; a new Runtime starts reset, as TFLM's AllocateTensors does."""
+        for v in self.program.variables:
+            self._variables[v.offset:v.offset + v.nbytes] = v.fill
+
     def invoke(self, *inputs) -> list:
         """Run one inference on `inputs` (one array per graph input, the model's shape and
         dtype) and return copies of the outputs."""

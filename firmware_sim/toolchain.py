@@ -32,11 +32,12 @@ def arm_tools() -> dict:
             "qemu": shutil.which(QEMU) is not None}
 
 
-def _sources(directory: Path) -> list:
-    """The C files of a firmware directory, in a stable order."""
+def _sources(directory: Path, main: tuple = ("main.c",)) -> list:
+    """The C files of a firmware directory, in a stable order (`main`: the main program's
+    files, e.g. sensor_input's camera-frame main)."""
     kernels = sorted(p.relative_to(directory).as_posix()
                      for p in (directory / "kernels").glob("*.c"))
-    return ["main.c", "model.c", *kernels]
+    return [*main, "model.c", *kernels]
 
 
 def _compile(cmd: list, directory: Path, what: str) -> None:
@@ -49,13 +50,14 @@ def _compile(cmd: list, directory: Path, what: str) -> None:
 
 
 def build_host(directory, output: str = "firmware", cc: str | None = None,
-               extra_flags: tuple = ()) -> Path:
-    """Compile the firmware in `directory` for the host; returns the executable's path."""
+               extra_flags: tuple = (), main: tuple = ("main.c",)) -> Path:
+    """Compile the firmware in `directory` for the host (main program `main`); returns the
+    executable's path."""
     directory = Path(directory)
     cc = cc or os.environ.get("CC", "cc")
     if shutil.which(cc) is None:
         raise RnnedgeError(f"C compiler '{cc}' not found: install gcc/clang or set CC")
-    cmd = [cc, *cflags.COMMON, *extra_flags, "-o", output, *_sources(directory), "-lm"]
+    cmd = [cc, *cflags.COMMON, *extra_flags, "-o", output, *_sources(directory, main), "-lm"]
     _compile(cmd, directory, "building the firmware")
     return directory / output
 

@@ -17,6 +17,7 @@ P_I8 = ctypes.POINTER(ctypes.c_int8)
 P_F32 = ctypes.POINTER(ctypes.c_float)
 P_I16 = ctypes.POINTER(ctypes.c_int16)
 P_I64 = ctypes.POINTER(ctypes.c_int64)
+P_VOID = ctypes.c_void_p
 DIMS = I32 * MAX_DIMS
 
 
@@ -157,6 +158,29 @@ class ResizeNearestNeighborParams(ctypes.Structure):
                      "output_width", "align_corners", "half_pixel_centers")
 
 
+class LstmGateParams(ctypes.Structure):
+    _fields_ = _ints("input_multiplier", "input_shift", "recurrent_multiplier",
+                     "recurrent_shift", "input_weights_offset", "recurrent_weights_offset")
+
+
+class UnidirectionalSequenceLstmParams(ctypes.Structure):
+    _fields_ = _ints("batches", "time_steps", "input_depth", "state_depth", "time_major",
+                     "input_offset", "hidden_offset") + [
+        ("input_gate", LstmGateParams), ("forget_gate", LstmGateParams),
+        ("cell_gate", LstmGateParams), ("output_gate", LstmGateParams)] + _ints(
+        "forget_cell_multiplier", "forget_cell_shift",
+        "input_cell_multiplier", "input_cell_shift", "hidden_multiplier", "hidden_shift",
+        "hidden_zero_point", "cell_tanh_multiplier", "cell_tanh_shift", "use_cell_clip",
+        "cell_clip")
+
+
+class SvdfParams(ctypes.Structure):
+    _fields_ = _ints("batches", "input_depth", "num_filters", "num_units", "rank",
+                     "memory_size", "state_int16", "input_zero_point", "state_zero_point",
+                     "output_zero_point", "feature_multiplier", "feature_shift",
+                     "time_multiplier", "time_shift")
+
+
 class TransposeConvParams(ctypes.Structure):
     _fields_ = _ints("batches", "input_height", "input_width", "input_depth",
                      "filter_height", "filter_width", "output_height", "output_width",
@@ -212,6 +236,9 @@ SIGNATURES = {
     "rn_dequantize": (DequantizeParams, [P_I8, P_F32]),
     "rn_softmax": (SoftmaxParams, [P_I8, P_I8]),
     "rn_resize_nearest_neighbor": (ResizeNearestNeighborParams, [P_I8, P_I8]),
+    "rn_unidirectional_sequence_lstm": (UnidirectionalSequenceLstmParams,
+                                        [P_I8, P_I8, P_I32, P_I8, P_I16, P_I16, P_I8]),
+    "rn_svdf": (SvdfParams, [P_I8, P_I8, P_VOID, P_I32, P_VOID, P_I32, P_I8]),
     "rn_transpose_conv": (TransposeConvParams, [P_I8, P_I8, P_I32, P_I8]),
     "rn_conv_2d_16x8": (Conv2DParams, [P_I16, P_I8, P_I64, P_I16]),
     "rn_depthwise_conv_2d_16x8": (DepthwiseConv2DParams, [P_I16, P_I8, P_I64, P_I16]),
@@ -232,6 +259,109 @@ SIGNATURES = {
     "rn_tanh_int16": (SigmoidInt16Params, [P_I16, P_I16]),
     "rn_logistic_int16": (SigmoidInt16Params, [P_I16, P_I16]),
 }
+
+
+# ---- elementwise math (issue 17) ----
+class LeakyReluParams(ctypes.Structure):
+    _fields_ = _ints("size", "input_zero_point", "output_zero_point", "output_multiplier_alpha",
+                     "output_shift_alpha", "output_multiplier_identity", "output_shift_identity")
+
+
+class HardSwishParams(ctypes.Structure):
+    _fields_ = _ints("size", "input_zero_point", "output_zero_point",
+                     "reluish_multiplier_fixedpoint_int16", "reluish_multiplier_exponent",
+                     "output_multiplier_fixedpoint_int16", "output_multiplier_exponent")
+
+
+class AbsParams(ctypes.Structure):
+    _fields_ = _ints("size", "input_offset", "output_offset", "needs_rescale", "multiplier",
+                     "shift")
+
+
+class RsqrtParams(ctypes.Structure):
+    _fields_ = _ints("size", "input_offset", "output_offset", "multiplier", "shift")
+
+
+class PreluParams(ctypes.Structure):
+    _fields_ = [("shape", Broadcast)] + _ints(
+        "input_offset", "alpha_offset", "output_offset", "output_multiplier_1", "output_shift_1",
+        "output_multiplier_2", "output_shift_2")
+
+
+class MaximumMinimumParams(ctypes.Structure):
+    _fields_ = [("shape", Broadcast)]
+
+
+class SquaredDifferenceParams(ctypes.Structure):
+    _fields_ = _ADD_FIELDS
+
+
+class DivParams(ctypes.Structure):
+    _fields_ = MulParams._fields_
+
+
+class ComparisonParams(ctypes.Structure):
+    _fields_ = [("shape", Broadcast)] + _ints(
+        "rescale", "left_shift", "input1_offset", "input1_multiplier", "input1_shift",
+        "input2_offset", "input2_multiplier", "input2_shift")
+
+
+class LogicalParams(ctypes.Structure):
+    _fields_ = [("shape", Broadcast)]
+
+
+class LogicalNotParams(ctypes.Structure):
+    _fields_ = _ints("size")
+
+
+class SelectV2Params(ctypes.Structure):
+    _fields_ = [("dims", DIMS), ("strides_condition", DIMS), ("strides_x", DIMS),
+                ("strides_y", DIMS)]
+
+
+class LogSoftmaxParams(ctypes.Structure):
+    _fields_ = _ints("outer_size", "depth", "input_multiplier", "input_left_shift",
+                     "reverse_scaling_divisor", "reverse_scaling_right_shift", "diff_min")
+
+
+class EluParams(ctypes.Structure):
+    _fields_ = [("size", I32), ("table", ctypes.c_int8 * 256)]
+
+
+class GeluParams(ctypes.Structure):
+    _fields_ = EluParams._fields_
+
+
+class CastParams(ctypes.Structure):
+    _fields_ = _ints("size", "input_type", "output_type")
+
+
+_BINARY_I8 = [P_I8, P_I8, P_I8]
+SIGNATURES.update({
+    "rn_leaky_relu": (LeakyReluParams, [P_I8, P_I8]),
+    "rn_hard_swish": (HardSwishParams, [P_I8, P_I8]),
+    "rn_abs": (AbsParams, [P_I8, P_I8]),
+    "rn_rsqrt": (RsqrtParams, [P_I8, P_I8]),
+    "rn_prelu": (PreluParams, _BINARY_I8),
+    "rn_maximum": (MaximumMinimumParams, _BINARY_I8),
+    "rn_minimum": (MaximumMinimumParams, _BINARY_I8),
+    "rn_squared_difference": (SquaredDifferenceParams, _BINARY_I8),
+    "rn_div": (DivParams, _BINARY_I8),
+    "rn_equal": (ComparisonParams, _BINARY_I8),
+    "rn_not_equal": (ComparisonParams, _BINARY_I8),
+    "rn_less": (ComparisonParams, _BINARY_I8),
+    "rn_less_equal": (ComparisonParams, _BINARY_I8),
+    "rn_greater": (ComparisonParams, _BINARY_I8),
+    "rn_greater_equal": (ComparisonParams, _BINARY_I8),
+    "rn_logical_and": (LogicalParams, _BINARY_I8),
+    "rn_logical_or": (LogicalParams, _BINARY_I8),
+    "rn_logical_not": (LogicalNotParams, [P_I8, P_I8]),
+    "rn_select_v2": (SelectV2Params, [P_I8, P_I8, P_I8, P_I8]),
+    "rn_log_softmax": (LogSoftmaxParams, [P_I8, P_I8]),
+    "rn_elu": (EluParams, [P_I8, P_I8]),
+    "rn_gelu": (GeluParams, [P_I8, P_I8]),
+    "rn_cast": (CastParams, [ctypes.c_void_p, ctypes.c_void_p]),
+})
 
 
 def declare(lib: ctypes.CDLL) -> ctypes.CDLL:

@@ -9,14 +9,14 @@ zero point (round half away from zero, as TFLite's QUANTIZE), run, and the int8 
 dequantised with the output tensor's parameters for the float-vs-int8 error metrics.
 
 Imports: numpy, torch (for the float model), rnnedge.{tflite, data, checkpoint, metrics,
-preprocessing, budget, rebuild, firmware_sim.backends}.
+preprocessing, sensor, budget, rebuild, firmware_sim.backends}.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from rnnedge import metrics, preprocessing
+from rnnedge import metrics, preprocessing, sensor
 from rnnedge.errors import RnnedgeError
 
 
@@ -80,12 +80,13 @@ def _float_logits(torch_model, x, batch=256):
 
 
 def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", samples=None, trust_pickle=False,
-              progress=None, max_arena=None, jobs=None, kernels=None):
+              progress=None, max_arena=None, jobs=None, kernels=None, input_format=None):
     """Run the check and return a `CheckResult`. `data` is a dataset spec ("synthetic", a path);
     `samples` limits the check split to its first N samples; `progress(done, total)` is called
     after each batch; `max_arena` bounds the backend's arena (rnnedge.budget); `jobs` workers run
     the c backend (default: the available cores; results identical to one) on kernel set
-    `kernels` (firmware_sim.parallel)."""
+    `kernels` (firmware_sim.parallel). The data is delivered in the model's camera format
+    (rnnedge.sensor); an `input_format` that differs from it is an error."""
     from rnnedge.data import open_dataset
     from rnnedge.firmware_sim.parallel import resolve_jobs, run_samples
     from rnnedge.tflite import read_model
@@ -100,6 +101,7 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
         torch_model, meta = load(float_checkpoint, trust_pickle=trust_pickle)
         norm = meta.get("normalization") or {"mean": [0.0], "std": [1.0]}
         normalization, class_names = (norm["mean"], norm["std"]), meta.get("class_names")
+        stored = (meta.get("config") or {}).get("input_format")
     else:
         found = preprocessing.decode(model)
         if found is None:
@@ -107,6 +109,8 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
                                "so the check knows the input normalisation")
         norm = found["normalization"]
         normalization, class_names = (norm["mean"], norm["std"]), found["class_names"]
+        stored = found["input_format"]
+    fmt = sensor.resolve_format(stored, input_format, tflite_path)
     for key, values in zip(("mean", "std"), normalization):
         if len(values) not in (1, channels):
             raise RnnedgeError(f"the normalisation has {len(values)} {key} values but the model "
@@ -118,7 +122,7 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
         from rnnedge.budget import DATA_BYTES
         from rnnedge.rebuild import check_activation_bytes
         check_activation_bytes(torch_model, (channels, height, width), DATA_BYTES)
-    dataset = open_dataset(data, "check", image_shape=(channels, height, width))
+    dataset = open_dataset(data, "check", (channels, height, width), fmt)
     images, labels = dataset.images, np.asarray(dataset.labels)
     if samples is not None:
         images, labels = images[:samples], labels[:samples]

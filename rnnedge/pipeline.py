@@ -41,6 +41,7 @@ class PipelineSettings:
     backend: str = "c"
     planner: str = "inplace"
     seed: int = 0
+    input_format: str = "rgb"  # the camera's format (rnnedge.sensor): rgb, gray, bayer-...
     progress: bool = True
     log: object = field(default=None, repr=False)  # callable(str) for one-line progress notes
 
@@ -82,7 +83,8 @@ def measure_model(name, settings):
     clock = _StageClock()
     log(f"{name}: training {settings.epochs} epochs on {data}")
     trained = train(name, data, out=base + ".pt", config=TrainConfig(epochs=settings.epochs, seed=settings.seed),
-                    progress=settings.progress, log=lambda line: log(f"{name}: {line}"))
+                    progress=settings.progress, log=lambda line: log(f"{name}: {line}"),
+                    input_format=settings.input_format)
     clock.lap("train")
     model, meta = checkpoint.load(base + ".pt")
     log(f"{name}: exporting int8")
@@ -95,6 +97,7 @@ def measure_model(name, settings):
     clock.lap("check")
     return {
         "model": name,
+        "input_format": settings.input_format,
         "params": trained.parameters,
         "weight_bytes": report["weight_bytes"],
         "arena": report["arena"],
@@ -136,4 +139,5 @@ def run_pipeline(settings):
             "models": [measure_model(name, settings) for name in settings.models],
             "settings": {"data": _data_spec(settings), "epochs": settings.epochs, "backend": settings.backend,
                          "planner": settings.planner, "check_samples": settings.check_samples,
+                         "input_format": settings.input_format,
                          "workdir": os.path.abspath(settings.workdir)}}

@@ -2,12 +2,13 @@
 
 The exporter writes one metadata entry, `METADATA_NAME`, holding JSON
 `{"input_shape": [C, H, W], "normalization": {"mean": [...], "std": [...]},
-"class_names": [...] | null}`, so `rnnedge check model.tflite` can prepare images without the
+"class_names": [...] | null, "input_format": "rgb" | "gray" | "bayer-rggb" | ...}` (the
+camera format, rnnedge.sensor; absent means rgb), so `rnnedge check model.tflite` can prepare images without the
 float checkpoint. TFLM and TFLite ignore metadata they do not know.
 
 `quantize_input` is the one float -> int8 input quantisation every stage uses (the export's
 verification, `rnnedge check`): TFLite's QUANTIZE arithmetic exactly. Imports: json, numpy,
-errors.
+errors, sensor.
 """
 
 import json
@@ -20,12 +21,15 @@ from rnnedge.errors import RnnedgeError
 METADATA_NAME = "rnnedge_preprocessing"
 
 
-def encode(input_shape, normalization, class_names=None):
-    """The metadata bytes (deterministic: sorted keys, no whitespace)."""
+def encode(input_shape, normalization, class_names=None, input_format="rgb"):
+    """The metadata bytes (deterministic: sorted keys, no whitespace; `input_format` written
+    only when it is not rgb, so RGB exports keep their bytes)."""
     payload = {"input_shape": [int(d) for d in input_shape],
                "normalization": {"mean": [float(v) for v in normalization["mean"]],
                                  "std": [float(v) for v in normalization["std"]]},
                "class_names": None if class_names is None else [str(c) for c in class_names]}
+    if input_format != "rgb":
+        payload["input_format"] = input_format
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
@@ -41,6 +45,7 @@ def decode(model):
         norm = payload["normalization"]
         shape, mean, std = payload["input_shape"], norm["mean"], norm["std"]
         names = payload.get("class_names")
+        input_format = payload.get("input_format", "rgb")
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         raise RnnedgeError(f"the model's {METADATA_NAME!r} metadata is not valid preprocessing JSON") from None
     if not (isinstance(shape, list) and len(shape) == 3 and all(_is_int(d) and d >= 1 for d in shape)):
@@ -53,7 +58,11 @@ def decode(model):
         _bad("normalization.std", "positive numbers")
     if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
         _bad("class_names", "a list of strings")
-    return {"input_shape": shape, "normalization": {"mean": mean, "std": std}, "class_names": names}
+    from rnnedge.sensor import FORMATS, channels
+    if input_format not in FORMATS or channels(input_format) != shape[0]:
+        _bad("input_format", f"one of {', '.join(FORMATS)} matching input_shape's channels")
+    return {"input_shape": shape, "normalization": {"mean": mean, "std": std}, "class_names": names,
+            "input_format": input_format}
 
 
 def _is_int(v):

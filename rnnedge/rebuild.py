@@ -5,6 +5,7 @@ name up in a module. It is one of:
   - a zoo model (`rnnedge.zoo` name) with the build arguments the zoo documents:
       CIFAR models   num_classes (1..MAX_CLASSES), cell, rnn_channels (Cmid, Cout)
       detectors      cell, rnn_channels {head row 18..22: (Cmid, Cout)}, predict_channels
+      both           input_format (rnnedge.sensor.FORMATS)
   - one of rnnedge's own image-RNN layers, named "rnnedge.layers.<Class>" (or by its defining
     module, "rnnedge.layers.image_rnn.<Class>"), with its constructor arguments.
 `zoo_arguments(name, config)` and `layer_arguments(config)` return the validated keyword
@@ -58,7 +59,13 @@ def _cifar_arguments():
         "num_classes": lambda f, v: _int(f, v, 1, MAX_CLASSES),
         "cell": lambda f, v: _choice(f, v, _cells()),
         "rnn_channels": _channels_pair,
+        "input_format": _input_format,
     }
+
+
+def _input_format(field, value):
+    from rnnedge.sensor import FORMATS
+    return _choice(field, value, FORMATS)
 
 
 def _detection_arguments():
@@ -76,6 +83,7 @@ def _detection_arguments():
         "cell": lambda f, v: _choice(f, v, _cells()),
         "rnn_channels": rnn_channels,
         "predict_channels": lambda f, v: None if v is None else _int(f, v, 1, MAX_CHANNELS),
+        "input_format": _input_format,
     }
 
 

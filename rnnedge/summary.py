@@ -38,6 +38,8 @@ class Summary:
     model: str
     input_shape: list
     rows: list = field(default_factory=list)
+    input_format: str = "rgb"
+    sensor_rows: dict = field(default_factory=dict)  # row: the RGB model's params (paper row)
 
     @property
     def total_params(self):
@@ -58,6 +60,10 @@ class Summary:
                         "output_shape": r.output_shape, "params": r.params, "formula_params": r.formula_params,
                         "macs": r.macs, "paper_params": r.paper_params, "match": r.match} for r in self.rows],
             "total_params": self.total_params,
+            "input_format": self.input_format,
+            "sensor_rows": [{"name": row, "params": next(r.params for r in self.rows
+                                                         if r.name == row),
+                             "rgb_params": rgb} for row, rgb in self.sensor_rows.items()],
             "total_macs": self.total_macs,
             "paper_rows_total": entry.paper_rows_total,
             "paper_stated_total": {"value": stated, "table": where},
@@ -91,12 +97,20 @@ def _type_name(module):
     return "Conv2D"
 
 
-def summarize(name, input_hw=None, **kwargs):
+def summarize(name, input_hw=None, input_format="rgb", **kwargs):
     """Build zoo model `name` (kwargs select alternative readings) and summarise its rows, at
-    the zoo's input size or `input_hw` (H, W) (detectors: parameters stay, MACs change)."""
+    the zoo's input size or `input_hw` (H, W) (detectors: parameters stay, MACs change), for
+    camera format `input_format` (rnnedge.sensor): the rows whose parameters the folded
+    demosaic changes are reported apart (`sensor_rows`), not matched against the paper's
+    RGB figures."""
     entry = zoo.get(name)
-    input_shape = entry.input_shape if input_hw is None else (entry.input_shape[0], *input_hw)
-    model = zoo.build(name, **kwargs)
+    channels, height, width = zoo.input_shape(name, input_format)
+    input_shape = (channels, height, width) if input_hw is None else (channels, *input_hw)
+    model = zoo.build(name, input_format=input_format, **kwargs)
+    rgb_params = {}
+    if input_format != "rgb":
+        rgb_params = {row: accounting.module_params(module)
+                      for row, module in zoo.build(name, **kwargs).table_rows()}
     rows = model.table_rows()
     shapes = {}
     hooks = [module.register_forward_hook(
@@ -107,14 +121,19 @@ def summarize(name, input_hw=None, **kwargs):
     finally:
         for handle in hooks:
             handle.remove()
-    summary = Summary(name, list(input_shape))
+    summary = Summary(name, list(input_shape), input_format=input_format)
     paper = entry.paper_row_params
     for row, module in rows:
         row_macs = sum(v for m, v in macs.items() if any(m is sub for sub in module.modules()))
         in_shape, out_shape = shapes[row]
+        params = accounting.module_params(module)
+        paper_row = paper.get(row)
+        if row in rgb_params and rgb_params[row] != params:
+            summary.sensor_rows[row] = paper_row if paper_row is not None else rgb_params[row]
+            paper_row = None
         summary.rows.append(RowSummary(row, _type_name(module), _hwc(in_shape), _hwc(out_shape),
-                                       accounting.module_params(module), accounting.formula_params(module),
-                                       row_macs, paper.get(row)))
+                                       params, accounting.formula_params(module),
+                                       row_macs, paper_row))
     return summary
 
 
@@ -141,4 +160,10 @@ def format_table(summary):
     lines.append(f"total params {summary.total_params:,} ({rows_total}{paper})")
     lines.append(f"total MACs   {summary.total_macs:,} (eq. 17 for Conv2D/FC, eq. 18 x2 for SWS-BiRNN, "
                  f"additions counted)")
+    for row, rgb in summary.sensor_rows.items():
+        params = next(r.params for r in summary.rows if r.name == row)
+        how = "demosaic folded in" if summary.input_format.startswith("bayer") else "gray"
+        lines.append(f"input stage ({summary.input_format}): row {row} reads the sensor's "
+                     f"1-channel tensor ({how}): {params:,} params (the paper's RGB row: "
+                     f"{rgb:,}; {params - rgb:+,})")
     return "\n".join(lines)

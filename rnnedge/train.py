@@ -345,9 +345,10 @@ def _epoch_line(record, epochs, improved, speed):
 
 
 def train(model_name, data="synthetic", *, out="model.pt", config=TrainConfig(),
-          runtime=Runtime(), resume=False, progress=False, log=None, threads=None):
-    """Build zoo model `model_name` with the class count of `data` (an `open_dataset` spec)
-    and `fit` it; `threads` sets torch's intra-op threads for the run (default: the CPUs
+          runtime=Runtime(), resume=False, progress=False, log=None, threads=None,
+          input_format="rgb", sensor_noise=0.0):
+    """Build zoo model `model_name` with the class count of `data` (an `open_dataset` spec,
+    delivered as the sensor of `input_format` gives it, rnnedge.sensor) and `fit` it; `threads` sets torch's intra-op threads for the run (default: the CPUs
     this process may use, shared among the processes torchrun starts on this machine)."""
     from rnnedge import zoo
 
@@ -361,17 +362,20 @@ def train(model_name, data="synthetic", *, out="model.pt", config=TrainConfig(),
     if threads is not None and not 1 <= threads <= cpus:
         raise RnnedgeError(f"--threads {threads}: give 1 to {cpus} (this machine's CPUs)")
     world = World.from_environment()
-    train_set = open_dataset(data, "train", entry.input_shape)
-    val_set = open_dataset(data, "val", entry.input_shape)
+    shape = zoo.input_shape(model_name, input_format)
+    train_set = open_dataset(data, "train", shape, input_format, sensor_noise)
+    val_set = open_dataset(data, "val", shape, input_format, sensor_noise)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or max(1, _usable_cpus() // world.local_size))
     try:
         torch.manual_seed(config.seed)
         model_config = {"num_classes": train_set.num_classes}
+        if input_format != "rgb":
+            model_config["input_format"] = input_format
         model = zoo.build(model_name, **model_config)
         set_form(model, TRAINING_FORM)
         return fit(model, train_set, val_set, out=out, config=config,
-                   input_shape=tuple(entry.input_shape), zoo_name=model_name,
+                   input_shape=shape, zoo_name=model_name,
                    model_config=model_config, runtime=runtime, resume=resume,
                    progress=progress, log=log)
     finally:

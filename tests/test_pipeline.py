@@ -34,3 +34,18 @@ def test_pipeline_row_matches_its_stages(tmp_path):
     assert [e["epoch"] for e in row["train_epochs"]] == [1]
     assert row["train_epochs"][0]["images_per_s"] == pytest.approx(
         400 / row["train_epochs"][0]["train_s"], rel=1e-6)  # 400 images, none dropped
+
+
+@pytest.mark.slow
+def test_pipeline_runs_a_bayer_model(tmp_path):
+    settings = PipelineSettings(workdir=str(tmp_path), models=("cifar-resnet18-thin",), epochs=1,
+                                train_samples=200, check_samples=50, progress=False,
+                                input_format="bayer-rggb")
+    (row,) = run_pipeline(settings)["models"]
+    assert row["input_format"] == "bayer-rggb"
+    model = read_model(row["tflite"])
+    tin = model.subgraphs[0].tensors[model.subgraphs[0].inputs[0]]
+    assert list(tin.shape) == [1, 32, 32, 1]
+    # conv 1 reads the mosaic: a 5x5x1 kernel (3x3x3 RGB with the demosaic folded in) -> 12
+    # channels (ResNet18 width 0.2), 25 * 12 - 27 * 12 = -24 against the RGB model's 153,834
+    assert row["params"] == 153_834 - 24

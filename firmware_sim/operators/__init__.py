@@ -28,12 +28,21 @@ import numpy as np
 
 from rnnedge import op_table
 from rnnedge.errors import RnnedgeError
-from rnnedge.firmware_sim.operators import conv, elementwise, shape_ops
-from rnnedge.firmware_sim.operators import int16, transpose_conv
+from rnnedge.firmware_sim.operators import (conv, elementwise, elementwise_math, int16,
+                                             recurrent, shape_ops, transpose_conv)
 from rnnedge.firmware_sim.operators.context import Context, tensor_quant
 from rnnedge.kernels import ops as kernel_ops
 
-OPERATORS = {**conv.PREPARERS, **elementwise.PREPARERS, **shape_ops.PREPARERS}
+INT8 = np.dtype(np.int8)
+FLOAT32 = np.dtype(np.float32)
+BOOL = np.dtype(np.bool_)
+INT32 = np.dtype(np.int32)
+INT16 = np.dtype(np.int16)
+_OUTPUT_DTYPES = {"DEQUANTIZE": (FLOAT32,), "CAST": (INT8, INT32, FLOAT32, BOOL),
+                  "QUANTIZE": (INT8, INT16)}
+_DTYPE_NAMES = {INT8: "INT8", FLOAT32: "FLOAT32", BOOL: "BOOL", INT32: "INT32", INT16: "INT16"}
+OPERATORS = {**conv.PREPARERS, **elementwise.PREPARERS, **shape_ops.PREPARERS,
+             **recurrent.PREPARERS, **elementwise_math.PREPARERS}
 OPERATORS.update(transpose_conv.PREPARERS)
 OPERATORS.update(int16.PREPARERS)  # int16 operands of the ops above; others pass through
 
@@ -51,9 +60,11 @@ class Prepared:
 
 
 def _dtypes_ok(c: Context, data: tuple) -> None:
-    """Data operands have a type of the op table's `dtypes` for the op (INT8, INT16 where a
-    16x8 kernel exists, FLOAT32 into QUANTIZE); outputs have the inputs' type (TFLM's rule),
-    except QUANTIZE (writes INT8 or INT16) and DEQUANTIZE (writes FLOAT32)."""
+    """Activations have a type of the op table's `dtypes` (int8; int16 where a 16x8 kernel
+    exists; QUANTIZE may read float32, the logical ops, SELECT_V2 and CAST bool); outputs are
+    int8, or int16 when the activation input is (TFLM's same-type rule); QUANTIZE writes int8
+    or int16, DEQUANTIZE float32, CAST int8, int32, float32 or bool, the "compare" category
+    bool."""
     allowed = op_table.info(c.op.opcode).dtypes
     for t in data:
         tensor = c.sg.tensors[t]
@@ -61,31 +72,26 @@ def _dtypes_ok(c: Context, data: tuple) -> None:
             c.fail(f"input {tensor.name} is {tensor.type_name}; the C kernels take "
                    f"{' or '.join(a for a in allowed if a != 'FLOAT32')} activations for "
                    f"{c.op.opcode}")
-    if c.op.opcode == "DEQUANTIZE":
-        outputs_allowed = ("FLOAT32",)
-    elif c.op.opcode == "QUANTIZE":
-        outputs_allowed = tuple(a for a in allowed if a != "FLOAT32")
-    else:
-        outputs_allowed = (c.sg.tensors[data[0]].type_name,) if data else allowed
     for t in c.op.outputs:
         tensor = c.sg.tensors[t]
-        if tensor.type_name not in outputs_allowed:
+        allowed = _OUTPUT_DTYPES.get(c.op.opcode) or (
+            (BOOL,) if op_table.info(c.op.opcode).category == "compare" else
+            (INT16,) if data and c.sg.tensors[data[0]].dtype == INT16 else (INT8,))
+        if tensor.dtype not in allowed:
             c.fail(f"output {tensor.name} is {tensor.type_name}, expected "
-                   f"{' or '.join(outputs_allowed)}")
+                   f"{' or '.join(_DTYPE_NAMES[d] for d in allowed)}")
 
 
-def _activation_types_ok(c: Context) -> None:
-    """Before preparing: the arena (non-constant, non-folded) inputs have a type of the op
-    table's `dtypes`, so an int16 input of an op with only an int8 kernel is named as such."""
-    allowed = op_table.info(c.op.opcode).dtypes
-    for t in c.op.inputs:
-        tensor = c.sg.tensors[t] if t >= 0 else None
-        if tensor is None or tensor.data is not None or t in c.folded:
-            continue
-        if tensor.type_name not in allowed:
-            c.fail(f"input {tensor.name} is {tensor.type_name}; the C kernels take "
-                   f"{' or '.join(a for a in allowed if a != 'FLOAT32')} activations for "
-                   f"{c.op.opcode}")
+def _int16_input_ok(c: Context) -> None:
+    """Before preparing: an int16 activation input (input 0) of an op whose C kernels take no
+    int16 (the op table's `dtypes`) is named as such, before an int8 preparer misreads it."""
+    ins = c.op.inputs
+    tensor = c.sg.tensors[ins[0]] if ins and ins[0] >= 0 else None
+    if (tensor is not None and tensor.data is None and tensor.type_name == "INT16"
+            and "INT16" not in op_table.info(c.op.opcode).dtypes):
+        c.fail(f"input {tensor.name} is INT16; the C kernels take "
+               f"{' or '.join(a for a in op_table.info(c.op.opcode).dtypes if a != 'FLOAT32')} "
+               f"activations for {c.op.opcode}")
 
 
 def _shapes_ok(c: Context, kernel, data: tuple) -> None:
@@ -124,7 +130,7 @@ def prepare(op, subgraph, lib, folded=None, fused_pad=None) -> Prepared:
                f"{', '.join(sorted(op_table.names(kernel=True)))})")
     if not op.outputs:
         c.fail("the operator has no output")
-    _activation_types_ok(c)
+    _int16_input_ok(c)
     try:
         kernel, data = OPERATORS[op.opcode](c)
     except RnnedgeError as exc:

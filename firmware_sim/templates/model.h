@@ -13,6 +13,10 @@ void *rn_model_input(int i);
 size_t rn_model_input_bytes(int i);
 const void *rn_model_output(int i);
 size_t rn_model_output_bytes(int i);
+/* Sets the variable tensors (recurrent state) as TFLM's MicroInterpreter::Reset does: the
+ * int8 zero point, else 0. Call once before the first invocation; the state is then kept
+ * from one invocation to the next. */
+void rn_model_reset(void);
 /* Runs every step; returns 0, or the 1-based step whose kernel rejected its params. */
 int rn_model_invoke(void);
 

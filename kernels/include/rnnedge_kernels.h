@@ -267,6 +267,213 @@ typedef struct {
 int rn_resize_nearest_neighbor(const rn_resize_nearest_neighbor_params *p,
                                const int8_t *input, int8_t *output);
 
+/* ---- UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int8 -> int16 cell (TFLM's standard LSTM:
+ * no peephole, projection or layer norm) ---- */
+typedef struct {
+  int32_t input_multiplier, input_shift;          /* input FC -> Q3.12 int16 */
+  int32_t recurrent_multiplier, recurrent_shift;  /* recurrent FC -> Q3.12 int16 */
+  int32_t input_weights_offset, recurrent_weights_offset; /* -weight zero points */
+} rn_lstm_gate_params;
+
+typedef struct {
+  int32_t batches, time_steps, input_depth, state_depth, time_major;
+  int32_t input_offset, hidden_offset; /* -input zp, -output-state zp */
+  rn_lstm_gate_params input_gate, forget_gate, cell_gate, output_gate;
+  int32_t forget_cell_multiplier, forget_cell_shift; /* forget x cell -> cell */
+  int32_t input_cell_multiplier, input_cell_shift;   /* input x cell gate -> cell */
+  int32_t hidden_multiplier, hidden_shift, hidden_zero_point; /* -> int8 hidden */
+  int32_t cell_tanh_multiplier, cell_tanh_shift; /* tanh(cell) input rescale */
+  int32_t use_cell_clip, cell_clip;              /* quantised clip, when used */
+} rn_unidirectional_sequence_lstm_params;
+/* weights: the 4 input-to-gate [state, input] then the 4 recurrent-to-gate
+ * [state, state] matrices back to back; biases: 4 x state_depth; output_state
+ * [batches, state] int8 and cell_state int16 are the variable tensors (read and
+ * updated); scratch: 4 x batches x state_depth int16. */
+int rn_unidirectional_sequence_lstm(const rn_unidirectional_sequence_lstm_params *p,
+                                    const int8_t *input, const int8_t *weights,
+                                    const int32_t *biases, int8_t *output_state,
+                                    int16_t *cell_state, int16_t *scratch,
+                                    int8_t *output);
+
+/* ---- SVDF (int8 input and feature weights; int8 or int16 time weights and state) ---- */
+typedef struct {
+  int32_t batches, input_depth, num_filters, num_units, rank, memory_size;
+  int32_t state_int16; /* 1: weights_time and state are int16, 0: int8 */
+  int32_t input_zero_point, state_zero_point, output_zero_point;
+  int32_t feature_multiplier, feature_shift; /* input x feature -> state */
+  int32_t time_multiplier, time_shift;       /* state x time -> output */
+} rn_svdf_params;
+/* state: the variable tensor [batches, memory_size * num_filters] (shifted and
+ * updated); scratch: batches x num_filters int32. */
+int rn_svdf(const rn_svdf_params *p, const int8_t *input,
+            const int8_t *weights_feature, const void *weights_time,
+            const int32_t *bias, void *state, int32_t *scratch, int8_t *output);
+/* ==== elementwise math (issue 17): int8 unless noted; a "bool" tensor is
+ * one byte per element holding 0 or 1 (TFLM's bool), passed as int8_t. ==== */
+
+/* ---- LEAKY_RELU: identity or alpha rescale by the input's sign ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point, output_zero_point;
+  int32_t output_multiplier_alpha, output_shift_alpha;
+  int32_t output_multiplier_identity, output_shift_identity;
+} rn_leaky_relu_params;
+int rn_leaky_relu(const rn_leaky_relu_params *p, const int8_t *input,
+                  int8_t *output);
+
+/* ---- HARD_SWISH: TFLM's int16 fixed-point x * relu6(x + 3) / 6 ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point, output_zero_point;
+  int32_t reluish_multiplier_fixedpoint_int16, reluish_multiplier_exponent;
+  int32_t output_multiplier_fixedpoint_int16, output_multiplier_exponent;
+} rn_hard_swish_params;
+int rn_hard_swish(const rn_hard_swish_params *p, const int8_t *input,
+                  int8_t *output);
+
+/* ---- ABS (input_offset/output_offset are the zero points, as in TFLM) ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_offset, output_offset;
+  int32_t needs_rescale, multiplier, shift;
+} rn_abs_params;
+int rn_abs(const rn_abs_params *p, const int8_t *input, int8_t *output);
+
+/* ---- RSQRT: RN_BAD_INPUT for inputs below the zero point (TFLM errors) ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_offset, output_offset;
+  int32_t multiplier, shift;
+} rn_rsqrt_params;
+int rn_rsqrt(const rn_rsqrt_params *p, const int8_t *input, int8_t *output);
+
+/* ---- PRELU (input1 = data, input2 = alpha, broadcast over <= 4 dims) ---- */
+typedef struct {
+  rn_broadcast shape;
+  int32_t input_offset, alpha_offset, output_offset;
+  int32_t output_multiplier_1, output_shift_1;
+  int32_t output_multiplier_2, output_shift_2;
+} rn_prelu_params;
+int rn_prelu(const rn_prelu_params *p, const int8_t *input,
+             const int8_t *alpha, int8_t *output);
+
+/* ---- MAXIMUM / MINIMUM: raw int8 comparison, as TFLM (no rescaling) ---- */
+typedef struct {
+  rn_broadcast shape;
+} rn_maximum_minimum_params;
+int rn_maximum(const rn_maximum_minimum_params *p, const int8_t *input1,
+               const int8_t *input2, int8_t *output);
+int rn_minimum(const rn_maximum_minimum_params *p, const int8_t *input1,
+               const int8_t *input2, int8_t *output);
+
+/* ---- SQUARED_DIFFERENCE (left shift 7, ADD-like input rescaling) ---- */
+typedef struct {
+  rn_broadcast shape;
+  int32_t input1_offset, input2_offset, output_offset, left_shift;
+  int32_t input1_multiplier, input1_shift;
+  int32_t input2_multiplier, input2_shift;
+  int32_t output_multiplier, output_shift;
+  int32_t activation_min, activation_max;
+} rn_squared_difference_params;
+int rn_squared_difference(const rn_squared_difference_params *p,
+                          const int8_t *input1, const int8_t *input2,
+                          int8_t *output);
+
+/* ---- DIV: RN_BAD_INPUT where the divisor is its zero point ---- */
+typedef struct {
+  rn_broadcast shape;
+  int32_t input1_offset, input2_offset, output_offset;
+  int32_t output_multiplier, output_shift;
+  int32_t activation_min, activation_max;
+} rn_div_params;
+int rn_div(const rn_div_params *p, const int8_t *input1, const int8_t *input2,
+           int8_t *output);
+
+/* ---- EQUAL, NOT_EQUAL, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL: int8
+ * inputs rescaled as TFLM's ComparisonWithScaling (left shift 8), or compared
+ * raw (`rescale` 0: bool inputs of EQUAL / NOT_EQUAL); bool output. ---- */
+typedef struct {
+  rn_broadcast shape;
+  int32_t rescale, left_shift;
+  int32_t input1_offset, input1_multiplier, input1_shift;
+  int32_t input2_offset, input2_multiplier, input2_shift;
+} rn_comparison_params;
+int rn_equal(const rn_comparison_params *p, const int8_t *input1,
+             const int8_t *input2, int8_t *output);
+int rn_not_equal(const rn_comparison_params *p, const int8_t *input1,
+                 const int8_t *input2, int8_t *output);
+int rn_less(const rn_comparison_params *p, const int8_t *input1,
+            const int8_t *input2, int8_t *output);
+int rn_less_equal(const rn_comparison_params *p, const int8_t *input1,
+                  const int8_t *input2, int8_t *output);
+int rn_greater(const rn_comparison_params *p, const int8_t *input1,
+               const int8_t *input2, int8_t *output);
+int rn_greater_equal(const rn_comparison_params *p, const int8_t *input1,
+                     const int8_t *input2, int8_t *output);
+
+/* ---- LOGICAL_AND / LOGICAL_OR (bool, broadcast), LOGICAL_NOT (bool) ---- */
+typedef struct {
+  rn_broadcast shape;
+} rn_logical_params;
+int rn_logical_and(const rn_logical_params *p, const int8_t *input1,
+                   const int8_t *input2, int8_t *output);
+int rn_logical_or(const rn_logical_params *p, const int8_t *input1,
+                  const int8_t *input2, int8_t *output);
+typedef struct {
+  int32_t size;
+} rn_logical_not_params;
+int rn_logical_not(const rn_logical_not_params *p, const int8_t *input,
+                   int8_t *output);
+
+/* ---- SELECT_V2: output = condition ? x : y (bool condition, byte copy of
+ * x / y, three-way broadcast over <= 5 dims) ---- */
+typedef struct {
+  int32_t dims[RN_MAX_DIMS];
+  int32_t strides_condition[RN_MAX_DIMS];
+  int32_t strides_x[RN_MAX_DIMS];
+  int32_t strides_y[RN_MAX_DIMS];
+} rn_select_v2_params;
+int rn_select_v2(const rn_select_v2_params *p, const int8_t *condition,
+                 const int8_t *x, const int8_t *y, int8_t *output);
+
+/* ---- LOG_SOFTMAX (output scale 16/256, zero point 127) ---- */
+typedef struct {
+  int32_t outer_size, depth;
+  int32_t input_multiplier, input_left_shift;
+  int32_t reverse_scaling_divisor, reverse_scaling_right_shift;
+  int32_t diff_min;
+} rn_log_softmax_params;
+int rn_log_softmax(const rn_log_softmax_params *p, const int8_t *input,
+                   int8_t *output);
+
+/* ---- ELU: TFLM's 256-entry int8 lookup table, filled at prepare time ---- */
+typedef struct {
+  int32_t size;
+  int8_t table[256]; /* output for input value v at table[v + 128] */
+} rn_elu_params;
+int rn_elu(const rn_elu_params *p, const int8_t *input, int8_t *output);
+
+/* ---- GELU: TFLite's 256-entry int8 lookup table (erf, or the tanh
+ * approximation), filled at prepare time ---- */
+typedef struct {
+  int32_t size;
+  int8_t table[256]; /* output for input value v at table[v + 128] */
+} rn_gelu_params;
+int rn_gelu(const rn_gelu_params *p, const int8_t *input, int8_t *output);
+
+/* ---- CAST: C++ static_cast per element, as TFLM's; types are TFLite's
+ * TensorType codes: input BOOL (6) or INT8 (9), output INT8 (9), INT32 (2),
+ * FLOAT32 (0) or BOOL (6) ---- */
+#define RN_TYPE_FLOAT32 0
+#define RN_TYPE_INT32 2
+#define RN_TYPE_BOOL 6
+#define RN_TYPE_INT8 9
+typedef struct {
+  int32_t size;
+  int32_t input_type, output_type;
+} rn_cast_params;
+int rn_cast(const rn_cast_params *p, const void *input, void *output);
+
 /* ---- TRANSPOSE_CONV (per-channel; filter [output_depth, H, W, input_depth]) ---- */
 typedef struct {
   int32_t batches, input_height, input_width, input_depth;

@@ -13,8 +13,8 @@ Shapes are tuples of ints in TFLite order (NHWC images).  Quantisation is passed
 `params.Quant(scale, zero_point)`.
 
 Modules: base (Kernel, SingleIO, shared helpers), conv, elementwise, activations, quantize,
-pooling, mean, shape_ops, softmax, resize_nearest_neighbor, int16 (the int16x8 variants),
-transpose_conv.
+pooling, mean, shape_ops, softmax, resize_nearest_neighbor, recurrent, unary_math, binary_math,
+comparisons, cast, int16 (the int16x8 variants), transpose_conv.
 May import: numpy, ctypes, the standard library, rnnedge.errors and this package.
 """
 
@@ -26,9 +26,17 @@ from rnnedge.kernels.ops.mean import Mean
 from rnnedge.kernels.ops.pooling import AveragePool2D, MaxPool2D
 from rnnedge.kernels.ops.quantize import Requantize, Quantize, Dequantize
 from rnnedge.kernels.ops.resize_nearest_neighbor import ResizeNearestNeighbor
+from rnnedge.kernels.ops.recurrent import Svdf, UnidirectionalSequenceLstm
 from rnnedge.kernels.ops.shape_ops import (Concatenation, Pad, Reshape, Slice, Split,
                                            StridedSlice, Transpose)
 from rnnedge.kernels.ops.softmax import Softmax
+from rnnedge.kernels.ops.unary_math import (Abs, Elu, Gelu, HardSwish, LeakyRelu, LogSoftmax,
+                                            Rsqrt)
+from rnnedge.kernels.ops.binary_math import Div, Maximum, Minimum, Prelu, SquaredDifference
+from rnnedge.kernels.ops.cast import Cast
+from rnnedge.kernels.ops.comparisons import (Equal, Greater, GreaterEqual, Less, LessEqual,
+                                             LogicalAnd, LogicalNot, LogicalOr, NotEqual,
+                                             SelectV2)
 from rnnedge.kernels.ops.int16 import (AddInt16, AveragePool2DInt16, Conv2D16x8,
                                        DepthwiseConv2D16x8, DequantizeInt16,
                                        FullyConnected16x8, Int16Bytes, MaxPool2DInt16, MeanInt16,
@@ -40,7 +48,10 @@ __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "Fu
            "Add", "Sub", "Mul", "Tanh", "Logistic", "Relu", "Relu6", "Requantize", "Quantize",
            "Dequantize", "AveragePool2D", "MaxPool2D", "Mean", "Pad", "Concatenation",
            "Split", "StridedSlice", "Slice", "Reshape", "Transpose", "Softmax",
-           "ResizeNearestNeighbor",
+           "ResizeNearestNeighbor", "UnidirectionalSequenceLstm", "Svdf",
+           "Abs", "Elu", "Gelu", "HardSwish", "LeakyRelu", "LogSoftmax", "Rsqrt", "Div", "Maximum",
+           "Minimum", "Prelu", "SquaredDifference", "Equal", "Greater", "GreaterEqual", "Less",
+           "LessEqual", "LogicalAnd", "LogicalNot", "LogicalOr", "NotEqual", "SelectV2", "Cast",
            "Conv2D16x8", "DepthwiseConv2D16x8", "FullyConnected16x8", "AddInt16", "SubInt16",
            "MulInt16", "AveragePool2DInt16", "MaxPool2DInt16", "QuantizeInt16",
            "RequantizeInt16", "DequantizeInt16", "MeanInt16", "SoftmaxInt16", "TanhInt16",

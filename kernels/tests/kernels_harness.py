@@ -70,10 +70,13 @@ class SingleOp:
     """The one operator of a converted single-op model: its name, options, input
     and output tensors (constants carry their data)."""
 
-    def __init__(self, model: bytes):
+    def __init__(self, model: bytes, reference: bool = True):
+        """Read `model` with TFLite's reference op resolver (`reference`), or with its
+        builtin one (no delegates) for ops the reference resolver lacks (ELU)."""
+        kind = tf.lite.experimental.OpResolverType
         interp = tf.lite.Interpreter(
             model_content=model,
-            experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+            experimental_op_resolver_type=kind.BUILTIN_REF if reference else kind.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         interp.allocate_tensors()
         ops = interp._get_ops_details()
         self.names = [o["op_name"] for o in ops]
@@ -109,6 +112,24 @@ class SingleOp:
         assert self.names == [name], f"expected a single {name}, got {self.names}"
         _, options, ins, outs = self.ops[0]
         return options, ins, outs
+
+
+def with_opcode(model: bytes, name: str) -> bytes:
+    """`model` with every operator code replaced by builtin `name` and the operators' options
+    dropped: an int8 single-op model of a builtin the converter keeps in float (ELU), written
+    with TFLM's own schema bindings."""
+    import flatbuffers
+    model_t = schema.ModelT.InitFromPackedBuf(model, 0)
+    for code in model_t.operatorCodes:
+        code.builtinCode = getattr(schema.BuiltinOperator, name)
+        code.deprecatedBuiltinCode = min(code.builtinCode, 127)
+        code.version = 1
+    for graph in model_t.subgraphs:
+        for op in graph.operators:
+            op.builtinOptionsType, op.builtinOptions = 0, None
+    builder = flatbuffers.Builder(len(model) + 1024)
+    builder.Finish(model_t.Pack(builder), b"TFL3")
+    return bytes(builder.Output())
 
 
 def activation(options) -> str:

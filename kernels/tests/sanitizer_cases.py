@@ -83,6 +83,8 @@ def run_all(lib, seed: int) -> dict:
     out["quantize"] = ops.Quantize(floats.shape, q, lib=lib)(floats)
     out["requantize"] = ops.Requantize(every.shape, _q(rng), _q(rng), lib=lib)(every)
     out["dequantize"] = ops.Dequantize(every.shape, q, lib=lib)(every)
+    out.update(_recurrent(rng, lib))
+    _elementwise_math(lib, rng, every, out)
     out.update(_int16_cases(lib, rng))
     return out
 
@@ -130,6 +132,67 @@ def _int16_cases(lib, rng) -> dict:
                 (n, 2 * h, 2 * w, oc), stride=2, lib=lib)
         out[f"tconv{int(wide)}"] = k(_x16(rng, k.input_shape) if wide else _x(rng, k.input_shape))
     return out
+
+
+def _recurrent(rng, lib) -> dict:
+    """LSTM (both layouts) and SVDF (both state types), each invoked twice on its state."""
+    out = {}
+    for time_major in (False, True):
+        b, t, n_in, n_cell = (int(v) for v in rng.integers(1, 6, size=4))
+        weights = [_x(rng, (n_cell, n_in if k < 4 else n_cell)) for k in range(8)]
+        lstm = ops.UnidirectionalSequenceLstm(
+            (t, b, n_in) if time_major else (b, t, n_in), weights,
+            [Quant(float(rng.uniform(0.002, 0.02)), 0) for _ in range(8)],
+            [rng.integers(-3000, 3000, n_cell).astype(np.int32) for _ in range(4)], _q(rng),
+            _q(rng, 0.004, 0.01), 2.0 ** -11, time_major=time_major, cell_clip=3.0, lib=lib)
+        h = np.zeros(lstm.state_shapes[0], np.int8)
+        c = np.zeros(lstm.state_shapes[1], np.int16)
+        for step in range(2):
+            out[f"lstm{int(time_major)}_{step}"] = lstm(_x(rng, lstm.input_shape), h, c)
+    for dtype in (np.int8, np.int16):
+        units, rank, memory, depth = (int(v) for v in rng.integers(1, 6, size=4))
+        svdf = ops.Svdf((2, depth), _x(rng, (units * rank, depth)),
+                        rng.integers(-100, 100, (units * rank, memory)).astype(dtype),
+                        rng.integers(-2000, 2000, units).astype(np.int32), _q(rng), 0.01,
+                        0.01, Quant(0.05, 0), _q(rng), rank=rank, lib=lib)
+        state = np.zeros(svdf.state_shapes[0], dtype)
+        for step in range(2):
+            out[f"svdf{np.dtype(dtype).itemsize}_{step}"] = svdf(_x(rng, svdf.input_shape),
+                                                                 state)
+    return out
+
+
+def _elementwise_math(lib, rng, every, out) -> None:
+    """The elementwise math kernels of issue 17 on every int8 value and broadcast shapes."""
+    for cls, kw in ((ops.LeakyRelu, {"alpha": -0.3}), (ops.HardSwish, {}), (ops.Abs, {}),
+                    (ops.Elu, {})):
+        out[cls.op] = cls(every.shape, _q(rng, 0.01, 0.1), _q(rng, 0.02, 0.2), lib=lib,
+                          **kw)(every)
+    out["GELU"] = ops.Gelu(every.shape, _q(rng, 0.01, 0.1), _q(rng, 0.02, 0.2),
+                           approximate=True, lib=lib)(every)
+    q_in = Quant(0.02, -128)
+    out["RSQRT"] = ops.Rsqrt(every.shape, q_in, _q(rng, 0.01, 0.1), lib=lib)(every)
+    out["LOG_SOFTMAX"] = ops.LogSoftmax(every.shape, _q(rng, 0.01, 0.3), Quant(16 / 256, 127),
+                                        lib=lib)(every)
+    shape_a, shape_b = (2, 3, 4, 5), (1, 3, 1, 5)
+    a, b = _x(rng, shape_a), _x(rng, shape_b)
+    for cls in (ops.Prelu, ops.Maximum, ops.Minimum, ops.SquaredDifference):
+        out[cls.op] = cls(shape_a, shape_b, _q(rng), _q(rng), _q(rng), lib=lib)(a, b)
+    q_b = _q(rng)
+    divisor = np.where(b == q_b.zero_point, np.int8(q_b.zero_point ^ 1), b).astype(np.int8)
+    out["DIV"] = ops.Div(shape_a, shape_b, _q(rng), q_b, _q(rng, 0.05, 0.5), lib=lib)(
+        a, divisor)
+    for cls in (ops.Equal, ops.NotEqual, ops.Less, ops.LessEqual, ops.Greater,
+                ops.GreaterEqual):
+        out[cls.op] = cls(shape_a, shape_b, _q(rng), _q(rng), lib=lib)(a, b)
+    ca, cb = out["LESS"], out["GREATER"][:1, :, :1, :].copy()
+    out["LOGICAL_AND"] = ops.LogicalAnd(shape_a, cb.shape, lib=lib)(ca, cb)
+    out["LOGICAL_OR"] = ops.LogicalOr(shape_a, cb.shape, lib=lib)(ca, cb)
+    out["LOGICAL_NOT"] = ops.LogicalNot(shape_a, lib=lib)(ca)
+    out["SELECT_V2"] = ops.SelectV2(shape_a, shape_b, (5,), lib=lib)(ca, b, _x(rng, (5,)))
+    for dtype in (np.int8, np.int32, np.float32, np.bool_):
+        out[f"CAST_{np.dtype(dtype).name}"] = ops.Cast(shape_a, np.bool_, dtype, lib=lib)(ca)
+        out[f"CAST_int8_{np.dtype(dtype).name}"] = ops.Cast(shape_a, np.int8, dtype, lib=lib)(a)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from rnnedge.cli.options import max_arena_option
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels.build import KERNEL_SETS
 from rnnedge.metrics import plot_confusion
+from rnnedge.sensor import FORMATS
 
 
 def _progress_bar(label):
@@ -44,10 +45,13 @@ def _progress_bar(label):
 @click.option("--max-drop", type=float, help="Exit 1 when float top-1 (a detector: AP50) minus int8 exceeds this many points.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write the int8 confusion matrix (a detector: boxes on a few images) as a PNG.")
 @click.option("--trust-pickle", is_flag=True, help="UNSAFE: allow a --float file that is a whole pickled module.")
+@click.option("--input-format", type=click.Choice(FORMATS),
+              help="Assert the model's camera format (gray, a Bayer pattern); RGB data is "
+                   "converted to it on the fly [default: the model's, from its metadata].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @max_arena_option
 def check(model, data, float_checkpoint, backend, kernels, jobs, samples, max_drop, plot, trust_pickle,
-          as_json, max_arena):
+          input_format, as_json, max_arena):
     """Accuracy of the int8 MODEL on the host, with float comparison like ST Edge AI's validate:
     top-1/top-5 of float and int8, the drop in points, prediction agreement, and RMSE, MAE,
     cosine similarity and L2r between float and dequantised int8 logits."""
@@ -56,10 +60,10 @@ def check(model, data, float_checkpoint, backend, kernels, jobs, samples, max_dr
     from rnnedge.detect.check import is_detector
     if os.path.isfile(model) and is_detector(model):
         return _check_detector(model, data, float_checkpoint, backend, samples, max_drop, plot,
-                               trust_pickle, as_json)
+                               trust_pickle, as_json, input_format)
     result = run_check(model, data, float_checkpoint, backend, samples, trust_pickle,
                        progress=None if as_json else _progress_bar("check"), max_arena=max_arena,
-                       jobs=jobs, kernels=kernels)
+                       jobs=jobs, kernels=kernels, input_format=input_format)
     if plot:
         plot_confusion(result.confusion, result.class_names, plot, f"{model} ({backend}, int8)")
     if as_json:
@@ -87,13 +91,14 @@ def _format(result, model):
 
 
 def _check_detector(model, data, float_checkpoint, backend, samples, max_drop, plot, trust_pickle,
-                    as_json):
+                    as_json, input_format):
     """The detector's check (rnnedge.detect.check): AP50, AP50:95, F1 of float and int8."""
     from rnnedge.detect.check import format_result, run_detect_check
     from rnnedge.detect.plot import plot_detections
 
     result = run_detect_check(model, data, float_checkpoint, backend, samples, trust_pickle,
-                              progress=None if as_json else _progress_bar("check"))
+                              progress=None if as_json else _progress_bar("check"),
+                              input_format=input_format)
     if plot:
         plot_detections(result.dataset, result.int8_detections, result.int8["threshold"], plot)
     click.echo(json.dumps(result.to_json()) if as_json else format_result(result, model))

@@ -20,29 +20,36 @@ import click
 from rnnedge.errors import RnnedgeError
 from rnnedge.export.vela_check import ACCELERATORS, require_vela
 from rnnedge.layers import LAYOUTS, set_layout
+from rnnedge.sensor import FORMATS
 
 ZOO_SEED = 0
 
 
-def _load(checkpoint, zoo_name, trust_pickle, input_shape):
-    """(model, meta, output stem) from a checkpoint file or a zoo name."""
+def _load(checkpoint, zoo_name, trust_pickle, input_shape, input_format=None):
+    """(model, meta, output stem) from a checkpoint file or a zoo name (built for
+    `input_format`; a checkpoint keeps the format it was trained for)."""
     if (checkpoint is None) == (zoo_name is None):
         raise RnnedgeError("give a checkpoint file or --zoo NAME (not both)")
     if zoo_name is not None:
         import torch
         from rnnedge import zoo
-        entry = zoo.get(zoo_name)
         torch.manual_seed(ZOO_SEED)  # fresh weights, but the same ones on every run
-        model = zoo.build(zoo_name)
-        if input_shape and input_shape[0] != entry.input_shape[0]:
+        fmt = input_format or "rgb"
+        model = zoo.build(zoo_name, input_format=fmt)
+        default_shape = zoo.input_shape(zoo_name, fmt)
+        if input_shape and input_shape[0] != default_shape[0]:
             raise RnnedgeError(f"--input-shape {','.join(map(str, input_shape))}: {zoo_name} "
-                               f"takes {entry.input_shape[0]} input channels")
-        meta = {"input_shape": list(input_shape or entry.input_shape),
+                               f"takes {default_shape[0]} input channels")
+        meta = {"input_shape": list(input_shape or default_shape),
                 "normalization": {"mean": [0.5], "std": [0.25]},
-                "zoo_name": zoo_name, "config": {}}
+                "zoo_name": zoo_name, "config": {} if fmt == "rgb" else {"input_format": fmt}}
         return model, meta, zoo_name
     from rnnedge.checkpoint import load
     model, meta = load(checkpoint, trust_pickle=trust_pickle)
+    trained = (meta.get("config") or {}).get("input_format", "rgb")
+    if input_format and input_format != trained:
+        raise RnnedgeError(f"--input-format {input_format}: {checkpoint} was trained for "
+                           f"{trained} input (train it with --input-format {input_format})")
     if input_shape:
         meta["input_shape"] = list(input_shape)
     return model, meta, os.path.splitext(os.path.basename(checkpoint))[0]
@@ -91,7 +98,7 @@ def _print_block(report):
     if s["problems"]:
         lines.append("  problems: " + "; ".join(s["problems"]))
     inp = report["input"]
-    lines.append(f"  input: int8 NHWC {inp['shape_nhwc']}, scale {inp['scale']:.6g}, zero point "
+    lines.append(f"  input: {inp['format']} int8 NHWC {inp['shape_nhwc']}, scale {inp['scale']:.6g}, zero point "
                  f"{inp['zero_point']}; normalise with mean {inp['normalization']['mean']} "
                  f"std {inp['normalization']['std']}")
     click.echo("\n".join(lines))
@@ -121,13 +128,17 @@ def _print_block(report):
                    "in place) or stacked (fewest ops); docs/export.md.")
 @click.option("--npu", type=click.Choice(list(ACCELERATORS)),
               help="Compile the result with Vela for this Ethos-U and print the NPU/CPU split.")
+@click.option("--input-format", type=click.Choice(FORMATS),
+              help="Camera format of a --zoo model's input (a checkpoint keeps the one it was "
+                   "trained for): gray or a Bayer mosaic is 1 channel, demosaic folded into "
+                   "conv 1 [default: rgb].")
 def export(checkpoint, zoo_name, int8, output, calib, calib_samples, check_samples, keep_onnx,
-           as_json, trust_pickle, input_shape, rnn_layout, npu):
+           as_json, trust_pickle, input_shape, rnn_layout, npu, input_format):
     """Export a checkpoint (or --zoo NAME) to a fully int8 .tflite and verify it."""
     from rnnedge.export.pipeline import export_int8
     if npu:
         require_vela()  # before the export, so a missing Vela costs nothing
-    model, meta, stem = _load(checkpoint, zoo_name, trust_pickle, input_shape)
+    model, meta, stem = _load(checkpoint, zoo_name, trust_pickle, input_shape, input_format)
     set_layout(model, rnn_layout)
     output = output or f"{stem}.tflite"
     report = export_int8(model, meta, output, calib=calib, calib_samples=calib_samples,

@@ -44,9 +44,11 @@ def firmware(model_path, out_dir, planner, targets, kernels, as_json, max_arena)
     written = codegen.write_firmware(program, out_dir, kernels)
     from rnnedge.detect.firmware import write_detect_sources
     written += write_detect_sources(model_path, out_dir)  # a detector: C decode + NMS too
+    from rnnedge.firmware_sim.sensor_input import write_sensor_sources
+    written += write_sensor_sources(model_path, out_dir)  # an image model: raw camera frames
     report = {"model": model_path, "directory": out_dir, "planner": planner, "kernels": kernels,
               "arena_bytes": program.arena, "row_scratch_bytes": program.scratch,
-              "flash_bytes": program.flash_bytes, "steps": len(program.steps),
+              "variable_bytes": program.variable_bytes, "flash_bytes": program.flash_bytes, "steps": len(program.steps),
               "files": len(written), "builds": {}}
     for target in targets:
         if target == "host":

@@ -5,6 +5,7 @@ import json
 import click
 
 from rnnedge.pipeline import DEFAULT_MODELS, PipelineSettings, run_pipeline
+from rnnedge.sensor import FORMATS
 
 
 def _kib(n):
@@ -18,7 +19,7 @@ def _format(result):
         lines.append(f"  {r['model']:<22} {r['params']:>9,} {r['paper_rows_total']:>10,} {r['paper_stated_total']:>7} "
                      f"{r['rows_matching']:>3}/{r['rows_checked']:<4} {r['macs']:>15,}")
     s = result["settings"]
-    lines += ["", f"Table 6 measured here ({s['data']}, {s['epochs']} epochs; arena: {s['planner']} plan; "
+    lines += ["", f"Table 6 measured here ({s['data']} as {s['input_format']}, {s['epochs']} epochs; arena: {s['planner']} plan; "
                   f"int8 on the {s['backend']} kernels, {s['check_samples']} check images):",
               f"  {'model':<22} {'params':>8} {'arena':>8} {'(tflm)':>8} {'total mem':>10} {'float %':>8} "
               f"{'int8 %':>7} {'drop':>6} | paper: {'params':>6} {'arena':>5} {'total':>5} {'acc':>5}"]
@@ -48,8 +49,11 @@ def _format(result):
               help="detect: train det-cnn-256 and det-crnn-256 on synthetic-detect and print Tables 3/4.")
 @click.option("--input-size", default="128", show_default=True, metavar="S|HxW",
               help="--task detect: the training input size.")
+@click.option("--input-format", type=click.Choice(FORMATS), default="rgb", show_default=True,
+              help="The camera's format the models read (gray / a Bayer mosaic: 1 channel, "
+                   "data converted on the fly).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def pipeline(workdir, models, data, epochs, backend, task, input_size, as_json):
+def pipeline(workdir, models, data, epochs, backend, task, input_size, input_format, as_json):
     """The main job on the embedded default: check every zoo model against the paper's
     parameter tables, then train cifar-resnet18-rnn and -thin briefly, export int8, plan the
     arena, check int8 accuracy on the host and print a Table-6-style summary. Exits 1 if a
@@ -61,13 +65,13 @@ def pipeline(workdir, models, data, epochs, backend, task, input_size, as_json):
         settings = DetectPipelineSettings(
             workdir=workdir, models=tuple(models) or DETECTORS,
             data="synthetic-detect" if data == "synthetic" else data, input_size=input_size,
-            epochs=epochs, backend=backend, progress=not as_json,
+            epochs=epochs, backend=backend, progress=not as_json, input_format=input_format,
             log=None if as_json else (lambda message: click.echo(message, err=True)))
         result = run_detect_pipeline(settings)
         click.echo(json.dumps(result) if as_json else format_table(result))
         return
     settings = PipelineSettings(workdir=workdir, models=tuple(models) or DEFAULT_MODELS, data=data, epochs=epochs,
-                                backend=backend, progress=not as_json,
+                                backend=backend, progress=not as_json, input_format=input_format,
                                 log=None if as_json else (lambda message: click.echo(message, err=True)))
     result = run_pipeline(settings)
     result["ok"] = all(r["rows_matching"] == r["rows_checked"] for r in result["zoo"])

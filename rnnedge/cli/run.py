@@ -17,6 +17,7 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.files import atomic_output
 from rnnedge.kernels.build import KERNEL_SETS
 from rnnedge.planner import PLANNERS
+from rnnedge.sensor import FORMATS
 
 
 def load_input(path: str) -> np.ndarray:
@@ -60,8 +61,14 @@ def save_outputs(path: str, outputs: list) -> None:
 
 @click.command("run")
 @click.argument("model_path", type=click.Path(dir_okay=False))
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--input", "input_path", type=click.Path(dir_okay=False),
               help="x.npy: one input of the model's shape, or N stacked on the first axis.")
+@click.option("--frame", "frame_path", type=click.Path(dir_okay=False),
+              help="Instead of --input: one raw camera frame (.npy uint8 or 8-bit PGM; the "
+                   "Bayer mosaic as the sensor reads it out), converted to the int8 input as "
+                   "the firmware's sensor input does.")
+@click.option("--input-format", type=click.Choice(FORMATS),
+              help="With --frame: assert the model's camera format.")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False),
               help="Save the outputs here (.npy; .npz for several outputs) instead of printing.")
 @click.option("--backend", type=click.Choice(["c", "tflite", "tflm"]), default="c",
@@ -76,8 +83,8 @@ def save_outputs(path: str, outputs: list) -> None:
 @click.option("--debug", is_flag=True, help="c backend: poison dead tensors and check guard "
               "bytes and live tensors after every op.")
 @max_arena_option
-def run(model_path, input_path, output_path, backend, planner, kernels, as_json, debug,
-        max_arena):
+def run(model_path, input_path, frame_path, input_format, output_path, backend, planner,
+        kernels, as_json, debug, max_arena):
     """Run MODEL_PATH on the inputs in --input and print or save the raw outputs."""
     from rnnedge.firmware_sim.backends import make_backend
 
@@ -85,7 +92,13 @@ def run(model_path, input_path, output_path, backend, planner, kernels, as_json,
         raise RnnedgeError(f"model file {model_path} does not exist")
     if debug and backend != "c":
         raise RnnedgeError("--debug applies to the c backend only")
-    x = load_input(input_path)
+    if (input_path is None) == (frame_path is None):
+        raise RnnedgeError("give --input x.npy or --frame RAW (one of them)")
+    if frame_path is not None:
+        from rnnedge.firmware_sim.sensor_input import frame_file_input
+        x = frame_file_input(model_path, frame_path, input_format)
+    else:
+        x = load_input(input_path)
     runner = make_backend(backend, model_path, planner=planner, debug=debug,
                           max_arena=max_arena, kernels=kernels)
     outputs = runner(x)
@@ -100,6 +113,7 @@ def run(model_path, input_path, output_path, backend, planner, kernels, as_json,
         if runtime is not None:
             report.update(planner=planner, kernels=kernels, arena_bytes=runtime.program.arena,
                           row_scratch_bytes=runtime.program.scratch,
+                          variable_bytes=runtime.program.variable_bytes,
                           flash_bytes=runtime.program.flash_bytes, debug=debug,
                           steps=runtime.counters())
         click.echo(json.dumps(report))

@@ -6,6 +6,7 @@ import click
 
 from rnnedge.distributed import DEVICE_CHOICES, World
 from rnnedge.errors import RnnedgeError
+from rnnedge.sensor import FORMATS
 from rnnedge.train import AMP_DTYPES, DEFAULT_LR, MAX_SEED, OPTIMIZERS, SCHEDULES, Runtime, TrainConfig
 from rnnedge.train import train as train_stage
 
@@ -51,10 +52,15 @@ from rnnedge.train import train as train_stage
 @click.option("--anchors", metavar="auto|default|W,H,...", default="auto", show_default=True,
               help="Detectors: k-means on the training boxes, YOLOv5's scaled per stride, or "
                    "30 numbers (3 anchors per head, input pixels).")
+@click.option("--input-format", type=click.Choice(FORMATS), default="rgb", show_default=True,
+              help="The camera's format: the model reads gray or a Bayer mosaic (1 channel, "
+                   "demosaic folded into its first conv); RGB data is converted on the fly.")
+@click.option("--sensor-noise", type=click.FloatRange(0, 64), default=0.0, show_default=True,
+              help="Poisson-Gaussian sensor noise added to converted data (read noise, DN).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, seed, out, resume,
           no_augment, threads, device, amp, workers, sync_bn, input_size, classes, anchors,
-          as_json):
+          input_format, sensor_noise, as_json):
     """Train zoo MODEL (its head sized to the data's classes), validating every epoch and
     saving the best epoch as an rnnedge checkpoint. A progress bar (on a terminal) and one
     line per epoch go to stderr. Runs unchanged under `torchrun --nproc-per-node N -m
@@ -63,7 +69,8 @@ def train(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, see
     if zoo.get(model).num_classes is None:
         return _train_detector(model, data, epochs, batch or 8, lr, optimizer, schedule,
                                weight_decay, seed, out, resume, no_augment, threads,
-                               input_size, classes, anchors, as_json)
+                               input_size, classes, anchors, as_json,
+                               dict(input_format=input_format, sensor_noise=sensor_noise))
     if input_size or classes:
         raise RnnedgeError("--input-size and --classes apply to the detection models")
     batch = batch or 128
@@ -73,7 +80,7 @@ def train(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, see
     runtime = Runtime(device=device, amp=amp, workers=workers, sync_batchnorm=sync_bn)
     result = train_stage(model, data, out=out, config=config, runtime=runtime, resume=resume,
                          progress=True, log=lambda line: click.echo(line, err=True),
-                         threads=threads)
+                         threads=threads, input_format=input_format, sensor_noise=sensor_noise)
     if not World.from_environment().is_main:
         return
     if as_json:
@@ -84,7 +91,7 @@ def train(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, see
                    f"{result.parameters:,} parameters) -> {result.checkpoint}")
 
 def _train_detector(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, seed, out,
-                    resume, no_augment, threads, input_size, classes, anchors, as_json):
+                    resume, no_augment, threads, input_size, classes, anchors, as_json, sensor):
     """`rnnedge train det-...` (rnnedge.detect.train); "synthetic" means synthetic-detect."""
     from rnnedge.detect.train import train_detector
 
@@ -94,7 +101,8 @@ def _train_detector(model, data, epochs, batch, lr, optimizer, schedule, weight_
     names = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
     result = train_detector(model, data, out=out, config=config, input_size=input_size,
                             classes=names, anchors=anchors, resume=resume, progress=True,
-                            log=lambda line: click.echo(line, err=True), threads=threads)
+                            log=lambda line: click.echo(line, err=True), threads=threads,
+                            **sensor)
     if as_json:
         click.echo(json.dumps({"model": model, "data": data, **result.as_dict()}))
     else:

@@ -8,6 +8,7 @@ from rnnedge import zoo as zoo_stage
 from rnnedge.accounting import module_params
 from rnnedge.errors import RnnedgeError
 from rnnedge.summary import format_table, summarize
+from rnnedge.sensor import FORMATS
 
 
 @click.command("zoo")
@@ -35,8 +36,11 @@ def zoo(as_json):
               "(multiples of 32); parameters stay, MACs and shapes change.")
 @click.option("--det-classes", type=click.IntRange(min=1), metavar="K",
               help="Detectors: add the prediction convs (3 anchors x (5 + K)) as extra rows.")
+@click.option("--input-format", type=click.Choice(FORMATS), default="rgb", show_default=True,
+              help="The camera's format: gray / Bayer models read 1 channel; the first "
+                   "conv's parameters are then reported apart from the paper's rows.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (schema in README).")
-def summary(model, input_size, det_classes, as_json):
+def summary(model, input_size, det_classes, input_format, as_json):
     """Per-layer table of a zoo MODEL: shapes, parameters, MACs (paper formulas) and the paper's
     parameter count per row with a match mark, then totals."""
     kwargs = {}
@@ -48,5 +52,5 @@ def summary(model, input_size, det_classes, as_json):
             kwargs["input_hw"] = parse_input_size(input_size, None)
         if det_classes is not None:
             kwargs["predict_channels"] = 3 * (5 + det_classes)
-    result = summarize(model, **kwargs)
+    result = summarize(model, input_format=input_format, **kwargs)
     click.echo(json.dumps(result.to_json()) if as_json else format_table(result))

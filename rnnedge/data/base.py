@@ -23,10 +23,13 @@ SPLIT_ALIASES = {"test": "check"}
 @dataclass(frozen=True)
 class Augmentation:
     """Label-preserving training augmentation: a random crop of the image zero-padded by
-    `crop_pad` pixels on each side (0: none), and a random horizontal flip when `flip`."""
+    `crop_pad` pixels on each side (0: none), and a random horizontal flip when `flip`.
+    `period` 2 keeps a Bayer mosaic's 2x2 colour pattern in place: crop offsets are even and a
+    flip moves the mirrored image by one column (rnnedge.sensor.pixel_period)."""
 
     crop_pad: int = 0
     flip: bool = False
+    period: int = 1
 
 
 NO_AUGMENTATION = Augmentation()

@@ -11,7 +11,7 @@ one holding it), else an image folder. `n` keeps the first N samples of a real s
 sets the size of a synthetic one.
 
 May import: rnnedge.data.base, rnnedge.data.cifar, rnnedge.data.folder,
-rnnedge.data.synthetic, rnnedge.data.detection_spec, rnnedge.errors.
+rnnedge.data.synthetic, rnnedge.data.detection_spec, rnnedge.sensor, rnnedge.errors.
 """
 
 from pathlib import Path
@@ -25,9 +25,15 @@ _SYNTHETIC_OPTIONS = {"classes": int, "seed": int, "n": int, "noise": float, "cl
 _PATH_OPTIONS = {"n": int, "labels": str}
 
 
-def open_dataset(spec, split, image_shape=(3, 32, 32)):
+def open_dataset(spec, split, image_shape=(3, 32, 32), input_format="rgb", sensor_noise=0.0):
     """Open `split` ("train", "val", "check"; "test" means "check") of the dataset named by
-    `spec`, with images fitted to the model input `image_shape` (C, H, W)."""
+    `spec`, with images fitted to the model input `image_shape` (C, H, W) and delivered as the
+    sensor of `input_format` gives them (rnnedge.sensor: an RGB set is mosaiced on the fly,
+    deterministically; 1-channel images, e.g. RAW frames in a folder, are taken as they are)."""
+    from rnnedge import sensor
+
+    if sensor.check_format(input_format) != sensor.RGB:
+        return _sensor_dataset(spec, split, image_shape, input_format, sensor_noise)
     from rnnedge.data.detection_spec import is_detection_data, open_detection_dataset
 
     if is_detection_data(spec):  # letterboxed images with boxes (e.g. a detector's calibration)
@@ -52,6 +58,39 @@ def open_dataset(spec, split, image_shape=(3, 32, 32)):
     images = fit_images(dataset.images, (height, width), channels, dataset.source)
     return make_dataset(images, dataset.labels, dataset.class_names, dataset.source,
                         dataset.augmentation)
+
+
+def _sensor_dataset(spec, split, image_shape, input_format, noise):
+    """`spec`'s split opened as RGB at the model's size, then `as_sensor`."""
+    channels, height, width = image_shape
+    if channels != 1:
+        raise RnnedgeError(f"a {input_format} model takes 1 input channel, not {channels}")
+    return as_sensor(open_dataset(spec, split, (3, height, width)), split, input_format, noise)
+
+
+def as_sensor(dataset, split, input_format, noise=0.0):
+    """An RGB classification or detection dataset as the sensor of `input_format` delivers
+    it (rnnedge.sensor.from_rgb, seeded per split). Crops and flips keep a Bayer pattern
+    (Augmentation.period); a detection set's affine jitter would not, so Bayer detection
+    sets train without it."""
+    from dataclasses import replace
+
+    from rnnedge import sensor
+    from rnnedge.data.detection import NO_BOX_AUGMENTATION
+
+    if sensor.check_format(input_format) == sensor.RGB:
+        return dataset
+    seed = {"train": 1, "val": 2, "check": 3}[canonical_split(split)]
+    images = sensor.from_rgb(dataset.images, input_format, noise, seed)
+    source = f"{dataset.source} as {input_format}"
+    if getattr(dataset, "task", None) == "detect":
+        augmentation = (NO_BOX_AUGMENTATION if sensor.is_bayer(input_format)
+                        else dataset.augmentation)
+        return replace(dataset, images=images, source=source, augmentation=augmentation)
+    augmentation = dataset.augmentation
+    if augmentation.crop_pad or augmentation.flip:
+        augmentation = replace(augmentation, period=sensor.pixel_period(input_format))
+    return make_dataset(images, dataset.labels, dataset.class_names, source, augmentation)
 
 
 def _open_folder(path, split, size, channels, options):

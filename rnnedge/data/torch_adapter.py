@@ -67,7 +67,9 @@ class TorchImageDataset(torch.utils.data.Dataset):
         pad = self.augmentation.crop_pad
         rng = np.random.default_rng(epoch_seed(self.seed, epoch))
         n = len(self.dataset)
-        self._shifts = rng.integers(-pad, pad + 1, (n, 2)) if pad else None
+        period = self.augmentation.period
+        self._shifts = (rng.integers(-(pad // period), pad // period + 1, (n, 2)) * period
+                        if pad >= period else None)
         self._flips = rng.random(n) < 0.5 if self.augmentation.flip else None
 
     def __len__(self):
@@ -79,7 +81,7 @@ class TorchImageDataset(torch.utils.data.Dataset):
         if self._shifts is not None:
             image = _shift(image, *self._shifts[index])
         if self._flips is not None and self._flips[index]:
-            image = image[:, :, ::-1]
+            image = _flip(image, self.augmentation.period)
         return torch.from_numpy(np.ascontiguousarray(image)), int(self.dataset.labels[index])
 
 
@@ -90,6 +92,18 @@ def _shift(image, dy, dx):
     _, height, width = image.shape
     out[:, max(0, -dy):height - max(0, dy), max(0, -dx):width - max(0, dx)] = \
         image[:, max(0, dy):height - max(0, -dy), max(0, dx):width - max(0, -dx)]
+    return out
+
+
+def _flip(image, period):
+    """`image` (C, H, W) mirrored left-right; with `period` 2 moved right by one column (the
+    first column 0) so that every pixel keeps its column parity, i.e. a Bayer mosaic keeps its
+    colour pattern (for an even width)."""
+    mirrored = image[:, :, ::-1]
+    if period == 1 or image.shape[2] % 2:
+        return mirrored
+    out = np.zeros_like(image)
+    out[:, :, 1:] = mirrored[:, :, :-1]
     return out
 
 

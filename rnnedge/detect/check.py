@@ -91,8 +91,12 @@ def int8_detections(run, tin, outs, info, x_nhwc, progress=None):
 
 
 def run_detect_check(tflite_path, data, float_checkpoint=None, backend="tflite", samples=None,
-                     trust_pickle=False, progress=None):
-    """Check a detector .tflite on `split` check of `data`; returns a DetectCheckResult."""
+                     trust_pickle=False, progress=None, input_format=None):
+    """Check a detector .tflite on `split` check of `data` (delivered in the model's camera
+    format, rnnedge.sensor; a different `input_format` is an error); returns a
+    DetectCheckResult."""
+    from rnnedge import sensor
+    from rnnedge.data.spec import as_sensor
     from rnnedge.data.detection_spec import open_detection_dataset
     from rnnedge.data.detection import subset
     from rnnedge.data.torch_adapter import Normalization
@@ -113,14 +117,18 @@ def run_detect_check(tflite_path, data, float_checkpoint=None, backend="tflite",
 
         torch_model, meta = load(float_checkpoint, trust_pickle=trust_pickle)
         norm = meta.get("normalization") or {"mean": [0.0], "std": [1.0]}
+        stored = (meta.get("config") or {}).get("input_format")
     else:
         found = preprocessing.decode(model)
         if found is None:
             raise RnnedgeError("the model has no rnnedge preprocessing metadata: pass --float")
         norm = found["normalization"]
+        stored = found["input_format"]
+    fmt = sensor.resolve_format(stored, input_format, tflite_path)
     normalization = Normalization(tuple(norm["mean"]), tuple(norm["std"]))
-    dataset = subset(open_detection_dataset(data, "check", (channels, height, width),
-                                            info["class_names"]), samples)
+    dataset = subset(as_sensor(open_detection_dataset(data, "check", (3, height, width),
+                                                      info["class_names"]), "check", fmt),
+                     samples)
     if len(dataset) == 0:
         raise RnnedgeError(f"detection data {data}: the check split has no images")
     x = normalized_images(dataset, normalization)

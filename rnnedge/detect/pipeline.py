@@ -45,6 +45,7 @@ class DetectPipelineSettings:
     backend: str = "c"
     full_size_arena: bool = True
     seed: int = 0
+    input_format: str = "rgb"  # the camera's format (rnnedge.sensor)
     progress: bool = True
     log: object = field(default=None, repr=False)
 
@@ -72,7 +73,8 @@ def measure_detector(name, settings):
     trained = train_detector(name, settings.data, out=base + ".pt",
                              config=TrainConfig(epochs=settings.epochs, batch=settings.batch,
                                                 seed=settings.seed),
-                             input_size=settings.input_size, progress=settings.progress)
+                             input_size=settings.input_size, progress=settings.progress,
+                             input_format=settings.input_format)
     train_s = time.perf_counter() - start
     model, meta = checkpoint.load(base + ".pt")
     log(f"{name}: exporting int8")
@@ -97,14 +99,15 @@ def measure_detector(name, settings):
     full_hw = tuple(zoo.get(name).input_shape[1:])
     if settings.full_size_arena and list(full_hw) != trained.input_shape[1:]:
         log(f"{name}: exporting the same weights at {full_hw[0]}x{full_hw[1]} for its arena")
-        full_meta = {**meta, "input_shape": [3, *full_hw]}
+        channels = trained.input_shape[0]
+        full_meta = {**meta, "input_shape": [channels, *full_hw]}
         full_path = base + f"-{full_hw[0]}x{full_hw[1]}.tflite"
         export_int8(model, full_meta, full_path, calib=settings.data, calib_samples=16,
                     check_samples=2, run_tflm=False)
         full = _arena(full_path)
         row["full_size"] = {"input_hw": list(full_hw), "arena": full["arena"],
                             "total_memory": full["total_memory"],
-                            "input_bytes": 3 * full_hw[0] * full_hw[1]}
+                            "input_bytes": channels * full_hw[0] * full_hw[1]}
     return row
 
 
@@ -114,6 +117,7 @@ def run_detect_pipeline(settings):
     return {"task": "detect",
             "models": [measure_detector(name, settings) for name in settings.models],
             "settings": {"data": settings.data, "input_size": settings.input_size,
+                         "input_format": settings.input_format,
                          "epochs": settings.epochs, "batch": settings.batch,
                          "backend": settings.backend,
                          "workdir": os.path.abspath(settings.workdir)}}

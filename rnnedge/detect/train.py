@@ -69,37 +69,45 @@ def parse_input_size(text, default_hw):
     return tuple(parts)
 
 
-def build_detector(model_name, num_classes):
-    """(model, zoo config) of a zoo detector with prediction convs for `num_classes`."""
+def build_detector(model_name, num_classes, input_format="rgb"):
+    """(model, zoo config) of a zoo detector with prediction convs for `num_classes`, reading
+    `input_format` (rnnedge.sensor)."""
     from rnnedge import zoo
 
     entry = zoo.get(model_name)
     if entry.num_classes is not None:
         raise RnnedgeError(f"{model_name} is a classifier, not a detector")
     config = {"predict_channels": 3 * (5 + num_classes)}
+    if input_format != "rgb":
+        config["input_format"] = input_format
     return zoo.build(model_name, **config), config
 
 
 def train_detector(model_name, data="synthetic-detect", *, out="model.pt", config=None,
                    input_size=None, classes=None, anchors=None, resume=False, progress=False,
-                   log=None, threads=None):
-    """Train zoo detector `model_name` on detection data `data`; see the module docstring."""
-    from rnnedge import zoo
+                   log=None, threads=None, input_format="rgb", sensor_noise=0.0):
+    """Train zoo detector `model_name` on detection data `data` (delivered as the sensor of
+    `input_format` gives it); see the module docstring."""
+    from rnnedge import sensor, zoo
     from rnnedge.data.detection_spec import open_detection_dataset
+    from rnnedge.data.spec import as_sensor
 
     config = config or TrainConfig(batch=8)
     config.validate()
     input_hw = parse_input_size(input_size, zoo.get(model_name).input_shape[1:])
-    shape = (3, *input_hw)
-    train_set = open_detection_dataset(data, "train", shape, classes)
-    val_set = open_detection_dataset(data, "val", shape, train_set.class_names)
+    shape = (sensor.channels(input_format), *input_hw)
+    train_set = as_sensor(open_detection_dataset(data, "train", (3, *input_hw), classes),
+                          "train", input_format, sensor_noise)
+    val_set = as_sensor(open_detection_dataset(data, "val", (3, *input_hw),
+                                               train_set.class_names),
+                        "val", input_format, sensor_noise)
     if train_set.objects() == 0 and len(train_set):
         raise RnnedgeError(f"detection data {data}: the train split has no objects")
     previous = torch.get_num_threads()
     torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
     try:
         torch.manual_seed(config.seed)
-        model, model_config = build_detector(model_name, train_set.num_classes)
+        model, model_config = build_detector(model_name, train_set.num_classes, input_format)
         strides = head_strides(model, shape[0])
         given = parse_anchors(anchors, strides)
         fitted, source = (given, "given") if given is not None else fit_anchors(train_set, strides)

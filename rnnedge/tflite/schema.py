@@ -96,6 +96,8 @@ BUILTIN_OPTIONS = {
         ((0, "padding", "pad", 0), (1, "stride_w", "i32", 0), (2, "stride_h", "i32", 0),
          (3, "filter_width", "i32", 0), (4, "filter_height", "i32", 0),
          (5, "fused_activation_function", "act", 0))),
+    6: ("SVDFOptions", ((0, "rank", "i32", 0), (1, "fused_activation_function", "act", 0),
+                        (2, "asymmetric_quantize_inputs", "bool", False))),
     7: ("RNNOptions", ((0, "fused_activation_function", "act", 0),
                        (1, "asymmetric_quantize_inputs", "bool", False))),
     8: ("FullyConnectedOptions",
@@ -147,6 +149,7 @@ BUILTIN_OPTIONS = {
     89: ("QuantizeOptions", _EMPTY),
     91: ("HardSwishOptions", _EMPTY),
     101: ("BatchMatMulOptions", ((0, "adj_x", "bool", False), (1, "adj_y", "bool", False))),
+    116: ("GeluOptions", ((0, "approximate", "bool", False),)),
 }
 
 

@@ -7,7 +7,8 @@ DartsReNet (seed 002), the ReSeg-block classifier (seed 001), Scale-RNN (seed 00
 figures), `build(name, num_classes=None, **kwargs)` returns a fresh `torch.nn.Module`; kwargs
 reach the model class and select the documented alternative readings (e.g. `rnn_channels`,
 `cell`, `predict_channels`). Every zoo model has `table_rows()` -> [(row name, module)].
-Imports: torch, `rnnedge.errors`, this package's modules.
+`input_format` builds it for a camera's gray or Bayer input (rnnedge.sensor).
+Imports: torch, `rnnedge.errors`, `rnnedge.sensor`, this package's modules.
 """
 
 from dataclasses import dataclass
@@ -113,11 +114,23 @@ def get(name):
         raise RnnedgeError(f"unknown model {name!r}; valid names: {', '.join(ZOO)}") from None
 
 
-def build(name, num_classes=None, **kwargs):
-    """A freshly initialised zoo model. `num_classes` overrides a classifier's class count."""
+def build(name, num_classes=None, input_format="rgb", **kwargs):
+    """A freshly initialised zoo model. `num_classes` overrides a classifier's class count;
+    `input_format` (rnnedge.sensor.FORMATS) makes its first convolution read the sensor's
+    tensor (gray or a Bayer mosaic, 1 channel) with the demosaic folded into it."""
+    from rnnedge import sensor
+
     entry = get(name)
     if num_classes is not None:
         if entry.num_classes is None:
             raise RnnedgeError(f"{name} is a detection network: it takes no num_classes")
         kwargs["num_classes"] = num_classes
-    return entry.factory(**kwargs)
+    return sensor.adapt_model(entry.factory(**kwargs), input_format)
+
+
+def input_shape(name, input_format="rgb") -> tuple:
+    """(C, H, W) of zoo model `name` built for `input_format`."""
+    from rnnedge import sensor
+
+    _, height, width = get(name).input_shape
+    return (sensor.channels(input_format), height, width)

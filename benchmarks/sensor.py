@@ -1,0 +1,126 @@
+"""Camera-native input: arena, total memory and int8 accuracy for rgb, gray and Bayer input.
+
+    python benchmarks/sensor.py [--models NAME ...] [--formats rgb gray bayer-rggb]
+                                [--train MODEL] [--epochs 4] [--train-samples 3000]
+                                [--out DIR] [--json]
+
+Part 1, memory (every zoo model given, zoo weights from seed 0): each model is exported fully
+int8 for each input format and planned; the row shows the input tensor's bytes, the `tflm` and
+`inplace` arenas, int8 weight bytes and total memory (weights + inplace arena), with the
+ratio of the inplace arena to the RGB model's. The parameter difference is conv 1 alone
+(the demosaic folded into it: a k x k x 3 conv becomes (k+2) x (k+2) x 1).
+Part 2, accuracy (`--train`, default cifar-resnet18; `--epochs 0` skips it): the classifier
+trained on the synthetic set with the same budget (epochs, samples, seed) for each format,
+exported and checked on the C kernels: float and int8 top-1 and the drop, with the gap to RGB.
+The peer is the RGB model of the same run. Prints markdown tables (also DIR/sensor.md).
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+DEFAULT_MODELS = ("cifar-resnet18-rnn", "cifar-resnet18-thin", "det-cnn-256", "det-crnn-256",
+                  "det-cnn-480x640", "det-crnn-480x640")
+DEFAULT_FORMATS = ("rgb", "gray", "bayer-rggb")
+
+
+def memory_row(name, fmt, folder):
+    """Export zoo model `name` for `fmt` (seed-0 weights) and plan it."""
+    import torch
+
+    from rnnedge import zoo
+    from rnnedge.arena_report import arena_report
+    from rnnedge.export.pipeline import export_int8
+    from rnnedge.tflite import read_model
+
+    torch.manual_seed(0)
+    model = zoo.build(name, input_format=fmt)
+    shape = zoo.input_shape(name, fmt)
+    meta = {"input_shape": list(shape), "normalization": {"mean": [0.5], "std": [0.25]},
+            "zoo_name": name, "config": {} if fmt == "rgb" else {"input_format": fmt}}
+    path = os.path.join(folder, f"{name}-{fmt}.tflite")
+    exported = export_int8(model, meta, path, calib_samples=8, check_samples=2)
+    report = arena_report(read_model(path), path, planner="inplace")
+    return {"model": name, "format": fmt, "input_bytes": shape[0] * shape[1] * shape[2],
+            "params": sum(p.numel() for p in model.parameters()),
+            "arena_tflm": report["arena"]["tflm"], "arena_inplace": report["arena"]["inplace"],
+            "weight_bytes": report["weight_bytes"], "total_memory": report["total_memory"],
+            "ops": exported["stats"]["ops"],
+            "tflm_runs": exported["verification"].get("tflm_runs")}
+
+
+def accuracy_row(name, fmt, epochs, samples, folder):
+    """Train `name` for `fmt` on the synthetic set, export, check on the C kernels."""
+    from rnnedge import checkpoint
+    from rnnedge.check import run_check
+    from rnnedge.export.pipeline import export_int8
+    from rnnedge.train import TrainConfig, train
+
+    data = f"synthetic:n={samples}"
+    base = os.path.join(folder, f"{name}-{fmt}-trained")
+    trained = train(name, data, out=base + ".pt", config=TrainConfig(epochs=epochs, seed=0),
+                    input_format=fmt, progress=False)
+    model, meta = checkpoint.load(base + ".pt")
+    export_int8(model, meta, base + ".tflite", calib=data)
+    checked = run_check(base + ".tflite", data, base + ".pt", "c", 1000)
+    return {"model": name, "format": fmt, "epochs": epochs, "train_samples": samples,
+            "best_val_acc": trained.best_score, "float_top1": checked.float["top1"],
+            "int8_top1": checked.int8["top1"], "drop_pp": checked.drop_pp}
+
+
+def _markdown(memory, accuracy):
+    lines = ["| model | input | input B | params | tflm arena | inplace arena | vs rgb | "
+             "total memory | TFLM runs |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    rgb = {r["model"]: r for r in memory if r["format"] == "rgb"}
+    for r in memory:
+        base = rgb.get(r["model"])
+        ratio = f"{r['arena_inplace'] / base['arena_inplace']:.2f}" if base else "-"
+        lines.append(f"| {r['model']} | {r['format']} | {r['input_bytes']:,} | {r['params']:,} | "
+                     f"{r['arena_tflm']:,} | {r['arena_inplace']:,} | {ratio} | "
+                     f"{r['total_memory']:,} | {'yes' if r['tflm_runs'] else 'no'} |")
+    if accuracy:
+        rgb_acc = {r["model"]: r for r in accuracy if r["format"] == "rgb"}
+        lines += ["", "| model | input | epochs | train images | float top-1 | int8 top-1 | "
+                      "int8 drop | float vs rgb |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for r in accuracy:
+            base = rgb_acc.get(r["model"])
+            gap = f"{r['float_top1'] - base['float_top1']:+.2f}" if base else "-"
+            lines.append(f"| {r['model']} | {r['format']} | {r['epochs']} | {r['train_samples']:,} "
+                         f"| {r['float_top1']:.2f} | {r['int8_top1']:.2f} | {r['drop_pp']:+.2f} "
+                         f"| {gap} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", default=list(DEFAULT_MODELS))
+    parser.add_argument("--formats", nargs="*", default=list(DEFAULT_FORMATS))
+    parser.add_argument("--train", default="cifar-resnet18")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--train-samples", type=int, default=3000)
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    folder = args.out or tempfile.mkdtemp(prefix="rnnedge-sensor-")
+    os.makedirs(folder, exist_ok=True)
+    memory = []
+    for name in args.models:
+        for fmt in args.formats:
+            print(f"memory: {name} {fmt}", file=sys.stderr)
+            memory.append(memory_row(name, fmt, folder))
+    accuracy = []
+    if args.epochs > 0 and args.train:
+        for fmt in args.formats:
+            print(f"accuracy: {args.train} {fmt}", file=sys.stderr)
+            accuracy.append(accuracy_row(args.train, fmt, args.epochs, args.train_samples,
+                                         folder))
+    text = _markdown(memory, accuracy)
+    with open(os.path.join(folder, "sensor.md"), "w") as f:
+        f.write(text + "\n")
+    print(json.dumps({"memory": memory, "accuracy": accuracy}) if args.json else text)
+
+
+if __name__ == "__main__":
+    main()
