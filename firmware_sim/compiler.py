@@ -1,4 +1,4 @@
-"""Compile an int8 .tflite model and an arena plan into a firmware program (program.py).
+"""Compile an int8 or int16x8 .tflite and an arena plan into a firmware program (program.py).
 
 `compile_model(model, planner)` walks the plan's steps, prepares each operator's kernel
 (operators.py), places its operands (arena offsets, flash constants, the row scratch) and
@@ -43,11 +43,36 @@ from rnnedge.firmware_sim.runnable import check_runnable
 from rnnedge.firmware_sim.program import (CTYPES, NULL, Call, Constant, Port, Program, Ref, Step,
                                           Variable)
 from rnnedge.kernels import ops as kernel_ops
+from rnnedge.kernels import structs
 from rnnedge.op_table import info, op_macs
 from rnnedge.planner import plan as make_plan
 from rnnedge.planner.fused_pad import explicit_padding
 from rnnedge.planner.lifetimes import ALIGNMENT, KERNEL_SCRATCH, ROW_SCRATCH, tensor_lifetimes
 from rnnedge.tflite import Model, read_model
+
+
+WEIGHTED = (kernel_ops.Conv2D, kernel_ops.DepthwiseConv2D, kernel_ops.FullyConnected,
+            kernel_ops.TransposeConv)  # (data, filter, bias, output) kernels
+_C_TYPE_OF = {structs.P_I8: "int8_t", structs.P_I16: "int16_t", structs.P_I32: "int32_t",
+              structs.P_I64: "int64_t", structs.P_F32: "float"}
+
+
+def _typed(call: Call) -> Call:
+    """`call` with each pointer Ref typed as its C parameter (structs.SIGNATURES): an int16
+    tensor moved by a byte kernel is passed as int8_t *, one read by a 16x8 kernel as
+    int16_t *."""
+    signature = structs.SIGNATURES.get(call.entry)
+    if signature is None:
+        return call
+    def typed(arg, ctype):
+        if isinstance(arg, tuple):  # an array of pointers: int8_t * (CONCATENATION, SPLIT)
+            return tuple(typed(r, "int8_t" if ctype == structs.P_P_I8 else None) for r in arg)
+        if arg.space == "null" or ctype is None:
+            return arg
+        return replace(arg, ctype=ctype if isinstance(ctype, str) else
+                       _C_TYPE_OF.get(ctype, arg.ctype))
+    args = tuple(typed(a, t) for a, t in zip(call.args, signature[1]))
+    return Call(call.entry, call.params, args)
 
 
 def _overlap(a: Ref, b: Ref) -> bool:
@@ -112,13 +137,15 @@ class _Builder:
         return Ref("variable", v.offset, v.nbytes, CTYPES.get(tensor.dtype, "int8_t"))
 
     def weights(self, op, kernel) -> tuple:
-        """(filter, bias) flash Refs of a conv / fully-connected kernel."""
+        """(filter, bias) flash Refs of a conv / fully-connected / transpose-conv kernel (the
+        bias at the op table's `bias` position, as the kernel holds it: int32 or int64)."""
         filt = self.flash(("filter", op.inputs[1]), kernel.filter,
                           self.sg.tensors[op.inputs[1]].name)
         if kernel.bias is None:
             return filt, NULL
-        return filt, self.flash(("bias", op.inputs[2]), kernel.bias,
-                                self.sg.tensors[op.inputs[2]].name)
+        position = info(op.opcode).bias
+        return filt, self.flash(("bias", op.inputs[position], kernel.bias.dtype.name),
+                                kernel.bias, self.sg.tensors[op.inputs[position]].name)
 
     # -- steps ----------------------------------------------------------------------------
     def fused_pad(self, pad_index: int, conv_index: int) -> tuple:
@@ -150,13 +177,13 @@ class _Builder:
             for b in range(a + 1, len(outs)):
                 if _overlap(outs[a], outs[b]):
                     raise RnnedgeError(f"{where}: the plan overlaps two outputs")
-        if isinstance(kernel, kernel_ops.Concatenation):  # also PACK
+        if kernel.entry == "rn_concatenation":  # also PACK and int16 (Int16Bytes) concats
             calls = self._slices(where, kernel, prep.data, ins, outs[0], gather=True)
-        elif isinstance(kernel, kernel_ops.Split):  # also UNPACK
+        elif kernel.entry == "rn_split":  # also UNPACK and int16 (Int16Bytes) splits
             calls = self._slices(where, kernel, prep.outputs, outs, ins[0], gather=False)
         else:
             self._check_alias(where, op.opcode, prep, ins, outs)
-            if isinstance(kernel, (kernel_ops.Conv2D, kernel_ops.DepthwiseConv2D, kernel_ops.FullyConnected)):
+            if isinstance(kernel, WEIGHTED):
                 args = (ins[0], *self.weights(op, kernel), outs[0])
             elif hasattr(kernel, "state_shapes"):  # recurrent: constants, states, scratch
                 consts = [NULL if a is None else self.flash(("op", i, name), a,
@@ -319,6 +346,7 @@ class _Builder:
         """Append a Step with its MACs (op_table.op_macs of its operators)."""
         macs = [op_macs(self.sg.operators[i], self.sg.tensors) for i in ops]
         arena_reads = tuple(t for t in reads if self.sg.tensors[t].data is None)
+        calls = [_typed(call) for call in calls]
         self.steps.append(Step(name, tuple(ops), tuple(calls), arena_reads, tuple(writes),
                                None if None in macs else int(sum(macs)), scope))
 

@@ -19,6 +19,7 @@ from rnnedge.tflite import Model
 
 CTYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.float32): "float",
           np.dtype(np.int32): "int32_t", np.dtype(np.int16): "int16_t",
+          np.dtype(np.int64): "int64_t",
           np.dtype(np.bool_): "int8_t"}  # a bool tensor: one 0/1 byte per element, as TFLM's
 
 

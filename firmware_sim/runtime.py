@@ -31,7 +31,8 @@ GUARD = 64  # bytes on each side of the arena
 GUARD_BYTE = 0xC5
 POISON_BYTE = 0xA5
 _PTR = {"int8_t": ctypes.POINTER(ctypes.c_int8), "float": ctypes.POINTER(ctypes.c_float),
-        "int32_t": ctypes.POINTER(ctypes.c_int32), "int16_t": ctypes.POINTER(ctypes.c_int16)}
+        "int32_t": ctypes.POINTER(ctypes.c_int32), "int16_t": ctypes.POINTER(ctypes.c_int16),
+        "int64_t": ctypes.POINTER(ctypes.c_int64)}
 
 
 class Runtime:

@@ -16,6 +16,7 @@ P_I32 = ctypes.POINTER(ctypes.c_int32)
 P_I8 = ctypes.POINTER(ctypes.c_int8)
 P_F32 = ctypes.POINTER(ctypes.c_float)
 P_I16 = ctypes.POINTER(ctypes.c_int16)
+P_I64 = ctypes.POINTER(ctypes.c_int64)
 P_VOID = ctypes.c_void_p
 DIMS = I32 * MAX_DIMS
 
@@ -266,6 +267,32 @@ class AddNParams(ctypes.Structure):
                      "activation_min", "activation_max")
 
 
+class TransposeConvParams(ctypes.Structure):
+    _fields_ = _ints("batches", "input_height", "input_width", "input_depth",
+                     "filter_height", "filter_width", "output_height", "output_width",
+                     "output_depth", "stride_height", "stride_width", "pad_height",
+                     "pad_width", "input_offset", "output_offset", "activation_min",
+                     "activation_max") + [
+        ("output_multiplier", P_I32), ("output_shift", P_I32)]
+
+
+class SoftmaxInt16Params(ctypes.Structure):
+    _fields_ = _ints("outer_size", "depth", "input_multiplier", "input_left_shift") + [
+        ("exp_lut", P_I16), ("one_over_one_plus_x_lut", P_I16)]
+
+
+INT16_LUT_SIZE = 513  # RN_INT16_LUT_SIZE
+P_U16 = ctypes.POINTER(ctypes.c_uint16)
+
+
+class SigmoidInt16Params(ctypes.Structure):
+    _fields_ = _ints("size", "input_multiplier", "input_left_shift") + [
+        ("sigmoid_lut", P_U16)]
+
+
+SIGMOID_LUT_SIZE = 256  # RN_SIGMOID_LUT_SIZE
+
+
 P_P_I8 = ctypes.POINTER(P_I8)
 
 # Entry point name -> (params struct, argument types after the params pointer).
@@ -319,6 +346,25 @@ SIGNATURES = {
     "rn_zeros_like": (ZerosLikeParams, [P_I8, P_I8]),
     "rn_shape": (ShapeParams, [P_I8, P_I32]),
     "rn_add_n": (AddNParams, [P_P_I8, P_I8]),
+    "rn_transpose_conv": (TransposeConvParams, [P_I8, P_I8, P_I32, P_I8]),
+    "rn_conv_2d_16x8": (Conv2DParams, [P_I16, P_I8, P_I64, P_I16]),
+    "rn_depthwise_conv_2d_16x8": (DepthwiseConv2DParams, [P_I16, P_I8, P_I64, P_I16]),
+    "rn_fully_connected_16x8": (FullyConnectedParams, [P_I16, P_I8, P_I64, P_I16]),
+    "rn_transpose_conv_16x8": (TransposeConvParams, [P_I16, P_I8, P_I64, P_I16]),
+    "rn_add_int16": (AddParams, [P_I16, P_I16, P_I16]),
+    "rn_sub_int16": (SubParams, [P_I16, P_I16, P_I16]),
+    "rn_mul_int16": (MulParams, [P_I16, P_I16, P_I16]),
+    "rn_average_pool_2d_int16": (Pool2DParams, [P_I16, P_I16]),
+    "rn_max_pool_2d_int16": (Pool2DParams, [P_I16, P_I16]),
+    "rn_quantize_int16": (QuantizeParams, [P_F32, P_I16]),
+    "rn_requantize_int8_int16": (RequantizeParams, [P_I8, P_I16]),
+    "rn_requantize_int16_int8": (RequantizeParams, [P_I16, P_I8]),
+    "rn_requantize_int16_int16": (RequantizeParams, [P_I16, P_I16]),
+    "rn_dequantize_int16": (DequantizeParams, [P_I16, P_F32]),
+    "rn_mean_int16": (MeanParams, [P_I16, P_I16]),
+    "rn_softmax_int16": (SoftmaxInt16Params, [P_I16, P_I16]),
+    "rn_tanh_int16": (SigmoidInt16Params, [P_I16, P_I16]),
+    "rn_logistic_int16": (SigmoidInt16Params, [P_I16, P_I16]),
 }
 
 

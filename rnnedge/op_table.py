@@ -17,7 +17,8 @@ operation.py): every stage asks it instead of keeping its own list.
   inputs and outputs one scale; `fixed_output`: TFLM's fixed output (scale, zero point);
 - `weighted`: constant inputs are parameters (otherwise int32/int64 constants are index
   operands: axes, sizes, paddings); `bias`: input position of an int32 bias, or None;
-- `dtypes`: activation types TFLM's reference kernel takes (what the tool's checks allow);
+- `dtypes`: activation types TFLM's reference kernel takes and a rnnedge C kernel runs (what the
+  tool's checks allow: INT16 where the 16x8 kernels of rnnedge.kernels.ops.int16 exist);
 - `max_inputs`: the most inputs TFLM's kernel accepts (CONCATENATION: 10), or None;
 - `kernel`: the rnnedge.kernels.ops class that runs it in the C runtime (None: none does).
 
@@ -54,6 +55,9 @@ MAC_CONVENTION = (
     "k_h*k_w per output element; MEAN and SUM one per input element; activations, "
     "SOFTMAX, QUANTIZE, comparisons (MAX_POOL_2D, MAXIMUM, REDUCE_MAX, ...) and data movement "
     "(RESHAPE, CONCATENATION, PAD, ...) 0; other ops unknown (null)")
+I16 = ("INT8", "INT16")  # `dtypes` of ops with an int16 (16x8) C kernel beside the int8 one
+
+
 @dataclass(frozen=True)
 class OpInfo:
     """What rnnedge knows about one TFLite builtin (see the module docstring)."""
@@ -75,10 +79,12 @@ def _entries():
     conv = {"inplace": frozenset({"fuse_add"}), "weighted": True, "bias": 2}
     over = frozenset({"over_input"})
     return [
-        ("conv", ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"), conv,
+        ("conv", ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"),
+         {**conv, "dtypes": I16},
          {"CONV_2D": {"kernel": "Conv2D"}, "DEPTHWISE_CONV_2D": {"kernel": "DepthwiseConv2D"},
           "FULLY_CONNECTED": {"kernel": "FullyConnected"}}),
-        ("conv", ("TRANSPOSE_CONV",), {"weighted": True, "bias": 3}, {}),
+        ("conv", ("TRANSPOSE_CONV",), {"weighted": True, "bias": 3},
+         {"TRANSPOSE_CONV": {"kernel": "TransposeConv", "dtypes": I16}}),
         ("conv", ("BATCH_MATMUL",), {"weighted": True, "kernel": "BatchMatmul"}, {}),
         ("recurrent", ("SVDF", "UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN",
                        "BIDIRECTIONAL_SEQUENCE_LSTM", "RNN", "LSTM"), {"weighted": True},
@@ -88,8 +94,10 @@ def _entries():
         ("lookup", ("EMBEDDING_LOOKUP",), {"weighted": True, "kernel": "EmbeddingLookup",
                                            "dtypes": ("INT8", "INT32")}, {}),
         ("binary", ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"),
-         {"inplace": over}, {"ADD": {"kernel": "Add"}, "SUB": {"kernel": "Sub"},
-                             "MUL": {"kernel": "Mul"}, "MAXIMUM": {"kernel": "Maximum", "same_scale": True},
+         {"inplace": over}, {"ADD": {"kernel": "Add", "dtypes": I16},
+                             "SUB": {"kernel": "Sub", "dtypes": I16},
+                             "MUL": {"kernel": "Mul", "dtypes": I16},
+                             "MAXIMUM": {"kernel": "Maximum", "same_scale": True},
                              "MINIMUM": {"kernel": "Minimum", "same_scale": True},
                              "SQUARED_DIFFERENCE": {"kernel": "SquaredDifference"}}),
         ("binary", ("DIV",), {"kernel": "Div"}, {}),
@@ -98,42 +106,45 @@ def _entries():
          {"inplace": over},
          {"RELU": {"kernel": "Relu"}, "RELU_N1_TO_1": {"kernel": "Relu"},
           "RELU_0_TO_1": {"kernel": "Relu"}, "RELU6": {"kernel": "Relu6"},
-          "TANH": {"kernel": "Tanh", "fixed_output": (1.0 / 128.0, 0)},
-          "LOGISTIC": {"kernel": "Logistic", "fixed_output": (1.0 / 256.0, -128)},
+          "TANH": {"kernel": "Tanh", "fixed_output": (1.0 / 128.0, 0), "dtypes": I16},
+          "LOGISTIC": {"kernel": "Logistic", "fixed_output": (1.0 / 256.0, -128),
+                       "dtypes": I16},
           "LEAKY_RELU": {"kernel": "LeakyRelu"}, "PRELU": {"kernel": "Prelu"},
           "HARD_SWISH": {"kernel": "HardSwish"}, "ELU": {"kernel": "Elu"}}),
         ("activation", ("GELU",), {"kernel": "Gelu"}, {}),
         ("math", ("ABS", "NEG"), {"inplace": over}, {"ABS": {"kernel": "Abs"}}),
         ("math", ("EXP", "LOG", "SQRT", "RSQRT", "SQUARE"), {}, {"RSQRT": {"kernel": "Rsqrt"}}),
-        ("quantize", ("QUANTIZE",), {"inplace": over, "dtypes": ("INT8", "FLOAT32")},
+        ("quantize", ("QUANTIZE",), {"inplace": over, "dtypes": ("INT8", "INT16", "FLOAT32")},
          {"QUANTIZE": {"kernel": "Quantize"}}),
-        ("quantize", ("DEQUANTIZE",), {"kernel": "Dequantize"}, {}),
-        ("softmax", ("SOFTMAX",), {"kernel": "Softmax"}, {}),
+        ("quantize", ("DEQUANTIZE",), {"kernel": "Dequantize", "dtypes": I16}, {}),
+        ("softmax", ("SOFTMAX",), {"kernel": "Softmax", "dtypes": I16}, {}),
         ("softmax", ("LOG_SOFTMAX",), {"kernel": "LogSoftmax",
                                        "fixed_output": (16.0 / 256.0, 127)}, {}),
         ("pool", ("AVERAGE_POOL_2D", "MAX_POOL_2D"), {"same_scale": True},
-         {"AVERAGE_POOL_2D": {"kernel": "AveragePool2D"}, "MAX_POOL_2D": {"kernel": "MaxPool2D"}}),
+         {"AVERAGE_POOL_2D": {"kernel": "AveragePool2D", "dtypes": I16},
+          "MAX_POOL_2D": {"kernel": "MaxPool2D", "dtypes": I16}}),
         ("pool", ("L2_POOL_2D",), {}, {}),
-        ("reduce", ("MEAN",), {"kernel": "Mean"}, {}),
+        ("reduce", ("MEAN",), {"kernel": "Mean", "dtypes": I16}, {}),
         ("reduce", ("SUM", "REDUCE_MAX", "REDUCE_MIN"), {},
          {"SUM": {"kernel": "Sum"}, "REDUCE_MAX": {"kernel": "ReduceMax", "same_scale": True},
           "REDUCE_MIN": {"kernel": "ReduceMin", "same_scale": True}}),
         ("view", ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"),
-         {"inplace": frozenset({"view"}), "kernel": "Reshape"},
+         {"inplace": frozenset({"view"}), "kernel": "Reshape", "dtypes": I16},
          {"RESHAPE": {"same_scale": True}}),
         ("concat", ("CONCATENATION",),
          {"inplace": frozenset({"concat"}), "same_scale": True, "kernel": "Concatenation",
-          "max_inputs": 10}, {}),
+          "max_inputs": 10, "dtypes": I16}, {}),
         ("concat", ("PACK",), {"kernel": "Pack"}, {}),
         ("split", ("SPLIT", "SPLIT_V"),
-         {"inplace": frozenset({"split_view"}), "same_scale": True, "kernel": "Split"}, {}),
+         {"inplace": frozenset({"split_view"}), "same_scale": True, "kernel": "Split",
+          "dtypes": I16}, {}),
         ("split", ("UNPACK",), {"kernel": "Unpack"}, {}),
         ("movement", ("PAD", "PADV2", "STRIDED_SLICE", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR"),
-         {"same_scale": True},
+         {"same_scale": True, "dtypes": I16},
          {"PAD": {"kernel": "Pad"}, "PADV2": {"kernel": "Pad"},
           "STRIDED_SLICE": {"kernel": "StridedSlice"}, "TRANSPOSE": {"kernel": "Transpose"},
           "RESIZE_NEAREST_NEIGHBOR": {"kernel": "ResizeNearestNeighbor"}}),
-        ("movement", ("SLICE",), {"kernel": "Slice"}, {}),
+        ("movement", ("SLICE",), {"kernel": "Slice", "dtypes": I16}, {}),
         ("movement", ("MIRROR_PAD", "GATHER", "SHAPE", "TILE", "BROADCAST_TO", "SPACE_TO_DEPTH",
                       "DEPTH_TO_SPACE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"), {},
          {"GATHER": {"kernel": "Gather", "dtypes": ("INT8", "INT32"), "same_scale": True},

@@ -89,14 +89,15 @@ def ops_model(tmp_path_factory) -> str:
 
 
 def model_inputs(path, n=SAMPLES, seed=0) -> np.ndarray:
-    """`n` random inputs of the model's input shape and dtype (int8, or float32 in [-1, 1]),
-    stacked on axis 0."""
+    """`n` random inputs of the model's input shape and dtype (int8 or int16 over their whole
+    range, or float32 in [-1, 1]), stacked on axis 0."""
     sg = read_model(path).main
     tensor = sg.tensors[sg.inputs[0]]
     shape, rng = (n,) + tuple(tensor.shape[1:]), np.random.default_rng(seed)
     if tensor.dtype == np.float32:
         return rng.uniform(-1, 1, shape).astype(np.float32)
-    return rng.integers(-128, 128, shape, dtype=np.int8)
+    info = np.iinfo(tensor.dtype)
+    return rng.integers(info.min, info.max + 1, shape, dtype=tensor.dtype)
 
 
 def raw_inplace_plan(model, row_scratch=True):

@@ -28,8 +28,8 @@ import numpy as np
 
 from rnnedge import op_table
 from rnnedge.errors import RnnedgeError
-from rnnedge.firmware_sim.operators import (conv, data_ops, elementwise, elementwise_math,
-                                             movement_ops, recurrent, shape_ops)
+from rnnedge.firmware_sim.operators import (conv, data_ops, elementwise, elementwise_math, int16,
+                                             movement_ops, recurrent, shape_ops, transpose_conv)
 from rnnedge.firmware_sim.operators.context import Context, tensor_quant
 from rnnedge.kernels import ops as kernel_ops
 
@@ -37,11 +37,15 @@ INT8 = np.dtype(np.int8)
 FLOAT32 = np.dtype(np.float32)
 BOOL = np.dtype(np.bool_)
 INT32 = np.dtype(np.int32)
-_OUTPUT_DTYPES = {"DEQUANTIZE": (FLOAT32,), "CAST": (INT8, INT32, FLOAT32, BOOL)}
-_DTYPE_NAMES = {INT8: "INT8", FLOAT32: "FLOAT32", BOOL: "BOOL", INT32: "INT32"}
+INT16 = np.dtype(np.int16)
+_OUTPUT_DTYPES = {"DEQUANTIZE": (FLOAT32,), "CAST": (INT8, INT32, FLOAT32, BOOL),
+                  "QUANTIZE": (INT8, INT16)}
+_DTYPE_NAMES = {INT8: "INT8", FLOAT32: "FLOAT32", BOOL: "BOOL", INT32: "INT32", INT16: "INT16"}
 OPERATORS = {**conv.PREPARERS, **elementwise.PREPARERS, **shape_ops.PREPARERS,
              **recurrent.PREPARERS, **elementwise_math.PREPARERS, **data_ops.PREPARERS,
              **movement_ops.PREPARERS}
+OPERATORS.update(transpose_conv.PREPARERS)
+OPERATORS.update(int16.PREPARERS)  # int16 operands of the ops above; others pass through
 
 __all__ = ["OPERATORS", "Prepared", "prepare", "tensor_quant"]
 
@@ -57,23 +61,39 @@ class Prepared:
 
 
 def _dtypes_ok(c: Context, data: tuple, kernel=None) -> None:
-    """Activations are int8 (the op table's `dtypes`: QUANTIZE may read float32, the logical
-    ops, SELECT_V2 and CAST bool); DEQUANTIZE writes float32, CAST int8, int32, float32 or
-    bool, the "compare" category bool, a kernel with an `output_dtype` (ARG_MAX, SHAPE) that."""
+    """Activations have a type of the op table's `dtypes` (int8; int16 where a 16x8 kernel
+    exists; QUANTIZE may read float32, the logical ops, SELECT_V2 and CAST bool); outputs are
+    int8, or int16 when the activation input is (TFLM's same-type rule); QUANTIZE writes int8
+    or int16, DEQUANTIZE float32, CAST int8, int32, float32 or bool, the "compare" category
+    bool, a kernel with an `output_dtype` (ARG_MAX, SHAPE) that."""
     allowed = op_table.info(c.op.opcode).dtypes
     for t in data:
         tensor = c.sg.tensors[t]
         if tensor.type_name not in allowed:
-            c.fail(f"input {tensor.name} is {tensor.type_name}; the C kernels take int8 "
-                   "activations")
+            c.fail(f"input {tensor.name} is {tensor.type_name}; the C kernels take "
+                   f"{' or '.join(a for a in allowed if a != 'FLOAT32')} activations for "
+                   f"{c.op.opcode}")
     for t in c.op.outputs:
         tensor = c.sg.tensors[t]
         allowed = _OUTPUT_DTYPES.get(c.op.opcode) or (
-            (BOOL,) if op_table.info(c.op.opcode).category == "compare"
-            else (np.dtype(getattr(kernel, "output_dtype", INT8)),))
+            (BOOL,) if op_table.info(c.op.opcode).category == "compare" else
+            (np.dtype(kernel.output_dtype),) if hasattr(kernel, "output_dtype") else
+            (INT16,) if data and c.sg.tensors[data[0]].dtype == INT16 else (INT8,))
         if tensor.dtype not in allowed:
             c.fail(f"output {tensor.name} is {tensor.type_name}, expected "
                    f"{' or '.join(_DTYPE_NAMES.get(d, d.name.upper()) for d in allowed)}")
+
+
+def _int16_input_ok(c: Context) -> None:
+    """Before preparing: an int16 activation input (input 0) of an op whose C kernels take no
+    int16 (the op table's `dtypes`) is named as such, before an int8 preparer misreads it."""
+    ins = c.op.inputs
+    tensor = c.sg.tensors[ins[0]] if ins and ins[0] >= 0 else None
+    if (tensor is not None and tensor.data is None and tensor.type_name == "INT16"
+            and "INT16" not in op_table.info(c.op.opcode).dtypes):
+        c.fail(f"input {tensor.name} is INT16; the C kernels take "
+               f"{' or '.join(a for a in op_table.info(c.op.opcode).dtypes if a != 'FLOAT32')} "
+               f"activations for {c.op.opcode}")
 
 
 def _shapes_ok(c: Context, kernel, data: tuple) -> None:
@@ -112,6 +132,7 @@ def prepare(op, subgraph, lib, folded=None, fused_pad=None) -> Prepared:
                f"{', '.join(sorted(op_table.names(kernel=True)))})")
     if not op.outputs:
         c.fail("the operator has no output")
+    _int16_input_ok(c)
     try:
         kernel, data = OPERATORS[op.opcode](c)
     except RnnedgeError as exc:

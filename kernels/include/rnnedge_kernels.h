@@ -622,4 +622,71 @@ typedef struct {
 } rn_add_n_params;
 int rn_add_n(const rn_add_n_params *p, const int8_t *const *inputs, int8_t *output);
 
+/* ---- TRANSPOSE_CONV (per-channel; filter [output_depth, H, W, input_depth]) ---- */
+typedef struct {
+  int32_t batches, input_height, input_width, input_depth;
+  int32_t filter_height, filter_width;
+  int32_t output_height, output_width, output_depth;
+  int32_t stride_height, stride_width, pad_height, pad_width;
+  int32_t input_offset, output_offset;
+  int32_t activation_min, activation_max;
+  const int32_t *output_multiplier; /* output_depth entries */
+  const int32_t *output_shift;
+} rn_transpose_conv_params;
+int rn_transpose_conv(const rn_transpose_conv_params *p, const int8_t *input,
+                      const int8_t *filter, const int32_t *bias, int8_t *output);
+
+/* ---- int16x8: int16 activations (zero point 0 where TFLM requires it), int8
+ * weights, int64 biases; the int8 ops' params structs, TFLM's int16 paths ---- */
+int rn_conv_2d_16x8(const rn_conv_2d_params *p, const int16_t *input,
+                    const int8_t *filter, const int64_t *bias, int16_t *output);
+int rn_depthwise_conv_2d_16x8(const rn_depthwise_conv_2d_params *p, const int16_t *input,
+                              const int8_t *filter, const int64_t *bias, int16_t *output);
+int rn_fully_connected_16x8(const rn_fully_connected_params *p, const int16_t *input,
+                            const int8_t *filter, const int64_t *bias, int16_t *output);
+int rn_transpose_conv_16x8(const rn_transpose_conv_params *p, const int16_t *input,
+                           const int8_t *filter, const int64_t *bias, int16_t *output);
+int rn_add_int16(const rn_add_params *p, const int16_t *input1, const int16_t *input2,
+                 int16_t *output);
+int rn_sub_int16(const rn_sub_params *p, const int16_t *input1, const int16_t *input2,
+                 int16_t *output);
+int rn_mul_int16(const rn_mul_params *p, const int16_t *input1, const int16_t *input2,
+                 int16_t *output);
+int rn_average_pool_2d_int16(const rn_pool_2d_params *p, const int16_t *input,
+                             int16_t *output);
+int rn_max_pool_2d_int16(const rn_pool_2d_params *p, const int16_t *input,
+                         int16_t *output);
+int rn_quantize_int16(const rn_quantize_params *p, const float *input, int16_t *output);
+int rn_requantize_int8_int16(const rn_requantize_params *p, const int8_t *input,
+                             int16_t *output);
+int rn_requantize_int16_int8(const rn_requantize_params *p, const int16_t *input,
+                             int8_t *output);
+int rn_requantize_int16_int16(const rn_requantize_params *p, const int16_t *input,
+                              int16_t *output);
+int rn_dequantize_int16(const rn_dequantize_params *p, const int16_t *input, float *output);
+int rn_mean_int16(const rn_mean_params *p, const int16_t *input, int16_t *output);
+
+/* ---- SOFTMAX int16 -> int16 (output scale 1/32768, zero point 0): TFLM's LUT path ---- */
+typedef struct {
+  int32_t outer_size, depth;
+  int32_t input_multiplier, input_left_shift;
+  const int16_t *exp_lut;                 /* RN_INT16_LUT_SIZE entries */
+  const int16_t *one_over_one_plus_x_lut; /* RN_INT16_LUT_SIZE entries */
+} rn_softmax_int16_params;
+#define RN_INT16_LUT_SIZE 513
+
+/* ---- TANH and LOGISTIC int16 (zero points 0, output scale 2^-15): TFLM's sigmoid
+ * table path; input_multiplier 0 means a power-of-two input scale ---- */
+typedef struct {
+  int32_t size;
+  int32_t input_multiplier, input_left_shift;
+  const uint16_t *sigmoid_lut; /* RN_SIGMOID_LUT_SIZE entries, sigmoid(i / 24) in Q0.16 */
+} rn_sigmoid_int16_params;
+#define RN_SIGMOID_LUT_SIZE 256
+int rn_tanh_int16(const rn_sigmoid_int16_params *p, const int16_t *input, int16_t *output);
+int rn_logistic_int16(const rn_sigmoid_int16_params *p, const int16_t *input,
+                      int16_t *output);
+int rn_softmax_int16(const rn_softmax_int16_params *p, const int16_t *input,
+                     int16_t *output);
+
 #endif /* RNNEDGE_KERNELS_H */

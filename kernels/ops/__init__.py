@@ -14,7 +14,8 @@ Shapes are tuples of ints in TFLite order (NHWC images).  Quantisation is passed
 
 Modules: base (Kernel, SingleIO, shared helpers), conv, elementwise, activations, quantize,
 pooling, mean, shape_ops, softmax, resize_nearest_neighbor, recurrent, unary_math, binary_math,
-comparisons, cast; reduce, gather, batch_matmul, resize_bilinear, pack, movement, norm_scan.
+comparisons, cast; reduce, gather, batch_matmul, resize_bilinear, pack, movement, norm_scan;
+int16 (the int16x8 variants), transpose_conv.
 May import: numpy, ctypes, the standard library, rnnedge.errors and this package.
 """
 
@@ -46,6 +47,12 @@ from rnnedge.kernels.ops.movement import (BatchToSpaceNd, BroadcastTo, DepthToSp
                                           SpaceToDepth, ZerosLike)
 from rnnedge.kernels.ops.norm_scan import AddN, Cumsum, L2Normalization
 from rnnedge.kernels.ops.resize_bilinear import ResizeBilinear
+from rnnedge.kernels.ops.int16 import (AddInt16, AveragePool2DInt16, Conv2D16x8,
+                                       DepthwiseConv2D16x8, DequantizeInt16,
+                                       FullyConnected16x8, Int16Bytes, MaxPool2DInt16, MeanInt16,
+                                       LogisticInt16, MulInt16, QuantizeInt16,
+                                       RequantizeInt16, SoftmaxInt16, SubInt16, TanhInt16)
+from rnnedge.kernels.ops.transpose_conv import TransposeConv, TransposeConv16x8
 
 __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "FullyConnected",
            "Add", "Sub", "Mul", "Tanh", "Logistic", "Relu", "Relu6", "Requantize", "Quantize",
@@ -58,4 +65,9 @@ __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "Fu
            "BatchMatmul", "Gather", "GatherNd", "Pack", "Unpack", "ReduceMax", "ReduceMin", "Sum",
            "ResizeBilinear", "ArgMax", "ArgMin", "BatchToSpaceNd", "BroadcastTo", "DepthToSpace",
            "Fill", "MirrorPad", "ReverseV2", "Shape", "SpaceToBatchNd", "SpaceToDepth",
-           "ZerosLike", "Cumsum", "L2Normalization", "AddN", "EmbeddingLookup"]
+           "ZerosLike", "Cumsum", "L2Normalization", "AddN", "EmbeddingLookup",
+           "Conv2D16x8", "DepthwiseConv2D16x8", "FullyConnected16x8", "AddInt16", "SubInt16",
+           "MulInt16", "AveragePool2DInt16", "MaxPool2DInt16", "QuantizeInt16",
+           "RequantizeInt16", "DequantizeInt16", "MeanInt16", "SoftmaxInt16", "TanhInt16",
+           "LogisticInt16", "Int16Bytes", "TransposeConv",
+           "TransposeConv16x8"]

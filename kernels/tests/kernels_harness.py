@@ -25,11 +25,14 @@ PADDINGS = {0: "SAME", 1: "VALID"}
 
 
 def convert(key: str, fn, input_specs, representative, *, per_channel=True,
-            per_channel_dense=True, int8_io=True) -> bytes:
+            per_channel_dense=True, int8_io=True, int16x8=False) -> bytes:
     """Full-int8 TFLite model of the tf.function `fn` (int8 inputs and outputs unless
     `int8_io` is false), converted once per session under `key`.  `representative`
     is a list of float input lists for calibration; `per_channel` / `per_channel_dense`
-    choose per-channel weight scales for convolutions / fully connected layers."""
+    choose per-channel weight scales for convolutions / fully connected layers; `int16x8`
+    converts with int16 activations and int8 weights
+    (EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8; int16 inputs and outputs
+    unless `int8_io` is false)."""
     if key not in _MODELS:
         concrete = tf.function(fn, input_signature=[
             tf.TensorSpec(shape, tf.float32) for shape in input_specs]).get_concrete_function()
@@ -37,10 +40,12 @@ def convert(key: str, fn, input_specs, representative, *, per_channel=True,
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = lambda: ([np.asarray(x, np.float32) for x in sample]
                                                for sample in representative)
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+            if int16x8 else tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         if int8_io:
-            conv.inference_input_type = tf.int8
-            conv.inference_output_type = tf.int8
+            conv.inference_input_type = tf.int16 if int16x8 else tf.int8
+            conv.inference_output_type = tf.int16 if int16x8 else tf.int8
         conv._experimental_disable_per_channel = not per_channel
         conv._experimental_disable_per_channel_quantization_for_dense_layers = (
             not per_channel_dense)
@@ -157,6 +162,15 @@ def int8_inputs(rng, shape, count: int = 4) -> list[np.ndarray]:
     out = [rng.integers(-128, 128, size=shape, dtype=np.int8) for _ in range(count)]
     out.append(np.full(shape, -128, np.int8))
     out.append(np.full(shape, 127, np.int8))
+    return out
+
+
+def int16_inputs(rng, shape, count: int = 4) -> list[np.ndarray]:
+    """Random int16 tensors (full range, and a small-magnitude one) plus the two extremes."""
+    out = [rng.integers(-32768, 32768, size=shape, dtype=np.int16) for _ in range(count)]
+    out.append(rng.integers(-300, 300, size=shape).astype(np.int16))
+    out.append(np.full(shape, -32768, np.int16))
+    out.append(np.full(shape, 32767, np.int16))
     return out
 
 

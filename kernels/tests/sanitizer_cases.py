@@ -86,6 +86,52 @@ def run_all(lib, seed: int) -> dict:
     out.update(_recurrent(rng, lib))
     _elementwise_math(lib, rng, every, out)
     _shape_family(rng, lib, src, out)
+    out.update(_int16_cases(lib, rng))
+    return out
+
+
+def _x16(rng, shape) -> np.ndarray:
+    return rng.integers(-32768, 32768, size=shape).astype(np.int16)
+
+
+def _int16_cases(lib, rng) -> dict:
+    """The int16x8 kernels and TRANSPOSE_CONV (int8 and 16x8) on random shapes."""
+    out, q16 = {}, lambda: Quant(float(rng.uniform(1e-5, 1e-3)), 0)  # noqa: E731
+    n, h, w, c, oc = (int(v) for v in rng.integers(1, 7, size=5))
+    scales = rng.uniform(0.001, 0.05, size=oc)
+    bias = rng.integers(-1 << 20, 1 << 20, size=oc).astype(np.int64)
+    conv = ops.Conv2D16x8((n, h + 3, w + 3, c), _x(rng, (oc, 3, 2, c)), bias, q16(), scales,
+                          q16(), stride=2, activation="RELU", lib=lib)
+    out["conv16"] = conv(_x16(rng, conv.input_shape))
+    dw = ops.DepthwiseConv2D16x8((n, h + 3, w + 3, c), _x(rng, (1, 3, 3, c)), None, q16(),
+                                 scales[0], q16(), dilation=2, lib=lib)
+    out["dwconv16"] = dw(_x16(rng, dw.input_shape))
+    fc = ops.FullyConnected16x8((n, 3 * c), _x(rng, (oc, 3 * c)), bias, q16(),
+                                Quant(scales, 0), q16(), lib=lib)
+    out["fc16"] = fc(_x16(rng, fc.input_shape))
+    for cls in (ops.AddInt16, ops.SubInt16, ops.MulInt16):
+        k = cls((2, 3, 4, 5), (1, 3, 1, 5), q16(), q16(), q16(), lib=lib)
+        out[f"{cls.op}16"] = k(_x16(rng, (2, 3, 4, 5)), _x16(rng, (1, 3, 1, 5)))
+    for cls in (ops.AveragePool2DInt16, ops.MaxPool2DInt16):
+        pool = cls((n, h + 2, w + 2, c), (3, 2), q16(), stride=2, padding="SAME", lib=lib)
+        out[f"{cls.op}16"] = pool(_x16(rng, pool.input_shape))
+    every = np.arange(-32768, 32768, 256, dtype=np.int16).reshape(4, 64)
+    out["mean16"] = ops.MeanInt16(every.shape, (1,), q16(), q16(), lib=lib)(every)
+    out["tanh16"] = ops.TanhInt16(every.shape, q16(), Quant(2.0 ** -15, 0), lib=lib)(every)
+    out["logistic16"] = ops.LogisticInt16(every.shape, Quant(2.0 ** -12, 0), Quant(2.0 ** -15, 0),
+                                          lib=lib)(every)
+    out["softmax16"] = ops.SoftmaxInt16(every.shape, q16(), Quant(1 / 32768, 0), lib=lib)(every)
+    floats = rng.uniform(-30, 30, size=(5, 7)).astype(np.float32)
+    out["quantize16"] = ops.QuantizeInt16(floats.shape, Quant(0.001, 0), lib=lib)(floats)
+    out["requantize16"] = ops.RequantizeInt16(every.shape, q16(), _q(rng), np.int16, np.int8,
+                                              lib=lib)(every)
+    out["dequantize16"] = ops.DequantizeInt16(every.shape, q16(), lib=lib)(every)
+    for wide, cls in ((False, ops.TransposeConv), (True, ops.TransposeConv16x8)):
+        tb = bias if wide else bias.astype(np.int32)
+        tq = q16 if wide else (lambda: _q(rng))
+        k = cls((n, h, w, c), _x(rng, (oc, 3, 3, c)), tb, tq(), scales, tq(),
+                (n, 2 * h, 2 * w, oc), stride=2, lib=lib)
+        out[f"tconv{int(wide)}"] = k(_x16(rng, k.input_shape) if wide else _x(rng, k.input_shape))
     return out
 
 

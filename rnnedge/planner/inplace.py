@@ -63,7 +63,8 @@ def find_fusions(subgraph, pad_fusions=()) -> list:
     fusions = []
     for add in ops:
         if (add.opcode != "ADD" or len(add.inputs) != 2 or len(add.outputs) != 1
-                or add.inputs[0] == add.inputs[1] or min(add.inputs) < 0):
+                or add.inputs[0] == add.inputs[1] or min(add.inputs) < 0
+                or tensors[add.outputs[0]].type_name != "INT8"):  # the fused row ADD is int8
             continue
         out = tensors[add.outputs[0]]
         candidates = []
