@@ -4,18 +4,20 @@ Everything else in rnnedge hands this module an ONNX model and calibration input
 a `Converted` back: the .tflite bytes and the quantisation of the graph inputs and outputs the
 quantiser chose (so nobody re-parses the bytes to learn them); which converter sits behind it
 is this module's business. The route
-chosen (docs/export.md, "Choice of converter"): lower rnnedge's ONNX op subset to NHWC TFLite
+chosen (docs/export.md, "Choice of converter"): rewrite forms the lowering takes apart
+(onnx_rewrite.py), lower rnnedge's ONNX op subset to NHWC TFLite
 builtins (lowering.py), calibrate on the float ONNX graph (calibration.collect_ranges),
 quantise with same-scale groups (quantize.py) and write the flatbuffer directly
 (tflite_writer.py). No TensorFlow, no onnx2tf; deterministic bytes.
 
-May import: rnnedge.export.{lowering, calibration, quantize, tflite_writer}.
+May import: rnnedge.export.{onnx_rewrite, lowering, calibration, quantize, tflite_writer}.
 """
 
 from dataclasses import dataclass
 
 from rnnedge.export.calibration import collect_ranges
 from rnnedge.export.lowering import lower
+from rnnedge.export.onnx_rewrite import rewrite
 from rnnedge.export.quantize import quantize
 from rnnedge.export.tflite_writer import write
 
@@ -42,6 +44,7 @@ def to_int8_tflite(onnx_model, calibration) -> Converted:
     calibration: list of (1, C, H, W) float32 input arrays (normalised) that set the ranges.
     Raises RnnedgeError naming the first ONNX op the exporter cannot lower.
     """
+    onnx_model = rewrite(onnx_model)
     graph = lower(onnx_model)
     ranges = collect_ranges(onnx_model, calibration)
     params = quantize(graph, ranges)

@@ -76,10 +76,25 @@ class _Groups:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+QUANTIZED_ROLES = ("act", "operand", "lowest")
+
+
 def _int8_members(graph, op):
     """The int8 tensors (activations, constant operands) an op reads or writes."""
     return [n for n in op.inputs + op.outputs
-            if n is not None and graph.tensors[n].role in ("act", "operand")]
+            if n is not None and graph.tensors[n].role in QUANTIZED_ROLES]
+
+
+def weighted_io(graph, op):
+    """(activation input, weight, bias position or None) of a weighted op (the op table's
+    bias position: CONV_2D 2, TRANSPOSE_CONV 3); None for other ops."""
+    roles = [graph.tensors[n].role for n in op.inputs]
+    if "weight" not in roles or "act" not in roles:
+        return None
+    position = info(op.kind).bias
+    if position is None or position >= len(op.inputs) or roles[position] != "bias":
+        position = None
+    return op.inputs[roles.index("act")], op.inputs[roles.index("weight")], position
 
 
 def _group(graph):
@@ -88,14 +103,15 @@ def _group(graph):
     shared = {}
     for op in graph.ops:
         for n in op.inputs + op.outputs:
-            if graph.tensors[n].role in ("act", "operand"):
+            if graph.tensors[n].role in QUANTIZED_ROLES:
                 groups.find(n)
         if info(op.kind).same_scale:
             members = _int8_members(graph, op)
             for m in members[1:]:
                 groups.union(members[0], m)
-        if len(op.inputs) > 2 and graph.tensors[op.inputs[1]].role == "weight":
-            shared.setdefault((op.inputs[1], op.inputs[2]), []).append(op.inputs[0])
+        io = weighted_io(graph, op)
+        if io is not None and io[2] is not None:
+            shared.setdefault((io[1], op.inputs[io[2]]), []).append(io[0])
     for inputs in shared.values():
         for other in inputs[1:]:
             groups.union(inputs[0], other)
@@ -200,17 +216,21 @@ def quantize(graph, ranges):
             params[name] = weight_q[name]
         elif t.role == "operand":
             t.data = _quantize_with(t.data, params[name])
+        elif t.role == "lowest":   # PADV2's pad value for a max pool: the lowest int8
+            t.data = np.full(t.shape, -128, np.int8)
     bias_scale, float_bias = {}, {}
     for op in graph.ops:
-        if len(op.inputs) < 3 or graph.tensors[op.inputs[2]].role != "bias":
+        io = weighted_io(graph, op)
+        if io is None or io[2] is None:
             continue
-        bias = graph.tensors[op.inputs[2]]
-        scale = (params[op.inputs[0]].scale[0].astype(np.float64)
-                 * weight_q[op.inputs[1]].scale.astype(np.float64))
+        act, weight, position = io
+        bias = graph.tensors[op.inputs[position]]
+        scale = (params[act].scale[0].astype(np.float64)
+                 * weight_q[weight].scale.astype(np.float64))
         if bias.name in bias_scale and not np.array_equal(bias_scale[bias.name], scale):
             clone = f"{bias.name}/for_{op.outputs[0]}"
             graph.tensors[clone] = Tensor(clone, bias.shape, "bias", float_bias[bias.name])
-            op.inputs[2] = clone
+            op.inputs[position] = clone
             bias = graph.tensors[clone]
         if bias.name not in bias_scale:
             bias_scale[bias.name] = scale
