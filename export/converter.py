@@ -38,15 +38,17 @@ class Converted:
     outputs: tuple
 
 
-def to_int8_tflite(onnx_model, calibration) -> Converted:
+def to_int8_tflite(onnx_model, calibration, method="minmax") -> Converted:
     """Convert an ONNX ModelProto to fully int8 TFLite.
 
-    calibration: list of (1, C, H, W) float32 input arrays (normalised) that set the ranges.
+    calibration: list of samples that set the ranges: float32 input arrays (normalised), or
+    for a model of several inputs one tuple of arrays per sample (graph input order).
+    method: the range choice (calibration.CALIBRATION_METHODS).
     Raises RnnedgeError naming the first ONNX op the exporter cannot lower.
     """
     onnx_model = rewrite(onnx_model)
     graph = lower(onnx_model)
-    ranges = collect_ranges(onnx_model, calibration)
+    ranges = collect_ranges(onnx_model, calibration, method)
     params = quantize(graph, ranges)
 
     def port(name):

@@ -57,6 +57,7 @@ class _Rewriter:
         self.producer = {o: n for n in self.graph.node for o in n.output}
         self.outputs = {o.name for o in self.graph.output}
         self.new_inits = []
+        self.squeezed = {}   # 1-D tensor -> the 2-D tensor holding it (no Squeeze written)
 
     def const(self, name, value):
         """A new initializer."""
@@ -77,11 +78,20 @@ class _Rewriter:
         return helper.make_node(op, inputs, [output], name=name, axes=axes, **attrs)
 
 
+SPATIAL = ("Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool",
+           "GlobalMaxPool")
+
+
 def _spatial_1d(rw, node):
-    """A 1-D conv/pool on (N, C, T) as its 2-D form between Unsqueeze and Squeeze."""
+    """A 1-D conv/pool on (N, C, T) as its 2-D form between Unsqueeze and Squeeze; the pair
+    between two such ops is left out (the 2-D tensor flows on)."""
     a, out, base = _attrs(node), node.output[0], node.name or node.output[0]
     wide = f"{base}/rw_2d_in"
-    nodes = [rw.axes_node("Unsqueeze", [node.input[0]], wide, [2], f"{base}/rw_unsqueeze")]
+    nodes = []
+    if node.input[0] in rw.squeezed:
+        wide = rw.squeezed[node.input[0]]
+    else:
+        nodes.append(rw.axes_node("Unsqueeze", [node.input[0]], wide, [2], f"{base}/rw_unsqueeze"))
     inputs = [wide] + list(node.input[1:])
     if node.op_type in ("Conv", "ConvTranspose") and len(node.input) > 1:
         w = rw.value(node.input[1])
@@ -101,7 +111,12 @@ def _spatial_1d(rw, node):
     if act is not None and node.op_type in ("Conv", "ConvTranspose"):   # keep ReLU fusable
         nodes.append(helper.make_node("Relu", [last], [f"{base}/rw_2d_relu"], name=act.name))
         last, out = f"{base}/rw_2d_relu", act.output[0]
-    nodes.append(rw.axes_node("Squeeze", [last], out, [2], f"{base}/rw_squeeze"))
+    users = rw.consumers.get(out, [])
+    if users and out not in rw.outputs and all(u.op_type in SPATIAL and rw.ranks.get(out) == 3
+                                               for u in users):
+        rw.squeezed[out] = last
+    else:
+        nodes.append(rw.axes_node("Squeeze", [last], out, [2], f"{base}/rw_squeeze"))
     return nodes, act
 
 
@@ -246,8 +261,7 @@ def rewrite(model):
     for node in model.graph.node:
         rank = rw.ranks.get(node.input[0]) if node.input else None
         new = None
-        if node.op_type in ("Conv", "ConvTranspose", "MaxPool", "AveragePool",
-                            "GlobalAveragePool", "GlobalMaxPool") and rank == 3:
+        if node.op_type in SPATIAL and rank == 3:
             new, act = _spatial_1d(rw, node)
             if act is not None:
                 dropped.add(id(act))

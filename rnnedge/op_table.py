@@ -165,8 +165,15 @@ def names(category: str | None = None, inplace: str | None = None, kernel=False)
 
 def is_parameter(op, tensor) -> bool:
     """True when constant input `tensor` of `op` counts as a parameter: always for weighted
-    ops, otherwise unless it is an int32/int64 index operand (axis, sizes, paddings)."""
-    return info(op.opcode).weighted or tensor.type_name not in ("INT32", "INT64")
+    ops (but an int32 input of a weighted op with a bias position other than that position,
+    e.g. TRANSPOSE_CONV's output_shape, is an index operand), otherwise unless it is an
+    int32/int64 index operand (axis, sizes, paddings)."""
+    entry = info(op.opcode)
+    if tensor.type_name not in ("INT32", "INT64"):
+        return True
+    if entry.weighted and entry.bias is not None and tensor.index in op.inputs:
+        return list(op.inputs).index(tensor.index) == entry.bias
+    return entry.weighted
 
 
 def _shape(op, tensors, position):
