@@ -78,6 +78,8 @@ class _Rewriter:
         return helper.make_node(op, inputs, [output], name=name, axes=axes, **attrs)
 
 
+#: ONNX ops that only this module takes (rewritten into ops the lowering has)
+REWRITTEN_OPS = ("Gelu", "LayerNormalization", "InstanceNormalization")
 SPATIAL = ("Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool",
            "GlobalMaxPool")
 

@@ -7,7 +7,7 @@ set, when Vela is installed) per builtin. `markdown()` renders it for docs/expor
 The facts here are about the lowering's choices (one home: this table); what each builtin
 can do (kernels, same-scale, fixed outputs) stays in rnnedge.op_table.
 
-May import: rnnedge.op_table, rnnedge.export.lowerers, ethosu.vela (optional).
+May import: rnnedge.op_table, rnnedge.export.{lowerers, onnx_rewrite}, ethosu.vela (optional).
 """
 
 from rnnedge.op_table import info
@@ -105,11 +105,12 @@ def vela_placement():
 
 
 def rows():
-    """The table as JSON-ready rows, in LOWERERS order."""
+    """The table as JSON-ready rows, in LOWERERS order, then the ops onnx_rewrite takes."""
     from rnnedge.export.lowerers import LOWERERS
+    from rnnedge.export.onnx_rewrite import REWRITTEN_OPS
     vela = vela_placement()
     result = []
-    for op in LOWERERS:
+    for op in list(LOWERERS) + list(REWRITTEN_OPS):
         conditions, builtins = SUPPORTED.get(op, ("(not described in support_table.py)", ()))
         result.append({"onnx": op, "conditions": conditions, "builtins": list(builtins),
                        "kernels": {b: info(b).kernel for b in builtins},

@@ -34,6 +34,7 @@ from rnnedge.files import atomic_output, atomic_write
 
 OPSETS = (13, 21)
 OPSET = 17           # what a module is exported with
+DEFAULT_CALIBRATION = "percentile"   # measured best on user models (docs/export.md)
 SYNTHETIC_SEEDS = {"calibration": 20240611, "check": 7_000_001}
 
 
@@ -177,10 +178,12 @@ def _samples(calib, inputs, calib_samples, check_samples):
 
 
 def export_model(model, output, *, inputs, calib=None, calib_samples=64, check_samples=100,
-                 calibration_method="minmax", reference=None, keep_onnx=False, run_tflm=True):
+                 calibration_method=None, reference=None, keep_onnx=False, run_tflm=True):
     """Export the static-shaped ONNX `model` (inputs: its [(name, shape)]) to `output`;
     returns the report dict. reference: callable(sample) -> float outputs (PyTorch for a
-    module); onnxruntime on `model` when None."""
+    module); onnxruntime on `model` when None. calibration_method: None for
+    DEFAULT_CALIBRATION."""
+    calibration_method = calibration_method or DEFAULT_CALIBRATION
     from rnnedge.export import verify_user
     from rnnedge.tflite import read_model
     timings, start = {}, time.perf_counter()

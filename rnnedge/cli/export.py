@@ -137,9 +137,11 @@ def _print_block(report):
                    "default synthetic), or for an ONNX file / --module a .npy (samples of the "
                    "one input stacked on axis 0) or .npz (one array per input name) whose "
                    "last fifth is held apart as the check set.")
-@click.option("--calibration", "calibration_method", default="minmax", show_default=True,
+@click.option("--calibration", "calibration_method", default=None,
               type=click.Choice(["minmax", "percentile", "mse"]),
-              help="How each tensor's int8 range is chosen from the calibration run.")
+              help="How each tensor's int8 range is chosen from the calibration run "
+                   "[default: percentile for an ONNX file or --module (measured best, "
+                   "docs/export.md), minmax for checkpoints and the zoo].")
 @click.option("--calib-samples", default=64, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--check-samples", default=100, show_default=True, type=click.IntRange(1, 100_000),
               help="Size of the calibration-independent check set.")
@@ -177,7 +179,8 @@ def export(checkpoint, factory, weights, zoo_name, int8, output, calib, calibrat
         output = output or f"{stem}.tflite"
         report = export_int8(model, meta, output, calib=calib or "synthetic",
                              calib_samples=calib_samples, check_samples=check_samples,
-                             keep_onnx=keep_onnx, calibration_method=calibration_method)
+                             keep_onnx=keep_onnx,
+                             calibration_method=calibration_method or "minmax")
     if npu:
         from rnnedge.report import npu_split
         report["npu"] = npu_split(output, npu)
