@@ -38,18 +38,19 @@ class Converted:
     outputs: tuple
 
 
-def to_int8_tflite(onnx_model, calibration, method="minmax") -> Converted:
+def to_int8_tflite(onnx_model, calibration, method="minmax", int16x8=False) -> Converted:
     """Convert an ONNX ModelProto to fully int8 TFLite.
 
     calibration: list of samples that set the ranges: float32 input arrays (normalised), or
     for a model of several inputs one tuple of arrays per sample (graph input order).
-    method: the range choice (calibration.CALIBRATION_METHODS).
+    method: the range choice (calibration.CALIBRATION_METHODS). int16x8: TFLite's 16x8 mode
+    (int16 activations, int8 weights, int64 biases) instead of int8 activations.
     Raises RnnedgeError naming the first ONNX op the exporter cannot lower.
     """
     onnx_model = rewrite(onnx_model)
     graph = lower(onnx_model)
     ranges = collect_ranges(onnx_model, calibration, method)
-    params = quantize(graph, ranges)
+    params = quantize(graph, ranges, int16=int16x8)
 
     def port(name):
         q = params[name]

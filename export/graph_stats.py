@@ -2,8 +2,8 @@
 output, so the benchmark applies it to the standard route too).
 
 - op counts by type, and the requirements the export promises: only builtins (no CUSTOM /
-  Flex / control flow), int8 activations and weights, int32 only for biases and index
-  operands (axis, sizes, paddings), CONCATENATION inputs <= 10;
+  Flex / control flow), int8 activations (int16 in a 16x8 file) and weights, int32/int64
+  only for biases and index operands (axis, sizes, paddings), CONCATENATION inputs <= 10;
 - duplication factor = stored constant bytes (each buffer referenced by a constant tensor,
   counted once) / unique constant bytes (distinct buffer contents): 1.0 when no constant data
   is stored twice, e.g. a recurrent weight stored per time step gives ~T;
@@ -47,9 +47,10 @@ def _requirements(sg):
         if entry.max_inputs is not None and len(op.inputs) > entry.max_inputs:
             problems.append(f"{op.opcode} with {len(op.inputs)} inputs (TFLM allows "
                             f"{entry.max_inputs})")
+    activation = "INT16" if any(t.type_name == "INT16" for t in sg.tensors) else "INT8"
     for tensor in sg.tensors:
-        if tensor.type_name == "INT8" or (tensor.type_name == "INT32"
-                                          and tensor.index in allowed_int32):
+        if tensor.type_name in ("INT8", activation) or (
+                tensor.type_name in ("INT32", "INT64") and tensor.index in allowed_int32):
             continue
         problems.append(f"tensor {tensor.name} is {tensor.type_name}")
     return problems

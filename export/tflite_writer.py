@@ -26,6 +26,20 @@ _TYPE = {"act": fb.TensorType.INT8, "operand": fb.TensorType.INT8, "weight": fb.
          "bias": fb.TensorType.INT32, "int32": fb.TensorType.INT32}
 
 
+_DATA_TYPE = {np.dtype(np.int8): fb.TensorType.INT8, np.dtype(np.int16): fb.TensorType.INT16,
+              np.dtype(np.int32): fb.TensorType.INT32, np.dtype(np.int64): fb.TensorType.INT64}
+
+
+def _tensor_type(graph, t):
+    """The schema type: a constant's from its quantised data, an activation's the graph's
+    activation type (INT8, or INT16 in 16x8 mode)."""
+    if t.data is not None and t.data.dtype in _DATA_TYPE:
+        return _DATA_TYPE[t.data.dtype]
+    if t.role in ("act", "operand", "lowest") and graph.activation_type == "INT16":
+        return fb.TensorType.INT16
+    return _TYPE[t.role]
+
+
 class _AlignedBuffer(fb.BufferT):
     """A BufferT whose data vector is aligned to 16 bytes."""
 
@@ -190,7 +204,7 @@ def write(graph, params):
         ft = fb.TensorT()
         ft.name = n
         ft.shape = [int(d) for d in t.shape]
-        ft.type = _TYPE[t.role]
+        ft.type = _tensor_type(graph, t)
         ft.buffer = 0
         if t.data is not None:
             payload = np.ascontiguousarray(t.data)

@@ -178,17 +178,18 @@ def _samples(calib, inputs, calib_samples, check_samples):
 
 
 def export_model(model, output, *, inputs, calib=None, calib_samples=64, check_samples=100,
-                 calibration_method=None, reference=None, keep_onnx=False, run_tflm=True):
+                 calibration_method=None, reference=None, keep_onnx=False, run_tflm=True,
+                 int16x8=False):
     """Export the static-shaped ONNX `model` (inputs: its [(name, shape)]) to `output`;
     returns the report dict. reference: callable(sample) -> float outputs (PyTorch for a
     module); onnxruntime on `model` when None. calibration_method: None for
-    DEFAULT_CALIBRATION."""
+    DEFAULT_CALIBRATION. int16x8: TFLite's 16x8 mode (int16 activations, int8 weights)."""
     calibration_method = calibration_method or DEFAULT_CALIBRATION
     from rnnedge.export import verify_user
     from rnnedge.tflite import read_model
     timings, start = {}, time.perf_counter()
     cal, check, source = _samples(calib, inputs, calib_samples, check_samples)
-    converted = to_int8_tflite(model, cal, method=calibration_method)
+    converted = to_int8_tflite(model, cal, method=calibration_method, int16x8=int16x8)
     timings["convert_s"] = time.perf_counter() - start
     written = read_model(converted.tflite)
     t = time.perf_counter()
@@ -213,7 +214,9 @@ def export_model(model, output, *, inputs, calib=None, calib_samples=64, check_s
     return {
         "output": os.path.abspath(output),
         "onnx_nodes": len(model.graph.node),
-        "inputs": [{"name": n, "shape": list(p.shape), "dtype": "int8", "scale": p.scale,
+        "activations": "int16" if int16x8 else "int8",
+        "inputs": [{"name": n, "shape": list(p.shape), "dtype": "int16" if int16x8 else "int8",
+                    "scale": p.scale,
                     "zero_point": p.zero_point} for (n, _), p in zip(inputs, converted.inputs)],
         "outputs": [{"shape": list(p.shape), "scale": p.scale, "zero_point": p.zero_point}
                     for p in converted.outputs],

@@ -49,8 +49,15 @@ class _Reference:
 
     def quantised(self, sample):
         """The int8 input arrays for a float sample."""
-        return [quantize_input(_held(np.asarray(a)), *d["quantization"])
-                for a, d in zip(sample, self.inputs)]
+        out = []
+        for a, d in zip(sample, self.inputs):
+            if d["dtype"] == np.int16:   # 16x8: TFLite's QUANTIZE rounding, int16 range
+                v = _held(np.asarray(a, np.float32)) / np.float32(d["quantization"][0])
+                q = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5))
+                out.append(np.clip(q, -32768, 32767).astype(np.int16))
+            else:
+                out.append(quantize_input(_held(np.asarray(a)), *d["quantization"]))
+        return out
 
     def run_int8(self, arrays):
         """Raw int8 outputs."""

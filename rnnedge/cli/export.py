@@ -129,8 +129,12 @@ def _print_block(report):
               help="state_dict for --module, loaded with torch.load(weights_only=True).")
 @click.option("--zoo", "zoo_name", metavar="NAME",
               help="Export a freshly initialised zoo model (weights from seed 0).")
-@click.option("--int8", "int8", is_flag=True, required=True,
-              help="Fully integer TFLite (int8 in/out, int8 weights, int32 biases). Required.")
+@click.option("--int8", "int8", is_flag=True,
+              help="Fully integer TFLite (int8 in/out, int8 weights, int32 biases).")
+@click.option("--int16x8", "int16x8", is_flag=True,
+              help="TFLite's 16x8 mode instead (int16 activations and in/out, int8 weights, "
+                   "int64 biases; TFLM's int16 kernels), for models whose int8 drop is too "
+                   "large. ONNX files and --module only.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output .tflite path.")
 @click.option("--calib", default=None, metavar="DIR|synthetic|FILE.npy|FILE.npz",
               help="Calibration data: a dataset folder or the synthetic set (checkpoints; "
@@ -158,21 +162,27 @@ def _print_block(report):
                    "in place) or stacked (fewest ops); docs/export.md.")
 @click.option("--npu", type=click.Choice(list(ACCELERATORS)),
               help="Compile the result with Vela for this Ethos-U and print the NPU/CPU split.")
-def export(checkpoint, factory, weights, zoo_name, int8, output, calib, calibration_method,
+def export(checkpoint, factory, weights, zoo_name, int8, int16x8, output, calib,
+           calibration_method,
            calib_samples, check_samples, keep_onnx, as_json, trust_pickle, input_shape,
            rnn_layout, npu):
     """Export a checkpoint, an ONNX file, a PyTorch factory (--module) or --zoo NAME to a
     fully int8 .tflite and verify it."""
+    if int8 == int16x8:
+        raise RnnedgeError("give --int8 or --int16x8 (one of them)")
     if npu:
         require_vela()  # before the export, so a missing Vela costs nothing
     if factory is not None or (checkpoint or "").lower().endswith(".onnx"):
         report = _export_user_model(checkpoint, factory, weights, zoo_name, output, calib,
                                     calibration_method, calib_samples, check_samples,
-                                    keep_onnx, input_shape)
+                                    keep_onnx, input_shape, int16x8)
         output = report["output"]
     else:
         if weights is not None:
             raise RnnedgeError("--weights goes with --module")
+        if int16x8:
+            raise RnnedgeError("--int16x8 takes an ONNX file or --module; checkpoints and the "
+                               "zoo export int8")
         from rnnedge.export.pipeline import export_int8
         model, meta, stem = _load(checkpoint, zoo_name, trust_pickle, _chw(input_shape))
         set_layout(model, rnn_layout)
@@ -193,7 +203,7 @@ def export(checkpoint, factory, weights, zoo_name, int8, output, calib, calibrat
 
 
 def _export_user_model(path, factory, weights, zoo_name, output, calib, method, calib_samples,
-                       check_samples, keep_onnx, input_shape):
+                       check_samples, keep_onnx, input_shape, int16x8):
     """The report of exporting an ONNX file or a --module factory (rnnedge.export.user_model)."""
     from rnnedge.export import user_model
     if (path is None) == (factory is None) or zoo_name is not None:
@@ -204,7 +214,7 @@ def _export_user_model(path, factory, weights, zoo_name, output, calib, method, 
         raise RnnedgeError(f"--calib {calib}: an ONNX file or --module calibrates from a .npy "
                            "or .npz of input samples")
     options = dict(calib=calib, calib_samples=calib_samples, check_samples=check_samples,
-                   calibration_method=method, keep_onnx=keep_onnx)
+                   calibration_method=method, keep_onnx=keep_onnx, int16x8=int16x8)
     if factory is not None:
         if input_shape is None:
             raise RnnedgeError("--module needs --input-shape (e.g. --input-shape 1,3,96,96)")
@@ -239,7 +249,7 @@ def _print_user_block(report):
     if s["problems"]:
         lines.append("  problems: " + "; ".join(s["problems"]))
     for p in report["inputs"]:
-        lines.append(f"  input {p['name']}: int8 {p['shape']}, scale {p['scale']:.6g}, zero "
+        lines.append(f"  input {p['name']}: {p['dtype']} {p['shape']}, scale {p['scale']:.6g}, zero "
                      f"point {p['zero_point']} (4-D inputs are NHWC)")
     click.echo("\n".join(lines))
 
