@@ -14,9 +14,9 @@ from helpers import export_zoo_model
 class _TinymlPaths(Mapping):
     """{TinyML model name: .tflite path}, converting a model only when a test asks for it."""
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, module=None):
         from rnnedge import tinyml_models
-        self._module, self._directory, self._paths = tinyml_models, directory, {}
+        self._module, self._directory, self._paths = module or tinyml_models, directory, {}
 
     def __getitem__(self, name):
         if name not in self._module.BUILDERS:
@@ -38,6 +38,15 @@ def model_paths(tmp_path_factory):
     converted by TFLiteConverter: models that do not come from rnnedge's own exporter."""
     pytest.importorskip("tensorflow", reason="tensorflow (TFLiteConverter) is not installed")
     return _TinymlPaths(str(tmp_path_factory.getbasetemp() / "tinyml"))
+
+
+@pytest.fixture(scope="session")
+def tflm_model_paths(tmp_path_factory):
+    """{name: path} of rnnedge.tflm_test_models (int16x8, TRANSPOSE_CONV, WHILE, two inputs,
+    SVDF, UNIDIRECTIONAL_SEQUENCE_LSTM), each built on first use."""
+    pytest.importorskip("tensorflow", reason="tensorflow (TFLiteConverter) is not installed")
+    from rnnedge import tflm_test_models
+    return _TinymlPaths(str(tmp_path_factory.getbasetemp() / "tflm_models"), tflm_test_models)
 
 
 @pytest.fixture(scope="session")
