@@ -4,12 +4,14 @@ Everything else in rnnedge hands this module an ONNX model and calibration input
 a `Converted` back: the .tflite bytes and the quantisation of the graph inputs and outputs the
 quantiser chose (so nobody re-parses the bytes to learn them); which converter sits behind it
 is this module's business. The route
-chosen (docs/export.md, "Choice of converter"): lower rnnedge's ONNX op subset to NHWC TFLite
+chosen (docs/export.md, "Choice of converter"): rewrite forms the lowering takes apart
+(onnx_rewrite.py), lower rnnedge's ONNX op subset to NHWC TFLite
 builtins (lowering.py), calibrate on the float ONNX graph (calibration.collect_ranges),
 quantise with same-scale groups (quantize.py) and write the flatbuffer directly
 (tflite_writer.py). No TensorFlow, no onnx2tf; deterministic bytes.
 
-May import: rnnedge.export.{lowering, lowerers_recurrent, calibration, quantize, tflite_writer}.
+May import: rnnedge.export.{onnx_rewrite, lowering, lowerers_recurrent, calibration, quantize,
+tflite_writer}.
 """
 
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from rnnedge.export.calibration import collect_ranges
 from rnnedge.export.lowering import lower
 from rnnedge.export.lowerers_recurrent import calibration_model
+from rnnedge.export.onnx_rewrite import rewrite
 from rnnedge.export.quantize import quantize
 from rnnedge.export.tflite_writer import write
 
@@ -37,17 +40,22 @@ class Converted:
     outputs: tuple
 
 
-def to_int8_tflite(onnx_model, calibration, lstm="unrolled") -> Converted:
+def to_int8_tflite(onnx_model, calibration, method="minmax", int16x8=False,
+                   lstm="unrolled") -> Converted:
     """Convert an ONNX ModelProto to fully int8 TFLite.
 
-    calibration: list of (1, C, H, W) float32 input arrays (normalised) that set the ranges.
+    calibration: list of samples that set the ranges: float32 input arrays (normalised), or
+    for a model of several inputs one tuple of arrays per sample (graph input order).
+    method: the range choice (calibration.CALIBRATION_METHODS). int16x8: TFLite's 16x8 mode
+    (int16 activations, int8 weights, int64 biases) instead of int8 activations.
     lstm: ONNX LSTM nodes as unrolled builtins ("unrolled") or TFLM's
     UNIDIRECTIONAL_SEQUENCE_LSTM ("fused").
     Raises RnnedgeError naming the first ONNX op the exporter cannot lower.
     """
+    onnx_model = rewrite(onnx_model)
     graph = lower(onnx_model, lstm)
-    ranges = collect_ranges(calibration_model(onnx_model), calibration)  # RNNs unrolled
-    params = quantize(graph, ranges)
+    ranges = collect_ranges(calibration_model(onnx_model), calibration, method)  # RNNs unrolled
+    params = quantize(graph, ranges, int16=int16x8)
 
     def port(name):
         q = params[name]

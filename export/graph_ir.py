@@ -47,6 +47,7 @@ class Graph:
     ops: list
     inputs: list
     outputs: list
+    activation_type: str = "INT8"   # INT16 in TFLite's 16x8 mode (set by the quantiser)
 
 
 def nhwc(shape):

@@ -2,9 +2,9 @@
 output, so the benchmark applies it to the standard route too).
 
 - op counts by type, and the requirements the export promises: only builtins (no CUSTOM /
-  Flex / control flow), int8 activations and weights, int32 only for biases and index
-  operands (axis, sizes, paddings), int16 only for a fused LSTM's cell state and gate
-  intermediates, CONCATENATION inputs <= 10;
+  Flex / control flow), int8 activations (int16 in a 16x8 file) and weights, int32/int64
+  only for biases and index operands (axis, sizes, paddings), int16 otherwise only for a
+  fused LSTM's cell state and gate intermediates, CONCATENATION inputs <= 10;
 - duplication factor = stored constant bytes (each buffer referenced by a constant tensor,
   counted once) / unique constant bytes (distinct buffer contents): 1.0 when no constant data
   is stored twice, e.g. a recurrent weight stored per time step gives ~T;
@@ -53,9 +53,11 @@ def _requirements(sg):
                             f"{entry.max_inputs})")
     lstm = [op for op in sg.operators if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
     int16 = {t for op in lstm for t in list(op.inputs[19:20]) + list(op.intermediates)}
+    activation = "INT16" if any(t.type_name == "INT16" and t.index not in int16
+                                for t in sg.tensors) else "INT8"
     for tensor in sg.tensors:
-        if tensor.type_name == "INT8" or (tensor.type_name == "INT32"
-                                          and tensor.index in allowed_int32):
+        if tensor.type_name in ("INT8", activation) or (
+                tensor.type_name in ("INT32", "INT64") and tensor.index in allowed_int32):
             continue
         if tensor.type_name == "INT16" and tensor.index in int16:   # an integer LSTM's cell
             continue                                                 # state, gate intermediates

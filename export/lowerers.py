@@ -11,6 +11,8 @@ import onnx
 
 from rnnedge.errors import RnnedgeError
 from rnnedge.export.graph_ir import NCHW_TO_NHWC_AXIS, Tensor
+from rnnedge.export.lowerers_math import MATH_LOWERERS
+from rnnedge.export.lowerers_nn import NN_LOWERERS, grouped_conv, pool, resize
 from rnnedge.export.lowerers_shape import SHAPE_LOWERERS
 from rnnedge.export.lowerers_recurrent import lower_recurrent
 from rnnedge.op_table import info
@@ -92,8 +94,8 @@ def _conv(low, node, a):
         wt = low.const(key, np.ascontiguousarray(np.transpose(w, (1, 2, 3, 0))), "weight", 3)
         kind, opts["depth_multiplier"] = "DEPTHWISE_CONV_2D", w.shape[0] // group
     else:
-        raise RnnedgeError(f"Conv {node.name}: grouped convolution (group={group}) is not "
-                           "supported by the int8 exporter; use group 1 or depthwise")
+        grouped_conv(low, x, w, bias, out, node.name, opts)
+        return
     if bias is None:  # TFLite's int8 conv kernels require a bias: zeros, one per weight
         bkey, bias = f"{key}/zero_bias", np.zeros(w.shape[0], np.float32)
     else:
@@ -127,7 +129,7 @@ def _gemm(low, node, a):
 def _elementwise(kind):
     """A lowering for an elementwise op of the given TFLite kind."""
     def lower(low, node, a):
-        """ADD/SUB/MUL (with a fused ReLU when possible), TANH or LOGISTIC."""
+        """ADD/SUB (with a fused ReLU when possible), TANH or LOGISTIC."""
         rank = max(low.rank(n) for n in node.input)
         ins = [low.operand(n, rank) for n in node.input]
         if kind in ("ADD", "SUB", "MUL"):
@@ -141,19 +143,9 @@ def _elementwise(kind):
 
 
 def _relu(low, node, a):
-    """A ReLU/Clip that could not be fused -> RELU / RELU6 / RELU_N1_TO_1."""
-    kind = "RELU"
-    if node.op_type == "Clip":
-        lo, hi = clip_bounds(low, node)
-        if (lo, hi) == (0.0, 6.0):
-            kind = "RELU6"
-        elif (lo, hi) == (-1.0, 1.0):
-            kind = "RELU_N1_TO_1"
-        else:
-            raise RnnedgeError(f"Clip {node.name}: only ReLU6 (0, 6) and (-1, 1) clips are "
-                               "supported by the int8 exporter")
+    """A ReLU that could not be fused -> RELU."""
     low.act(node.output[0], low.shape(node.output[0]))
-    low.emit(kind, [low.name(node.input[0])], [node.output[0]], node.name)
+    low.emit("RELU", [low.name(node.input[0])], [node.output[0]], node.name)
 
 
 def _axis(low, onnx_name, axis):
@@ -217,8 +209,19 @@ def _transpose(low, node, a):
              node.output, node.name)
 
 
+def _slice_bounds(start, end, step, dim):
+    """ONNX Slice's clamped (begin, end) on an axis of size `dim`; end None means past index 0
+    (a negative step to the start: TFLite's end mask)."""
+    start = start + dim if start < 0 else start
+    end = end + dim if end < 0 else end
+    if step > 0:
+        return max(0, min(dim, start)), max(0, min(dim, end))
+    begin, end = max(0, min(dim - 1, start)), max(-1, min(dim - 1, end))
+    return begin, None if end < 0 else end
+
+
 def _slice(low, node, a):
-    """Slice (step 1) -> STRIDED_SLICE."""
+    """Slice (any steps, negative ones too) -> STRIDED_SLICE."""
     x = node.input[0]
     starts, ends = low.constant(node.input[1]), low.constant(node.input[2])
     axes = (low.constant(node.input[3]) if len(node.input) > 3 and node.input[3]
@@ -226,19 +229,22 @@ def _slice(low, node, a):
     steps = (low.constant(node.input[4]) if len(node.input) > 4 and node.input[4]
              else [1] * len(starts))
     shape = low.tensors[low.name(x)].shape
-    begin, end = [0] * len(shape), list(shape)
+    begin, end, strides, end_mask = [0] * len(shape), list(shape), [1] * len(shape), 0
     for s, e, ax, st in zip(starts, ends, axes, steps):
-        if int(st) != 1:
-            raise RnnedgeError(f"Slice {node.name}: only step 1 is supported (flip with Split/Concat)")
+        if int(st) == 0:
+            raise RnnedgeError(f"Slice {node.name}: step 0 is not a slice")
         ax = _axis(low, x, int(ax))
-        dim = shape[ax]
-        begin[ax] = max(0, min(dim, int(s) + dim if int(s) < 0 else int(s)))
-        end[ax] = max(0, min(dim, int(e) + dim if int(e) < 0 else int(e)))
+        begin[ax], stop = _slice_bounds(int(s), int(e), int(st), shape[ax])
+        strides[ax] = int(st)
+        if stop is None:
+            end[ax], end_mask = 0, end_mask | (1 << ax)
+        else:
+            end[ax] = stop
     out = low.act(node.output[0], low.shape(node.output[0]))
     low.emit("STRIDED_SLICE", [low.name(x), low.int32(f"{out}/begin", begin),
-                               low.int32(f"{out}/end", end), low.int32(f"{out}/strides",
-                                                                       [1] * len(shape))],
-             [out], node.name)
+                               low.int32(f"{out}/end", end),
+                               low.int32(f"{out}/strides", strides)],
+             [out], node.name, end_mask=end_mask)
 
 
 def _pool(kind):
@@ -254,42 +260,44 @@ def _pool(kind):
             s = list(a.get("strides", k))
             if any(a.get("pads", [0, 0, 0, 0])) or a.get("ceil_mode", 0) or \
                     any(d != 1 for d in a.get("dilations", [1, 1])):
-                raise RnnedgeError(f"{node.op_type} {node.name}: padded, dilated or ceil-mode "
-                                   "pooling is not supported by the int8 exporter")
+                pool(low, node, a, kind)
+                return
         out = low.act(node.output[0], low.shape(node.output[0]))
         low.emit(kind, [x], [out], node.name, padding="VALID", stride_h=s[0], stride_w=s[1],
                  filter_h=k[0], filter_w=k[1], activation="NONE")
     return lower
 
 
-def _resize(low, node, a):
-    """Nearest Resize -> RESIZE_NEAREST_NEIGHBOR."""
-    if a.get("mode", "nearest") != "nearest":
-        raise RnnedgeError(f"Resize {node.name}: only nearest-neighbour resizing is supported")
-    ctm = a.get("coordinate_transformation_mode", "half_pixel")
-    if ctm not in ("asymmetric", "half_pixel", "pytorch_half_pixel"):
-        raise RnnedgeError(f"Resize {node.name}: coordinate mode {ctm} is not supported")
-    out = low.act(node.output[0], low.shape(node.output[0]))
-    _, h, w, _ = low.tensors[out].shape
-    low.emit("RESIZE_NEAREST_NEIGHBOR", [low.name(node.input[0]), low.int32(f"{out}/size", [h, w])],
-             [out], node.name, half_pixel_centers=ctm != "asymmetric")
-
-
 def _pad(low, node, a):
-    """Zero Pad -> PAD."""
+    """Pad -> PAD (zeros), PADV2 (another constant) or MIRROR_PAD (reflect)."""
     x = node.input[0]
     pads = ([int(p) for p in low.constant(node.input[1])] if len(node.input) > 1
             else list(a["pads"]))
-    value_given = len(node.input) > 2 and node.input[2]
-    if a.get("mode", "constant") != "constant" or (value_given and
-                                                   float(low.constant(node.input[2])) != 0.0):
-        raise RnnedgeError(f"Pad {node.name}: only zero padding is supported")
+    if len(node.input) > 3 and node.input[3]:
+        raise RnnedgeError(f"Pad {node.name}: padding only some axes is not supported; pad "
+                           "every axis")
+    mode = a.get("mode", "constant")
+    value = (float(np.asarray(low.constant(node.input[2])).reshape(-1)[0])
+             if len(node.input) > 2 and node.input[2] else 0.0)
+    if mode not in ("constant", "reflect"):
+        raise RnnedgeError(f"Pad {node.name}: {mode} padding has no TFLM form; use constant "
+                           "or reflect")
+    if any(p < 0 for p in pads):
+        raise RnnedgeError(f"Pad {node.name}: negative pads (crops) are not supported; use Slice")
     r = len(pads) // 2
     pairs = [[pads[i], pads[i + r]] for i in range(r)]
     if r == 4:
         pairs = [pairs[0], pairs[2], pairs[3], pairs[1]]
     out = low.act(node.output[0], low.shape(node.output[0]))
-    low.emit("PAD", [low.name(x), low.int32(f"{out}/paddings", pairs)], [out], node.name)
+    paddings = low.int32(f"{out}/paddings", pairs)
+    if mode == "reflect":
+        low.emit("MIRROR_PAD", [low.name(x), paddings], [out], node.name, mode="REFLECT")
+    elif value != 0.0:
+        low.consts[f"{out}/pad_value"] = np.float32(value)
+        low.emit("PADV2", [low.name(x), paddings, low.operand(f"{out}/pad_value", 0)], [out],
+                 node.name)
+    else:
+        low.emit("PAD", [low.name(x), paddings], [out], node.name)
 
 
 def _batchnorm(low, node, a):
@@ -324,11 +332,9 @@ LOWERERS = {
     "BatchNormalization": _batchnorm,
     "Add": _elementwise("ADD"),
     "Sub": _elementwise("SUB"),
-    "Mul": _elementwise("MUL"),
     "Tanh": _elementwise("TANH"),
     "Sigmoid": _elementwise("LOGISTIC"),
     "Relu": _relu,
-    "Clip": _relu,
     "Split": _split,
     "Concat": _concat,
     "Slice": _slice,
@@ -336,7 +342,6 @@ LOWERERS = {
     "AveragePool": _pool("AVERAGE_POOL_2D"),
     "MaxPool": _pool("MAX_POOL_2D"),
     "GlobalAveragePool": _pool("AVERAGE_POOL_2D"),
-    "Resize": _resize,
     "Pad": _pad,
     "Identity": _identity,
     "Constant": None,
@@ -344,4 +349,7 @@ LOWERERS = {
     "RNN": lower_recurrent,
     "GRU": lower_recurrent,
     "LSTM": lower_recurrent,
+    "Resize": resize,
+    **NN_LOWERERS,
+    **MATH_LOWERERS,
 }

@@ -48,6 +48,36 @@ def static_shapes(graph):
     return shapes
 
 
+# ONNX ops without a lowering -> the nearest form the exporter takes (the error's advice)
+NEAREST_FORM = {
+    "Softplus": "ReLU, or Sigmoid/Tanh if a smooth gate is meant",
+    "Elu": "LeakyRelu", "Selu": "LeakyRelu", "Celu": "LeakyRelu", "Mish": "x * Sigmoid(x) (SiLU)",
+    "ReduceSum": "ReduceMean (the sum divided by the count)",
+    "ReduceProd": "ReduceMean", "ReduceL2": "ReduceMean of x * x, then Rsqrt",
+    "Sqrt": "1 / Sqrt (Rsqrt)", "Exp": "Sigmoid or Softmax", "Log": "LogSoftmax",
+    "Pow": "Mul (x * x)", "Reciprocal": "Div by a constant", "Erf": "Gelu",
+    "Upsample": "Resize (opset 13+)", "ConvInteger": "Conv on float weights",
+    "QuantizeLinear": "the float model (rnnedge quantises it)",
+    "DequantizeLinear": "the float model (rnnedge quantises it)",
+    "Expand": "Concat of copies, or broadcasting in Add/Mul", "Tile": "Concat of copies",
+    "DepthToSpace": "Reshape + Transpose", "SpaceToDepth": "Reshape + Transpose",
+    "Where": "Mul by a 0/1 mask", "Einsum": "MatMul", "Sin": "a lookup-free approximation",
+}
+
+
+def unsupported_message(node):
+    """The one-line error for an ONNX op outside the table: op type, node, nearest form."""
+    import difflib
+    where = node.name or node.output[0]
+    form = NEAREST_FORM.get(node.op_type)
+    if form is None:
+        close = difflib.get_close_matches(node.op_type, [k for k in LOWERERS if LOWERERS[k]], 1)
+        form = close[0] if close else "an op of the supported-op table"
+    return (f"cannot lower ONNX op {node.op_type} (node {where}): nearest supported form: "
+            f"{form}; the table is in docs/export.md (`rnnedge ops --markdown`); rnnedge "
+            "layers export in their static form (rnnedge.layers.set_form(model, 'static'))")
+
+
 class LoweringContext:
     """Walks the ONNX graph once and builds the Graph; one method per ONNX op type."""
 
@@ -224,11 +254,7 @@ class LoweringContext:
                 continue
             handler = LOWERERS.get(node.op_type)
             if handler is None:
-                where = node.name or node.output[0]
-                raise RnnedgeError(
-                    f"cannot lower ONNX op {node.op_type} (node {where}): the int8 exporter "
-                    f"supports {', '.join(sorted(LOWERERS))}; put rnnedge layers in their static "
-                    "form (rnnedge.layers.set_form(model, 'static')) or replace the layer")
+                raise RnnedgeError(unsupported_message(node))
             handler(self, node, onnx_attrs(node))
         inputs = [i.name for i in self.graph.input if i.name not in self.consts]
         outputs = [self.name(o.name) for o in self.graph.output]

@@ -54,12 +54,12 @@ def paper_rnn_macs(model, input_shape):
 
 def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT_CALIB_SAMPLES,
                 check_samples=DEFAULT_CHECK_SAMPLES, keep_onnx=False, run_tflm=True,
-                lstm="unrolled"):
+                lstm="unrolled", calibration_method="minmax"):
     """Export `model` to a fully int8 .tflite at `output`; returns the report dict.
 
     meta: checkpoint meta (input_shape (C, H, W), normalization {"mean", "std"}).
     calib: "synthetic" or a dataset folder; the check set comes from the same source (other
-    seed / the test split).
+    seed / the test split). calibration_method: calibration.CALIBRATION_METHODS.
     lstm: torch nn.LSTM layers (ONNX LSTM nodes) as unrolled builtins ("unrolled") or TFLM's
     UNIDIRECTIONAL_SEQUENCE_LSTM ("fused"; docs/export.md).
     """
@@ -91,7 +91,7 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
     onnx_model = export_onnx(model, shape)
     timings["onnx_s"] = time.perf_counter() - start
     t = time.perf_counter()
-    converted = to_int8_tflite(onnx_model, calib_set, lstm=lstm)
+    converted = to_int8_tflite(onnx_model, calib_set, method=calibration_method, lstm=lstm)
     tflite = add_metadata(converted.tflite, preprocessing.METADATA_NAME,
                           preprocessing.encode(shape, norm, meta.get("class_names"),
                                                input_format))
@@ -133,7 +133,8 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
                   "note": "feed (image in [0,1] - mean) / std, NHWC, quantised with scale/zero_point"},
         "outputs": [{"shape": list(p.shape), "scale": p.scale, "zero_point": p.zero_point}
                     for p in converted.outputs],
-        "calibration": {"source": calib or "synthetic", "samples": len(calib_set)},
+        "calibration": {"source": calib or "synthetic", "samples": len(calib_set),
+                        "method": calibration_method},
         "verification": check,
         "stats": stats,
         "timings": {k: round(v, 3) for k, v in timings.items()},

@@ -52,6 +52,19 @@ def _per_tensor(scale, zero_point):
     return QParams(np.array([scale], np.float32), np.array([zero_point], np.int64))
 
 
+# --int16x8 (TFLite's 16x8 mode): int16 activations, symmetric (zero point 0), int8 weights,
+# int64 biases; TFLM's int16 kernels' fixed outputs (tanh, logistic, softmax: 1/32768, 0).
+INT16_FIXED_OUTPUT = {"TANH": (1.0 / 32768.0, 0), "LOGISTIC": (1.0 / 32768.0, 0),
+                      "SOFTMAX": (1.0 / 32768.0, 0)}
+INT16_UNSUPPORTED = ("LOG_SOFTMAX", "HARD_SWISH", "RESIZE_BILINEAR")  # no int16 TFLM/TFLite kernel
+
+
+def activation_qparams16(lo, hi):
+    """Symmetric int16 parameters covering [lo, hi] (TFLite's 16x8 activations)."""
+    amax = max(abs(float(lo)), abs(float(hi)), 1e-8)
+    return _per_tensor(amax / 32767.0, 0)
+
+
 def activation_qparams(lo, hi):
     """Asymmetric int8 parameters covering [lo, hi] (0 always representable)."""
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
@@ -83,10 +96,25 @@ class _Groups:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+QUANTIZED_ROLES = ("act", "operand", "lowest")
+
+
 def _int8_members(graph, op):
     """The int8 tensors (activations, constant operands) an op reads or writes."""
     return [n for n in op.inputs + op.outputs
-            if n is not None and graph.tensors[n].role in ("act", "operand")]
+            if n is not None and graph.tensors[n].role in QUANTIZED_ROLES]
+
+
+def weighted_io(graph, op):
+    """(activation input, weight, bias position or None) of a weighted op (the op table's
+    bias position: CONV_2D 2, TRANSPOSE_CONV 3); None for other ops."""
+    roles = [graph.tensors[n].role for n in op.inputs]
+    if "weight" not in roles or "act" not in roles:
+        return None
+    position = info(op.kind).bias
+    if position is None or position >= len(op.inputs) or roles[position] != "bias":
+        position = None
+    return op.inputs[roles.index("act")], op.inputs[roles.index("weight")], position
 
 
 def _group(graph):
@@ -95,7 +123,7 @@ def _group(graph):
     shared = {}
     for op in graph.ops:
         for n in op.inputs + op.outputs:
-            if n is not None and graph.tensors[n].role in ("act", "operand"):
+            if n is not None and graph.tensors[n].role in QUANTIZED_ROLES:
                 groups.find(n)
         if op.kind == "UNIDIRECTIONAL_SEQUENCE_LSTM":   # its hidden state is its output
             for state in (op.inputs[LSTM_OUTPUT_STATE], op.options["intermediates"][-1]):
@@ -104,16 +132,23 @@ def _group(graph):
             members = _int8_members(graph, op)
             for m in members[1:]:
                 groups.union(members[0], m)
-        if len(op.inputs) > 2 and graph.tensors[op.inputs[1]].role == "weight":
-            shared.setdefault((op.inputs[1], op.inputs[2]), []).append(op.inputs[0])
+        io = weighted_io(graph, op)
+        if io is not None and io[2] is not None:
+            shared.setdefault((io[1], op.inputs[io[2]]), []).append(io[0])
     for inputs in shared.values():
         for other in inputs[1:]:
             groups.union(inputs[0], other)
     return groups
 
 
-def _fixed(graph):
-    """{tensor: (scale, zero point)} for TANH/LOGISTIC outputs."""
+def _fixed(graph, int16=False):
+    """{tensor: (scale, zero point)} for the outputs of ops with a fixed output."""
+    if int16:
+        bad = [op.kind for op in graph.ops if op.kind in INT16_UNSUPPORTED]
+        if bad:
+            raise RnnedgeError(f"--int16x8: TFLM has no int16 {bad[0]} kernel; export with --int8")
+        return {op.outputs[0]: INT16_FIXED_OUTPUT[op.kind] for op in graph.ops
+                if op.kind in INT16_FIXED_OUTPUT}
     return {op.outputs[0]: info(op.kind).fixed_output for op in graph.ops
             if info(op.kind).fixed_output}
 
@@ -133,11 +168,12 @@ def _detach_fixed(graph, names):
     graph.ops = ops
 
 
-def _group_params(graph, ranges):
+def _group_params(graph, ranges, int16=False):
     """Assign QParams to every int8 activation/operand tensor; returns {name: QParams} or the
     set of fixed-output tensors that must be detached."""
     groups = _group(graph)
-    fixed = _fixed(graph)
+    fixed = _fixed(graph, int16)
+    qmin, qmax = (-32768, 32767) if int16 else (-128, 127)
     members = {}
     for name in groups.parent:
         members.setdefault(groups.find(name), []).append(name)
@@ -153,14 +189,14 @@ def _group_params(graph, ranges):
         fixed_here = {fixed[n] for n in names if n in fixed}
         if fixed_here:
             scale, zp = min(fixed_here)
-            covered = not np.isfinite(lo) or ((-128 - zp) * scale - scale <= lo
-                                              and hi <= (127 - zp) * scale + scale)
+            covered = not np.isfinite(lo) or ((qmin - zp) * scale - scale <= lo
+                                              and hi <= (qmax - zp) * scale + scale)
             if len(fixed_here) > 1 or not covered:
                 detach.update(n for n in names if n in fixed)
                 continue
             q = _per_tensor(scale, zp)
         elif np.isfinite(lo):
-            q = activation_qparams(lo, hi)
+            q = activation_qparams16(lo, hi) if int16 else activation_qparams(lo, hi)
         else:
             raise RnnedgeError(f"no calibration range for tensor {root}: the calibration run "
                                "did not reach it")
@@ -229,48 +265,57 @@ def _quantize_weight(data, axis):
     return np.clip(q, -127, 127).astype(np.int8), qp
 
 
-def _quantize_with(data, qp):
-    """Quantise a float constant with per-tensor QParams."""
+def _quantize_with(data, qp, int16=False):
+    """Quantise a float constant with per-tensor QParams (int8, or int16 in 16x8 mode)."""
     q = np.round(data / qp.scale[0]) + qp.zero_point[0]
+    if int16:
+        return np.clip(q, -32768, 32767).astype(np.int16)
     return np.clip(q, -128, 127).astype(np.int8)
 
 
-def quantize(graph, ranges):
-    """Quantise the lowered graph in place.
+def quantize(graph, ranges, int16=False):
+    """Quantise the lowered graph in place (int16=True: TFLite's 16x8 mode, graph marked
+    so the writer types its activations INT16).
 
     ranges: {tensor name: (min, max)} from calibration for activation tensors.
     Returns {tensor name: QParams} for every int8/int32-quantised tensor; constant tensors'
     `data` is replaced by its int8/int32 values.
     """
-    params, detach = _group_params(graph, ranges)
+    graph.activation_type = "INT16" if int16 else "INT8"
+    params, detach = _group_params(graph, ranges, int16)
     if detach:
         _detach_fixed(graph, detach)
-        params, detach = _group_params(graph, ranges)
+        params, detach = _group_params(graph, ranges, int16)
     weight_q = {}
     for name, t in graph.tensors.items():
         if t.role == "weight":
             t.data, weight_q[name] = _quantize_weight(t.data, t.channel_axis)
             params[name] = weight_q[name]
         elif t.role == "operand":
-            t.data = _quantize_with(t.data, params[name])
+            t.data = _quantize_with(t.data, params[name], int16)
+        elif t.role == "lowest":   # PADV2's pad value for a max pool: the lowest value
+            t.data = np.full(t.shape, -32768, np.int16) if int16 else np.full(t.shape, -128, np.int8)
     params.update(_state16_params(graph, ranges))
     _lstm_biases(graph, params, weight_q)
     bias_scale, float_bias = {}, {}
     for op in graph.ops:
-        if len(op.inputs) < 3 or graph.tensors[op.inputs[2]].role != "bias":
+        io = weighted_io(graph, op)
+        if io is None or io[2] is None:
             continue
-        bias = graph.tensors[op.inputs[2]]
-        scale = (params[op.inputs[0]].scale[0].astype(np.float64)
-                 * weight_q[op.inputs[1]].scale.astype(np.float64))
+        act, weight, position = io
+        bias = graph.tensors[op.inputs[position]]
+        scale = (params[act].scale[0].astype(np.float64)
+                 * weight_q[weight].scale.astype(np.float64))
         if bias.name in bias_scale and not np.array_equal(bias_scale[bias.name], scale):
             clone = f"{bias.name}/for_{op.outputs[0]}"
             graph.tensors[clone] = Tensor(clone, bias.shape, "bias", float_bias[bias.name])
-            op.inputs[2] = clone
+            op.inputs[position] = clone
             bias = graph.tensors[clone]
         if bias.name not in bias_scale:
             bias_scale[bias.name] = scale
             float_bias[bias.name] = bias.data
             q = np.round(bias.data.astype(np.float64) / scale)
-            bias.data = np.clip(q, -2**31, 2**31 - 1).astype(np.int32)
+            bias.data = (q.astype(np.int64) if int16
+                         else np.clip(q, -2**31, 2**31 - 1).astype(np.int32))
             params[bias.name] = QParams(scale.astype(np.float32), np.zeros(len(scale), np.int64), 0)
     return params

@@ -22,8 +22,23 @@ _ACT = {"NONE": fb.ActivationFunctionType.NONE, "RELU": fb.ActivationFunctionTyp
         "RELU6": fb.ActivationFunctionType.RELU6, "TANH": fb.ActivationFunctionType.TANH}
 _PAD = {"SAME": fb.Padding.SAME, "VALID": fb.Padding.VALID}
 _TYPE = {"act": fb.TensorType.INT8, "operand": fb.TensorType.INT8, "weight": fb.TensorType.INT8,
+         "lowest": fb.TensorType.INT8,
          "bias": fb.TensorType.INT32, "int32": fb.TensorType.INT32,
          "state16": fb.TensorType.INT16, "gate16": fb.TensorType.INT16}
+
+
+_DATA_TYPE = {np.dtype(np.int8): fb.TensorType.INT8, np.dtype(np.int16): fb.TensorType.INT16,
+              np.dtype(np.int32): fb.TensorType.INT32, np.dtype(np.int64): fb.TensorType.INT64}
+
+
+def _tensor_type(graph, t):
+    """The schema type: a constant's from its quantised data, an activation's the graph's
+    activation type (INT8, or INT16 in 16x8 mode)."""
+    if t.data is not None and t.data.dtype in _DATA_TYPE:
+        return _DATA_TYPE[t.data.dtype]
+    if t.role in ("act", "operand", "lowest") and graph.activation_type == "INT16":
+        return fb.TensorType.INT16
+    return _TYPE[t.role]
 
 
 class _AlignedBuffer(fb.BufferT):
@@ -61,6 +76,7 @@ def _options(op):
     if k == "FULLY_CONNECTED":
         opt = fb.FullyConnectedOptionsT()
         opt.fusedActivationFunction = _ACT[o["activation"]]
+        opt.keepNumDims = o.get("keep_num_dims", False)
         return fb.BuiltinOptions.FullyConnectedOptions, opt
     if k in ("ADD", "SUB", "MUL"):
         opt = {"ADD": fb.AddOptionsT, "SUB": fb.SubOptionsT, "MUL": fb.MulOptionsT}[k]()
@@ -101,6 +117,7 @@ def _options(op):
     if k == "RESIZE_NEAREST_NEIGHBOR":
         opt = fb.ResizeNearestNeighborOptionsT()
         opt.halfPixelCenters = o["half_pixel_centers"]
+        opt.alignCorners = o.get("align_corners", False)
         return fb.BuiltinOptions.ResizeNearestNeighborOptions, opt
     if k == "UNIDIRECTIONAL_SEQUENCE_LSTM":
         opt = fb.UnidirectionalSequenceLSTMOptionsT()
@@ -108,6 +125,54 @@ def _options(op):
         opt.cellClip, opt.projClip, opt.timeMajor = 0.0, 0.0, o["time_major"]
         opt.asymmetricQuantizeInputs = False
         return fb.BuiltinOptions.UnidirectionalSequenceLSTMOptions, opt
+    return _more_options(k, o)
+
+
+def _more_options(k, o):
+    """Options of the builtins the general ONNX lowering adds (lowerers_*.py)."""
+    if k == "RESIZE_BILINEAR":
+        opt = fb.ResizeBilinearOptionsT()
+        opt.halfPixelCenters, opt.alignCorners = o["half_pixel_centers"], o["align_corners"]
+        return fb.BuiltinOptions.ResizeBilinearOptions, opt
+    if k == "TRANSPOSE_CONV":
+        opt = fb.TransposeConvOptionsT()
+        opt.padding, opt.strideH, opt.strideW = _PAD[o["padding"]], o["stride_h"], o["stride_w"]
+        opt.fusedActivationFunction = _ACT[o["activation"]]
+        return fb.BuiltinOptions.TransposeConvOptions, opt
+    if k == "BATCH_MATMUL":
+        opt = fb.BatchMatMulOptionsT()
+        opt.adjX, opt.adjY = o["adj_x"], o["adj_y"]
+        return fb.BuiltinOptions.BatchMatMulOptions, opt
+    if k in ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN"):
+        opt = fb.ReducerOptionsT()
+        opt.keepDims = o["keep_dims"]
+        return fb.BuiltinOptions.ReducerOptions, opt
+    if k == "SOFTMAX":
+        opt = fb.SoftmaxOptionsT()
+        opt.beta = o["beta"]
+        return fb.BuiltinOptions.SoftmaxOptions, opt
+    if k == "LEAKY_RELU":
+        opt = fb.LeakyReluOptionsT()
+        opt.alpha = o["alpha"]
+        return fb.BuiltinOptions.LeakyReluOptions, opt
+    if k == "GELU":
+        opt = fb.GeluOptionsT()
+        opt.approximate = o["approximate"]
+        return fb.BuiltinOptions.GeluOptions, opt
+    if k == "DIV":
+        opt = fb.DivOptionsT()
+        opt.fusedActivationFunction = _ACT[o["activation"]]
+        return fb.BuiltinOptions.DivOptions, opt
+    if k == "MIRROR_PAD":
+        opt = fb.MirrorPadOptionsT()
+        opt.mode = getattr(fb.MirrorPadMode, o["mode"])
+        return fb.BuiltinOptions.MirrorPadOptions, opt
+    simple = {"LOG_SOFTMAX": "LogSoftmaxOptions", "PADV2": "PadV2Options",
+              "MAXIMUM": "MaximumMinimumOptions", "MINIMUM": "MaximumMinimumOptions",
+              "HARD_SWISH": "HardSwishOptions", "ABS": "AbsOptions", "NEG": "NegOptions",
+              "EXP": "ExpOptions", "QUANTIZE": "QuantizeOptions"}
+    if k in simple:
+        return getattr(fb.BuiltinOptions, simple[k]), getattr(fb, simple[k] + "T")()
     return fb.BuiltinOptions.NONE, None
 
 
@@ -146,7 +211,7 @@ def write(graph, params):
         ft = fb.TensorT()
         ft.name = n
         ft.shape = [int(d) for d in t.shape]
-        ft.type = _TYPE[t.role]
+        ft.type = _tensor_type(graph, t)
         ft.buffer = 0
         ft.isVariable = t.variable
         if t.data is not None:
@@ -197,4 +262,8 @@ def _op_version(code):
             b.MUL: 2, b.CONCATENATION: 2, b.SPLIT: 2, b.SPLIT_V: 2, b.AVERAGE_POOL_2D: 2,
             b.MAX_POOL_2D: 2, b.TANH: 2, b.LOGISTIC: 2, b.RESHAPE: 1, b.STRIDED_SLICE: 2,
             b.PAD: 2, b.RESIZE_NEAREST_NEIGHBOR: 2, b.RELU: 2, b.RELU6: 2,
-            b.RELU_N1_TO_1: 1, b.QUANTIZE: 2, b.TRANSPOSE: 2}.get(code, 1)
+            b.RELU_N1_TO_1: 1, b.QUANTIZE: 2, b.TRANSPOSE: 2,
+            b.TRANSPOSE_CONV: 3, b.RESIZE_BILINEAR: 3, b.SOFTMAX: 2, b.LOG_SOFTMAX: 2,
+            b.MEAN: 2, b.SUM: 2, b.REDUCE_MAX: 2, b.REDUCE_MIN: 2, b.MAXIMUM: 2, b.MINIMUM: 2,
+            b.PADV2: 2, b.DIV: 2, b.GELU: 2, b.LEAKY_RELU: 1, b.ABS: 2, b.RSQRT: 2,
+            b.BATCH_MATMUL: 1, b.GATHER: 1, b.MIRROR_PAD: 2}.get(code, 1)

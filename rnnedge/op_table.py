@@ -117,7 +117,8 @@ def _entries():
         ("quantize", ("QUANTIZE",), {"inplace": over, "dtypes": ("INT8", "INT16", "FLOAT32")},
          {"QUANTIZE": {"kernel": "Quantize"}}),
         ("quantize", ("DEQUANTIZE",), {"kernel": "Dequantize", "dtypes": I16}, {}),
-        ("softmax", ("SOFTMAX",), {"kernel": "Softmax", "dtypes": I16}, {}),
+        ("softmax", ("SOFTMAX",), {"kernel": "Softmax", "dtypes": I16},
+         {"SOFTMAX": {"fixed_output": (1.0 / 256.0, -128)}}),
         ("softmax", ("LOG_SOFTMAX",), {"kernel": "LogSoftmax",
                                        "fixed_output": (16.0 / 256.0, 127)}, {}),
         ("pool", ("AVERAGE_POOL_2D", "MAX_POOL_2D"), {"same_scale": True},
@@ -156,7 +157,8 @@ def _entries():
           "SPACE_TO_BATCH_ND": {"kernel": "SpaceToBatchNd", "same_scale": True},
           "BATCH_TO_SPACE_ND": {"kernel": "BatchToSpaceNd", "same_scale": True}}),
         ("movement", ("GATHER_ND",), {"kernel": "GatherNd", "dtypes": ("INT8", "INT32")}, {}),
-        ("movement", ("RESIZE_BILINEAR",), {"kernel": "ResizeBilinear"}, {}),
+        # TFLite's int8 RESIZE_BILINEAR interpolates the input's int8 values (no requantise)
+        ("movement", ("RESIZE_BILINEAR",), {"kernel": "ResizeBilinear", "same_scale": True}, {}),
         ("movement", ("REVERSE_V2", "FILL", "ZEROS_LIKE"), {},
          {"REVERSE_V2": {"kernel": "ReverseV2", "same_scale": True}, "FILL": {"kernel": "Fill"},
           "ZEROS_LIKE": {"kernel": "ZerosLike"}}),
@@ -208,8 +210,15 @@ def names(category: str | None = None, inplace: str | None = None, kernel=False)
 
 def is_parameter(op, tensor) -> bool:
     """True when constant input `tensor` of `op` counts as a parameter: always for weighted
-    ops, otherwise unless it is an int32/int64 index operand (axis, sizes, paddings)."""
-    return info(op.opcode).weighted or tensor.type_name not in ("INT32", "INT64")
+    ops (but an int32 input of a weighted op with a bias position other than that position,
+    e.g. TRANSPOSE_CONV's output_shape, is an index operand), otherwise unless it is an
+    int32/int64 index operand (axis, sizes, paddings)."""
+    entry = info(op.opcode)
+    if tensor.type_name not in ("INT32", "INT64"):
+        return True
+    if entry.weighted and entry.bias is not None and tensor.index in op.inputs:
+        return list(op.inputs).index(tensor.index) == entry.bias
+    return entry.weighted
 
 
 def _shape(op, tensors, position):

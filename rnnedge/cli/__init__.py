@@ -34,6 +34,7 @@ COMMANDS = {
     "check": "rnnedge.cli.check:check",
     "run": "rnnedge.cli.run:run",
     "firmware": "rnnedge.cli.firmware:firmware",
+    "ops": "rnnedge.cli.ops:ops",
 }
 
 

@@ -1,12 +1,18 @@
-"""`rnnedge export`: a checkpoint (or a fresh zoo model) -> fully int8 .tflite.
+"""`rnnedge export`: a checkpoint, an ONNX file, a PyTorch factory or a fresh zoo model ->
+fully int8 .tflite.
 
+    rnnedge export model.onnx --int8 [-o out.tflite] [--calib inputs.npy|inputs.npz]
+                   [--input-shape 1,3,96,96[;...]] [--calibration minmax|percentile|mse]
+    rnnedge export --module net.py:factory [--weights sd.pt] --input-shape 1,3,96,96 --int8
     rnnedge export model.pt --int8 [-o model.tflite] [--calib DIR|synthetic]
                    [--calib-samples N] [--check-samples N] [--keep-onnx] [--json]
                    [--trust-pickle] [--input-shape C,H,W] [--rnn-layout inplace|stacked]
                    [--lstm unrolled|fused] [--npu NAME]
     rnnedge export --zoo NAME --int8 [...]
 
-Parses arguments, loads the model (rnnedge.checkpoint), calls rnnedge.export.pipeline and
+Parses arguments, loads the model (rnnedge.checkpoint; an ONNX file or factory goes to
+rnnedge.export.user_model, and `--module` imports the user's file, running their code by their
+explicit choice), calls rnnedge.export.pipeline and
 prints the verification block (or one JSON object with --json). `--npu NAME` then compiles
 the written file with Vela (rnnedge.report.npu_split) and prints its NPU/CPU split. `--trust-pickle` is UNSAFE:
 it unpickles the file, which runs any code the file contains; use it only for files you made.
@@ -16,6 +22,7 @@ import json
 import os
 
 import click
+import numpy as np
 
 from rnnedge.errors import RnnedgeError
 from rnnedge.export.lowerers_recurrent import LSTM_FORMS
@@ -57,18 +64,32 @@ def _load(checkpoint, zoo_name, trust_pickle, input_shape, input_format=None):
 
 
 def _shape(ctx, param, value):
-    """click callback: "C,H,W" -> (C, H, W)."""
+    """click callback: "C,H,W" (a checkpoint or zoo model) or, for an ONNX file or a
+    factory, one full shape per input separated by ';' ("1,3,96,96;1,10") -> list of tuples."""
     if value is None:
         return None
     from rnnedge.checkpoint import MAX_INPUT_ELEMENTS, MAX_SIDE
-    try:
-        dims = tuple(int(v) for v in value.split(","))
-    except ValueError:
-        raise click.BadParameter("expected C,H,W, e.g. 3,32,32") from None
-    if len(dims) != 3 or min(dims) < 1 or max(dims) > MAX_SIDE or dims[0] * dims[1] * dims[2] > MAX_INPUT_ELEMENTS:
-        raise click.BadParameter(f"expected three positive integers C,H,W (each at most "
-                                 f"{MAX_SIDE}, {MAX_INPUT_ELEMENTS:,} values in all)")
-    return dims
+    shapes = []
+    for part in value.split(";"):
+        try:
+            dims = tuple(int(v) for v in part.split(","))
+        except ValueError:
+            raise click.BadParameter("expected comma-separated integers, e.g. 3,32,32") from None
+        if min(dims) < 1 or max(dims) > MAX_SIDE or int(np.prod(dims)) > MAX_INPUT_ELEMENTS:
+            raise click.BadParameter(f"expected positive integers (each at most {MAX_SIDE}, "
+                                     f"{MAX_INPUT_ELEMENTS:,} values in all)")
+        shapes.append(dims)
+    return shapes
+
+
+def _chw(input_shape):
+    """The single C,H,W shape a checkpoint or zoo model takes from --input-shape."""
+    if input_shape is None:
+        return None
+    if len(input_shape) != 1 or len(input_shape[0]) != 3:
+        raise RnnedgeError("--input-shape: expected three positive integers C,H,W for a "
+                           "checkpoint or zoo model")
+    return input_shape[0]
 
 
 def _print_block(report):
@@ -105,15 +126,34 @@ def _print_block(report):
     click.echo("\n".join(lines))
 
 
-@click.command("export")
+@click.command("export", epilog="--module imports and runs YOUR Python file (its top level and "
+               "the factory): only point it at code you trust. An ONNX file or a .npz is read "
+               "without running code; --weights loads with torch.load(weights_only=True).")
 @click.argument("checkpoint", required=False, type=click.Path(dir_okay=False))
+@click.option("--module", "factory", metavar="FILE.py:FACTORY",
+              help="Export the nn.Module FACTORY() returns (needs --input-shape). This IMPORTS "
+                   "AND RUNS the file: your explicit choice.")
+@click.option("--weights", type=click.Path(dir_okay=False),
+              help="state_dict for --module, loaded with torch.load(weights_only=True).")
 @click.option("--zoo", "zoo_name", metavar="NAME",
               help="Export a freshly initialised zoo model (weights from seed 0).")
-@click.option("--int8", "int8", is_flag=True, required=True,
-              help="Fully integer TFLite (int8 in/out, int8 weights, int32 biases). Required.")
+@click.option("--int8", "int8", is_flag=True,
+              help="Fully integer TFLite (int8 in/out, int8 weights, int32 biases).")
+@click.option("--int16x8", "int16x8", is_flag=True,
+              help="TFLite's 16x8 mode instead (int16 activations and in/out, int8 weights, "
+                   "int64 biases; TFLM's int16 kernels), for models whose int8 drop is too "
+                   "large. ONNX files and --module only.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Output .tflite path.")
-@click.option("--calib", default="synthetic", show_default=True, metavar="DIR|synthetic",
-              help="Calibration data: a dataset folder or the deterministic synthetic set.")
+@click.option("--calib", default=None, metavar="DIR|synthetic|FILE.npy|FILE.npz",
+              help="Calibration data: a dataset folder or the synthetic set (checkpoints; "
+                   "default synthetic), or for an ONNX file / --module a .npy (samples of the "
+                   "one input stacked on axis 0) or .npz (one array per input name) whose "
+                   "last fifth is held apart as the check set.")
+@click.option("--calibration", "calibration_method", default=None,
+              type=click.Choice(["minmax", "percentile", "mse"]),
+              help="How each tensor's int8 range is chosen from the calibration run "
+                   "[default: percentile for an ONNX file or --module (measured best, "
+                   "docs/export.md), minmax for checkpoints and the zoo].")
 @click.option("--calib-samples", default=64, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--check-samples", default=100, show_default=True, type=click.IntRange(1, 100_000),
               help="Size of the calibration-independent check set.")
@@ -121,9 +161,10 @@ def _print_block(report):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trust-pickle", is_flag=True,
               help="UNSAFE: allow a whole pickled nn.Module; unpickling runs code from the file.")
-@click.option("--input-shape", callback=_shape, metavar="C,H,W",
-              help="Input shape (C,H,W): for a pickled module that does not record one, or "
-                   "another H,W for a zoo model or checkpoint.")
+@click.option("--input-shape", callback=_shape, metavar="C,H,W | N,...[;N,...]",
+              help="C,H,W for a checkpoint or zoo model (a pickled module that records none, or "
+                   "another H,W); for an ONNX file or --module the full shape of each input, "
+                   "batch included, ';' between inputs (fixes dynamic dimensions).")
 @click.option("--rnn-layout", type=click.Choice(LAYOUTS), default=LAYOUTS[0], show_default=True,
               help="Static layout of the (S)WS-BiRNN layers: inplace (fewest Vela cycles, runs "
                    "in place) or stacked (fewest ops); docs/export.md.")
@@ -138,26 +179,99 @@ def _print_block(report):
               help="Camera format of a --zoo model's input (a checkpoint keeps the one it was "
                    "trained for): gray or a Bayer mosaic is 1 channel, demosaic folded into "
                    "conv 1 [default: rgb].")
-def export(checkpoint, zoo_name, int8, output, calib, calib_samples, check_samples, keep_onnx,
-           as_json, trust_pickle, input_shape, rnn_layout, lstm, npu, input_format):
-    """Export a checkpoint (or --zoo NAME) to a fully int8 .tflite and verify it."""
-    from rnnedge.export.pipeline import export_int8
+def export(checkpoint, factory, weights, zoo_name, int8, int16x8, output, calib,
+           calibration_method, calib_samples, check_samples, keep_onnx, as_json, trust_pickle,
+           input_shape, rnn_layout, lstm, npu, input_format):
+    """Export a checkpoint, an ONNX file, a PyTorch factory (--module) or --zoo NAME to a
+    fully int8 .tflite and verify it."""
+    if int8 == int16x8:
+        raise RnnedgeError("give --int8 or --int16x8 (one of them)")
     if npu:
         require_vela()  # before the export, so a missing Vela costs nothing
-    model, meta, stem = _load(checkpoint, zoo_name, trust_pickle, input_shape, input_format)
-    set_layout(model, rnn_layout)
-    output = output or f"{stem}.tflite"
-    report = export_int8(model, meta, output, calib=calib, calib_samples=calib_samples,
-                         check_samples=check_samples, keep_onnx=keep_onnx, lstm=lstm)
+    if factory is not None or (checkpoint or "").lower().endswith(".onnx"):
+        if input_format is not None:
+            raise RnnedgeError("--input-format applies to zoo models and checkpoints; an ONNX "
+                               "file or --module takes the input shape it declares")
+        report = _export_user_model(checkpoint, factory, weights, zoo_name, output, calib,
+                                    calibration_method, calib_samples, check_samples,
+                                    keep_onnx, input_shape, int16x8, lstm)
+        output = report["output"]
+    else:
+        if weights is not None:
+            raise RnnedgeError("--weights goes with --module")
+        if int16x8:
+            raise RnnedgeError("--int16x8 takes an ONNX file or --module; checkpoints and the "
+                               "zoo export int8")
+        from rnnedge.export.pipeline import export_int8
+        model, meta, stem = _load(checkpoint, zoo_name, trust_pickle, _chw(input_shape),
+                                  input_format)
+        set_layout(model, rnn_layout)
+        output = output or f"{stem}.tflite"
+        report = export_int8(model, meta, output, calib=calib or "synthetic",
+                             calib_samples=calib_samples, check_samples=check_samples,
+                             keep_onnx=keep_onnx, lstm=lstm,
+                             calibration_method=calibration_method or "minmax")
     if npu:
         from rnnedge.report import npu_split
         report["npu"] = npu_split(output, npu)
     if as_json:
         click.echo(json.dumps(report))
         return
-    _print_block(report)
+    (_print_user_block if "inputs" in report else _print_block)(report)
     if npu:
         _print_npu(report["npu"])
+
+
+def _export_user_model(path, factory, weights, zoo_name, output, calib, method, calib_samples,
+                       check_samples, keep_onnx, input_shape, int16x8, lstm="unrolled"):
+    """The report of exporting an ONNX file or a --module factory (rnnedge.export.user_model)."""
+    from rnnedge.export import user_model
+    if (path is None) == (factory is None) or zoo_name is not None:
+        raise RnnedgeError("give one model: an ONNX file, --module FILE.py:FACTORY or --zoo NAME")
+    if weights is not None and factory is None:
+        raise RnnedgeError("--weights goes with --module")
+    if calib is not None and not calib.lower().endswith((".npy", ".npz")):
+        raise RnnedgeError(f"--calib {calib}: an ONNX file or --module calibrates from a .npy "
+                           "or .npz of input samples")
+    options = dict(calib=calib, calib_samples=calib_samples, check_samples=check_samples,
+                   calibration_method=method, keep_onnx=keep_onnx, int16x8=int16x8, lstm=lstm)
+    if factory is not None:
+        if input_shape is None:
+            raise RnnedgeError("--module needs --input-shape (e.g. --input-shape 1,3,96,96)")
+        net = user_model.load_factory(factory, weights)
+        stem = os.path.splitext(os.path.basename(factory.rpartition(":")[0]))[0]
+        return user_model.export_module(net, input_shape, output or f"{stem}.tflite", **options)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return user_model.export_onnx_file(path, output or f"{stem}.tflite", input_shape, **options)
+
+
+def _print_user_block(report):
+    """The human-readable block of an ONNX / --module export."""
+    v, s = report["verification"], report["stats"]
+    lines = [f"wrote {report['output']} ({s['size_bytes']:,} bytes, {s['ops']} ops)",
+             "  ops: " + ", ".join(f"{k} {n}" for k, n in s["op_counts"].items()),
+             f"  MACs: {s['graph_macs']:,}; weight duplication factor "
+             f"{s['duplication_factor']:.2f}",
+             f"calibration: {report['calibration']['samples']} samples from "
+             f"{report['calibration']['source']}, {report['calibration']['method']} ranges",
+             f"verification on {v['check_samples']} check samples:"]
+    if "ort_vs_torch_max_abs_diff" in v:
+        lines.append(f"  onnxruntime vs PyTorch: max |diff| {v['ort_vs_torch_max_abs_diff']:.3g}")
+    for k, o in enumerate(v["outputs"]):
+        lines.append(f"  output {k}: int8 vs float cosine {o['cosine']:.4f}, max |diff| "
+                     f"{o['max_abs_diff']:.4g}, argmax agreement "
+                     f"{100 * o['argmax_agreement']:.1f}%")
+    if "tflm_runs" in v:
+        detail = (v["tflm_error"] if not v["tflm_runs"] or v["tflm_max_lsb_diff"] is None
+                  else "bit-exact with the reference kernels" if v["tflm_matches_reference"]
+                  else f"within {v['tflm_max_lsb_diff']} LSB of the reference kernels")
+        lines.append(f"  tflite-micro runs it: {'yes' if v['tflm_runs'] else 'no'} ({detail})")
+    if s["problems"]:
+        lines.append("  problems: " + "; ".join(s["problems"]))
+    for p in report["inputs"]:
+        lines.append(f"  input {p['name']}: {p['dtype']} {p['shape']}, scale {p['scale']:.6g}, zero "
+                     f"point {p['zero_point']} (4-D inputs are NHWC)")
+    click.echo("\n".join(lines))
 
 
 def _print_npu(split):

@@ -1,0 +1,132 @@
+"""The supported-op table of the ONNX -> int8 TFLite exporter: for every ONNX op the lowering
+takes (lowerers.LOWERERS), the conditions and the TFLite builtins it becomes; with the op
+table's C kernel (rnnedge.op_table) and Vela's placement (Arm Vela's own supported-operator
+set, when Vela is installed) per builtin. `markdown()` renders it for docs/export.md
+(`rnnedge ops --markdown`; a test checks the doc equals it, so it cannot go stale).
+
+The facts here are about the lowering's choices (one home: this table); what each builtin
+can do (kernels, same-scale, fixed outputs) stays in rnnedge.op_table.
+
+May import: rnnedge.op_table, rnnedge.export.{lowerers, onnx_rewrite}, ethosu.vela (optional).
+"""
+
+from rnnedge.op_table import info
+
+# ONNX op: (conditions, TFLite builtins emitted)
+SUPPORTED = {
+    "Conv": ("2-D and 1-D; any stride, dilation, pads (non-SAME pads: PAD first); groups 1, "
+             "depthwise (any multiplier), or other groups as SPLIT + one CONV_2D per group + "
+             "CONCATENATION; a following BatchNormalization folded, ReLU/ReLU6 fused",
+             ("CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "SPLIT", "CONCATENATION")),
+    "ConvTranspose": ("2-D (1-D via (N, C, 1, T)), group 1, dilation 1; pads/output_padding "
+                      "that are not SAME/VALID: VALID then a STRIDED_SLICE crop",
+                      ("TRANSPOSE_CONV", "STRIDED_SLICE")),
+    "Gemm": ("constant B; transA 0; a Flatten/Reshape of a map before it is absorbed",
+             ("FULLY_CONNECTED",)),
+    "MatMul": ("constant 2-D right operand: FULLY_CONNECTED over the last axis; two "
+               "activations: BATCH_MATMUL", ("FULLY_CONNECTED", "BATCH_MATMUL", "TRANSPOSE")),
+    "BatchNormalization": ("folded into the Conv/Gemm before it; alone on a map: 1x1 "
+                           "depthwise conv; on (N, C[, T]): MUL + ADD",
+                           ("DEPTHWISE_CONV_2D", "MUL", "ADD")),
+    "InstanceNormalization": ("decomposed: mean, variance, Rsqrt",
+                              ("MEAN", "SUB", "MUL", "ADD", "RSQRT")),
+    "LayerNormalization": ("decomposed: mean, variance, Rsqrt over the normalised axes",
+                           ("MEAN", "SUB", "MUL", "ADD", "RSQRT")),
+    "Add": ("broadcasting; constants in the held layout; ReLU fused", ("ADD",)),
+    "Sub": ("broadcasting; ReLU fused", ("SUB",)),
+    "Mul": ("broadcasting; ReLU fused", ("MUL",)),
+    "Div": ("by a constant: MUL by its reciprocal; by an activation: DIV", ("MUL", "DIV")),
+    "Neg": ("MUL by -1 (TFLM's NEG is float only)", ("MUL",)),
+    "Abs": ("", ("ABS",)),
+    "Sqrt": ("only as 1 / Sqrt (TFLM has no int8 SQRT)", ("RSQRT",)),
+    "Max": ("two tensors (same scale)", ("MAXIMUM",)),
+    "Min": ("two tensors (same scale)", ("MINIMUM",)),
+    "Relu": ("fused into its producer where TFLite allows", ("RELU",)),
+    "Clip": ("(0, 6) ReLU6 and (-1, 1) as ops or fused; other bounds containing 0 by int8 "
+             "saturation (into the producer, or a QUANTIZE)", ("RELU6", "RELU_N1_TO_1",
+                                                              "QUANTIZE")),
+    "LeakyRelu": ("", ("LEAKY_RELU",)),
+    "PRelu": ("constant slope", ("PRELU",)),
+    "HardSwish": ("also x * HardSigmoid(x) with alpha 1/6, beta 1/2", ("HARD_SWISH",)),
+    "HardSigmoid": ("alone: MUL + ADD saturating to [0, 1]", ("MUL", "ADD", "HARD_SWISH")),
+    "Sigmoid": ("fixed output scale 1/256, zero point -128 (SiLU: MUL by it)", ("LOGISTIC",)),
+    "Tanh": ("fixed output scale 1/128, zero point 0", ("TANH",)),
+    "Gelu": ("opset 20 op, or torch's erf form; as x * sigmoid(x (k0 + k1 x^2)) (tanh form; "
+             "TFLM has no GELU)", ("MUL", "ADD", "LOGISTIC")),
+    "Softmax": ("any axis (moved innermost by TRANSPOSE); fixed output 1/256, -128",
+                ("SOFTMAX", "TRANSPOSE")),
+    "LogSoftmax": ("any axis; fixed output 16/256, 127", ("LOG_SOFTMAX", "TRANSPOSE")),
+    "MaxPool": ("2-D and 1-D, no dilation; pads/ceil mode: SAME or PADV2 with the lowest "
+                "int8", ("MAX_POOL_2D", "PADV2")),
+    "AveragePool": ("2-D and 1-D, no dilation; count_include_pad: PAD then VALID; else SAME "
+                    "pads only", ("AVERAGE_POOL_2D", "PAD")),
+    "GlobalAveragePool": ("", ("AVERAGE_POOL_2D",)),
+    "GlobalMaxPool": ("", ("MAX_POOL_2D",)),
+    "ReduceMean": ("constant axes, keepdims 0/1", ("MEAN",)),
+    "ReduceMax": ("constant axes (same scale)", ("REDUCE_MAX",)),
+    "ReduceMin": ("constant axes (same scale)", ("REDUCE_MIN",)),
+    "Resize": ("2-D nearest or linear; asymmetric, align_corners, half_pixel, "
+               "pytorch_half_pixel", ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")),
+    "Concat": ("any axis; more than 10 inputs as a tree", ("CONCATENATION",)),
+    "Split": ("equal or given sizes", ("SPLIT", "SPLIT_V")),
+    "Slice": ("constant starts/ends/axes/steps (negative steps too)", ("STRIDED_SLICE",)),
+    "Pad": ("constant (zero: PAD, other value: PADV2) or reflect, on every axis",
+            ("PAD", "PADV2", "MIRROR_PAD")),
+    "Transpose": ("permutation taken to the held layout", ("TRANSPOSE",)),
+    "Reshape": ("any rank; TRANSPOSE to/from NCHW order only where bytes move",
+                ("RESHAPE", "TRANSPOSE")),
+    "Flatten": ("any axis; into Gemm: nothing", ("RESHAPE", "TRANSPOSE")),
+    "Squeeze": ("", ("RESHAPE", "TRANSPOSE")),
+    "Unsqueeze": ("", ("RESHAPE", "TRANSPOSE")),
+    "Gather": ("constant scalar or 1-D index: a slice, runs joined by CONCATENATION, or "
+               "GATHER", ("STRIDED_SLICE", "CONCATENATION", "RESHAPE", "GATHER")),
+    "Identity": ("removed", ()),
+    "Dropout": ("removed (inference)", ()),
+    "Cast": ("float to float removed; of constants folded", ()),
+    "Constant": ("folded (also Shape, Size and all-constant shape arithmetic)", ()),
+}
+
+
+def vela_placement():
+    """{TFLite builtin: "NPU" | "CPU"} from Vela's supported-operator set, or None when Vela
+    is not installed (NPU placement still depends on Vela's per-op constraints)."""
+    try:
+        from ethosu.vela.tflite.BuiltinOperator import BuiltinOperator
+        from ethosu.vela.tflite_mapping import builtin_operator_map
+        from ethosu.vela.tflite_supported_operators import TFLiteSupportedOperators
+    except ImportError:
+        return None
+    names = {b for _, (_, builtins) in SUPPORTED.items() for b in builtins}
+    out = {}
+    for name in sorted(names):
+        op = builtin_operator_map[getattr(BuiltinOperator, name)][0]
+        out[name] = "NPU" if op in TFLiteSupportedOperators.supported_operators else "CPU"
+    return out
+
+
+def rows():
+    """The table as JSON-ready rows, in LOWERERS order, then the ops onnx_rewrite takes."""
+    from rnnedge.export.lowerers import LOWERERS
+    from rnnedge.export.onnx_rewrite import REWRITTEN_OPS
+    vela = vela_placement()
+    result = []
+    for op in list(LOWERERS) + list(REWRITTEN_OPS):
+        conditions, builtins = SUPPORTED.get(op, ("(not described in support_table.py)", ()))
+        result.append({"onnx": op, "conditions": conditions, "builtins": list(builtins),
+                       "kernels": {b: info(b).kernel for b in builtins},
+                       "vela": None if vela is None else {b: vela[b] for b in builtins}})
+    return result
+
+
+def markdown():
+    """The table as Markdown (what docs/export.md holds between its markers)."""
+    lines = ["| ONNX op | Conditions | TFLite builtins | C kernel | Vela |",
+             "|---|---|---|---|---|"]
+    for r in rows():
+        builtins = ", ".join(r["builtins"]) or "(none)"
+        kernels = ", ".join(f"{b}: {k or 'none yet'}" for b, k in r["kernels"].items()) or "-"
+        vela = "-" if not r["builtins"] else (
+            "Vela not installed" if r["vela"] is None
+            else ", ".join(f"{b}: {p}" for b, p in r["vela"].items()))
+        lines.append(f"| {r['onnx']} | {r['conditions'] or '-'} | {builtins} | {kernels} | {vela} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,160 @@
+"""Ordinary torch.nn models as a user writes them (plain helpers for the export tests; no
+test module imports another): a MobileNetV2-like classifier, an MLP with HardSwish /
+LeakyReLU / Softmax, a tiny YOLO-style detector with SiLU / upsample / concat, a U-Net with
+ConvTranspose and bilinear upsampling, a 1-D keyword-spotting conv net on (N, F, T)
+features, and a two-input / two-output model. `inputs(name, n, seed)` gives n input samples
+stacked on axis 0 per input."""
+
+import numpy as np
+import torch
+from torch import nn
+
+F = nn.functional
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, cout, stride, expand):
+        super().__init__()
+        mid = cin * expand
+        self.use_res = stride == 1 and cin == cout
+        self.block = nn.Sequential(
+            nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU6(),
+            nn.Conv2d(mid, mid, 3, stride, 1, groups=mid, bias=False), nn.BatchNorm2d(mid),
+            nn.ReLU6(), nn.Conv2d(mid, cout, 1, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = self.block(x)
+        return x + y if self.use_res else y
+
+
+class MobileNetV2ish(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8),
+                                  nn.ReLU6())
+        self.blocks = nn.Sequential(InvertedResidual(8, 8, 1, 1), InvertedResidual(8, 12, 2, 4),
+                                    InvertedResidual(12, 12, 1, 4), InvertedResidual(12, 16, 2, 4))
+        self.head = nn.Sequential(nn.Conv2d(16, 32, 1), nn.ReLU6())
+        self.fc = nn.Sequential(nn.Dropout(0.2), nn.Linear(32, classes))
+
+    def forward(self, x):
+        x = self.head(self.blocks(self.stem(x)))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(20, 32), nn.Hardswish(), nn.Linear(32, 32),
+                                 nn.LeakyReLU(0.1), nn.BatchNorm1d(32), nn.Linear(32, 6),
+                                 nn.Softmax(dim=-1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def conv_bn_silu(cin, cout, k=3, s=1):
+    return nn.Sequential(nn.Conv2d(cin, cout, k, s, k // 2, bias=False), nn.BatchNorm2d(cout),
+                         nn.SiLU())
+
+
+class TinyYolo(nn.Module):
+    def __init__(self, classes=3, anchors=2):
+        super().__init__()
+        self.c1, self.c2 = conv_bn_silu(3, 8, 3, 2), conv_bn_silu(8, 16, 3, 2)
+        self.c3 = conv_bn_silu(16, 24, 3, 2)
+        self.lateral = conv_bn_silu(24, 16, 1)
+        self.fuse = conv_bn_silu(32, 16)
+        out = anchors * (5 + classes)
+        self.head_small, self.head_large = nn.Conv2d(16, out, 1), nn.Conv2d(24, out, 1)
+
+    def forward(self, x):
+        p3 = self.c2(self.c1(F.max_pool2d(x, 2, 1, ceil_mode=False)[:, :, :-0 or None]))
+        p4 = self.c3(p3)
+        up = F.interpolate(self.lateral(p4), scale_factor=2, mode="nearest")
+        fused = self.fuse(torch.cat([up, p3], 1))
+        return self.head_small(fused), self.head_large(p4)
+
+
+class UNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        block = lambda a, b: nn.Sequential(nn.Conv2d(a, b, 3, padding=1), nn.BatchNorm2d(b),  # noqa: E731
+                                           nn.ReLU())
+        self.e1, self.e2, self.mid = block(3, 8), block(8, 16), block(16, 24)
+        self.up1 = nn.ConvTranspose2d(24, 16, 2, stride=2)
+        self.d1 = block(32, 16)
+        self.d2 = block(24, 8)
+        self.out = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x):
+        a = self.e1(x)
+        b = self.e2(F.max_pool2d(a, 2))
+        m = self.mid(F.max_pool2d(b, 2))
+        u1 = self.d1(torch.cat([self.up1(m), b], 1))
+        u2 = F.interpolate(u1, scale_factor=2, mode="bilinear", align_corners=False)
+        return self.out(self.d2(torch.cat([u2, a], 1)))
+
+
+class KeywordConv(nn.Module):
+    """A DS-CNN-like keyword spotter on (N, 10 MFCC, 49 frames)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv1d(10, 16, 5, padding=2), nn.BatchNorm1d(16), nn.ReLU(),
+                                  nn.Conv1d(16, 16, 3, padding=1, groups=16), nn.ReLU(),
+                                  nn.Conv1d(16, 24, 1), nn.ReLU())
+        self.fc = nn.Linear(24, 12)
+
+    def forward(self, x):
+        return torch.log_softmax(self.fc(self.conv(x).mean(-1)), -1)
+
+
+class TwoInTwoOut(nn.Module):
+    """An image and a side vector in; a class score and a pooled embedding out."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 6, 3, padding=1)
+        self.side = nn.Linear(4, 6)
+        self.fc = nn.Linear(12, 3)
+
+    def forward(self, image, vector):
+        pooled = F.adaptive_avg_pool2d(torch.relu(self.conv(image)), 1).flatten(1)
+        joint = torch.cat([pooled, torch.tanh(self.side(vector))], 1)
+        return self.fc(joint), pooled
+
+
+MODELS = {  # name: (builder, input shapes with batch 1)
+    "mobilenetv2": (MobileNetV2ish, [(1, 3, 32, 32)]),
+    "mlp": (MLP, [(1, 20)]),
+    "tiny_yolo": (TinyYolo, [(1, 3, 32, 32)]),
+    "unet": (UNet, [(1, 3, 16, 16)]),
+    "kws_conv1d": (KeywordConv, [(1, 10, 49)]),
+    "two_in_two_out": (TwoInTwoOut, [(1, 1, 8, 8), (1, 4)]),
+}
+
+
+def build(name, seed=0):
+    """The model `name`, eval mode, with non-trivial BatchNorm statistics."""
+    torch.manual_seed(seed)
+    model = MODELS[name][0]()
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            m.running_mean.uniform_(-0.3, 0.3)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    return model.eval()
+
+
+def inputs(name, n, seed):
+    """n samples per input, stacked on axis 0: smooth-ish images, normal vectors."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for shape in MODELS[name][1]:
+        x = rng.standard_normal((n,) + shape[1:]).astype(np.float32)
+        if len(shape) == 4:   # images: low-pass the noise so neighbours correlate
+            x = (x + np.roll(x, 1, -1) + np.roll(x, 1, -2)) / 3.0
+        out.append(x)
+    return out
