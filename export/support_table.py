@@ -14,6 +14,18 @@ from rnnedge.op_table import info
 
 # ONNX op: (conditions, TFLite builtins emitted)
 SUPPORTED = {
+    "RNN": ("forward, reverse, bidirectional, stacked; fixed sequence length; activations Tanh "
+            "(default), Relu, Sigmoid; initial state an input or a constant; unrolled with every "
+            "weight stored once (lowerers_recurrent.py)",
+            ("FULLY_CONNECTED", "SPLIT", "ADD", "TANH", "RELU", "LOGISTIC", "CONCATENATION",
+             "RESHAPE")),
+    "GRU": ("as RNN; linear_before_reset 0 and 1; unrolled, weights once",
+            ("FULLY_CONNECTED", "SPLIT", "ADD", "SUB", "MUL", "LOGISTIC", "TANH",
+             "CONCATENATION", "RESHAPE")),
+    "LSTM": ("as RNN; no peepholes, input_forget 0, no clip; unrolled, weights once, or with "
+             "--lstm fused TFLM's UNIDIRECTIONAL_SEQUENCE_LSTM (one op per direction)",
+             ("FULLY_CONNECTED", "SPLIT", "ADD", "MUL", "LOGISTIC", "TANH", "CONCATENATION",
+              "RESHAPE", "UNIDIRECTIONAL_SEQUENCE_LSTM")),
     "Conv": ("2-D and 1-D; any stride, dilation, pads (non-SAME pads: PAD first); groups 1, "
              "depthwise (any multiplier), or other groups as SPLIT + one CONV_2D per group + "
              "CONCATENATION; a following BatchNormalization folded, ReLU/ReLU6 fused",
