@@ -1,7 +1,8 @@
 """`rnnedge export M.onnx --int8 --calib M.calib.npy -o M.tflite` on ordinary torch.nn models
 (tests/user_models.py) exported by torch.onnx.export with a dynamic batch axis, as the
 issue's held-out check runs them: fully int8 with only builtins, TFLM runs the file and gives
-TFLite's reference kernels' bytes, and the dequantised outputs reach cosine >= 0.98 against
+TFLite's reference kernels' bytes, rnnedge's C kernels (best and inplace plans, debug mode)
+give TFLM's bytes, and the dequantised outputs reach cosine >= 0.98 against
 float PyTorch on inputs that are in no calibration file (computed here, independently of the
 exporter's own report, which must agree)."""
 
@@ -51,6 +52,7 @@ def test_user_model_exports_fully_int8_and_follows_torch(name, tmp_path):
     pytest.importorskip("tflite_micro", reason="tflite-micro is not installed")
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
     from rnnedge.tflite import read_model
+    from rnnedge.firmware_sim.backends import make_backend
     from rnnedge.tflm_probe import run_tflm
     model, report, path = _export(name, tmp_path)
     sg = read_model(str(path)).main
@@ -78,6 +80,10 @@ def test_user_model_exports_fully_int8_and_follows_torch(name, tmp_path):
         if i == 0:
             micro = run_tflm(str(path), q_in)
             assert all(np.array_equal(np.asarray(m).reshape(r.shape), r) for m, r in zip(micro, raw))
+            for planner in ("best", "inplace"):  # rnnedge's C kernels give TFLM's bytes
+                c_out = make_backend("c", str(path), planner=planner, debug=True)(*q_in)
+                assert all(np.array_equal(np.asarray(c).reshape(-1), np.asarray(m).reshape(-1))
+                           for c, m in zip(c_out, micro)), planner
         with torch.no_grad():
             ref = model(*[torch.from_numpy(a) for a in arrays])
         ref = ref if isinstance(ref, tuple) else (ref,)
