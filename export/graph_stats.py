@@ -18,12 +18,15 @@ output, so the benchmark applies it to the standard route too).
   in a given scope.
 
 Reads the file with rnnedge's own reader (rnnedge.tflite), which any converter's output
-passes; the caller reads it once. May import: rnnedge.op_table.
+passes; the caller reads it once. `vela_cpu_builtins`: the builtins Vela cannot place at
+all (export/vela_check.py; null without Vela), so export never leaves them silent.
+May import: rnnedge.op_table, rnnedge.export.vela_check.
 """
 
 from collections import Counter
 
 from rnnedge.op_table import info, is_parameter, op_macs
+from rnnedge.export.vela_check import vela_cpu_builtins
 
 LSTM_GATE_BIASES = range(12, 16)   # UNIDIRECTIONAL_SEQUENCE_LSTM's four int32 gate biases
 
@@ -155,4 +158,5 @@ def graph_stats(model, rnn_scopes=()):
         "graph_macs": int(sum(macs)),
         "rnn_graph_macs": int(rnn_macs),
         "size_bytes": len(model.raw),
+        "vela_cpu_builtins": vela_cpu_builtins(counts),
     }

@@ -50,6 +50,25 @@ _WARNING = re.compile(r"^Warning \(supported operators\) operator: (\S+), ofm: '
 _TABLE = re.compile(r'<table name="(\w+)">\s*<!\[CDATA\[(.*?)\]\]>', re.S)
 
 
+def vela_cpu_builtins(opcodes):
+    """The builtins among `opcodes` that Vela's TFLite supported-operator set lacks (Vela
+    leaves every such op on the CPU; an op Vela supports may still fall back for its
+    parameters, which `rnnedge export --npu` reports), sorted; None without Vela."""
+    try:
+        from ethosu.vela.tflite_mapping import builtin_operator_map
+        from ethosu.vela.tflite_supported_operators import TFLiteSupportedOperators
+        from ethosu.vela.tflite.BuiltinOperator import BuiltinOperator
+    except ImportError:
+        return None
+    cpu = []
+    for name in sorted(set(opcodes)):
+        code = getattr(BuiltinOperator, name, None)
+        op = builtin_operator_map.get(code, (None,))[0] if code is not None else None
+        if op not in TFLiteSupportedOperators.supported_operators:
+            cpu.append(name)
+    return cpu
+
+
 def require_vela():
     """Raise the one-line error when the `vela` command is not on PATH."""
     if shutil.which("vela") is None:

@@ -207,3 +207,13 @@ def test_every_lowered_op_is_in_the_support_table():
     assert set(LOWERERS) | set(REWRITTEN_OPS) == set(support_table.SUPPORTED)
     for conditions, builtins in support_table.SUPPORTED.values():
         assert all(b in OPS for b in builtins), builtins
+
+
+def test_vela_cpu_builtins_named_by_export():
+    pytest.importorskip("ethosu.vela", reason="Vela is not installed")
+    from rnnedge.export.vela_check import vela_cpu_builtins
+    # Vela's own supported-operator set places CONV_2D on the NPU; GATHER it does not
+    from ethosu.vela.tflite_supported_operators import TFLiteSupportedOperators
+    from ethosu.vela.operation import Op
+    assert Op.Conv2DBias in TFLiteSupportedOperators.supported_operators
+    assert vela_cpu_builtins(["CONV_2D", "GATHER", "GATHER"]) == ["GATHER"]

@@ -119,6 +119,9 @@ def _print_block(report):
         lines.append(f"  tflite-micro runs it: {'yes' if v['tflm_runs'] else 'no'} ({detail})")
     if s["problems"]:
         lines.append("  problems: " + "; ".join(s["problems"]))
+    if s.get("vela_cpu_builtins"):
+        lines.append("  Vela cannot place " + ", ".join(s["vela_cpu_builtins"])
+                     + " on the NPU (CPU ops; --npu NAME compiles and reports the split)")
     inp = report["input"]
     lines.append(f"  input: {inp['format']} int8 NHWC {inp['shape_nhwc']}, scale {inp['scale']:.6g}, zero point "
                  f"{inp['zero_point']}; normalise with mean {inp['normalization']['mean']} "
@@ -268,6 +271,9 @@ def _print_user_block(report):
         lines.append(f"  tflite-micro runs it: {'yes' if v['tflm_runs'] else 'no'} ({detail})")
     if s["problems"]:
         lines.append("  problems: " + "; ".join(s["problems"]))
+    if s.get("vela_cpu_builtins"):
+        lines.append("  Vela cannot place " + ", ".join(s["vela_cpu_builtins"])
+                     + " on the NPU (CPU ops; --npu NAME compiles and reports the split)")
     for p in report["inputs"]:
         lines.append(f"  input {p['name']}: {p['dtype']} {p['shape']}, scale {p['scale']:.6g}, zero "
                      f"point {p['zero_point']} (4-D inputs are NHWC)")
