@@ -107,8 +107,11 @@ def _int8_members(graph, op):
 
 def weighted_io(graph, op):
     """(activation input, weight, bias position or None) of a weighted op (the op table's
-    bias position: CONV_2D 2, TRANSPOSE_CONV 3); None for other ops."""
-    roles = [graph.tensors[n].role for n in op.inputs]
+    bias position: CONV_2D 2, TRANSPOSE_CONV 3); None for other ops and for the recurrent
+    ones (a fused LSTM's biases are _lstm_biases')."""
+    if info(op.kind).category == "recurrent":
+        return None
+    roles = [graph.tensors[n].role if n is not None else None for n in op.inputs]
     if "weight" not in roles or "act" not in roles:
         return None
     position = info(op.kind).bias
