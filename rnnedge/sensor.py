@@ -15,9 +15,12 @@ device. This module is the one home of the formats:
   read the sensor tensor, the demosaic folded into its weights. For a conv of even stride
   every output reads the mosaic at the same phases, so the fold is exact (up to the image
   border): bilinear demosaic followed by the k x k conv equals one (k+2) x (k+2) conv over
-  the mosaic. For an odd stride the phase alternates between outputs; the folded kernel is the
-  four phases' average, a starting point that training on mosaics refines. Gray input sums
-  the RGB kernels (the RGB conv applied to a gray image).
+  the mosaic. For an odd stride the phase alternates between outputs, so no single kernel is
+  the demosaic; the folded kernel is then the RGB conv (channels summed) on the 2x2-box luma
+  (R + 2G + B) / 4, which every 2x2 window of any Bayer pattern holds: a uniform colour gives
+  the same response at every phase (no checkerboard), and training on mosaics recovers the
+  colour the box averages away. Gray input sums the RGB kernels (the RGB conv applied to a
+  gray image).
 
 Imports numpy, torch (for the fold only), rnnedge.errors.
 """
@@ -195,21 +198,22 @@ def fold_first_conv(conv, fmt):
     if fmt == GRAY:
         folded, pad_extra = weight.sum(dim=1, keepdim=True), 0
     else:
-        kernels = torch.from_numpy(demosaic_kernels(fmt)).to(weight.device)
         sh, sw = conv.stride
         ph, pw = conv.padding
-        row_phases = [0] if sh % 2 == 0 else [0, 1]  # odd stride: average the phases
-        col_phases = [0] if sw % 2 == 0 else [0, 1]
-        share = 1.0 / (len(row_phases) * len(col_phases))
         folded = torch.zeros((out_ch, 1, kh + 2, kw + 2), dtype=torch.float64,
                              device=weight.device)
-        for ty in row_phases:
-            for tx in col_phases:
-                for a in range(kh):
-                    for b in range(kw):
-                        k = kernels[(a - ph + ty) % 2, (b - pw + tx) % 2]  # (3, 3, 3)
-                        folded[:, 0, a:a + 3, b:b + 3] += share * torch.einsum(
-                            "oc,cuv->ouv", weight[:, :, a, b], k)
+        if sh % 2 == 0 and sw % 2 == 0:  # every output reads the same phases: exact fold
+            kernels = torch.from_numpy(demosaic_kernels(fmt)).to(weight.device)
+            for a in range(kh):
+                for b in range(kw):
+                    k = kernels[(a - ph) % 2, (b - pw) % 2]  # (3 channels, 3, 3)
+                    folded[:, 0, a:a + 3, b:b + 3] += torch.einsum(
+                        "oc,cuv->ouv", weight[:, :, a, b], k)
+        else:  # the RGB conv on the 2x2-box luma (R + 2G + B) / 4, the same at every phase
+            summed = weight.sum(dim=1)
+            for dy in (0, 1):
+                for dx in (0, 1):
+                    folded[:, 0, dy:dy + kh, dx:dx + kw] += summed / 4.0
         pad_extra = 1
     if conv.dilation != (1, 1) and pad_extra:
         raise RnnedgeError("a dilated first convolution cannot take a Bayer input")
