@@ -125,6 +125,20 @@ class TwoInTwoOut(nn.Module):
         return self.fc(joint), pooled
 
 
+class SwsBackbone(nn.Module):
+    """A user's own backbone with rnnedge's SWS-BiRNN layer (static form) as its head."""
+
+    def __init__(self):
+        super().__init__()
+        from rnnedge.layers import SWSBiRNN
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.BatchNorm2d(8), nn.ReLU())
+        self.rnn = SWSBiRNN(8, 8, 12, form="static")
+        self.fc = nn.Linear(12, 5)
+
+    def forward(self, x):
+        return self.fc(F.adaptive_avg_pool2d(self.rnn(self.stem(x)), 1).flatten(1))
+
+
 MODELS = {  # name: (builder, input shapes with batch 1)
     "mobilenetv2": (MobileNetV2ish, [(1, 3, 32, 32)]),
     "mlp": (MLP, [(1, 20)]),
@@ -132,6 +146,7 @@ MODELS = {  # name: (builder, input shapes with batch 1)
     "unet": (UNet, [(1, 3, 16, 16)]),
     "kws_conv1d": (KeywordConv, [(1, 10, 49)]),
     "two_in_two_out": (TwoInTwoOut, [(1, 1, 8, 8), (1, 4)]),
+    "sws_backbone": (SwsBackbone, [(1, 3, 16, 16)]),
 }
 
 
