@@ -106,7 +106,8 @@ def test_run_backend_c_matches_tflm(models, name, planner, tmp_path):
                                        "--debug"])
     assert result.exit_code == 0, result.output
     saved = np.load(out)
-    got = [saved] if len(expected) == 1 else [saved[f"arr_{i}"] for i in range(len(expected))]
+    # several outputs: one .npz keyed by output name, in the model's output order
+    got = [saved] if len(expected) == 1 else [saved[k] for k in saved.files]
     for g, e in zip(got, expected):
         assert g.dtype == e.dtype and g.shape == e.shape
         assert g.tobytes() == e.tobytes(), f"{np.count_nonzero(g != e)} bytes differ from TFLM"
