@@ -102,7 +102,26 @@ def test_resume_continues_to_the_next_epoch(trained, tmp_path):
     assert [h["epoch"] for h in report["history"]] == [1, 2] and report["start_epoch"] == 2
     result = _invoke("train", "det-crnn-256", "--data", data, "--input-size", "64", "--epochs", 3,
                      "--batch", 4, "--out", copy, "--resume")  # now with both categories
-    assert result.exit_code == 2 and "class_names" in result.output
+    assert result.exit_code == 2 and "same classes" in result.output
+
+
+@pytest.mark.slow
+def test_resume_with_another_input_size_or_dataset_is_refused(trained, tmp_path):
+    root, data, out, _ = trained
+    copy = tmp_path / "d.pt"
+    copy.write_bytes(out.read_bytes())
+    (tmp_path / "d.pt.state").write_bytes((root / "d.pt.state").read_bytes())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    other = write_coco(tmp_path / "other", {"train": scenes(12, seed=7), "val": scenes(6, seed=8)})
+    for args, words in ((("--data", data, "--input-size", 96), "--input-size 64x64, now 96x96"),
+                        (("--data", other, "--input-size", 64), "another dataset")):
+        result = CliRunner().invoke(main, [str(a) for a in (
+            "train", "det-crnn-256", *args, "--epochs", 2, "--batch", 4, "--classes", "person",
+            "--out", copy, "--resume")])
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2 and len(lines) == 1, result.output
+        assert lines[0].startswith("error: --resume: ") and words in lines[0]
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
 
 
 def test_bad_annotation_file_is_one_line_and_writes_nothing(tmp_path):
