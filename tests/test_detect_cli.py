@@ -197,6 +197,38 @@ def test_firmware_c_nms_returns_the_python_decoders_boxes(trained):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not all(__import__("rnnedge.firmware_sim.toolchain", fromlist=["x"])
+                            .arm_tools().values()),
+                    reason="arm-none-eabi-gcc or qemu-system-arm is not installed (apt-get "
+                    "install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)")
+def test_m55_detect_firmware_under_qemu_prints_the_host_builds_boxes(trained):
+    from rnnedge.detect.firmware import build_detect_host, run_detect_host, run_detect_qemu
+
+    root, data, out, _ = trained
+    tflite = root / "d.tflite"
+    if not tflite.exists():
+        assert _invoke("export", out, "--int8", "--calib", data, "--calib-samples", 8,
+                       "--check-samples", 2, "-o", tflite).exit_code == 0
+    fw = root / "fw-m55"
+    result = _invoke("firmware", tflite, "-o", fw, "--build", "m55", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    elf = report["builds"]["m55-detect"]["path"]
+    assert report["builds"]["m55-detect"][".text"] > report["builds"]["m55"][".text"] > 0
+    x = np.random.default_rng(5).integers(-128, 128, (2, 64, 64, 3), dtype=np.int8)
+    host = build_detect_host(fw)
+    for conf in (0.001, 0.05):
+        device, expected = run_detect_qemu(elf, x, conf=conf), run_detect_host(host, x, conf=conf)
+        assert len(device) == len(expected) == 2
+        for (b, s, c), (eb, es, ec) in zip(device, expected):
+            assert len(b) == len(eb) and (conf > 0.01 or len(b) > 0)
+            # printed to 6 decimals (boxes) and 8 (scores); 1e-5 is about one float32 ulp at
+            # 64 pixels: the same float32 boxes (identical text here), order and classes
+            assert np.allclose(b, eb, rtol=0, atol=1e-5) and np.allclose(s, es, rtol=0, atol=1e-7)
+            assert np.array_equal(c, ec)
+
+
+@pytest.mark.slow
 def test_detect_pipeline_row(tmp_path):
     from rnnedge.detect.pipeline import DetectPipelineSettings, format_table, run_detect_pipeline
 
