@@ -2,7 +2,8 @@
 
     python benchmarks/detection.py [--data synthetic-detect|COCO_DIR|YOLO_DIR] [--epochs N]
                                    [--sizes 256,128] [--models det-cnn-256,det-crnn-256]
-                                   [--workdir DIR] [--backend c|tflite|tflm] [--json]
+                                   [--workdir DIR] [--backend c|tflite|tflm] [--threads N]
+                                   [--check-samples N] [--json]
 
 For every input size and model, the detector is trained with the same settings on the same
 data, exported to int8, checked on the host and planned exactly as `rnnedge pipeline --task
@@ -10,7 +11,8 @@ detect` does (`rnnedge.detect.pipeline.measure_detector`). Printed as a markdown
 parameters, graph MACs, tensor arena (inplace, and TFLM's greedy plan: the peer, planned
 the way TFLM plans it), total memory, float and int8 F1 / AP50 (pycocotools), training time
 per epoch, and the CRNN/CNN ratios per input size. The synthetic set's AP is not COCO's:
-compare CNN with CRNN, and int8 with float.
+compare CNN with CRNN, and int8 with float. Each finished row is printed to stderr and
+written to `WORKDIR/rows.json` at once, so a long run's rows survive an interruption.
 """
 
 import argparse
@@ -19,6 +21,7 @@ import os
 import sys
 
 from rnnedge.detect.pipeline import DetectPipelineSettings, measure_detector
+from rnnedge.files import atomic_write
 
 
 def _row(m):
@@ -36,6 +39,10 @@ def main(argv=None):
     parser.add_argument("--models", default="det-cnn-256,det-crnn-256")
     parser.add_argument("--workdir", default="benchmarks/results/detection")
     parser.add_argument("--backend", default="c", choices=["c", "tflite", "tflm"])
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads for training (default: the usable CPUs)")
+    parser.add_argument("--check-samples", type=int, default=None,
+                        help="check on the first N evaluation images (default: all)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     rows = []
@@ -44,10 +51,12 @@ def main(argv=None):
             settings = DetectPipelineSettings(
                 workdir=os.path.join(args.workdir, size), models=(name,), data=args.data,
                 input_size=size, epochs=args.epochs, backend=args.backend,
-                full_size_arena=False, progress=sys.stderr.isatty(),
+                threads=args.threads, check_samples=args.check_samples, full_size_arena=False, progress=sys.stderr.isatty(),
                 log=lambda message: print(message, file=sys.stderr))
             os.makedirs(settings.workdir, exist_ok=True)
             rows.append(measure_detector(name, settings))
+            print(_row(rows[-1]), file=sys.stderr, flush=True)
+            atomic_write(os.path.join(args.workdir, "rows.json"), json.dumps({"rows": rows}))
     if args.json:
         print(json.dumps({"rows": rows}))
         return
