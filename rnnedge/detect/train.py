@@ -9,10 +9,12 @@ classes or fitted anchors in one line), initialises the prediction biases as
 YOLOv5 does, and hands the rest to `rnnedge.train.fit` with a `DetectionTask`: the same
 optimiser, learning-rate schedule, seeded shuffles and jitter, progress bar, per-epoch
 validation (AP50 by pycocotools picks the best epoch), checkpoint (anchors, strides and
-classes in its `extra["detection"]`) and `--resume` state as classification.
+classes in its `extra["detection"]`) and `--resume` state as classification. Validation
+and the checkpoint use an exponential moving average of the weights (`rnnedge.detect.ema`,
+as YOLOv5 does), kept in `<out>.ema` so `--resume` continues it.
 
 May import: numpy, torch, rnnedge.{zoo, train, errors, data.detection_spec},
-rnnedge.detect.{anchors, loss, task}.
+rnnedge.train_state, rnnedge.detect.{anchors, ema, loss, task}.
 """
 
 import os
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 
 from rnnedge.detect.anchors import fit_anchors, head_strides, parse_anchors
+from rnnedge.detect.ema import WeightEMA
 from rnnedge.detect.loss import init_prediction_biases
 from rnnedge.detect.task import DetectionTask
 from rnnedge.errors import RnnedgeError
@@ -113,11 +116,22 @@ def check_resumable(out, task):
                            "(another dataset or --anchors); resume on the same data")
 
 
+def _saved_epoch(out):
+    """The epoch of the training state beside `out`, or None (fit reports what is wrong)."""
+    from rnnedge.train_state import state_path
+
+    try:
+        return int(torch.load(state_path(out), map_location="cpu", weights_only=True)["epoch"])
+    except Exception:  # missing or damaged: fit's --resume checks say so in one line
+        return None
+
+
 def train_detector(model_name, data="synthetic-detect", *, out="model.pt", config=None,
                    input_size=None, classes=None, anchors=None, resume=False, progress=False,
-                   log=None, threads=None, input_format="rgb", sensor_noise=0.0):
+                   log=None, threads=None, input_format="rgb", sensor_noise=0.0, ema=True):
     """Train zoo detector `model_name` on detection data `data` (delivered as the sensor of
-    `input_format` gives it); see the module docstring."""
+    `input_format` gives it), validating and saving a weight EMA unless `ema` is False; see
+    the module docstring."""
     from rnnedge import sensor, zoo
     from rnnedge.data.detection_spec import open_detection_dataset
     from rnnedge.data.spec import as_sensor
@@ -142,9 +156,14 @@ def train_detector(model_name, data="synthetic-detect", *, out="model.pt", confi
         given = parse_anchors(anchors, strides)
         fitted, source = (given, "given") if given is not None else fit_anchors(train_set, strides)
         init_prediction_biases(model.predict, strides, train_set.num_classes)
-        task = DetectionTask(fitted, strides, train_set.class_names, input_hw, source)
+        task = DetectionTask(fitted, strides, train_set.class_names, input_hw, source,
+                             ema=WeightEMA() if ema else None,
+                             ema_path=f"{out}.ema" if ema else None)
         if resume:
             check_resumable(out, task)
+            epoch = _saved_epoch(out)
+            if epoch is not None and not task.resume_ema(epoch) and ema and log:
+                log(f"--resume: no weight EMA saved after epoch {epoch}; starting a fresh one")
         trained = fit(model, train_set, val_set, out=out, config=config, input_shape=shape,
                       zoo_name=model_name, model_config=model_config, task=task, resume=resume,
                       progress=progress, log=log)
