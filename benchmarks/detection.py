@@ -4,6 +4,12 @@
                                    [--sizes 256,128] [--models det-cnn-256,det-crnn-256]
                                    [--workdir DIR] [--backend c|tflite|tflm] [--threads N]
                                    [--check-samples N] [--json]
+    python benchmarks/detection.py --step-time [--sizes 128] [--threads N] [--json]
+
+`--step-time` only times training: seconds per 1,000 training images (batch 8, box
+augmentation, loss, backward and Adam step; 2 warm-up steps, then 10 timed) for each model and
+size, as wall time and as this process's CPU time (which a loaded machine inflates less), so
+a dataset size can be matched to a time budget.
 
 For every input size and model, the detector is trained with the same settings on the same
 data, exported to int8, checked on the host and planned exactly as `rnnedge pipeline --task
@@ -31,6 +37,47 @@ def _row(m):
             f"{m['float']['ap50']:.1f} | {m['int8']['ap50']:.1f} | {m['train_s_per_epoch']:.1f} |")
 
 
+def step_time(name, size, threads, steps=10, batch=8):
+    """{"wall_s", "cpu_s"} per 1,000 training images of detector `name` at input `size`."""
+    import time
+
+    import torch
+
+    from rnnedge.data.detection_spec import open_detection_dataset
+    from rnnedge.data.torch_adapter import Normalization
+    from rnnedge.detect.anchors import fit_anchors, head_strides
+    from rnnedge.detect.augment import collate
+    from rnnedge.detect.task import DetectionTask
+    from rnnedge.detect.train import build_detector, parse_input_size
+    from rnnedge.train import TrainConfig, make_optimizer
+
+    if threads:
+        torch.set_num_threads(threads)
+    hw = parse_input_size(size, (256, 256))
+    data = open_detection_dataset(f"synthetic-detect:n={batch * (steps + 2)}", "train", (3, *hw))
+    torch.manual_seed(0)
+    model, _ = build_detector(name, 1)
+    strides = head_strides(model, 3)
+    task = DetectionTask(fit_anchors(data, strides)[0], strides, data.class_names, hw)
+    train = task.torch_dataset(data, Normalization.of_images(data.images), data.augmentation)
+    optimizer = make_optimizer(model, TrainConfig(batch=batch))
+    model.train()
+    wall = cpu = 0.0
+    for step in range(steps + 2):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        images, targets = collate([train[i] for i in range(step * batch, (step + 1) * batch)])
+        loss = task.loss(model(images), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step >= 2:
+            wall += time.perf_counter() - start
+            cpu += time.process_time() - start_cpu
+    per = 1000 / (steps * batch)
+    return {"model": name, "input": size, "threads": torch.get_num_threads(),
+            "wall_s": wall * per, "cpu_s": cpu * per}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="synthetic-detect:n=400")
@@ -43,8 +90,22 @@ def main(argv=None):
                         help="torch threads for training (default: the usable CPUs)")
     parser.add_argument("--check-samples", type=int, default=None,
                         help="check on the first N evaluation images (default: all)")
+    parser.add_argument("--step-time", action="store_true",
+                        help="only time training steps (s per 1,000 images)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.step_time:
+        rows = [step_time(name, size, args.threads) for size in args.sizes.split(",")
+                for name in args.models.split(",")]
+        if args.json:
+            print(json.dumps({"rows": rows}))
+            return
+        print("| model | input | threads | s / 1,000 train images (wall) | (CPU) |")
+        print("|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['model']} | {r['input']} | {r['threads']} | {r['wall_s']:.1f} | "
+                  f"{r['cpu_s']:.1f} |")
+        return
     rows = []
     for size in args.sizes.split(","):
         for name in args.models.split(","):
