@@ -22,6 +22,8 @@ detection brings its own):
   evaluate(model, torch_dataset) -> (score, metrics): higher score is better (it picks the
                        best epoch); metrics, a dict of floats, go into the epoch's record
   checkpoint_extra() -> dict of plain data stored in the checkpoint's `extra`
+Optional: `after_step(model)` after every optimizer step, `model_to_save(model)` -> the
+module whose weights the checkpoint gets (detection: its weight EMA, rnnedge.detect.ema).
 
 After every epoch the full training state (last weights, optimizer, epoch, history) goes to
 a side file `<out>.state`, loaded with `torch.load(weights_only=True)`; `resume=True`
@@ -320,7 +322,8 @@ def _fit(model, train_set, val_set, out, config, input_shape, zoo_name, model_co
             result.history.append(record)
             if world.is_main:
                 if improved:
-                    _save_checkpoint(model, out, zoo_name, model_config, input_shape,
+                    saved = getattr(task, "model_to_save", lambda m: m)(model)
+                    _save_checkpoint(saved, out, zoo_name, model_config, input_shape,
                                      normalization, train_set, config, record, task)
                 save_state(state_path(out), epoch=epoch, run=run, model=model,
                            optimizer=optimizer, scaler=scaler, result=result)

@@ -63,6 +63,8 @@ class TrainLoop:
             self.scaler.scale(loss if weight == 1 else loss * weight).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
+            if hasattr(self.task, "after_step"):  # e.g. detection's weight EMA
+                self.task.after_step(self.model)
             counts = self.task.train_counts(outputs, targets)
             if keys is None:
                 keys = sorted(counts)

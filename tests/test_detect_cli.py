@@ -102,7 +102,26 @@ def test_resume_continues_to_the_next_epoch(trained, tmp_path):
     assert [h["epoch"] for h in report["history"]] == [1, 2] and report["start_epoch"] == 2
     result = _invoke("train", "det-crnn-256", "--data", data, "--input-size", "64", "--epochs", 3,
                      "--batch", 4, "--out", copy, "--resume")  # now with both categories
-    assert result.exit_code == 2 and "class_names" in result.output
+    assert result.exit_code == 2 and "same classes" in result.output
+
+
+@pytest.mark.slow
+def test_resume_with_another_input_size_or_dataset_is_refused(trained, tmp_path):
+    root, data, out, _ = trained
+    copy = tmp_path / "d.pt"
+    copy.write_bytes(out.read_bytes())
+    (tmp_path / "d.pt.state").write_bytes((root / "d.pt.state").read_bytes())
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    other = write_coco(tmp_path / "other", {"train": scenes(12, seed=7), "val": scenes(6, seed=8)})
+    for args, words in ((("--data", data, "--input-size", 96), "--input-size 64x64, now 96x96"),
+                        (("--data", other, "--input-size", 64), "another dataset")):
+        result = CliRunner().invoke(main, [str(a) for a in (
+            "train", "det-crnn-256", *args, "--epochs", 2, "--batch", 4, "--classes", "person",
+            "--out", copy, "--resume")])
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2 and len(lines) == 1, result.output
+        assert lines[0].startswith("error: --resume: ") and words in lines[0]
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
 
 
 def test_bad_annotation_file_is_one_line_and_writes_nothing(tmp_path):
@@ -174,6 +193,38 @@ def test_firmware_c_nms_returns_the_python_decoders_boxes(trained):
         for (b, s, c), (eb, es, ec) in zip(got, expected):
             assert len(b) == len(eb) and len(b) > 0
             assert np.allclose(b, eb, atol=2e-3) and np.allclose(s, es, atol=1e-6)
+            assert np.array_equal(c, ec)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not all(__import__("rnnedge.firmware_sim.toolchain", fromlist=["x"])
+                            .arm_tools().values()),
+                    reason="arm-none-eabi-gcc or qemu-system-arm is not installed (apt-get "
+                    "install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)")
+def test_m55_detect_firmware_under_qemu_prints_the_host_builds_boxes(trained):
+    from rnnedge.detect.firmware import build_detect_host, run_detect_host, run_detect_qemu
+
+    root, data, out, _ = trained
+    tflite = root / "d.tflite"
+    if not tflite.exists():
+        assert _invoke("export", out, "--int8", "--calib", data, "--calib-samples", 8,
+                       "--check-samples", 2, "-o", tflite).exit_code == 0
+    fw = root / "fw-m55"
+    result = _invoke("firmware", tflite, "-o", fw, "--build", "m55", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    elf = report["builds"]["m55-detect"]["path"]
+    assert report["builds"]["m55-detect"][".text"] > report["builds"]["m55"][".text"] > 0
+    x = np.random.default_rng(5).integers(-128, 128, (2, 64, 64, 3), dtype=np.int8)
+    host = build_detect_host(fw)
+    for conf in (0.001, 0.05):
+        device, expected = run_detect_qemu(elf, x, conf=conf), run_detect_host(host, x, conf=conf)
+        assert len(device) == len(expected) == 2
+        for (b, s, c), (eb, es, ec) in zip(device, expected):
+            assert len(b) == len(eb) and (conf > 0.01 or len(b) > 0)
+            # printed to 6 decimals (boxes) and 8 (scores); 1e-5 is about one float32 ulp at
+            # 64 pixels: the same float32 boxes (identical text here), order and classes
+            assert np.allclose(b, eb, rtol=0, atol=1e-5) and np.allclose(s, es, rtol=0, atol=1e-7)
             assert np.array_equal(c, ec)
 
 

@@ -49,7 +49,9 @@ def firmware(model_path, out_dir, planner, targets, kernels, stream_input, as_js
                             stream_input=stream_input)
     written = codegen.write_firmware(program, out_dir, kernels)
     from rnnedge.detect.firmware import write_detect_sources
-    written += write_detect_sources(model_path, out_dir)  # a detector: C decode + NMS too
+    detect_files = write_detect_sources(model_path, out_dir)  # a detector: C decode + NMS too
+    detector = bool(detect_files)
+    written += detect_files
     from rnnedge.firmware_sim.sensor_input import write_sensor_sources
     written += write_sensor_sources(model_path, out_dir)  # an image model: raw camera frames
     report = {"model": model_path, "directory": out_dir, "planner": planner, "kernels": kernels,
@@ -65,6 +67,11 @@ def firmware(model_path, out_dir, planner, targets, kernels, stream_input, as_js
         else:
             path = toolchain.build_arm(out_dir, target)
             report["builds"][target] = {"path": str(path), **toolchain.section_sizes(path)}
+            if detector:  # the device program that returns boxes, for the same CPU
+                from rnnedge.detect.firmware import build_detect_arm
+                path = build_detect_arm(out_dir, target)
+                report["builds"][f"{target}-detect"] = {"path": str(path),
+                                                        **toolchain.section_sizes(path)}
     if as_json:
         click.echo(json.dumps(report))
         return

@@ -45,6 +45,7 @@ class DetectPipelineSettings:
     backend: str = "c"
     full_size_arena: bool = True
     seed: int = 0
+    threads: int | None = None  # torch threads for training (None: the usable CPUs)
     input_format: str = "rgb"  # the camera's format (rnnedge.sensor)
     progress: bool = True
     log: object = field(default=None, repr=False)
@@ -74,7 +75,7 @@ def measure_detector(name, settings):
                              config=TrainConfig(epochs=settings.epochs, batch=settings.batch,
                                                 seed=settings.seed),
                              input_size=settings.input_size, progress=settings.progress,
-                             input_format=settings.input_format)
+                             input_format=settings.input_format, threads=settings.threads)
     train_s = time.perf_counter() - start
     model, meta = checkpoint.load(base + ".pt")
     log(f"{name}: exporting int8")

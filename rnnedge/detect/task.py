@@ -9,13 +9,18 @@ What fit asks of a task, for detection:
 - `evaluate(model, torch_dataset)`: (validation AP50, {val_ap50, val_ap, val_f1}) by
   pycocotools, higher is better, which picks the best epoch;
 - `checkpoint_extra()`: {"detection": anchors, strides, classes, input size} for the
-  checkpoint, so export and check decode without guessing.
+  checkpoint, so export and check decode without guessing;
+- with `ema` (a `rnnedge.detect.ema.WeightEMA`): `after_step` updates the average,
+  validation and `model_to_save` use it, and after every validation its state goes to
+  `ema_path` (beside the training state) so `--resume` continues it (`resume_ema`).
 `predict(model, dataset, normalization)` runs the float model and decodes with
 `rnnedge.detect.decode`.
 
-May import: numpy, torch, rnnedge.errors, rnnedge.detect.{augment, decode, evaluate, loss,
-metadata}.
+May import: os, numpy, torch, rnnedge.{errors, files}, rnnedge.detect.{augment, decode, ema,
+evaluate, loss, metadata}.
 """
+
+import os
 
 import numpy as np
 import torch
@@ -25,6 +30,7 @@ from rnnedge.detect.augment import DetectionTorchDataset, collate, normalized_im
 from rnnedge.detect.evaluate import coco_metrics
 from rnnedge.detect.loss import DetectionLoss
 from rnnedge.errors import RnnedgeError
+from rnnedge.files import atomic_output
 
 EVAL_BATCH = 32
 
@@ -36,7 +42,9 @@ class DetectionTask:
     score_name = "val_ap50"
     collate = staticmethod(collate)
 
-    def __init__(self, anchors, strides, class_names, input_hw, anchor_source="kmeans"):
+    def __init__(self, anchors, strides, class_names, input_hw, anchor_source="kmeans",
+                 ema=None, ema_path=None):
+        self.ema, self.ema_path, self.validations = ema, ema_path, 0
         self.anchors = np.asarray(anchors, np.float64)
         self.strides = list(strides)
         self.class_names = list(class_names)
@@ -92,10 +100,42 @@ class DetectionTask:
                     progress(min(start + batch, len(dataset)), len(dataset))
         return results
 
+    def after_step(self, model):
+        """After an optimizer step: move the weight EMA (if any)."""
+        if self.ema is not None:
+            self.ema.update(model)
+
+    def model_to_save(self, model):
+        """The weights the checkpoint gets: the EMA's once it exists, else `model`'s."""
+        return self.ema.model if self.ema is not None and self.ema.model is not None else model
+
+    def resume_ema(self, epoch):
+        """Continue the EMA saved at `ema_path` when it was saved after epoch `epoch` (the
+        training state's); False (a fresh average) when it is missing or from another
+        epoch."""
+        self.validations = epoch
+        if self.ema is None or not self.ema_path or not os.path.isfile(self.ema_path):
+            return False
+        try:
+            state = torch.load(self.ema_path, map_location="cpu", weights_only=True)
+            if int(state["epoch"]) != epoch:
+                return False
+            self.ema.load_state(state)
+        except Exception:  # a damaged side file: start a fresh average
+            return False
+        return True
+
     def evaluate(self, model, torch_dataset):
-        """(AP50 %, {"val_ap50", "val_ap", "val_f1"}) of `model` on a torch_dataset's images."""
+        """(AP50 %, {"val_ap50", "val_ap", "val_f1"}) of `model` (its EMA when kept) on a
+        torch_dataset's images; then the EMA's state to `ema_path`."""
         dataset = torch_dataset.dataset
-        metrics = coco_metrics(self.predict(model, dataset, torch_dataset.normalization), dataset)
+        evaluated = self.model_to_save(model)
+        metrics = coco_metrics(self.predict(evaluated, dataset, torch_dataset.normalization),
+                               dataset)
+        self.validations += 1
+        if self.ema_path and self.ema is not None and self.ema.model is not None:
+            with atomic_output(self.ema_path) as tmp:
+                torch.save({**self.ema.state(), "epoch": self.validations}, tmp)
         return metrics["ap50"], {"val_ap50": metrics["ap50"], "val_ap": metrics["ap"],
                                  "val_f1": metrics["f1"]}
 

@@ -4,22 +4,27 @@
 (`rnnedge.data.detection_spec`) letterboxed to the input size (`--input-size`, any multiple of
 32; parameters do not depend on it), builds the zoo network with a prediction conv per head
 for 3 anchors x (5 + K), fits the anchors to the training boxes (k-means, or `--anchors`;
-deterministic, so a resumed run fits the same ones), initialises the prediction biases as
+deterministic, so a resumed run fits the same ones; `--resume` refuses another input size,
+classes or fitted anchors in one line), initialises the prediction biases as
 YOLOv5 does, and hands the rest to `rnnedge.train.fit` with a `DetectionTask`: the same
 optimiser, learning-rate schedule, seeded shuffles and jitter, progress bar, per-epoch
 validation (AP50 by pycocotools picks the best epoch), checkpoint (anchors, strides and
-classes in its `extra["detection"]`) and `--resume` state as classification.
+classes in its `extra["detection"]`) and `--resume` state as classification. Validation
+and the checkpoint use an exponential moving average of the weights (`rnnedge.detect.ema`,
+as YOLOv5 does), kept in `<out>.ema` so `--resume` continues it.
 
-May import: torch, rnnedge.{zoo, train, errors, data.detection_spec},
-rnnedge.detect.{anchors, loss, task}.
+May import: numpy, torch, rnnedge.{zoo, train, errors, data.detection_spec},
+rnnedge.train_state, rnnedge.detect.{anchors, ema, loss, task}.
 """
 
 import os
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 import torch
 
 from rnnedge.detect.anchors import fit_anchors, head_strides, parse_anchors
+from rnnedge.detect.ema import WeightEMA
 from rnnedge.detect.loss import init_prediction_biases
 from rnnedge.detect.task import DetectionTask
 from rnnedge.errors import RnnedgeError
@@ -83,11 +88,50 @@ def build_detector(model_name, num_classes, input_format="rgb"):
     return zoo.build(model_name, **config), config
 
 
+def check_resumable(out, task):
+    """RnnedgeError (one line) unless the run saved at `out` decodes as `task` does: the same
+    input size, classes and anchors (anchors are fitted to the training boxes, so another
+    dataset shows there). The weights alone would load at any input size and any data."""
+    if not os.path.isfile(out):
+        return  # fit's own --resume checks say what is missing
+    try:
+        saved = torch.load(out, map_location="cpu", weights_only=True)["extra"]["detection"]
+        saved = {"input_hw": [int(v) for v in saved["input_hw"]],
+                 "class_names": [str(c) for c in saved["class_names"]],
+                 "anchors": np.asarray(saved["anchors"], np.float64)}
+    except Exception:  # a foreign or damaged file: torch raises many types
+        raise RnnedgeError(f"--resume: {out} is not a detector checkpoint of rnnedge") from None
+    now = task.checkpoint_extra()["detection"]
+    if saved["input_hw"] != now["input_hw"]:
+        raise RnnedgeError(f"--resume: {out} was trained at --input-size "
+                           f"{'x'.join(map(str, saved['input_hw']))}, now "
+                           f"{'x'.join(map(str, now['input_hw']))}; resume with the same size")
+    if saved["class_names"] != now["class_names"]:
+        raise RnnedgeError(f"--resume: {out} detects {', '.join(saved['class_names'])}, this "
+                           f"data {', '.join(now['class_names'])}; resume with the same classes")
+    anchors = np.asarray(now["anchors"], np.float64)
+    if saved["anchors"].shape != anchors.shape or \
+            not np.allclose(saved["anchors"], anchors, atol=1e-2):
+        raise RnnedgeError(f"--resume: the anchors fitted to this data differ from {out}'s "
+                           "(another dataset or --anchors); resume on the same data")
+
+
+def _saved_epoch(out):
+    """The epoch of the training state beside `out`, or None (fit reports what is wrong)."""
+    from rnnedge.train_state import state_path
+
+    try:
+        return int(torch.load(state_path(out), map_location="cpu", weights_only=True)["epoch"])
+    except Exception:  # missing or damaged: fit's --resume checks say so in one line
+        return None
+
+
 def train_detector(model_name, data="synthetic-detect", *, out="model.pt", config=None,
                    input_size=None, classes=None, anchors=None, resume=False, progress=False,
-                   log=None, threads=None, input_format="rgb", sensor_noise=0.0):
+                   log=None, threads=None, input_format="rgb", sensor_noise=0.0, ema=True):
     """Train zoo detector `model_name` on detection data `data` (delivered as the sensor of
-    `input_format` gives it); see the module docstring."""
+    `input_format` gives it), validating and saving a weight EMA unless `ema` is False; see
+    the module docstring."""
     from rnnedge import sensor, zoo
     from rnnedge.data.detection_spec import open_detection_dataset
     from rnnedge.data.spec import as_sensor
@@ -112,7 +156,14 @@ def train_detector(model_name, data="synthetic-detect", *, out="model.pt", confi
         given = parse_anchors(anchors, strides)
         fitted, source = (given, "given") if given is not None else fit_anchors(train_set, strides)
         init_prediction_biases(model.predict, strides, train_set.num_classes)
-        task = DetectionTask(fitted, strides, train_set.class_names, input_hw, source)
+        task = DetectionTask(fitted, strides, train_set.class_names, input_hw, source,
+                             ema=WeightEMA() if ema else None,
+                             ema_path=f"{out}.ema" if ema else None)
+        if resume:
+            check_resumable(out, task)
+            epoch = _saved_epoch(out)
+            if epoch is not None and not task.resume_ema(epoch) and ema and log:
+                log(f"--resume: no weight EMA saved after epoch {epoch}; starting a fresh one")
         trained = fit(model, train_set, val_set, out=out, config=config, input_shape=shape,
                       zoo_name=model_name, model_config=model_config, task=task, resume=resume,
                       progress=progress, log=log)
