@@ -139,14 +139,15 @@ def requantizes(kind):
 
 
 def _clip(low, node, a):
-    """Clip with any bounds: RELU / RELU6 / RELU_N1_TO_1 where they match, else saturation
-    into the clipped tensor's range (by its producer or a QUANTIZE)."""
+    """Clip with any bounds: RELU / RELU6 where they match, else saturation into the clipped
+    tensor's range (by its producer or a QUANTIZE). (-1, 1) takes the saturation route too:
+    TFLM registers no RELU_N1_TO_1 kernel (its micro op resolver has no AddReluN1To1)."""
     from rnnedge.export.lowerers import clip_bounds
     lo, hi = clip_bounds(low, node)
     lo = -np.inf if lo is None else lo
     hi = np.inf if hi is None else hi
     x, out = low.name(node.input[0]), node.output[0]
-    kind = {(0.0, 6.0): "RELU6", (-1.0, 1.0): "RELU_N1_TO_1", (0.0, np.inf): "RELU"}.get((lo, hi))
+    kind = {(0.0, 6.0): "RELU6", (0.0, np.inf): "RELU"}.get((lo, hi))
     low.act(out, low.shape(out))
     if kind is not None:
         low.emit(kind, [x], [out], node.name)

@@ -54,9 +54,9 @@ SUPPORTED = {
     "Max": ("two tensors (same scale)", ("MAXIMUM",)),
     "Min": ("two tensors (same scale)", ("MINIMUM",)),
     "Relu": ("fused into its producer where TFLite allows", ("RELU",)),
-    "Clip": ("(0, 6) ReLU6 and (-1, 1) as ops or fused; other bounds containing 0 by int8 "
-             "saturation (into the producer, or a QUANTIZE)", ("RELU6", "RELU_N1_TO_1",
-                                                              "QUANTIZE")),
+    "Clip": ("(0, 6) ReLU6 as an op or fused, (0, inf) ReLU; other bounds containing 0, "
+             "(-1, 1) too (TFLM has no RELU_N1_TO_1), by int8 saturation (into the producer, "
+             "or a QUANTIZE)", ("RELU6", "RELU", "QUANTIZE")),
     "LeakyRelu": ("", ("LEAKY_RELU",)),
     "PRelu": ("constant slope", ("PRELU",)),
     "HardSwish": ("also x * HardSigmoid(x) with alpha 1/6, beta 1/2", ("HARD_SWISH",)),
