@@ -77,6 +77,9 @@ SUPPORTED = {
     "ReduceMean": ("constant axes, keepdims 0/1", ("MEAN",)),
     "ReduceMax": ("constant axes (same scale)", ("REDUCE_MAX",)),
     "ReduceMin": ("constant axes (same scale)", ("REDUCE_MIN",)),
+    "ReduceSum": ("constant axes (input or attribute), keepdims 0/1; TFLM's int8 SUM (TFLite's "
+                  "reference SUM is wrong, so the export verifies on TFLite's builtin kernels); "
+                  "no ReduceProd: TFLM has no REDUCE_PROD", ("SUM",)),
     "Resize": ("2-D nearest or linear; asymmetric, align_corners, half_pixel, "
                "pytorch_half_pixel", ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")),
     "Concat": ("any axis; more than 10 inputs as a tree", ("CONCATENATION",)),
