@@ -2,7 +2,9 @@
 test module imports another): a MobileNetV2-like classifier, an MLP with HardSwish /
 LeakyReLU / Softmax, a tiny YOLO-style detector with SiLU / upsample / concat, a U-Net with
 ConvTranspose and bilinear upsampling, a 1-D keyword-spotting conv net on (N, F, T)
-features, and a two-input / two-output model. `inputs(name, n, seed)` gives n input samples
+features, a two-input / two-output model, a backbone with rnnedge's SWSBiRNN, a
+keyword-spotting GRU, a 2-layer bidirectional LSTM and a ReNet of nn.GRUs over rows and
+columns. `inputs(name, n, seed)` gives n input samples
 stacked on axis 0 per input."""
 
 import numpy as np
@@ -139,6 +141,57 @@ class SwsBackbone(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(self.rnn(self.stem(x)), 1).flatten(1))
 
 
+class KeywordGRU(nn.Module):
+    """A keyword-spotting GRU on (N, 49 frames, 10 MFCC): the last hidden state classified."""
+
+    def __init__(self, classes=12):
+        super().__init__()
+        self.gru = nn.GRU(10, 32, batch_first=True)
+        self.classifier = nn.Sequential(nn.Dropout(0.1), nn.Linear(32, classes))
+
+    def forward(self, x):
+        _, h_n = self.gru(x)
+        return self.classifier(h_n[-1])
+
+
+class StackedBiLSTM(nn.Module):
+    """A 2-layer bidirectional LSTM tagger/classifier on (N, T, F) sensor windows."""
+
+    def __init__(self, features=16, hidden=24, classes=5):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, num_layers=2, bidirectional=True,
+                            batch_first=True, dropout=0.2)
+        self.out = nn.Linear(2 * hidden, classes)
+
+    def forward(self, x):
+        seq, _ = self.lstm(x)
+        return self.out(seq[:, -1, :])
+
+
+class ReNetGRU(nn.Module):
+    """ReNet (Visin et al. 2015) as a user writes it: a conv stem, then a bidirectional nn.GRU
+    sweeping the rows of the map and another sweeping the columns (rows / columns as the
+    batch), a 1x1 conv head and global pooling."""
+
+    def __init__(self, classes=4, hidden=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8),
+                                  nn.ReLU())
+        self.horizontal = nn.GRU(8, hidden, batch_first=True, bidirectional=True)
+        self.vertical = nn.GRU(2 * hidden, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Conv2d(2 * hidden, classes, 1)
+
+    def forward(self, x):
+        x = self.stem(x)
+        n, c, h, w = x.shape
+        rows = x.permute(0, 2, 3, 1).contiguous().view(n * h, w, c)
+        rows, _ = self.horizontal(rows)                      # (n*h, w, 2*hidden)
+        cols = rows.view(n, h, w, -1).permute(0, 2, 1, 3).contiguous().view(n * w, h, -1)
+        cols, _ = self.vertical(cols)                        # (n*w, h, 2*hidden)
+        y = cols.view(n, w, h, -1).permute(0, 3, 2, 1)       # (n, 2*hidden, h, w)
+        return F.adaptive_avg_pool2d(self.head(y), 1).flatten(1)
+
+
 MODELS = {  # name: (builder, input shapes with batch 1)
     "mobilenetv2": (MobileNetV2ish, [(1, 3, 32, 32)]),
     "mlp": (MLP, [(1, 20)]),
@@ -147,6 +200,9 @@ MODELS = {  # name: (builder, input shapes with batch 1)
     "kws_conv1d": (KeywordConv, [(1, 10, 49)]),
     "two_in_two_out": (TwoInTwoOut, [(1, 1, 8, 8), (1, 4)]),
     "sws_backbone": (SwsBackbone, [(1, 3, 16, 16)]),
+    "kws_gru": (KeywordGRU, [(1, 49, 10)]),
+    "bilstm2": (StackedBiLSTM, [(1, 16, 16)]),
+    "renet_gru": (ReNetGRU, [(1, 3, 16, 16)]),
 }
 
 
