@@ -80,6 +80,9 @@ SUPPORTED = {
     "ReduceSum": ("constant axes (input or attribute), keepdims 0/1; TFLM's int8 SUM (TFLite's "
                   "reference SUM is wrong, so the export verifies on TFLite's builtin kernels); "
                   "no ReduceProd: TFLM has no REDUCE_PROD", ("SUM",)),
+    "ReduceL2": ("only as x / ||x|| over a map's channels or the last axis (F.normalize(x, "
+                 "dim=1), x / x.norm(dim=-1, keepdim=True)); output 1/128, 0",
+                 ("L2_NORMALIZATION",)),
     "Resize": ("2-D nearest or linear; asymmetric, align_corners, half_pixel, "
                "pytorch_half_pixel", ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")),
     "Concat": ("any axis; more than 10 inputs as a tree", ("CONCATENATION",)),

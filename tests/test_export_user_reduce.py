@@ -110,3 +110,12 @@ def test_sum_model_export_verifies_on_builtin_kernels(tmp_path):
     assert v["tflite_kernels"] == "BUILTIN_WITHOUT_DEFAULT_DELEGATES"
     assert v["tflm_runs"] and v["tflm_max_lsb_diff"] <= 1, v
     assert v["cosine"] >= 0.999, v
+
+
+@pytest.mark.parametrize("fn", [lambda x: x.norm(dim=(2, 3)),             # a norm kept as a value
+                                lambda x: nn.functional.normalize(x, dim=2)])   # over rows
+def test_reduce_l2_other_than_normalisation_over_the_last_axis_is_refused(fn):
+    from rnnedge.errors import RnnedgeError
+    model = onnx_of(Fn(fn), (1, 4, 6, 6))
+    with pytest.raises(RnnedgeError, match=r"ReduceL2 \(node .*F.normalize"):
+        to_int8_tflite(model, [np.zeros((1, 4, 6, 6), np.float32) + 0.5])
