@@ -108,6 +108,8 @@ CASES = {
                            17, "unrolled"),
     "slice_steps_flip": ((1, 4, 8, 8), _m(lambda x: torch.flip(x[:, :, ::2, 1::3], [3])), 17, "unrolled"),
     "transpose": (IMG, _m(lambda x: x.permute(0, 2, 1, 3) * 1.5), 17, "unrolled"),
+    "transpose_6d_patchify": ((1, 3, 4, 6), _m(lambda x: x.reshape(1, 3, 2, 2, 3, 2).permute(
+        0, 2, 4, 1, 3, 5).reshape(1, 6, 12) * 1.5), 17, "unrolled"),
     "avgpool_pads": ((1, 4, 8, 8), _m(lambda x: F.avg_pool2d(x, 3, 2, 1)), 17, "unrolled"),
     "avgpool_same_1d": ((1, 6, 16), _m(lambda x: F.avg_pool1d(x, 3, 1, 1, count_include_pad=False)),
                         17, "unrolled"),
@@ -182,7 +184,7 @@ ROW_CASES = {  # the support table's ONNX op: the cases exercising it
     "Split": ["split_equal_concat", "split_sizes_concat"],
     "Concat": ["split_equal_concat"],
     "Slice": ["slice_steps_flip"],
-    "Transpose": ["transpose"],
+    "Transpose": ["transpose", "transpose_6d_patchify"],
     "AveragePool": ["avgpool_pads", "avgpool_same_1d"],
     "MaxPool": ["maxpool_pads_ceil"],
     "GlobalAveragePool": ["global_avg_pool"],
@@ -304,3 +306,12 @@ def test_op_table_row_runs_bit_exact_in_tflm_and_c(row, tmp_path):
     assert row in held_ops, f"no test model of {row} holds the op"
     missing = set(TABLE[row]["builtins"]) - emitted
     assert not missing, f"{row}: no test model emits {sorted(missing)}"
+
+
+def test_transpose_that_stays_beyond_five_dims_is_refused():
+    from rnnedge.errors import RnnedgeError
+    from rnnedge.export.lowering import lower
+    model = _graph([helper.make_node("Transpose", ["x"], ["y"], perm=[0, 2, 1, 4, 3, 6, 5])],
+                   (1, 2, 3, 2, 3, 2, 3))
+    with pytest.raises(RnnedgeError, match="6-D after merging axes; TFLM's TRANSPOSE takes at most 5"):
+        lower(model)

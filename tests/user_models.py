@@ -4,7 +4,8 @@ LeakyReLU / Softmax, a tiny YOLO-style detector with SiLU / upsample / concat, a
 ConvTranspose and bilinear upsampling, a 1-D keyword-spotting conv net on (N, F, T)
 features, a two-input / two-output model, a backbone with rnnedge's SWSBiRNN, a
 keyword-spotting GRU, a 2-layer bidirectional LSTM and a ReNet of nn.GRUs over rows and
-columns. `inputs(name, n, seed)` gives n input samples
+columns; and variants in other users' styles (explicit zero LSTM states, nn.Upsample with a
+viewed/permuted sigmoid head, a 6-D patchify before the GRUs). `inputs(name, n, seed)` gives n input samples
 stacked on axis 0 per input."""
 
 import numpy as np
@@ -192,6 +193,59 @@ class ReNetGRU(nn.Module):
         return F.adaptive_avg_pool2d(self.head(y), 1).flatten(1)
 
 
+class BiLSTMMeanPool(nn.Module):
+    """A BiLSTM given explicit zero (h0, c0) sized from the batch, averaged over time."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(12, 16, 2, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(32, 4)
+
+    def forward(self, x):
+        h0 = torch.zeros(4, x.size(0), 16)
+        c0 = torch.zeros(4, x.size(0), 16)
+        out, _ = self.lstm(x, (h0, c0))
+        return self.fc(out.mean(dim=1))
+
+
+class YoloHeadView(nn.Module):
+    """A YOLO-style net with nn.Upsample and SiLU modules whose head is viewed as
+    (N, anchors, H, W, 5 + classes) and passed through a sigmoid."""
+
+    def __init__(self):
+        super().__init__()
+        self.b1, self.b2, self.b3 = conv_bn_silu(3, 8, 3, 2), conv_bn_silu(8, 16, 3, 2), \
+            conv_bn_silu(16, 32, 3, 2)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.neck = conv_bn_silu(48, 16)
+        self.head = nn.Conv2d(16, 3 * 7, 1)
+
+    def forward(self, x):
+        p3 = self.b2(self.b1(x))
+        y = self.head(self.neck(torch.cat((self.up(self.b3(p3)), p3), dim=1)))
+        n, _, h, w = y.shape
+        return y.view(n, 3, 7, h, w).permute(0, 1, 3, 4, 2).sigmoid()
+
+
+class PatchReNet(nn.Module):
+    """ReNet on 2x2 patches (a 6-D reshape/permute patchify), GRUs over rows and columns."""
+
+    def __init__(self, hidden=10):
+        super().__init__()
+        self.h = nn.GRU(12, hidden, batch_first=True, bidirectional=True)
+        self.v = nn.GRU(2 * hidden, hidden, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * hidden, 5)
+
+    def forward(self, x):
+        n, c, hh, ww = x.shape
+        h, w = hh // 2, ww // 2
+        p = x.reshape(n, c, h, 2, w, 2).permute(0, 2, 4, 1, 3, 5).reshape(n, h, w, c * 4)
+        r, _ = self.h(p.reshape(n * h, w, c * 4))
+        r = r.reshape(n, h, w, -1).transpose(1, 2).reshape(n * w, h, -1)
+        v, _ = self.v(r)
+        return self.fc(v.reshape(n, w, h, -1).mean(dim=(1, 2)))
+
+
 MODELS = {  # name: (builder, input shapes with batch 1)
     "mobilenetv2": (MobileNetV2ish, [(1, 3, 32, 32)]),
     "mlp": (MLP, [(1, 20)]),
@@ -203,6 +257,9 @@ MODELS = {  # name: (builder, input shapes with batch 1)
     "kws_gru": (KeywordGRU, [(1, 49, 10)]),
     "bilstm2": (StackedBiLSTM, [(1, 16, 16)]),
     "renet_gru": (ReNetGRU, [(1, 3, 16, 16)]),
+    "bilstm_mean_h0": (BiLSTMMeanPool, [(1, 10, 12)]),
+    "yolo_head_view": (YoloHeadView, [(1, 3, 32, 32)]),
+    "renet_patches": (PatchReNet, [(1, 3, 12, 12)]),
 }
 
 
