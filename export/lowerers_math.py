@@ -4,9 +4,9 @@ by its reciprocal), Neg (a MUL by -1: TFLM's NEG is float only), Abs, Rsqrt (1 /
 has no int8 SQRT), Max / Min of two tensors, BatchNormalization of a non-image tensor,
 L2 normalisation (x divided by ReduceL2(x), torch's F.normalize) as L2_NORMALIZATION.
 
-Clip with bounds other than ReLU/ReLU6/(-1, 1) is int8 saturation: the clipped tensor's
-quantisation range is its calibrated range, inside [min, max], so the op that writes it
-clamps by saturating. When that op requantises anyway (conv, FULLY_CONNECTED, ADD, ...) it
+Clip with bounds other than ReLU (and ReLU6 fused into its producer) is int8 saturation:
+the clipped tensor's quantisation range is its calibrated range, inside [min, max], so the
+op that writes it clamps by saturating. When that op requantises anyway (conv, FULLY_CONNECTED, ADD, ...) it
 writes the clipped tensor directly; otherwise a QUANTIZE op requantises into it.
 
 May import: numpy, rnnedge.errors, rnnedge.op_table, rnnedge.export.lowerers (clip_bounds),
@@ -142,15 +142,17 @@ def requantizes(kind):
 
 
 def _clip(low, node, a):
-    """Clip with any bounds: RELU / RELU6 where they match, else saturation into the clipped
-    tensor's range (by its producer or a QUANTIZE). (-1, 1) takes the saturation route too:
-    TFLM registers no RELU_N1_TO_1 kernel (its micro op resolver has no AddReluN1To1)."""
+    """Clip with any bounds: RELU for (0, inf), else saturation into the clipped tensor's
+    range (by its producer or a QUANTIZE). (0, 6) takes the saturation route when it is not
+    fused (lowering.fused_activation): TFLM's RELU6 clamps in its input's quantisation and
+    never requantises, so a RELU6 op would need the input's scale on its output; and (-1, 1)
+    too: TFLM registers no RELU_N1_TO_1 kernel."""
     from rnnedge.export.lowerers import clip_bounds
     lo, hi = clip_bounds(low, node)
     lo = -np.inf if lo is None else lo
     hi = np.inf if hi is None else hi
     x, out = low.name(node.input[0]), node.output[0]
-    kind = {(0.0, 6.0): "RELU6", (0.0, np.inf): "RELU"}.get((lo, hi))
+    kind = {(0.0, np.inf): "RELU"}.get((lo, hi))
     low.act(out, low.shape(out))
     if kind is not None:
         low.emit(kind, [x], [out], node.name)

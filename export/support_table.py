@@ -54,9 +54,10 @@ SUPPORTED = {
     "Max": ("two tensors (same scale)", ("MAXIMUM",)),
     "Min": ("two tensors (same scale)", ("MINIMUM",)),
     "Relu": ("fused into its producer where TFLite allows", ("RELU",)),
-    "Clip": ("(0, 6) ReLU6 as an op or fused, (0, inf) ReLU; other bounds containing 0, "
-             "(-1, 1) too (TFLM has no RELU_N1_TO_1), by int8 saturation (into the producer, "
-             "or a QUANTIZE)", ("RELU6", "RELU", "QUANTIZE")),
+    "Clip": ("(0, 6) fused ReLU6, (0, inf) ReLU; other bounds containing 0 by int8 "
+             "saturation (into the producer, or a QUANTIZE): ReLU6 that cannot fuse too "
+             "(TFLM's RELU6 does not requantise), and (-1, 1) (TFLM has no RELU_N1_TO_1)",
+             ("RELU", "QUANTIZE")),
     "LeakyRelu": ("", ("LEAKY_RELU",)),
     "PRelu": ("constant slope", ("PRELU",)),
     "HardSwish": ("also x * HardSigmoid(x) with alpha 1/6, beta 1/2", ("HARD_SWISH",)),

@@ -8,7 +8,7 @@ input:
 - the ONNX graph holds the row's op, and together the row's models emit every TFLite builtin
   the row names (so the table's claim and the C kernel of each builtin are exercised);
 - tflite-micro runs the file, and rnnedge's C kernels (`rnnedge run --backend c`'s backend,
-  best and inplace plans, debug mode) give TFLM's bytes exactly;
+  best and inplace plans, debug mode) give TFLM's bytes exactly, on three inputs;
 - the dequantised TFLM outputs follow onnxruntime's float outputs (cosine >= 0.99).
 
 Exports are cached per model for the whole module (several rows share models)."""
@@ -251,14 +251,15 @@ def _onnx_of(case):
 
 @functools.lru_cache(maxsize=None)
 def _exported(case):
-    """(ONNX model, int8 tflite bytes, held-apart float input) of a case, once per module."""
+    """(ONNX model, int8 tflite bytes, three held-apart float inputs) of a case, once per
+    module."""
     shape, _, _, lstm = CASES[case]
     model = _onnx_of(case)
     rng = np.random.default_rng(0)
     calib = [rng.uniform(-1, 1, shape).astype(np.float32) for _ in range(24)]
     tflite = to_int8_tflite(model, calib, lstm=lstm).tflite
-    sample = np.random.default_rng(5).uniform(-0.9, 0.9, shape).astype(np.float32)
-    return model, tflite, sample
+    rng = np.random.default_rng(5)
+    return model, tflite, [rng.uniform(-0.9, 0.9, shape).astype(np.float32) for _ in range(3)]
 
 
 def _held(a):
@@ -280,7 +281,7 @@ def test_op_table_row_runs_bit_exact_in_tflm_and_c(row, tmp_path):
     from rnnedge.tflm_probe import run_tflm
     emitted, held_ops = set(), set()
     for case in ROW_CASES[row]:
-        model, tflite, sample = _exported(case)
+        model, tflite, samples = _exported(case)
         held_ops |= {n.op_type for n in model.graph.node}
         sg = read_model(tflite).main
         emitted |= {op.opcode for op in sg.operators}
@@ -288,21 +289,23 @@ def test_op_table_row_runs_bit_exact_in_tflm_and_c(row, tmp_path):
         path.write_bytes(tflite)
         x = sg.tensors[sg.inputs[0]]
         scale, zp = float(x.quantization.scales[0]), int(x.quantization.zero_points[0])
-        q = np.clip(np.round(_held(sample) / scale) + zp, -128, 127).astype(np.int8)
-        micro = [np.asarray(m) for m in run_tflm(str(path), [q])]
-        for planner in ("best", "inplace"):
-            c_out = make_backend("c", str(path), planner=planner, debug=True)(q)
-            for c, m in zip(c_out, micro, strict=True):
-                assert np.asarray(c).tobytes() == m.tobytes(), (case, planner)
+        backends = [make_backend("c", str(path), planner=p, debug=True) for p in ("best", "inplace")]
         session = ort.InferenceSession(model.SerializeToString(),
                                        providers=["CPUExecutionProvider"])
-        want = session.run(None, {model.graph.input[0].name: sample})
-        for m, w, t in zip(micro, want, sg.outputs, strict=True):
-            qo = sg.tensors[t].quantization
-            got = (m.astype(np.float32).reshape(-1) - qo.zero_points[0]) * qo.scales[0]
-            w = _held(w).reshape(-1)
-            cosine = float(got @ w / np.linalg.norm(got) / np.linalg.norm(w))
-            assert cosine >= 0.99, (case, cosine)
+        for sample in samples:
+            q = np.clip(np.round(_held(sample) / scale) + zp, -128, 127).astype(np.int8)
+            micro = [np.asarray(m) for m in run_tflm(str(path), [q])]
+            for planner, run in zip(("best", "inplace"), backends):
+                run.runtime.reset()   # a fresh TFLM per sample: variables (LSTM state) at zero
+                for c, m in zip(run(q), micro, strict=True):
+                    assert np.asarray(c).tobytes() == m.tobytes(), (case, planner)
+            want = session.run(None, {model.graph.input[0].name: sample})
+            for m, w, t in zip(micro, want, sg.outputs, strict=True):
+                qo = sg.tensors[t].quantization
+                got = (m.astype(np.float32).reshape(-1) - qo.zero_points[0]) * qo.scales[0]
+                w = _held(w).reshape(-1)
+                cosine = float(got @ w / np.linalg.norm(got) / np.linalg.norm(w))
+                assert cosine >= 0.99, (case, cosine)
     assert row in held_ops, f"no test model of {row} holds the op"
     missing = set(TABLE[row]["builtins"]) - emitted
     assert not missing, f"{row}: no test model emits {sorted(missing)}"
