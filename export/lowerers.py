@@ -13,7 +13,7 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.export.graph_ir import NCHW_TO_NHWC_AXIS, Tensor
 from rnnedge.export.lowerers_math import MATH_LOWERERS
 from rnnedge.export.lowerers_nn import NN_LOWERERS, grouped_conv, pool, resize
-from rnnedge.export.lowerers_shape import SHAPE_LOWERERS
+from rnnedge.export.lowerers_shape import SHAPE_LOWERERS, transpose_within_rank
 from rnnedge.export.lowerers_recurrent import lower_recurrent
 from rnnedge.op_table import info
 
@@ -205,8 +205,7 @@ def _transpose(low, node, a):
         nchw_of_nhwc = (0, 2, 3, 1)
         perm = [NCHW_TO_NHWC_AXIS[perm[axis]] for axis in nchw_of_nhwc]
     low.act(node.output[0], low.shape(node.output[0]))
-    low.emit("TRANSPOSE", [low.name(x), low.int32(f"{node.output[0]}/perm", perm)],
-             node.output, node.name)
+    transpose_within_rank(low, low.name(x), perm, node.output[0], node.name)
 
 
 def _slice_bounds(start, end, step, dim):

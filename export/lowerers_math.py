@@ -1,19 +1,22 @@
 """Lowerings of ONNX's activations and elementwise math beyond the zoo's: HardSwish (also
 x * HardSigmoid(x)), LeakyRelu, PRelu, Clip with any bounds, Mul, Div (by a constant: a MUL
 by its reciprocal), Neg (a MUL by -1: TFLM's NEG is float only), Abs, Rsqrt (1 / Sqrt; TFLM
-has no int8 SQRT), Max / Min of two tensors, BatchNormalization of a non-image tensor.
+has no int8 SQRT), Max / Min of two tensors, BatchNormalization of a non-image tensor,
+L2 normalisation (x divided by ReduceL2(x), torch's F.normalize) as L2_NORMALIZATION.
 
-Clip with bounds other than ReLU/ReLU6/(-1, 1) is int8 saturation: the clipped tensor's
-quantisation range is its calibrated range, inside [min, max], so the op that writes it
-clamps by saturating. When that op requantises anyway (conv, FULLY_CONNECTED, ADD, ...) it
+Clip with bounds other than ReLU (and ReLU6 fused into its producer) is int8 saturation:
+the clipped tensor's quantisation range is its calibrated range, inside [min, max], so the
+op that writes it clamps by saturating. When that op requantises anyway (conv, FULLY_CONNECTED, ADD, ...) it
 writes the clipped tensor directly; otherwise a QUANTIZE op requantises into it.
 
-May import: numpy, rnnedge.errors, rnnedge.op_table, rnnedge.export.lowerers (clip_bounds).
+May import: numpy, rnnedge.errors, rnnedge.op_table, rnnedge.export.lowerers (clip_bounds),
+rnnedge.export.lowerers_nn (held_axis).
 """
 
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.export.lowerers_nn import held_axis
 from rnnedge.op_table import info
 
 def _unary(kind, **fixed):
@@ -139,14 +142,17 @@ def requantizes(kind):
 
 
 def _clip(low, node, a):
-    """Clip with any bounds: RELU / RELU6 / RELU_N1_TO_1 where they match, else saturation
-    into the clipped tensor's range (by its producer or a QUANTIZE)."""
+    """Clip with any bounds: RELU for (0, inf), else saturation into the clipped tensor's
+    range (by its producer or a QUANTIZE). (0, 6) takes the saturation route when it is not
+    fused (lowering.fused_activation): TFLM's RELU6 clamps in its input's quantisation and
+    never requantises, so a RELU6 op would need the input's scale on its output; and (-1, 1)
+    too: TFLM registers no RELU_N1_TO_1 kernel."""
     from rnnedge.export.lowerers import clip_bounds
     lo, hi = clip_bounds(low, node)
     lo = -np.inf if lo is None else lo
     hi = np.inf if hi is None else hi
     x, out = low.name(node.input[0]), node.output[0]
-    kind = {(0.0, 6.0): "RELU6", (-1.0, 1.0): "RELU_N1_TO_1", (0.0, np.inf): "RELU"}.get((lo, hi))
+    kind = {(0.0, np.inf): "RELU"}.get((lo, hi))
     low.act(out, low.shape(out))
     if kind is not None:
         low.emit(kind, [x], [out], node.name)
@@ -165,6 +171,38 @@ def _clip(low, node, a):
     low.emit("QUANTIZE", [x], [out], node.name)
 
 
+def _reduce_l2(low, node, a):
+    """A ReduceL2 whose result only divides its own input over the held last axis (a map's
+    channels, a sequence's features): torch's F.normalize(x, dim) (Div(x, Expand(Clip(
+    ReduceL2(x))))) or x / x.norm(dim, keepdim=True) -> L2_NORMALIZATION (output 1/128, 0 as
+    TFLM's int8 kernel requires; torch's eps clamp only matters for all-zero vectors, which
+    both map to 0). Any other ReduceL2 is refused."""
+    x, name, chain, div = node.input[0], node.output[0], [], None
+    rank = low.rank(x)
+    if len(node.input) > 1 and node.input[1]:
+        axes = [int(v) for v in np.asarray(low.constant(node.input[1])).reshape(-1)]
+    else:
+        axes = list(a.get("axes", range(rank)))
+    while div is None:
+        user = low.single_consumer(name, ("Clip", "Expand", "Div"))
+        if user is None or (user.op_type == "Div" and list(user.input) != [x, name]):
+            break
+        if user.op_type == "Div":
+            div = user
+        chain.append(user)
+        name = user.output[0]
+    if div is None or not a.get("keepdims", 1) or len(axes) != 1 or \
+            held_axis(rank, axes[0]) != rank - 1:
+        raise RnnedgeError(f"cannot lower ONNX op ReduceL2 (node {node.name}): only x divided "
+                           "by its L2 norm over the channels of a map or the last axis "
+                           "(F.normalize(x, dim=1) / x / x.norm(dim=-1, keepdim=True)) lowers, "
+                           "to L2_NORMALIZATION")
+    for n in chain:
+        low.skip.add(n.output[0])
+    out = low.act(div.output[0], low.shape(div.output[0]))
+    low.emit("L2_NORMALIZATION", [low.name(x)], [out], node.name)
+
+
 MATH_LOWERERS = {
     "HardSwish": _unary("HARD_SWISH"),
     "HardSigmoid": _hard_sigmoid,
@@ -178,4 +216,5 @@ MATH_LOWERERS = {
     "Max": _binary("MAXIMUM"),
     "Min": _binary("MINIMUM"),
     "Clip": _clip,
+    "ReduceL2": _reduce_l2,
 }

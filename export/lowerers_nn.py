@@ -2,7 +2,7 @@
 forms: grouped Conv (SPLIT + CONV_2D per group + CONCATENATION), Conv1d (as a 1xT CONV_2D),
 ConvTranspose -> TRANSPOSE_CONV, MatMul -> FULLY_CONNECTED (constant right operand) or
 BATCH_MATMUL (two activations), padded / ceil-mode pools, GlobalMaxPool, ReduceMean / ReduceMax
-/ ReduceMin -> MEAN / REDUCE_MAX / REDUCE_MIN, Softmax / LogSoftmax on any
+/ ReduceMin / ReduceSum -> MEAN / REDUCE_MAX / REDUCE_MIN / SUM, Softmax / LogSoftmax on any
 axis, Resize (nearest and bilinear, each ONNX coordinate mode TFLite implements).
 
 TFLite's conventions followed here (TFLM's reference kernels, int8):
@@ -231,13 +231,15 @@ def _global_max_pool(low, node, a):
              filter_h=h, filter_w=w, activation="NONE")
 
 
-REDUCE_KINDS = {"ReduceMean": "MEAN", "ReduceMax": "REDUCE_MAX", "ReduceMin": "REDUCE_MIN"}
+REDUCE_KINDS = {"ReduceMean": "MEAN", "ReduceMax": "REDUCE_MAX", "ReduceMin": "REDUCE_MIN",
+                "ReduceSum": "SUM"}
 
 
 def _reduce(low, node, a):
-    """ReduceMean / ReduceMax / ReduceMin over constant axes -> MEAN / REDUCE_MAX / REDUCE_MIN
-    (keep_dims, then a relayout when ONNX drops axes in another order). ReduceSum is not
-    lowered: TFLite's and TFLM's int8 SUM disagree with each other and with float."""
+    """ReduceMean / ReduceMax / ReduceMin / ReduceSum over constant axes (an input, or the
+    attribute of older opsets) -> MEAN / REDUCE_MAX / REDUCE_MIN / SUM (keep_dims, then a
+    relayout when ONNX drops axes in another order). TFLM's int8 SUM follows the float sum;
+    TFLite's reference one does not (export/verify_user.py)."""
     x, out = node.input[0], node.output[0]
     rank = low.rank(x)
     if len(node.input) > 1 and node.input[1]:
@@ -337,6 +339,7 @@ NN_LOWERERS = {
     "ReduceMean": _reduce,
     "ReduceMax": _reduce,
     "ReduceMin": _reduce,
+    "ReduceSum": _reduce,
     "Softmax": _softmax,
     "LogSoftmax": _softmax,
 }

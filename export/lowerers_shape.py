@@ -38,6 +38,45 @@ def _transposed(low, x, perm, name, source):
     return name
 
 
+MAX_TRANSPOSE_RANK = 5   # TFLM's transpose_common.cc: "only supports 1D-5D input arrays"
+
+
+def compact_transpose(shape, perm):
+    """(shape, perm) of the same byte permutation with unit axes dropped and axes that stay
+    neighbours in `perm` merged (a 6-D patchify becomes 4-D)."""
+    kept = [p for p in perm if shape[p] != 1]
+    runs = []
+    for p in kept:
+        if runs and p == runs[-1][-1] + 1 + sum(1 for q in range(runs[-1][-1] + 1, p)
+                                                 if shape[q] == 1):
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    order = sorted(range(len(runs)), key=lambda i: runs[i][0])   # runs in input order
+    sizes = [int(np.prod([shape[p] for p in runs[i]])) for i in order]
+    position = {run_index: k for k, run_index in enumerate(order)}
+    return sizes, [position[i] for i in range(len(runs))]
+
+
+def transpose_within_rank(low, x, perm, out, source):
+    """TRANSPOSE held tensor x by perm into the declared tensor `out`; beyond TFLM's 5 dims as
+    RESHAPE, a compacted TRANSPOSE, RESHAPE (one line when even that needs more)."""
+    shape = low.tensors[x].shape
+    if len(perm) <= MAX_TRANSPOSE_RANK:
+        low.emit("TRANSPOSE", [x, low.int32(f"{out}/perm", list(perm))], [out], source)
+        return
+    sizes, small = compact_transpose(shape, perm)
+    if len(small) > MAX_TRANSPOSE_RANK:
+        raise RnnedgeError(f"Transpose {source}: a {len(perm)}-D permutation that stays "
+                           f"{len(small)}-D after merging axes; TFLM's TRANSPOSE takes at most "
+                           f"{MAX_TRANSPOSE_RANK} dims (reshape to fewer axes first)")
+    flat = _reshaped(low, x, sizes or [1], f"{out}/compact_in", source)
+    moved = _transposed(low, flat, small or [0], f"{out}/compact_moved", source)
+    out_shape = [int(d) for d in low.tensors[out].shape]
+    low.emit("RESHAPE", [moved, low.int32(f"{out}/shape", out_shape)], [out], source,
+             new_shape=out_shape)
+
+
 def _reshaped(low, x, shape, name, source):
     """RESHAPE held tensor x to `shape` into tensor `name`."""
     shape = [int(d) for d in shape]

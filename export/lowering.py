@@ -52,8 +52,7 @@ def static_shapes(graph):
 NEAREST_FORM = {
     "Softplus": "ReLU, or Sigmoid/Tanh if a smooth gate is meant",
     "Elu": "LeakyRelu", "Selu": "LeakyRelu", "Celu": "LeakyRelu", "Mish": "x * Sigmoid(x) (SiLU)",
-    "ReduceSum": "ReduceMean (the sum divided by the count)",
-    "ReduceProd": "ReduceMean", "ReduceL2": "ReduceMean of x * x, then Rsqrt",
+    "ReduceProd": "ReduceSum or ReduceMean (TFLM has no REDUCE_PROD)",
     "Sqrt": "1 / Sqrt (Rsqrt)", "Exp": "Sigmoid or Softmax", "Log": "LogSoftmax",
     "Pow": "Mul (x * x)", "Reciprocal": "Div by a constant", "Erf": "Gelu",
     "Upsample": "Resize (opset 13+)", "ConvInteger": "Conv on float weights",

@@ -54,9 +54,10 @@ SUPPORTED = {
     "Max": ("two tensors (same scale)", ("MAXIMUM",)),
     "Min": ("two tensors (same scale)", ("MINIMUM",)),
     "Relu": ("fused into its producer where TFLite allows", ("RELU",)),
-    "Clip": ("(0, 6) ReLU6 and (-1, 1) as ops or fused; other bounds containing 0 by int8 "
-             "saturation (into the producer, or a QUANTIZE)", ("RELU6", "RELU_N1_TO_1",
-                                                              "QUANTIZE")),
+    "Clip": ("(0, 6) fused ReLU6, (0, inf) ReLU; other bounds containing 0 by int8 "
+             "saturation (into the producer, or a QUANTIZE): ReLU6 that cannot fuse too "
+             "(TFLM's RELU6 does not requantise), and (-1, 1) (TFLM has no RELU_N1_TO_1)",
+             ("RELU", "QUANTIZE")),
     "LeakyRelu": ("", ("LEAKY_RELU",)),
     "PRelu": ("constant slope", ("PRELU",)),
     "HardSwish": ("also x * HardSigmoid(x) with alpha 1/6, beta 1/2", ("HARD_SWISH",)),
@@ -77,6 +78,12 @@ SUPPORTED = {
     "ReduceMean": ("constant axes, keepdims 0/1", ("MEAN",)),
     "ReduceMax": ("constant axes (same scale)", ("REDUCE_MAX",)),
     "ReduceMin": ("constant axes (same scale)", ("REDUCE_MIN",)),
+    "ReduceSum": ("constant axes (input or attribute), keepdims 0/1; TFLM's int8 SUM (TFLite's "
+                  "reference SUM is wrong, so the export verifies on TFLite's builtin kernels); "
+                  "no ReduceProd: TFLM has no REDUCE_PROD", ("SUM",)),
+    "ReduceL2": ("only as x / ||x|| over a map's channels or the last axis (F.normalize(x, "
+                 "dim=1), x / x.norm(dim=-1, keepdim=True)); output 1/128, 0",
+                 ("L2_NORMALIZATION",)),
     "Resize": ("2-D nearest or linear; asymmetric, align_corners, half_pixel, "
                "pytorch_half_pixel", ("RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR")),
     "Concat": ("any axis; more than 10 inputs as a tree", ("CONCATENATION",)),

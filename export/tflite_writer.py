@@ -163,6 +163,10 @@ def _more_options(k, o):
         opt = fb.DivOptionsT()
         opt.fusedActivationFunction = _ACT[o["activation"]]
         return fb.BuiltinOptions.DivOptions, opt
+    if k == "L2_NORMALIZATION":
+        opt = fb.L2NormOptionsT()
+        opt.fusedActivationFunction = _ACT["NONE"]
+        return fb.BuiltinOptions.L2NormOptions, opt
     if k == "MIRROR_PAD":
         opt = fb.MirrorPadOptionsT()
         opt.mode = getattr(fb.MirrorPadMode, o["mode"])
@@ -266,4 +270,4 @@ def _op_version(code):
             b.TRANSPOSE_CONV: 3, b.RESIZE_BILINEAR: 3, b.SOFTMAX: 2, b.LOG_SOFTMAX: 2,
             b.MEAN: 2, b.SUM: 2, b.REDUCE_MAX: 2, b.REDUCE_MIN: 2, b.MAXIMUM: 2, b.MINIMUM: 2,
             b.PADV2: 2, b.DIV: 2, b.GELU: 2, b.LEAKY_RELU: 1, b.ABS: 2, b.RSQRT: 2,
-            b.BATCH_MATMUL: 1, b.GATHER: 1, b.MIRROR_PAD: 2}.get(code, 1)
+            b.BATCH_MATMUL: 1, b.GATHER: 1, b.MIRROR_PAD: 2, b.L2_NORMALIZATION: 2}.get(code, 1)

@@ -2,7 +2,10 @@
 test module imports another): a MobileNetV2-like classifier, an MLP with HardSwish /
 LeakyReLU / Softmax, a tiny YOLO-style detector with SiLU / upsample / concat, a U-Net with
 ConvTranspose and bilinear upsampling, a 1-D keyword-spotting conv net on (N, F, T)
-features, and a two-input / two-output model. `inputs(name, n, seed)` gives n input samples
+features, a two-input / two-output model, a backbone with rnnedge's SWSBiRNN, a
+keyword-spotting GRU, a 2-layer bidirectional LSTM and a ReNet of nn.GRUs over rows and
+columns; and variants in other users' styles (explicit zero LSTM states, nn.Upsample with a
+viewed/permuted sigmoid head, a 6-D patchify before the GRUs). `inputs(name, n, seed)` gives n input samples
 stacked on axis 0 per input."""
 
 import numpy as np
@@ -139,6 +142,110 @@ class SwsBackbone(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(self.rnn(self.stem(x)), 1).flatten(1))
 
 
+class KeywordGRU(nn.Module):
+    """A keyword-spotting GRU on (N, 49 frames, 10 MFCC): the last hidden state classified."""
+
+    def __init__(self, classes=12):
+        super().__init__()
+        self.gru = nn.GRU(10, 32, batch_first=True)
+        self.classifier = nn.Sequential(nn.Dropout(0.1), nn.Linear(32, classes))
+
+    def forward(self, x):
+        _, h_n = self.gru(x)
+        return self.classifier(h_n[-1])
+
+
+class StackedBiLSTM(nn.Module):
+    """A 2-layer bidirectional LSTM tagger/classifier on (N, T, F) sensor windows."""
+
+    def __init__(self, features=16, hidden=24, classes=5):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, num_layers=2, bidirectional=True,
+                            batch_first=True, dropout=0.2)
+        self.out = nn.Linear(2 * hidden, classes)
+
+    def forward(self, x):
+        seq, _ = self.lstm(x)
+        return self.out(seq[:, -1, :])
+
+
+class ReNetGRU(nn.Module):
+    """ReNet (Visin et al. 2015) as a user writes it: a conv stem, then a bidirectional nn.GRU
+    sweeping the rows of the map and another sweeping the columns (rows / columns as the
+    batch), a 1x1 conv head and global pooling."""
+
+    def __init__(self, classes=4, hidden=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8),
+                                  nn.ReLU())
+        self.horizontal = nn.GRU(8, hidden, batch_first=True, bidirectional=True)
+        self.vertical = nn.GRU(2 * hidden, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Conv2d(2 * hidden, classes, 1)
+
+    def forward(self, x):
+        x = self.stem(x)
+        n, c, h, w = x.shape
+        rows = x.permute(0, 2, 3, 1).contiguous().view(n * h, w, c)
+        rows, _ = self.horizontal(rows)                      # (n*h, w, 2*hidden)
+        cols = rows.view(n, h, w, -1).permute(0, 2, 1, 3).contiguous().view(n * w, h, -1)
+        cols, _ = self.vertical(cols)                        # (n*w, h, 2*hidden)
+        y = cols.view(n, w, h, -1).permute(0, 3, 2, 1)       # (n, 2*hidden, h, w)
+        return F.adaptive_avg_pool2d(self.head(y), 1).flatten(1)
+
+
+class BiLSTMMeanPool(nn.Module):
+    """A BiLSTM given explicit zero (h0, c0) sized from the batch, averaged over time."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(12, 16, 2, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(32, 4)
+
+    def forward(self, x):
+        h0 = torch.zeros(4, x.size(0), 16)
+        c0 = torch.zeros(4, x.size(0), 16)
+        out, _ = self.lstm(x, (h0, c0))
+        return self.fc(out.mean(dim=1))
+
+
+class YoloHeadView(nn.Module):
+    """A YOLO-style net with nn.Upsample and SiLU modules whose head is viewed as
+    (N, anchors, H, W, 5 + classes) and passed through a sigmoid."""
+
+    def __init__(self):
+        super().__init__()
+        self.b1, self.b2, self.b3 = conv_bn_silu(3, 8, 3, 2), conv_bn_silu(8, 16, 3, 2), \
+            conv_bn_silu(16, 32, 3, 2)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.neck = conv_bn_silu(48, 16)
+        self.head = nn.Conv2d(16, 3 * 7, 1)
+
+    def forward(self, x):
+        p3 = self.b2(self.b1(x))
+        y = self.head(self.neck(torch.cat((self.up(self.b3(p3)), p3), dim=1)))
+        n, _, h, w = y.shape
+        return y.view(n, 3, 7, h, w).permute(0, 1, 3, 4, 2).sigmoid()
+
+
+class PatchReNet(nn.Module):
+    """ReNet on 2x2 patches (a 6-D reshape/permute patchify), GRUs over rows and columns."""
+
+    def __init__(self, hidden=10):
+        super().__init__()
+        self.h = nn.GRU(12, hidden, batch_first=True, bidirectional=True)
+        self.v = nn.GRU(2 * hidden, hidden, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * hidden, 5)
+
+    def forward(self, x):
+        n, c, hh, ww = x.shape
+        h, w = hh // 2, ww // 2
+        p = x.reshape(n, c, h, 2, w, 2).permute(0, 2, 4, 1, 3, 5).reshape(n, h, w, c * 4)
+        r, _ = self.h(p.reshape(n * h, w, c * 4))
+        r = r.reshape(n, h, w, -1).transpose(1, 2).reshape(n * w, h, -1)
+        v, _ = self.v(r)
+        return self.fc(v.reshape(n, w, h, -1).mean(dim=(1, 2)))
+
+
 MODELS = {  # name: (builder, input shapes with batch 1)
     "mobilenetv2": (MobileNetV2ish, [(1, 3, 32, 32)]),
     "mlp": (MLP, [(1, 20)]),
@@ -147,6 +254,12 @@ MODELS = {  # name: (builder, input shapes with batch 1)
     "kws_conv1d": (KeywordConv, [(1, 10, 49)]),
     "two_in_two_out": (TwoInTwoOut, [(1, 1, 8, 8), (1, 4)]),
     "sws_backbone": (SwsBackbone, [(1, 3, 16, 16)]),
+    "kws_gru": (KeywordGRU, [(1, 49, 10)]),
+    "bilstm2": (StackedBiLSTM, [(1, 16, 16)]),
+    "renet_gru": (ReNetGRU, [(1, 3, 16, 16)]),
+    "bilstm_mean_h0": (BiLSTMMeanPool, [(1, 10, 12)]),
+    "yolo_head_view": (YoloHeadView, [(1, 3, 32, 32)]),
+    "renet_patches": (PatchReNet, [(1, 3, 12, 12)]),
 }
 
 

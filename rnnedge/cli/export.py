@@ -257,7 +257,10 @@ def _print_user_block(report):
              f"{s['duplication_factor']:.2f}",
              f"calibration: {report['calibration']['samples']} samples from "
              f"{report['calibration']['source']}, {report['calibration']['method']} ranges",
-             f"verification on {v['check_samples']} check samples:"]
+             f"verification on {v['check_samples']} check samples"
+             + ("" if v.get("tflite_kernels", "BUILTIN_REF") == "BUILTIN_REF"
+                else f" (TFLite's {v['tflite_kernels']} kernels: its reference SUM is wrong)")
+             + ":"]
     if "ort_vs_torch_max_abs_diff" in v:
         lines.append(f"  onnxruntime vs PyTorch: max |diff| {v['ort_vs_torch_max_abs_diff']:.3g}")
     for k, o in enumerate(v["outputs"]):
