@@ -163,6 +163,10 @@ def _more_options(k, o):
         opt = fb.DivOptionsT()
         opt.fusedActivationFunction = _ACT[o["activation"]]
         return fb.BuiltinOptions.DivOptions, opt
+    if k == "DEPTH_TO_SPACE":
+        opt = fb.DepthToSpaceOptionsT()
+        opt.blockSize = o["block_size"]
+        return fb.BuiltinOptions.DepthToSpaceOptions, opt
     if k == "MIRROR_PAD":
         opt = fb.MirrorPadOptionsT()
         opt.mode = getattr(fb.MirrorPadMode, o["mode"])
