@@ -134,6 +134,20 @@ class PhaseSplitConv(torch.nn.Module):
             y = y[..., :out_h, :out_w]
         return y
 
+    def formula_params(self):
+        """The parameters by formula: the RGB conv's (demosaic) or four K x K kernels per
+        output channel (phase), plus the bias (rnnedge.accounting)."""
+        c = self.out_channels
+        weights = (c * 3 * self.kernel_size[0] * self.kernel_size[1] if self.form == "demosaic"
+                   else 4 * c * self.big[0] * self.big[1])
+        return weights + (c if self.bias is not None else 0)
+
+    def graph_macs(self, output):
+        """MACs of the exported CONV_2D (DEPTH_TO_SPACE moves bytes): per output pixel and
+        channel, one K x K kernel over the 1-channel mosaic (rnnedge.accounting's count)."""
+        return output.shape[1] * math.ceil(output.shape[2] / 2) * 2 * \
+            math.ceil(output.shape[3] / 2) * 2 * self.big[0] * self.big[1]
+
     def extra_repr(self):
         return (f"{self.fmt}, {self.form}, 1 -> {self.out_channels}, kernel "
                 f"{self.kernel_size}, stride {self.stride}: CONV_2D 1 -> "

@@ -162,3 +162,13 @@ def test_stride_1_bayer_classifier_exports_conv_then_depth_to_space_bit_exact(fo
     for planner in ("best", "inplace"):  # rnnedge's C kernels give TFLM's bytes
         c_out = make_backend("c", str(tmp_path / "m.tflite"), planner=planner, debug=True)(x)
         assert np.array_equal(np.asarray(c_out[0]).reshape(-1), micro), planner
+
+
+@pytest.mark.parametrize("form,params", [("demosaic", 3 * 3 * 3 * 12), ("phase", 4 * 12 * 6 * 6)])
+def test_summary_counts_conv1_as_its_exported_conv(form, params):
+    from rnnedge.summary import summarize
+    summary = summarize("cifar-resnet18", input_format="bayer-rggb", bayer_conv=form)
+    conv1 = summary.rows[0]
+    assert conv1.name == "conv1" and conv1.params == params
+    assert conv1.macs == (16 * 16 * 48) * (6 * 6 * 1)  # CONV_2D 1 -> 48 at 16x16, 6x6 kernel
+    assert conv1.output_shape == [32, 32, 12]
