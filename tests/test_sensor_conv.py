@@ -172,3 +172,15 @@ def test_summary_counts_conv1_as_its_exported_conv(form, params):
     assert conv1.name == "conv1" and conv1.params == params
     assert conv1.macs == (16 * 16 * 48) * (6 * 6 * 1)  # CONV_2D 1 -> 48 at 16x16, 6x6 kernel
     assert conv1.output_shape == [32, 32, 12]
+
+
+def test_checkpoint_builds_the_trained_form_and_refuses_others():
+    from rnnedge.rebuild import build_checked, zoo_arguments
+    torch.manual_seed(3)
+    config = {"num_classes": 10, "input_format": "bayer-rggb", "bayer_conv": "phase"}
+    trained = zoo.build("cifar-resnet18", **config)
+    rebuilt = build_checked("cifar-resnet18", config, trained.state_dict())
+    x = torch.rand(1, 1, 32, 32)
+    assert torch.equal(rebuilt.eval()(x), trained.eval()(x))
+    with pytest.raises(RnnedgeError, match="checkpoint field .*bayer_conv: expected one of"):
+        zoo_arguments("cifar-resnet18", {**config, "bayer_conv": "box"})
