@@ -3,7 +3,7 @@
 Why: with an odd stride (the CIFAR ResNets' 3x3 stride-1 conv 1) neighbouring outputs read
 the mosaic at different colour phases, so no single convolution of the mosaic is the RGB
 conv of the demosaiced image, and one learned over the mosaic picks up the checkerboard
-(measured: 8.1 points below RGB). But a stride-s conv whose output rows and columns are
+(measured, docs/camera-input.md). But a stride-s conv whose output rows and columns are
 split by parity is four stride-2s convs, one per output phase (qy, qx), each with its own
 kernel; stacked as 4C output channels of ONE stride-2s CONV_2D and interleaved by
 DEPTH_TO_SPACE(2), that is exact and uses TFLite builtins only. `PhaseSplitConv` is that
@@ -13,7 +13,7 @@ form; its four kernels are parametrised (`BAYER_CONVS`):
   each phase kernel is bilinear demosaicing (sensor.demosaic_kernels) composed with them,
   a fixed linear map, so the model is exactly "bilinear demosaic of the zero-padded
   mosaic, then the RGB conv" (away from the border, where the RGB conv's zero padding reads
-  the demosaic one pixel beyond the image instead), and trains like the RGB model.
+  the demosaic one pixel beyond the image instead), with the RGB model's parameter count.
 - "phase": the four phase kernels (each the full K x K window of the stride-2s conv) are free
   parameters, initialised to the demosaic form: fully expressive, more parameters.
 
