@@ -1,18 +1,22 @@
 """Camera-native input: arena, total memory and int8 accuracy for rgb, gray and Bayer input.
 
     python benchmarks/sensor.py [--models NAME ...] [--formats rgb gray bayer-rggb]
-                                [--train MODEL] [--epochs 4] [--train-samples 3000]
-                                [--out DIR] [--json]
+                                [--train MODEL ...] [--bayer-conv demosaic phase]
+                                [--epochs 4] [--train-samples 3000] [--out DIR] [--json]
 
 Part 1, memory (every zoo model given, zoo weights from seed 0): each model is exported fully
 int8 for each input format and planned; the row shows the input tensor's bytes, the `tflm` and
 `inplace` arenas, int8 weight bytes and total memory (weights + inplace arena), with the
 ratio of the inplace arena to the RGB model's. The parameter difference is conv 1 alone
-(the demosaic folded into it: a k x k x 3 conv becomes (k+2) x (k+2) x 1).
-Part 2, accuracy (`--train`, default cifar-resnet18; `--epochs 0` skips it): the classifier
-trained on the synthetic set with the same budget (epochs, samples, seed) for each format,
-exported and checked on the C kernels: float and int8 top-1 and the drop, with the gap to RGB.
-The peer is the RGB model of the same run. Prints markdown tables (also DIR/sensor.md).
+(the demosaic folded into it).
+Part 2, accuracy (`--train`, default cifar-resnet18; `--epochs 0` skips it): each classifier
+trained on the synthetic set with the same budget (epochs, samples, seed) for each format
+(and, for a Bayer format, each `--bayer-conv` form of an odd-stride conv 1), exported and
+checked on the C kernels: float and int8 top-1 and the drop, with the gap to RGB, and the
+trained export's inplace arena, ops and MACs. The peer is the RGB model of the same run.
+Every row is appended to DIR/rows.jsonl as it finishes; a rerun with the same DIR and budget
+reuses the rows there (an interrupted run resumes). Prints markdown tables (also
+DIR/sensor.md).
 """
 
 import argparse
@@ -20,6 +24,8 @@ import json
 import os
 import sys
 import tempfile
+
+from rnnedge.files import atomic_write
 
 DEFAULT_MODELS = ("cifar-resnet18-rnn", "cifar-resnet18-thin", "det-cnn-256", "det-crnn-256",
                   "det-cnn-480x640", "det-crnn-480x640")
@@ -51,23 +57,48 @@ def memory_row(name, fmt, folder):
             "tflm_runs": exported["verification"].get("tflm_runs")}
 
 
-def accuracy_row(name, fmt, epochs, samples, folder):
-    """Train `name` for `fmt` on the synthetic set, export, check on the C kernels."""
+def accuracy_row(name, fmt, form, epochs, samples, folder):
+    """Train `name` for `fmt` (Bayer conv form `form`) on the synthetic set, export, check on
+    the C kernels."""
+    import torch
+
     from rnnedge import checkpoint
+    from rnnedge.arena_report import arena_report
     from rnnedge.check import run_check
     from rnnedge.export.pipeline import export_int8
+    from rnnedge.tflite import read_model
     from rnnedge.train import TrainConfig, train
 
     data = f"synthetic:n={samples}"
-    base = os.path.join(folder, f"{name}-{fmt}-trained")
+    base = os.path.join(folder, f"{name}-{fmt}{'-' + form if form else ''}-trained")
     trained = train(name, data, out=base + ".pt", config=TrainConfig(epochs=epochs, seed=0),
-                    input_format=fmt, progress=False)
+                    input_format=fmt, progress=False, threads=1,
+                    bayer_conv=form or "demosaic")
     model, meta = checkpoint.load(base + ".pt")
-    export_int8(model, meta, base + ".tflite", calib=data)
-    checked = run_check(base + ".tflite", data, base + ".pt", "c", 1000)
-    return {"model": name, "format": fmt, "epochs": epochs, "train_samples": samples,
+    exported = export_int8(model, meta, base + ".tflite", calib=data)
+    report = arena_report(read_model(base + ".tflite"), base + ".tflite", planner="inplace")
+    torch.set_num_threads(1)
+    checked = run_check(base + ".tflite", data, base + ".pt", "c", 1000, jobs=1)
+    return {"model": name, "format": fmt, "bayer_conv": form, "epochs": epochs,
+            "train_samples": samples, "params": sum(p.numel() for p in model.parameters()),
             "best_val_acc": trained.best_score, "float_top1": checked.float["top1"],
-            "int8_top1": checked.int8["top1"], "drop_pp": checked.drop_pp}
+            "int8_top1": checked.int8["top1"], "drop_pp": checked.drop_pp,
+            "arena_inplace": report["arena"]["inplace"], "ops": exported["stats"]["ops"],
+            "graph_macs": exported["stats"]["graph_macs"]}
+
+
+def _cached(rows_path, key, compute):
+    """The row of DIR/rows.jsonl whose fields match `key`, else `compute()` appended there."""
+    if os.path.exists(rows_path):
+        with open(rows_path) as f:
+            for line in f:
+                row = json.loads(line)
+                if all(row.get(k) == v for k, v in key.items()):
+                    return row
+    row = {**key, **compute()}
+    with open(rows_path, "a") as f:  # one line per row, flushed as it finishes
+        f.write(json.dumps(row) + "\n")
+    return row
 
 
 def _markdown(memory, accuracy):
@@ -82,14 +113,17 @@ def _markdown(memory, accuracy):
                      f"{r['total_memory']:,} | {'yes' if r['tflm_runs'] else 'no'} |")
     if accuracy:
         rgb_acc = {r["model"]: r for r in accuracy if r["format"] == "rgb"}
-        lines += ["", "| model | input | epochs | train images | float top-1 | int8 top-1 | "
-                      "int8 drop | float vs rgb |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+        lines += ["", "| model | input | conv 1 | epochs | train images | params | float top-1 "
+                      "| int8 top-1 | int8 drop | float vs rgb | inplace arena | ops | MACs |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in accuracy:
             base = rgb_acc.get(r["model"])
             gap = f"{r['float_top1'] - base['float_top1']:+.2f}" if base else "-"
-            lines.append(f"| {r['model']} | {r['format']} | {r['epochs']} | {r['train_samples']:,} "
-                         f"| {r['float_top1']:.2f} | {r['int8_top1']:.2f} | {r['drop_pp']:+.2f} "
-                         f"| {gap} |")
+            lines.append(f"| {r['model']} | {r['format']} | {r['bayer_conv'] or '-'} | "
+                         f"{r['epochs']} | {r['train_samples']:,} | {r['params']:,} | "
+                         f"{r['float_top1']:.2f} | {r['int8_top1']:.2f} | {r['drop_pp']:+.2f} "
+                         f"| {gap} | {r['arena_inplace']:,} | {r['ops']} | "
+                         f"{r['graph_macs']:,} |")
     return "\n".join(lines)
 
 
@@ -97,7 +131,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=list(DEFAULT_MODELS))
     parser.add_argument("--formats", nargs="*", default=list(DEFAULT_FORMATS))
-    parser.add_argument("--train", default="cifar-resnet18")
+    parser.add_argument("--train", nargs="*", default=["cifar-resnet18"])
+    parser.add_argument("--bayer-conv", nargs="*", default=["demosaic", "phase"])
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--train-samples", type=int, default=3000)
     parser.add_argument("--out", default=None)
@@ -105,20 +140,24 @@ def main(argv=None):
     args = parser.parse_args(argv)
     folder = args.out or tempfile.mkdtemp(prefix="rnnedge-sensor-")
     os.makedirs(folder, exist_ok=True)
+    rows = os.path.join(folder, "rows.jsonl")
     memory = []
     for name in args.models:
         for fmt in args.formats:
             print(f"memory: {name} {fmt}", file=sys.stderr)
-            memory.append(memory_row(name, fmt, folder))
+            memory.append(_cached(rows, {"part": "memory", "model": name, "format": fmt},
+                                  lambda: memory_row(name, fmt, folder)))
     accuracy = []
-    if args.epochs > 0 and args.train:
+    for name in args.train if args.epochs > 0 else ():
         for fmt in args.formats:
-            print(f"accuracy: {args.train} {fmt}", file=sys.stderr)
-            accuracy.append(accuracy_row(args.train, fmt, args.epochs, args.train_samples,
-                                         folder))
+            for form in args.bayer_conv if fmt.startswith("bayer-") else [None]:
+                print(f"accuracy: {name} {fmt} {form or ''}", file=sys.stderr)
+                key = {"part": "accuracy", "model": name, "format": fmt, "bayer_conv": form,
+                       "epochs": args.epochs, "train_samples": args.train_samples}
+                accuracy.append(_cached(rows, key, lambda: accuracy_row(
+                    name, fmt, form, args.epochs, args.train_samples, folder)))
     text = _markdown(memory, accuracy)
-    with open(os.path.join(folder, "sensor.md"), "w") as f:
-        f.write(text + "\n")
+    atomic_write(os.path.join(folder, "sensor.md"), (text + "\n").encode())
     print(json.dumps({"memory": memory, "accuracy": accuracy}) if args.json else text)
 
 

@@ -10,7 +10,7 @@ builtins (lowering.py), calibrate on the float ONNX graph (calibration.collect_r
 quantise with same-scale groups (quantize.py) and write the flatbuffer directly
 (tflite_writer.py). No TensorFlow, no onnx2tf; deterministic bytes.
 
-May import: rnnedge.export.{onnx_rewrite, lowering, lowerers_recurrent, calibration, quantize,
+May import: rnnedge.export.{onnx_rewrite, phase_split, lowering, lowerers_recurrent, calibration, quantize,
 tflite_writer}.
 """
 
@@ -20,6 +20,7 @@ from rnnedge.export.calibration import collect_ranges
 from rnnedge.export.lowering import lower
 from rnnedge.export.lowerers_recurrent import calibration_model
 from rnnedge.export.onnx_rewrite import rewrite
+from rnnedge.export.phase_split import rewrite as rewrite_depth_to_space
 from rnnedge.export.quantize import quantize
 from rnnedge.export.tflite_writer import write
 
@@ -52,7 +53,7 @@ def to_int8_tflite(onnx_model, calibration, method="minmax", int16x8=False,
     UNIDIRECTIONAL_SEQUENCE_LSTM ("fused").
     Raises RnnedgeError naming the first ONNX op the exporter cannot lower.
     """
-    onnx_model = rewrite(onnx_model)
+    onnx_model = rewrite_depth_to_space(rewrite(onnx_model))
     graph = lower(onnx_model, lstm)
     ranges = collect_ranges(calibration_model(onnx_model), calibration, method)  # RNNs unrolled
     params = quantize(graph, ranges, int16=int16x8)

@@ -3,7 +3,8 @@ ONNX node through the lowering context (lowering.py's LoweringContext: names, st
 constants, fused activations) and emits TFLite builtins into the graph (graph_ir.py).
 
 May import: numpy, onnx, rnnedge.errors, rnnedge.op_table, rnnedge.export.graph_ir,
-rnnedge.export.lowerers_* (the per-family lowerer modules, whose tables LOWERERS merges).
+rnnedge.export.lowerers_* (the per-family lowerer modules, whose tables LOWERERS merges),
+rnnedge.export.phase_split (DepthToSpace).
 """
 
 import numpy as np
@@ -15,6 +16,7 @@ from rnnedge.export.lowerers_math import MATH_LOWERERS
 from rnnedge.export.lowerers_nn import NN_LOWERERS, grouped_conv, pool, resize
 from rnnedge.export.lowerers_shape import SHAPE_LOWERERS, transpose_within_rank
 from rnnedge.export.lowerers_recurrent import lower_recurrent
+from rnnedge.export.phase_split import lower_depth_to_space
 from rnnedge.op_table import info
 
 MAX_CONCAT_INPUTS = info("CONCATENATION").max_inputs
@@ -351,4 +353,5 @@ LOWERERS = {
     "Resize": resize,
     **NN_LOWERERS,
     **MATH_LOWERERS,
+    "DepthToSpace": lower_depth_to_space,
 }

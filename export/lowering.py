@@ -59,7 +59,7 @@ NEAREST_FORM = {
     "QuantizeLinear": "the float model (rnnedge quantises it)",
     "DequantizeLinear": "the float model (rnnedge quantises it)",
     "Expand": "Concat of copies, or broadcasting in Add/Mul", "Tile": "Concat of copies",
-    "DepthToSpace": "Reshape + Transpose", "SpaceToDepth": "Reshape + Transpose",
+    "SpaceToDepth": "Reshape + Transpose",
     "Where": "Mul by a 0/1 mask", "Einsum": "MatMul", "Sin": "a lookup-free approximation",
 }
 

@@ -103,6 +103,9 @@ SUPPORTED = {
     "Dropout": ("removed (inference)", ()),
     "Cast": ("float to float removed; of constants folded", ()),
     "Constant": ("folded (also Shape, Size and all-constant shape arithmetic)", ()),
+    "DepthToSpace": ("mode DCR; CRD (torch's PixelShuffle) right after a Conv of constant "
+                     "weight, its channels reordered; BatchNorm/ReLU after it fused into that "
+                     "conv (phase_split.py)", ("DEPTH_TO_SPACE",)),
 }
 
 

@@ -167,6 +167,10 @@ def _more_options(k, o):
         opt = fb.L2NormOptionsT()
         opt.fusedActivationFunction = _ACT["NONE"]
         return fb.BuiltinOptions.L2NormOptions, opt
+    if k == "DEPTH_TO_SPACE":
+        opt = fb.DepthToSpaceOptionsT()
+        opt.blockSize = o["block_size"]
+        return fb.BuiltinOptions.DepthToSpaceOptions, opt
     if k == "MIRROR_PAD":
         opt = fb.MirrorPadOptionsT()
         opt.mode = getattr(fb.MirrorPadMode, o["mode"])

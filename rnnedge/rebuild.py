@@ -3,7 +3,8 @@
 A checkpoint is untrusted data, so the model it describes is never found by looking a stored
 name up in a module. It is one of:
   - a zoo model (`rnnedge.zoo` name) with the build arguments the zoo documents:
-      CIFAR models   num_classes (1..MAX_CLASSES), cell, rnn_channels (Cmid, Cout)
+      CIFAR models   num_classes (1..MAX_CLASSES), cell, rnn_channels (Cmid, Cout),
+                     bayer_conv (rnnedge.sensor_conv.BAYER_CONVS)
       detectors      cell, rnn_channels {head row 18..22: (Cmid, Cout)}, predict_channels
       both           input_format (rnnedge.sensor.FORMATS)
   - one of rnnedge's own image-RNN layers, named "rnnedge.layers.<Class>" (or by its defining
@@ -60,7 +61,13 @@ def _cifar_arguments():
         "cell": lambda f, v: _choice(f, v, _cells()),
         "rnn_channels": _channels_pair,
         "input_format": _input_format,
+        "bayer_conv": _bayer_conv,
     }
+
+
+def _bayer_conv(field, value):
+    from rnnedge.sensor_conv import BAYER_CONVS
+    return _choice(field, value, BAYER_CONVS)
 
 
 def _input_format(field, value):

@@ -11,18 +11,18 @@ device. This module is the one home of the formats:
   Poisson-Gaussian sensor noise, deterministic per seed;
 - `read_raw(path)`: a RAW frame from `.npy` (H x W or H x W x 1 uint8) or 8-bit binary PGM;
 - `demosaic_kernels(fmt)`: bilinear demosaicing as 3x3 kernels per pixel phase;
-- `fold_first_conv(conv, fmt)`: the model's first convolution (3 input channels) rewritten to
-  read the sensor tensor, the demosaic folded into its weights. For a conv of even stride
-  every output reads the mosaic at the same phases, so the fold is exact (up to the image
-  border): bilinear demosaic followed by the k x k conv equals one (k+2) x (k+2) conv over
-  the mosaic. For an odd stride the phase alternates between outputs, so no single kernel is
-  the demosaic; the folded kernel is then the RGB conv (channels summed) on the 2x2-box luma
-  (R + 2G + B) / 4, which every 2x2 window of any Bayer pattern holds: a uniform colour gives
-  the same response at every phase (no checkerboard), and training on mosaics recovers the
-  colour the box averages away. Gray input sums the RGB kernels (the RGB conv applied to a
-  gray image).
+- `fold_first_conv(conv, fmt, bayer_conv)`: the model's first convolution (3 input channels)
+  rewritten to read the sensor tensor, the demosaic folded into its weights. For a conv of
+  even stride every output reads the mosaic at the same phases, so the fold is exact (up to
+  the image border): bilinear demosaic followed by the k x k conv equals one (k+2) x (k+2)
+  conv over the mosaic. For an odd stride the phase alternates between outputs, so no single
+  kernel is the demosaic: the conv becomes its exact phase-split form (rnnedge.sensor_conv:
+  one CONV_2D of four phase kernels and a DEPTH_TO_SPACE), parametrised as the demosaic
+  composed with the learned RGB conv ("demosaic") or as four free phase kernels ("phase").
+  Gray input sums the RGB kernels (the RGB conv applied to a gray image).
 
-Imports numpy, torch (for the fold only), rnnedge.errors.
+Imports numpy, torch (for the fold only), rnnedge.errors, rnnedge.sensor_conv (the odd-stride
+Bayer conv, imported when used).
 """
 
 from pathlib import Path
@@ -183,8 +183,8 @@ def demosaic_kernels(fmt) -> np.ndarray:
     return kernels
 
 
-def fold_first_conv(conv, fmt):
-    """A torch Conv2d that reads the sensor tensor of `fmt` (1 channel) in place of RGB
+def fold_first_conv(conv, fmt, bayer_conv="demosaic"):
+    """A torch module that reads the sensor tensor of `fmt` (1 channel) in place of RGB Conv2d
     `conv` (in_channels 3, groups 1): see the module docstring. Output shape unchanged."""
     import torch
 
@@ -193,30 +193,30 @@ def fold_first_conv(conv, fmt):
     if conv.in_channels != 3 or conv.groups != 1 or isinstance(conv.padding, str):
         raise RnnedgeError(f"the first convolution reads {conv.in_channels} channels (groups "
                            f"{conv.groups}); a {fmt} input is folded into a 3-channel RGB conv")
+    if is_bayer(fmt) and conv.dilation != (1, 1):
+        raise RnnedgeError("a dilated first convolution cannot take a Bayer input")
+    sh, sw = conv.stride
+    if is_bayer(fmt) and (sh % 2 or sw % 2):
+        if sh % 2 != sw % 2:
+            raise RnnedgeError(f"stride {conv.stride}: a Bayer input needs both strides even "
+                               "or both odd in the first convolution")
+        from rnnedge.sensor_conv import PhaseSplitConv
+        return PhaseSplitConv(conv, fmt, bayer_conv)
     weight = conv.weight.detach().double()  # torch ops: the model may be on the meta device
     out_ch, _, kh, kw = weight.shape
     if fmt == GRAY:
         folded, pad_extra = weight.sum(dim=1, keepdim=True), 0
-    else:
-        sh, sw = conv.stride
+    else:  # even stride: every output reads the same phases, an exact fold
         ph, pw = conv.padding
         folded = torch.zeros((out_ch, 1, kh + 2, kw + 2), dtype=torch.float64,
                              device=weight.device)
-        if sh % 2 == 0 and sw % 2 == 0:  # every output reads the same phases: exact fold
-            kernels = torch.from_numpy(demosaic_kernels(fmt)).to(weight.device)
-            for a in range(kh):
-                for b in range(kw):
-                    k = kernels[(a - ph) % 2, (b - pw) % 2]  # (3 channels, 3, 3)
-                    folded[:, 0, a:a + 3, b:b + 3] += torch.einsum(
-                        "oc,cuv->ouv", weight[:, :, a, b], k)
-        else:  # the RGB conv on the 2x2-box luma (R + 2G + B) / 4, the same at every phase
-            summed = weight.sum(dim=1)
-            for dy in (0, 1):
-                for dx in (0, 1):
-                    folded[:, 0, dy:dy + kh, dx:dx + kw] += summed / 4.0
+        kernels = torch.from_numpy(demosaic_kernels(fmt)).to(weight.device)
+        for a in range(kh):
+            for b in range(kw):
+                k = kernels[(a - ph) % 2, (b - pw) % 2]  # (3 channels, 3, 3)
+                folded[:, 0, a:a + 3, b:b + 3] += torch.einsum(
+                    "oc,cuv->ouv", weight[:, :, a, b], k)
         pad_extra = 1
-    if conv.dilation != (1, 1) and pad_extra:
-        raise RnnedgeError("a dilated first convolution cannot take a Bayer input")
     new = torch.nn.Conv2d(1, out_ch, (folded.shape[2], folded.shape[3]), stride=conv.stride,
                           padding=(conv.padding[0] + pad_extra, conv.padding[1] + pad_extra),
                           dilation=conv.dilation, bias=conv.bias is not None,
@@ -229,9 +229,9 @@ def fold_first_conv(conv, fmt):
     return new
 
 
-def adapt_model(model, fmt):
-    """`model` with its first 3-channel Conv2d replaced by `fold_first_conv(conv, fmt)`
-    (in place; returned for chaining). RnnedgeError when it has none."""
+def adapt_model(model, fmt, bayer_conv="demosaic"):
+    """`model` with its first 3-channel Conv2d replaced by `fold_first_conv(conv, fmt,
+    bayer_conv)` (in place; returned for chaining). RnnedgeError when it has none."""
     import torch
 
     if check_format(fmt) == RGB:
@@ -242,7 +242,8 @@ def adapt_model(model, fmt):
                 raise RnnedgeError(f"the model's first convolution reads {module.in_channels} "
                                    f"channels, not RGB: it cannot take a {fmt} input")
             parent_name, _, attr = name.rpartition(".")
-            setattr(model.get_submodule(parent_name), attr, fold_first_conv(module, fmt))
+            setattr(model.get_submodule(parent_name), attr,
+                    fold_first_conv(module, fmt, bayer_conv))
             return model
     raise RnnedgeError(f"the model has no convolution to fold a {fmt} input into")
 

@@ -349,9 +349,10 @@ def _epoch_line(record, epochs, improved, speed):
 
 def train(model_name, data="synthetic", *, out="model.pt", config=TrainConfig(),
           runtime=Runtime(), resume=False, progress=False, log=None, threads=None,
-          input_format="rgb", sensor_noise=0.0):
+          input_format="rgb", sensor_noise=0.0, bayer_conv="demosaic"):
     """Build zoo model `model_name` with the class count of `data` (an `open_dataset` spec,
-    delivered as the sensor of `input_format` gives it, rnnedge.sensor) and `fit` it; `threads` sets torch's intra-op threads for the run (default: the CPUs
+    delivered as the sensor of `input_format` gives it, rnnedge.sensor; `bayer_conv` the
+    form of an odd-stride Bayer conv 1, rnnedge.sensor_conv) and `fit` it; `threads` sets torch's intra-op threads for the run (default: the CPUs
     this process may use, shared among the processes torchrun starts on this machine)."""
     from rnnedge import zoo
 
@@ -375,6 +376,8 @@ def train(model_name, data="synthetic", *, out="model.pt", config=TrainConfig(),
         model_config = {"num_classes": train_set.num_classes}
         if input_format != "rgb":
             model_config["input_format"] = input_format
+        if bayer_conv != "demosaic":
+            model_config["bayer_conv"] = bayer_conv
         model = zoo.build(model_name, **model_config)
         set_form(model, TRAINING_FORM)
         return fit(model, train_set, val_set, out=out, config=config,

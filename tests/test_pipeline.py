@@ -46,9 +46,16 @@ def test_pipeline_runs_a_bayer_model(tmp_path):
     model = read_model(row["tflite"])
     tin = model.subgraphs[0].tensors[model.subgraphs[0].inputs[0]]
     assert list(tin.shape) == [1, 32, 32, 1]
-    # conv 1 reads the mosaic: a 5x5x1 kernel (3x3x3 RGB with the demosaic folded in) -> 12
-    # channels (ResNet18 width 0.2), 25 * 12 - 27 * 12 = -24 against the RGB model's 153,834
-    assert row["params"] == 153_834 - 24
+    # conv 1 (3x3x3 -> 12, stride 1) reads the mosaic in its phase-split form: one 6x6x1
+    # CONV_2D of 4 x 12 phase kernels, then DEPTH_TO_SPACE to 32x32x12; its learned parameters
+    # are the RGB conv's (bilinear demosaic composed with them), so the count is the RGB
+    # model's 153,834
+    assert row["params"] == 153_834
+    sg = model.subgraphs[0]
+    first, second = sg.operators[:2]
+    assert first.opcode == "CONV_2D" and tuple(sg.tensors[first.inputs[1]].shape) == (48, 6, 6, 1)
+    assert second.opcode == "DEPTH_TO_SPACE"
+    assert tuple(sg.tensors[second.outputs[0]].shape) == (1, 32, 32, 12)
 
 
 @pytest.mark.slow

@@ -160,18 +160,3 @@ def test_period_two_augmentation_keeps_every_pixel_on_its_phase():
         assert np.array_equal(image[kept], expected[kept])  # no pixel changes phase
         moved += not kept.all()
     assert moved > 10  # the augmentation did crop/flip
-
-
-@pytest.mark.parametrize("fmt", sorted(PATTERNS))
-def test_odd_stride_fold_is_the_rgb_conv_on_box_luma_with_no_checkerboard(fmt):
-    torch.manual_seed(2)
-    conv = torch.nn.Conv2d(3, 4, 3, stride=1, padding=1).double()
-    folded = sensor.fold_first_conv(conv, fmt).double()
-    colour = np.zeros((1, 10, 12, 3), np.uint8)
-    colour[...] = (200, 40, 90)
-    mosaic = torch.from_numpy(sensor.from_rgb(colour, fmt)[0, :, :, 0].astype(np.float64))
-    got = folded(mosaic[None, None])
-    assert got.shape == (1, 4, 10, 12)
-    luma = (200 + 2 * 40 + 90) / 4.0  # every 2x2 window holds R, G, G, B
-    expected = conv(torch.full((1, 3, 10, 12), luma, dtype=torch.float64))
-    assert torch.allclose(got[..., 2:-2, 2:-2], expected[..., 2:-2, 2:-2], atol=1e-9)

@@ -86,11 +86,25 @@ def test_raw_frame_runs_like_tflm_and_the_sensor_firmware(bayer_classifier, tmp_
     binary = build_sensor_host(tmp_path / "fw")
     out = subprocess.run([str(binary)], input=frame.tobytes(), capture_output=True, check=True)
     assert np.array_equal(np.frombuffer(out.stdout, np.int8), expected.reshape(-1))
+    partial = subprocess.run([str(binary)], input=frame.tobytes()[:-7], capture_output=True)
+    assert partial.returncode == 2 and partial.stderr.decode().strip() == \
+        "error: the input is not a whole number of 1024-byte frames"
     np.save(tmp_path / "small.npy", frame[:16])
     _one_line_error(_cli("run", folder / "m.tflite", "--frame", tmp_path / "small.npy",
                          check=False), "reads 32x32x1 uint8 frames")
     _one_line_error(_cli("run", folder / "m.tflite", "--frame", tmp_path / "f.pgm",
                          "--input-format", "bayer-bggr", check=False), "not bayer-bggr")
+    np.save(tmp_path / "rgb.npy", np.zeros((32, 32, 3), np.uint8))     # an RGB frame
+    _one_line_error(_cli("run", folder / "m.tflite", "--frame", tmp_path / "rgb.npy",
+                         check=False), "one byte per pixel")
+    (tmp_path / "p6.pgm").write_bytes(b"P6\n32 32\n255\n" + bytes(3 * 32 * 32))
+    _one_line_error(_cli("run", folder / "m.tflite", "--frame", tmp_path / "p6.pgm",
+                         check=False), "only binary 8-bit PGM (P5)")
+    np.save(tmp_path / "x3.npy", np.zeros((1, 32, 32, 3), np.int8))  # an RGB-sized tensor
+    _one_line_error(_cli("run", folder / "m.tflite", "--input", tmp_path / "x3.npy",
+                         check=False), "[1, 32, 32, 1]")
+    _one_line_error(_cli("check", folder / "m.tflite", "--data", "synthetic:n=8",
+                         "--input-format", "gray", check=False), "not gray")
 
 
 def test_bayer_detector_input_is_one_byte_per_pixel_and_plans_below_rgb(tmp_path_factory,

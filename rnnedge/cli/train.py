@@ -7,6 +7,7 @@ import click
 from rnnedge.distributed import DEVICE_CHOICES, World
 from rnnedge.errors import RnnedgeError
 from rnnedge.sensor import FORMATS
+from rnnedge.sensor_conv import BAYER_CONVS
 from rnnedge.train import AMP_DTYPES, DEFAULT_LR, MAX_SEED, OPTIMIZERS, SCHEDULES, Runtime, TrainConfig
 from rnnedge.train import train as train_stage
 
@@ -57,10 +58,14 @@ from rnnedge.train import train as train_stage
                    "demosaic folded into its first conv); RGB data is converted on the fly.")
 @click.option("--sensor-noise", type=click.FloatRange(0, 64), default=0.0, show_default=True,
               help="Poisson-Gaussian sensor noise added to converted data (read noise, DN).")
+@click.option("--bayer-conv", type=click.Choice(BAYER_CONVS), default="demosaic",
+              show_default=True,
+              help="A stride-1 Bayer conv 1 (phase-split, exact): the fixed demosaic composed "
+                   "with the learned RGB conv, or four free phase kernels.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def train(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, seed, out, resume,
           no_augment, threads, device, amp, workers, sync_bn, input_size, classes, anchors,
-          input_format, sensor_noise, as_json):
+          input_format, sensor_noise, bayer_conv, as_json):
     """Train zoo MODEL (its head sized to the data's classes), validating every epoch and
     saving the best epoch as an rnnedge checkpoint. A progress bar (on a terminal) and one
     line per epoch go to stderr. Runs unchanged under `torchrun --nproc-per-node N -m
@@ -80,7 +85,8 @@ def train(model, data, epochs, batch, lr, optimizer, schedule, weight_decay, see
     runtime = Runtime(device=device, amp=amp, workers=workers, sync_batchnorm=sync_bn)
     result = train_stage(model, data, out=out, config=config, runtime=runtime, resume=resume,
                          progress=True, log=lambda line: click.echo(line, err=True),
-                         threads=threads, input_format=input_format, sensor_noise=sensor_noise)
+                         threads=threads, input_format=input_format, sensor_noise=sensor_noise,
+                         bayer_conv=bayer_conv)
     if not World.from_environment().is_main:
         return
     if as_json:

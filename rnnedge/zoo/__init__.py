@@ -114,10 +114,11 @@ def get(name):
         raise RnnedgeError(f"unknown model {name!r}; valid names: {', '.join(ZOO)}") from None
 
 
-def build(name, num_classes=None, input_format="rgb", **kwargs):
+def build(name, num_classes=None, input_format="rgb", bayer_conv="demosaic", **kwargs):
     """A freshly initialised zoo model. `num_classes` overrides a classifier's class count;
     `input_format` (rnnedge.sensor.FORMATS) makes its first convolution read the sensor's
-    tensor (gray or a Bayer mosaic, 1 channel) with the demosaic folded into it."""
+    tensor (gray or a Bayer mosaic, 1 channel) with the demosaic folded into it; `bayer_conv`
+    (rnnedge.sensor_conv.BAYER_CONVS) parametrises an odd-stride Bayer conv 1."""
     from rnnedge import sensor
 
     entry = get(name)
@@ -125,7 +126,7 @@ def build(name, num_classes=None, input_format="rgb", **kwargs):
         if entry.num_classes is None:
             raise RnnedgeError(f"{name} is a detection network: it takes no num_classes")
         kwargs["num_classes"] = num_classes
-    return sensor.adapt_model(entry.factory(**kwargs), input_format)
+    return sensor.adapt_model(entry.factory(**kwargs), input_format, bayer_conv)
 
 
 def input_shape(name, input_format="rgb") -> tuple:
