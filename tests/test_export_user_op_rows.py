@@ -85,6 +85,12 @@ def _clips(x):
     return F.relu6(p) + torch.clamp(p, -1, 1) + torch.clamp(p, min=0) + torch.clamp(p, -0.5, 0.3)
 
 
+def _depth_to_space_dcr():
+    """ONNX DepthToSpace in DCR mode (TFLite's order; torch's PixelShuffle writes CRD)."""
+    return _graph([helper.make_node("DepthToSpace", ["x"], ["y"], blocksize=2, mode="DCR")],
+                  (1, 8, 3, 4))
+
+
 def _m(fn, *modules):
     return lambda: Fn(fn, *modules)
 
@@ -171,6 +177,9 @@ CASES = {
     "gelu_op_tanh": (IMG, _m(lambda x: F.gelu(2 * x, approximate="tanh")), 20, "unrolled"),
     "layer_norm": (SEQ, _m(lambda x, n: n(x), nn.LayerNorm(6)), 17, "unrolled"),
     "instance_norm": (IMG, _m(lambda x, n: n(x), nn.InstanceNorm2d(4, affine=True)), 17, "unrolled"),
+    "pixel_shuffle_after_conv": (IMG, _m(lambda x, c, b: F.relu(b(F.pixel_shuffle(c(x), 2))),
+                                         nn.Conv2d(4, 12, 3, padding=1), nn.BatchNorm2d(3)), 17, "unrolled"),
+    "depth_to_space_dcr": ((1, 8, 3, 4), _depth_to_space_dcr, 17, "unrolled"),
 }
 
 ROW_CASES = {  # the support table's ONNX op: the cases exercising it
@@ -228,6 +237,7 @@ ROW_CASES = {  # the support table's ONNX op: the cases exercising it
     "Gelu": ["gelu_erf", "gelu_op_tanh"],
     "LayerNormalization": ["layer_norm"],
     "InstanceNormalization": ["instance_norm"],
+    "DepthToSpace": ["pixel_shuffle_after_conv", "depth_to_space_dcr"],
 }
 TABLE = {r["onnx"]: r for r in rows()}
 
