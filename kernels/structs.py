@@ -471,6 +471,21 @@ SIGNATURES.update({
 })
 
 
+# 17 control flow: int32 ADD and comparisons of WHILE loop counters
+class Int32BinaryParams(ctypes.Structure):
+    _fields_ = [("shape", Broadcast)]
+
+
+class Int32CompareParams(ctypes.Structure):
+    _fields_ = [("shape", Broadcast)] + _ints("which")
+
+
+SIGNATURES.update({
+    "rn_add_int32": (Int32BinaryParams, [P_I32, P_I32, P_I32]),
+    "rn_compare_int32": (Int32CompareParams, [P_I32, P_I32, P_I8]),
+})
+
+
 def declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     """Set argtypes/restype of every entry point of a loaded kernel library."""
     for name, (struct, args) in SIGNATURES.items():

@@ -689,4 +689,17 @@ int rn_logistic_int16(const rn_sigmoid_int16_params *p, const int16_t *input,
 int rn_softmax_int16(const rn_softmax_int16_params *p, const int16_t *input,
                      int16_t *output);
 
+/* ---- int32 ADD and comparisons (WHILE loop counters and conditions), 4-D broadcast ---- */
+typedef struct {
+  rn_broadcast shape;
+} rn_int32_binary_params;
+int rn_add_int32(const rn_int32_binary_params *p, const int32_t *input1,
+                 const int32_t *input2, int32_t *output);
+typedef struct {
+  rn_broadcast shape;
+  int32_t which; /* RN_CMP_EQUAL ... RN_CMP_GREATER_EQUAL (rnnedge_comparison.h) */
+} rn_int32_compare_params;
+int rn_compare_int32(const rn_int32_compare_params *p, const int32_t *input1,
+                     const int32_t *input2, int8_t *output);
+
 #endif /* RNNEDGE_KERNELS_H */
