@@ -35,9 +35,11 @@ def wrap(previous: dict) -> dict:
     """{opcode: preparer} for ADD and the comparisons: int32 pairs to the int32 kernels, the
     rest to `previous[opcode]`."""
     def dispatch(opcode, own):
+        before = previous[opcode]
+
         def prepare(c: Context):
             """(kernel, data operands) for this operator."""
-            return own(c) if _int32_pair(c) else previous[opcode](c)
+            return own(c) if _int32_pair(c) else before(c)
         return prepare
     table = {"ADD": dispatch("ADD", _add)}
     table.update({name: dispatch(name, _compare) for name in COMPARISONS})
