@@ -324,6 +324,8 @@ SIGNATURES = {
     "rn_resize_nearest_neighbor": (ResizeNearestNeighborParams, [P_I8, P_I8]),
     "rn_unidirectional_sequence_lstm": (UnidirectionalSequenceLstmParams,
                                         [P_I8, P_I8, P_I32, P_I8, P_I16, P_I16, P_I8]),
+    "rn_unidirectional_sequence_lstm_int16": (UnidirectionalSequenceLstmParams,
+                                              [P_I16, P_I8, P_I64, P_I16, P_I16, P_I16, P_I16]),
     "rn_svdf": (SvdfParams, [P_I8, P_I8, P_VOID, P_I32, P_VOID, P_I32, P_I8]),
     # 17shape
     "rn_sum": (SumParams, [P_I8, P_I8]),

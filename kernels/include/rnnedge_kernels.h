@@ -267,7 +267,8 @@ typedef struct {
 int rn_resize_nearest_neighbor(const rn_resize_nearest_neighbor_params *p,
                                const int8_t *input, int8_t *output);
 
-/* ---- UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int8 -> int16 cell (TFLM's standard LSTM:
+/* ---- UNIDIRECTIONAL_SEQUENCE_LSTM, int8 or int16 activations x int8 weights -> int16 cell
+ * (TFLM's standard LSTM:
  * no peephole, projection or layer norm) ---- */
 typedef struct {
   int32_t input_multiplier, input_shift;          /* input FC -> Q3.12 int16 */
@@ -294,6 +295,12 @@ int rn_unidirectional_sequence_lstm(const rn_unidirectional_sequence_lstm_params
                                     const int32_t *biases, int8_t *output_state,
                                     int16_t *cell_state, int16_t *scratch,
                                     int8_t *output);
+/* The 16x8 variant: int16 input, output state and output, int64 biases. */
+int rn_unidirectional_sequence_lstm_int16(const rn_unidirectional_sequence_lstm_params *p,
+                                          const int16_t *input, const int8_t *weights,
+                                          const int64_t *biases, int16_t *output_state,
+                                          int16_t *cell_state, int16_t *scratch,
+                                          int16_t *output);
 
 /* ---- SVDF (int8 input and feature weights; int8 or int16 time weights and state) ---- */
 typedef struct {
