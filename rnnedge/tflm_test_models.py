@@ -32,6 +32,8 @@ file per TensorFlow version, builder version and seed under rnnedge.files.cache_
                           / int8 time weights and state (rnnedge.tflm_schema_models)
   lstm_int8               UNIDIRECTIONAL_SEQUENCE_LSTM written with the TFLite schema, int8
                           input/output, int16 cell state (rnnedge.tflm_schema_models)
+  lstm_int16x8            the same op in 16x8 (int16 input/output and output state, int64
+                          biases), batch 2, batch major
 
 Converter-built WHILE models are quantised without TensorFlow's calibrator (which crashes on
 WHILE in TensorFlow 2.21): the float model runs in tf.lite.Interpreter on the calibration
@@ -288,6 +290,7 @@ BUILDERS = {
     "svdf_int8": _schema("svdf_int8"),
     "svdf_int8_state8": _schema("svdf_int8_state8"),
     "lstm_int8": _schema("lstm_int8"),
+    "lstm_int16x8": _schema("lstm_int16x8"),
 }
 
 
