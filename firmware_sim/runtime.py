@@ -32,6 +32,9 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim.program import Program, Ref
 
 GUARD = 64  # bytes on each side of the arena
+#: a WHILE whose condition has not turned false after this many iterations is refused (the
+#: host tool must not hang on a hostile model; TFLM and the generated firmware loop on)
+MAX_WHILE_ITERATIONS = 1 << 20
 GUARD_BYTE = 0xC5
 POISON_BYTE = 0xA5
 _PTR = {"int8_t": ctypes.POINTER(ctypes.c_int8), "float": ctypes.POINTER(ctypes.c_float),
@@ -184,7 +187,12 @@ class Runtime:
             copy("enter_cond")
             copy("keep")
             self._run_subgraph(cond)
+            iterations = 0
             while condition.value:
+                iterations += 1
+                if iterations > MAX_WHILE_ITERATIONS:
+                    raise RnnedgeError(f"{name}: the loop ran {MAX_WHILE_ITERATIONS:,} "
+                                       "iterations without its condition turning false")
                 copy("to_body")
                 self._run_subgraph(body)
                 copy("from_body")

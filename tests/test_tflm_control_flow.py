@@ -146,3 +146,25 @@ def test_while_whose_body_disagrees_is_refused_in_one_line(tflm_model_paths):
     model = dataclasses.replace(model, subgraphs=model.subgraphs[:2] + (short,))
     with pytest.raises(RnnedgeError, match=r"^op 1 WHILE: .*disagree"):
         compile_model(model, "best")
+
+
+def test_a_loop_that_never_ends_is_refused_in_one_line(tflm_model_paths, monkeypatch):
+    """while_int8 with its counter step set to 0 never ends: the host runtime stops after
+    MAX_WHILE_ITERATIONS with an RnnedgeError naming the WHILE (TFLM would hang)."""
+    from rnnedge.firmware_sim import runtime as runtime_module
+
+    model = read_model(tflm_model_paths["while_int8"])
+    body = model.subgraphs[2]
+    add = next(op for op in body.operators
+               if op.opcode == "ADD" and body.tensors[op.inputs[0]].type_name == "INT32")
+    step = add.inputs[1]
+    assert int(np.asarray(body.tensors[step].data).reshape(-1)[0]) == 1
+    tensors = list(body.tensors)
+    tensors[step] = dataclasses.replace(tensors[step], data=np.zeros_like(tensors[step].data))
+    model = dataclasses.replace(model, subgraphs=model.subgraphs[:2] + (
+        dataclasses.replace(body, tensors=tuple(tensors)),))
+    monkeypatch.setattr(runtime_module, "MAX_WHILE_ITERATIONS", 50)
+    runtime = Runtime(compile_model(model, "best"))
+    x = np.zeros(runtime.program.inputs[0].shape, np.int8)
+    with pytest.raises(RnnedgeError, match=r"^op 1 WHILE: the loop ran 50 iterations"):
+        runtime.invoke(x)
