@@ -168,3 +168,22 @@ def test_a_loop_that_never_ends_is_refused_in_one_line(tflm_model_paths, monkeyp
     x = np.zeros(runtime.program.inputs[0].shape, np.int8)
     with pytest.raises(RnnedgeError, match=r"^op 1 WHILE: the loop ran 50 iterations"):
         runtime.invoke(x)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["lstm_while_int8", "variable_int8"])
+def test_cortex_m55_firmware_under_qemu_matches_tflm(name, tflm_model_paths, tmp_path):
+    from rnnedge.firmware_sim import toolchain
+    from rnnedge.firmware_sim.codegen import write_firmware
+
+    tools = toolchain.arm_tools()
+    if not tools["cc"] or not tools["qemu"]:
+        pytest.skip("arm-none-eabi-gcc or qemu-system-arm is not installed")
+    path = tflm_model_paths[name]
+    program = compile_model(path, "best")
+    write_firmware(program, tmp_path / "fw")
+    elf = toolchain.build_arm(tmp_path / "fw", "m55")
+    samples = _samples(program, np.random.default_rng(9), 3)
+    got = toolchain.run_qemu(elf, b"".join(x.tobytes() for s in samples for x in s))
+    expected = _tflm_outputs(_tflm(path), samples, len(program.outputs))
+    assert got == b"".join(o.tobytes() for outs in expected for o in outs)
