@@ -108,6 +108,9 @@ class Subgraphs:
     def _control(self, op, scope) -> None:
         """A WHILE, IF or CALL_ONCE step (see the module docstring)."""
         where, here = self._where(op), self.b.sgi
+        if any(t < 0 for t in (*op.inputs, *op.outputs)):
+            raise RnnedgeError(f"{where}: an input or output is absent (index -1); TFLM's "
+                               "kernel copies every one")
         subs = called_subgraphs(self.model, op)
         for index in subs:
             self._compile(index)
