@@ -6,7 +6,9 @@
                       the arena as one static buffer of the planned size, the row scratch when
                       the program needs one, the variable tensors (recurrent state) in their own
                       static buffer, `rn_model_reset()` (sets them as TFLM's Reset does) and
-                      `rn_model_invoke()`: the program's kernel calls in order.
+                      `rn_model_invoke()`: the program's kernel calls in order; each other
+                      subgraph (control flow) a `static int rn_subgraph_N(void)` that its
+                      WHILE / IF / CALL_ONCE step calls as TFLM's kernels do (control.py).
   main.c              reads input samples (raw bytes, back to back) from argv[1] or stdin,
                       runs each, and writes the raw output bytes to argv[2] or stdout; the
                       state is reset once at start and carried from sample to sample, as
@@ -96,6 +98,14 @@ def _wrap(parts: list, indent: str = "    ", width: int = 96) -> str:
     return "\n".join(lines)
 
 
+def _literals(values) -> list:
+    """Array values as C literals: integers, or floats as exact hex literals (a float
+    constant a subgraph copies, e.g. a resource variable's initial value)."""
+    if values.dtype.kind == "f":
+        return [_number(v, ctypes.c_float) for v in values.tolist()]
+    return values.tolist()
+
+
 def _array_text(values, per_line: int = 16) -> str:
     """A C array initialiser, `per_line` values per line."""
     items = [str(int(v)) if not isinstance(v, str) else v for v in values]
@@ -130,7 +140,7 @@ class _Emitter:
         return self._declare(("const", index), "w", lambda name: (
             f"/* {_comment(c.name)}: {list(c.data.shape)} {c.data.dtype} */\n"
             f"static const {ctype} {name}[{max(values.size, 1)}] = "
-            f"{_array_text(values.tolist())};"))
+            f"{_array_text(_literals(values))};"))
 
     def pointer_array(self, values: list, ctype: str = "int32_t") -> str:
         """The name of a `static const` array of `ctype` (int32_t, int16_t) holding `values`."""
@@ -190,8 +200,11 @@ class _Emitter:
                 f"static {ctype} {name}[{len(items)}] = {{{', '.join(items)}}};"))
         if ref.space == "null":
             return "NULL"
-        if ref.space == "flash":
-            return self.constant(ref.offset)
+        if ref.space == "flash":  # cast when a byte copy reads an int32 / float constant
+            name = self.constant(ref.offset)
+            if _C_TYPES[self.program.constants[ref.offset].data.dtype] == ref.ctype:
+                return name
+            return f"((const {ref.ctype} *)(const void *){name})"
         if ref.space == "input":
             return f"rn_input_source({ref.offset}, {ref.nbytes})"
         base = _BASES[ref.space]
@@ -200,19 +213,62 @@ class _Emitter:
         return f"(({ref.ctype} *)(void *)({base} + {ref.offset}))"
 
 
-def _model_c(program: Program, em: _Emitter) -> str:
-    """The text of model.c."""
+def _calls(calls, number: int, em: _Emitter, indent: str = "  ") -> list:
+    """C lines calling each kernel of `calls`; a failure returns `number`."""
+    lines = []
+    for call in calls:
+        em.entries.add(call.entry)
+        params = em.params(call.entry, call.params)
+        n_args = len(call.args)
+        args = [em.arg(a, mutable=i == n_args - 1) for i, a in enumerate(call.args)]
+        lines.append(f"{indent}if ({call.entry}(&{params}, {', '.join(args)}) != RN_OK) "
+                     f"return {number};")
+    return lines
+
+
+def _control(control, number: int, em: _Emitter) -> list:
+    """C lines of a WHILE / IF / CALL_ONCE step (control.py's phases, TFLM's order)."""
+    def run(index, indent):
+        return [f"{indent}if (rn_subgraph_{index}() != 0) return {number};"]
+
+    def copy(phase, indent):
+        return _calls(control.calls(phase), number, em, indent)
+    if control.opcode == "CALL_ONCE":
+        return [f"  if (!rn_once[{control.flag}]) {{", *run(control.subgraphs[0], "    "),
+                f"    rn_once[{control.flag}] = 1;", "  }"]
+    condition = f"(*(const volatile int8_t *){em.arg(control.condition, False)} != 0)"
+    if control.opcode == "IF":
+        then, other = control.subgraphs
+        return [f"  if {condition} {{", *copy("then_in", "    "), *run(then, "    "),
+                *copy("then_out", "    "), "  } else {", *copy("else_in", "    "),
+                *run(other, "    "), *copy("else_out", "    "), "  }"]
+    cond, body = control.subgraphs
+    return [*copy("enter_cond", "  "), *copy("keep", "  "), *run(cond, "  "),
+            f"  while {condition} {{", *copy("to_body", "    "), *run(body, "    "),
+            *copy("from_body", "    "), *copy("to_cond", "    "), *run(cond, "    "), "  }"]
+
+
+def _steps(steps, em: _Emitter) -> list:
+    """C lines of a list of steps (step k returns k on failure)."""
     body = []
-    for number, step in enumerate(program.steps, start=1):
+    for number, step in enumerate(steps, start=1):
         macs = "" if step.macs is None else f", {step.macs} MACs"
         body.append(f"  /* step {number}: {_comment(step.name)}{macs} */")
-        for call in step.calls:
-            em.entries.add(call.entry)
-            params = em.params(call.entry, call.params)
-            n_args = len(call.args)
-            args = [em.arg(a, mutable=i == n_args - 1) for i, a in enumerate(call.args)]
-            body.append(f"  if ({call.entry}(&{params}, {', '.join(args)}) != RN_OK) "
-                        f"return {number};")
+        body.extend(_calls(step.calls, number, em))
+        if step.control is not None:
+            body.extend(_control(step.control, number, em))
+    return body
+
+
+def _model_c(program: Program, em: _Emitter) -> str:
+    """The text of model.c."""
+    body = _steps(program.steps, em)
+    subgraphs = [f"static int rn_subgraph_{index}(void);" for index in program.subgraphs]
+    for index, steps in program.subgraphs.items():
+        subgraphs += ["", f"/* subgraph {index} */", f"static int rn_subgraph_{index}(void) {{",
+                      *_steps(steps, em), "  return 0;", "}"]
+    once = [f"static int8_t rn_once[{program.once_flags}]; /* CALL_ONCE: has run */"] \
+        if program.once_flags else []
     scratch = (f"static union {{ int8_t bytes[{program.scratch}]; int64_t align_; }} "
                "rn_scratch;\n" if program.scratch else "")
     variables = (f"static union {{ int8_t bytes[{program.variable_bytes}]; int64_t align_; }} "
@@ -243,7 +299,7 @@ def _model_c(program: Program, em: _Emitter) -> str:
         scratch, *source,
         "/* The variable tensors (recurrent state), kept across invocations. */" if variables
         else "", variables,
-        *em.decls, "",
+        *em.decls, *once, *subgraphs, "",
         "typedef struct { int8_t *data; size_t bytes; } rn_port;",
         *ports, "",
         "void *rn_model_input(int i) { return rn_inputs[i].data; }",

@@ -37,6 +37,7 @@ import numpy as np
 from rnnedge.budget import check_bytes, default_max_arena
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import operators
+from rnnedge.firmware_sim.control import Subgraphs
 from rnnedge.firmware_sim.folding import fold
 from rnnedge.firmware_sim.fused import compile_region
 from rnnedge.firmware_sim.runnable import check_runnable
@@ -48,6 +49,7 @@ from rnnedge.op_table import info, op_macs
 from rnnedge.planner import plan as make_plan
 from rnnedge.planner.fused_pad import explicit_padding
 from rnnedge.planner.lifetimes import ALIGNMENT, KERNEL_SCRATCH, ROW_SCRATCH, tensor_lifetimes
+from rnnedge.planner.subgraphs import tensor_base
 from rnnedge.tflite import Model, read_model
 
 
@@ -90,8 +92,12 @@ class _Builder:
     """Accumulates steps and constants while walking the plan."""
 
     def __init__(self, model, plan, lib):
-        """Fold the shape arithmetic; start with no steps or constants."""
-        self.sg, self.plan, self.lib = model.main, plan, lib
+        """Fold the shape arithmetic; start with no steps or constants. `sgi` is the subgraph
+        being compiled (control.py switches it), `bases` TFLM's global id of each subgraph's
+        tensor 0 (the plan's keys), `prefix` the step-name prefix of the subgraph."""
+        self.model, self.sg, self.plan, self.lib = model, model.main, plan, lib
+        self.sgi, self.prefix = 0, ""
+        self.bases = tensor_base(model)
         self.values, self.folded = fold(self.sg)
         self.constants, self.const_index = [], {}
         self.steps, self.keep = [], []
@@ -102,7 +108,8 @@ class _Builder:
 
     # -- operands -------------------------------------------------------------------------
     def flash(self, key, array, name) -> Ref:
-        """A flash Ref for `array` (deduplicated by `key`)."""
+        """A flash Ref for `array` (deduplicated by `key` within the current subgraph)."""
+        key = (self.sgi, key)
         if key not in self.const_index:
             data = np.ascontiguousarray(array)
             self.const_index[key] = len(self.constants)
@@ -110,31 +117,39 @@ class _Builder:
         data = self.constants[self.const_index[key]].data
         return Ref("flash", self.const_index[key], data.nbytes, CTYPES[data.dtype])
 
-    def ref(self, t: int, where: str) -> Ref:
-        """The Ref of tensor `t`: a flash constant or its arena placement."""
-        tensor = self.sg.tensors[t]
+    def ref(self, t: int, where: str, subgraph: int | None = None) -> Ref:
+        """The Ref of tensor `t` of the current subgraph (or of `subgraph`): a flash constant,
+        a variable, or its arena placement."""
+        index = self.sgi if subgraph is None else subgraph
+        tensor = self.model.subgraphs[index].tensors[t]
         if tensor.data is not None:
-            return self.flash(("tensor", t), np.asarray(tensor.data), tensor.name)
+            return self.flash(("tensor", index, t), np.asarray(tensor.data), tensor.name)
         if tensor.is_variable:
-            return self.variable(t)
-        if t not in self.plan.tensor_offsets:
+            return self.variable(t, index)
+        if self.bases[index] + t not in self.plan.tensor_offsets:
             raise RnnedgeError(f"{where}: the plan gives tensor {tensor.name} no arena offset")
-        return Ref("arena", int(self.plan.tensor_offsets[t]), tensor.nbytes,
+        return Ref("arena", int(self.plan.tensor_offsets[self.bases[index] + t]), tensor.nbytes,
                    CTYPES.get(tensor.dtype, "int8_t"))
 
-    def variable(self, t: int) -> Ref:
-        """The Ref of VARIABLE tensor `t` in the variable buffer (placed on first use, 16-byte
-        aligned); a reset fills it with the int8 zero point, else 0, as TFLM does."""
-        tensor = self.sg.tensors[t]
-        if t not in self.variables:
+    def variable(self, t: int, subgraph: int = 0) -> Ref:
+        """The Ref of VARIABLE tensor `t` (of `subgraph`) in the variable buffer (placed on
+        first use, 16-byte aligned); a reset fills it with the int8 zero point, else 0, as
+        TFLM does."""
+        tensor = self.model.subgraphs[subgraph].tensors[t]
+        q = tensor.quantization
+        zero = int(q.zero_points[0]) if tensor.type_name == "INT8" and q is not None \
+            and len(q.zero_points) else 0
+        v = self.allocate(("tensor", subgraph, t), t, tensor.name, tensor.nbytes, zero & 0xFF)
+        return Ref("variable", v.offset, v.nbytes, CTYPES.get(tensor.dtype, "int8_t"))
+
+    def allocate(self, key, tensor: int, name: str, nbytes: int, fill: int) -> Variable:
+        """The Variable of `key`, placed (16-byte aligned) in the variable buffer on first
+        use."""
+        if key not in self.variables:
             offset = -(-max((v.offset + v.nbytes for v in self.variables.values()),
                             default=0) // ALIGNMENT) * ALIGNMENT
-            q = tensor.quantization
-            zero = int(q.zero_points[0]) if tensor.type_name == "INT8" and q is not None \
-                and len(q.zero_points) else 0
-            self.variables[t] = Variable(t, tensor.name, offset, tensor.nbytes, zero & 0xFF)
-        v = self.variables[t]
-        return Ref("variable", v.offset, v.nbytes, CTYPES.get(tensor.dtype, "int8_t"))
+            self.variables[key] = Variable(tensor, name, offset, nbytes, fill)
+        return self.variables[key]
 
     def weights(self, op, kernel) -> tuple:
         """(filter, bias) flash Refs of a conv / fully-connected / transpose-conv kernel (the
@@ -163,7 +178,8 @@ class _Builder:
         """Schedule operator `i` (running in planner scope `scope`), with the fused PAD
         operator `pad` when given."""
         op = self.sg.operators[i]
-        where = f"op {i} {op.opcode}" if pad is None else f"ops {pad}+{i} PAD+{op.opcode}"
+        where = f"{self.prefix}op {i} {op.opcode}" if pad is None else \
+            f"ops {pad}+{i} PAD+{op.opcode}"
         fused_pad = None if pad is None else self.fused_pad(pad, i)
         prep = operators.prepare(op, self.sg, self.lib, self.values, fused_pad=fused_pad)
         kernel = prep.kernel
@@ -331,7 +347,8 @@ class _Builder:
             return Ref("arena", int(self.plan.buffer_offsets[row.id]), nbytes)
         busy = sorted((self.plan.buffer_offsets[b.id], self.plan.buffer_offsets[b.id] + b.size)
                       for b in self.plan.buffers if b.first <= scope <= b.last
-                      and not (own and b.op == conv and b.kind == KERNEL_SCRATCH))
+                      and not (own and b.op == conv and b.kind == KERNEL_SCRATCH
+                               and b.subgraph == self.sgi))
         start = 0
         for lo, hi in busy:
             if lo - start >= nbytes:
@@ -351,15 +368,19 @@ class _Builder:
                                None if None in macs else int(sum(macs)), scope))
 
 
-def _check_plan(plan, sg) -> None:
-    """The plan schedules every operator once and keeps every tensor inside the arena."""
+def _check_plan(plan, model) -> None:
+    """The plan schedules every operator once and keeps every tensor (of every subgraph, by
+    TFLM's global id) inside the arena."""
     order = sorted(i for group in plan.steps for i in group)
-    if order != list(range(len(sg.operators))):
+    if order != list(range(len(model.main.operators))):
         raise RnnedgeError("the plan does not schedule every operator exactly once")
+    tensors = [t for sg in model.subgraphs for t in sg.tensors]
     for t, offset in plan.tensor_offsets.items():
-        nbytes = sg.tensors[t].nbytes
+        if not 0 <= t < len(tensors):
+            raise RnnedgeError(f"the plan places tensor id {t}, which the model lacks")
+        nbytes = tensors[t].nbytes
         if offset < 0 or offset + nbytes > plan.arena:
-            raise RnnedgeError(f"the plan puts tensor {sg.tensors[t].name} at bytes "
+            raise RnnedgeError(f"the plan puts tensor {tensors[t].name} at bytes "
                                f"[{offset}, {offset + nbytes}) outside the {plan.arena}-byte "
                                "arena")
 
@@ -403,13 +424,17 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
         lib = load()
     if plan is None:
         plan = make_plan(model, planner, reorder=reorder, stream_input=stream_input)
-    _check_plan(plan, sg)
+    _check_plan(plan, model)
     limit = default_max_arena() if max_arena is None else max_arena
     check_bytes(f"the {plan.planner} plan's arena", int(plan.arena), limit)
     builder = _Builder(model, plan, lib)
+    flow = Subgraphs(builder)
     regions = plan.region_of
     for position, group in enumerate(plan.steps):
-        scope = position + 1
+        scope = plan.scope_of_step(position)
+        if sg.operators[group[0]].opcode in flow.HANDLED:
+            flow.operator(group[0], scope)
+            continue
         if group[0] in regions:
             compile_region(builder, regions[group[0]], scope)
             continue
@@ -426,7 +451,9 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
                 set(sg.operators[group[0]].outputs) & set(sg.outputs):
             builder.single(group[0], scope, pad)  # a folded op whose output leaves runs too
     check_bytes("the arena plus row scratch", int(plan.arena) + builder.scratch, limit)
-    life = tensor_lifetimes(sg, plan.steps)
+    life = tensor_lifetimes(sg, plan.steps) if len(model.subgraphs) == 1 else {
+        b.tensor: (b.first, b.last) for b in plan.buffers
+        if b.tensor is not None and b.subgraph == 0}
     touched = {t for s in builder.steps for t in s.reads + s.writes} | set(sg.inputs)
     placement = {t: (int(plan.tensor_offsets[t]), sg.tensors[t].nbytes) for t in touched
                  if t in plan.tensor_offsets}
@@ -436,4 +463,5 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
                    outputs=tuple(_port(sg, t, plan, "output") for t in sg.outputs),
                    placement=placement,
                    lifetimes={t: tuple(life[t]) for t in placement if t in life},
-                   keep=tuple(builder.keep), variables=tuple(builder.variables.values()))
+                   keep=tuple(builder.keep), variables=tuple(builder.variables.values()),
+                   subgraphs=flow.steps(), once_flags=flow.flags)

@@ -5,7 +5,13 @@ execution order (each a C entry point, its params struct, and pointer arguments 
 the arena, into flash constants, into a row scratch, or into the variable buffer), the
 constants apart as "flash", the arena size, the tensor placement of the plan, and the
 variable tensors (recurrent state kept across invocations outside the arena, as TFLM keeps
-them in its persistent memory).
+them in its persistent memory; resource variables too).
+
+Control flow (WHILE, IF, CALL_ONCE): every other subgraph is a list of steps of its own
+(`Program.subgraphs`) over the same arena, and the step of a control-flow operator carries
+a `Control`: which subgraphs it runs, the bool that decides, and the byte copies (rn_reshape
+calls) TFLM's kernels make between the operator's tensors and the subgraphs' inputs and
+outputs, by phase; control.py says what each phase copies.
 
 Imports numpy, ctypes and rnnedge.tflite (the Model type) only.
 """
@@ -49,6 +55,25 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Control:
+    """The run of a control-flow operator (see the module docstring and control.py):
+    `opcode` WHILE (subgraphs (cond, body)), IF ((then, else)) or CALL_ONCE ((init,));
+    `condition` the bool byte (WHILE: the cond subgraph's output, IF: input 0);
+    `phases` ((name, calls), ...) the byte copies of each phase; `flag` the CALL_ONCE's index
+    among the program's run-once flags."""
+
+    opcode: str
+    subgraphs: tuple
+    condition: Ref | None = None
+    phases: tuple = ()
+    flag: int = -1
+
+    def calls(self, phase: str) -> tuple:
+        """The copy calls of `phase` (empty when it has none)."""
+        return dict(self.phases).get(phase, ())
+
+
+@dataclass(frozen=True)
 class Step:
     """One scheduled step: the TFLite operators it runs (several for a fused PAD + conv and/or
     conv + ADD), its calls, the arena tensors it reads and writes, its MACs and its planner
@@ -61,6 +86,7 @@ class Step:
     writes: tuple
     macs: int | None
     scope: int
+    control: Control | None = None
 
 
 @dataclass(frozen=True)
@@ -91,9 +117,11 @@ class Port:
 
 @dataclass(frozen=True)
 class Variable:
-    """A VARIABLE tensor (an LSTM's or SVDF's state): `nbytes` at byte `offset` of the
+    """A VARIABLE tensor (an LSTM's or SVDF's state; `tensor` -1 for a resource variable of
+    VAR_HANDLE / ASSIGN_VARIABLE / READ_VARIABLE): `nbytes` at byte `offset` of the
     variable buffer, which persists across invocations; a reset sets every byte to `fill`
-    (TFLM's ResetVariableTensors: an int8 tensor's zero point, else 0)."""
+    (TFLM's ResetVariableTensors: an int8 tensor's zero point, else 0; a resource variable:
+    MicroResourceVariables::ResetAll, the int8 zero point of the first assigned value)."""
 
     tensor: int
     name: str
@@ -119,6 +147,8 @@ class Program:
     lifetimes: dict
     keep: tuple = field(repr=False, default=())
     variables: tuple = ()
+    subgraphs: dict = field(default_factory=dict)  # {subgraph index >= 1: its steps}
+    once_flags: int = 0  # CALL_ONCE operators (each runs its subgraph on the first invoke)
 
     @property
     def variable_bytes(self) -> int:

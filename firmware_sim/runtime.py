@@ -6,13 +6,17 @@ scratch and a streamed input (the input source of a fused plan) are separate buf
 a device. All kernel pointers are bound once in
 `Runtime.__init__`, so an inference allocates nothing: it copies the input bytes in, calls
 the C kernels in order, and copies the output bytes out. The variable tensors (LSTM / SVDF
-state) live in their own buffer, kept across invocations until `reset()`, as TFLM keeps them.
+state, resource variables) live in their own buffer, kept across invocations until
+`reset()`, as TFLM keeps them. A control-flow step runs its subgraphs' steps as TFLM's
+WHILE / IF / CALL_ONCE kernels do (control.py), its copies bound once like every call.
 
 Debug mode (`debug=True`) proves a plan safe while it runs: before the first step the arena
 is poisoned; after every step it checks the guard bytes, verifies that every tensor still to
 be read holds the bytes it was written with (CRC32), and poisons the bytes of each tensor
 that dies there (except bytes another live tensor shares). A violation raises RnnedgeError
-naming the step. Per-step counters: MACs (rnnedge.op_table's convention) and wall time.
+naming the step (inside a subgraph, the guard bytes are checked after every step). Per-step
+counters (subgraph 0's steps; a control-flow step includes its subgraphs): MACs
+(rnnedge.op_table's convention) and wall time.
 
 Imports numpy, ctypes, zlib, time, rnnedge.errors, rnnedge.kernels and this package's program
 module.
@@ -28,6 +32,9 @@ from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim.program import Program, Ref
 
 GUARD = 64  # bytes on each side of the arena
+#: a WHILE whose condition has not turned false after this many iterations is refused (the
+#: host tool must not hang on a hostile model; TFLM and the generated firmware loop on)
+MAX_WHILE_ITERATIONS = 1 << 20
 GUARD_BYTE = 0xC5
 POISON_BYTE = 0xA5
 _PTR = {"int8_t": ctypes.POINTER(ctypes.c_int8), "float": ctypes.POINTER(ctypes.c_float),
@@ -51,11 +58,11 @@ class Runtime:
         self.reset()
         streamed = [p for p in program.inputs if p.streamed]  # pulled row by row (fused.py)
         self._stream = np.zeros(max([p.nbytes for p in streamed] + [1]), dtype=np.uint8)
-        self._calls = []
-        for step in program.steps:
-            bound = [(getattr(lib, c.entry), ctypes.byref(c.params),
-                      [self._bind(a) for a in c.args]) for c in step.calls]
-            self._calls.append(bound)
+        self._lib = lib
+        self._once = [False] * program.once_flags  # CALL_ONCE: set on its first run only
+        self._calls = [self._bind_step(step) for step in program.steps]
+        self._subgraphs = {index: [self._bind_step(step) for step in steps]
+                           for index, steps in program.subgraphs.items()}
         self.inputs = [self._stream[:p.nbytes].view(p.dtype).reshape(p.shape) if p.streamed
                        else self._view(p.offset, p.shape, p.dtype) for p in program.inputs]
         self.outputs = [self._view(p.offset, p.shape, p.dtype) for p in program.outputs]
@@ -86,6 +93,21 @@ class Runtime:
                 raise RnnedgeError("a streamed input row lies outside the input")
             return self._stream.ctypes.data + ref.offset
         return self.program.constants[ref.offset].data.ctypes.data
+
+    def _bind_calls(self, calls) -> list:
+        """[(function, params, args)] of `calls`, bound once."""
+        return [(getattr(self._lib, c.entry), ctypes.byref(c.params),
+                 [self._bind(a) for a in c.args]) for c in calls]
+
+    def _bind_step(self, step):
+        """(bound calls, bound control or None) of one step."""
+        control = step.control
+        if control is None:
+            return self._bind_calls(step.calls), None
+        phases = {name: self._bind_calls(calls) for name, calls in control.phases}
+        condition = None if control.condition is None else \
+            ctypes.c_int8.from_address(self._address(control.condition))
+        return self._bind_calls(step.calls), (control, phases, condition)
 
     def _bind(self, arg):
         """The ctypes argument for a Ref (or a pointer array for a tuple of Refs)."""
@@ -120,18 +142,62 @@ class Runtime:
         if self.debug:
             self._crc = {p.tensor: self._crc_of(p.tensor) for p in self.program.inputs
                          if not p.streamed}
-        for index, calls in enumerate(self._calls):
+        for index, bound in enumerate(self._calls):
             start = time.perf_counter_ns()
-            for fn, params, args in calls:
-                rc = fn(params, *args)
-                if rc != 0:
-                    raise RnnedgeError(f"{self.program.steps[index].name}: the C kernel "
-                                       f"rejected its parameters (code {rc})")
+            self._run_step(self.program.steps[index], bound)
             self.step_ns[index] += time.perf_counter_ns() - start
             if self.debug:
                 self._check(index)
         self.invocations += 1
         return [view.copy() for view in self.outputs]
+
+    def _run_calls(self, name: str, calls) -> None:
+        for fn, params, args in calls:
+            rc = fn(params, *args)
+            if rc != 0:
+                raise RnnedgeError(f"{name}: the C kernel rejected its parameters (code {rc})")
+
+    def _run_step(self, step, bound) -> None:
+        calls, control = bound
+        self._run_calls(step.name, calls)
+        if control is not None:
+            self._control(step.name, *control)
+
+    def _run_subgraph(self, index: int) -> None:
+        for step, bound in zip(self.program.subgraphs[index], self._subgraphs[index]):
+            self._run_step(step, bound)
+            if self.debug:
+                self._check_guards(step.name)
+
+    def _control(self, name, control, phases, condition) -> None:
+        """Run a WHILE / IF / CALL_ONCE as TFLM's kernel does (control.py)."""
+        def copy(phase):
+            self._run_calls(name, phases.get(phase, ()))
+        if control.opcode == "CALL_ONCE":
+            if not self._once[control.flag]:
+                self._run_subgraph(control.subgraphs[0])
+                self._once[control.flag] = True
+        elif control.opcode == "IF":
+            branch = "then" if condition.value else "else"
+            copy(f"{branch}_in")
+            self._run_subgraph(control.subgraphs[0 if branch == "then" else 1])
+            copy(f"{branch}_out")
+        else:
+            cond, body = control.subgraphs
+            copy("enter_cond")
+            copy("keep")
+            self._run_subgraph(cond)
+            iterations = 0
+            while condition.value:
+                iterations += 1
+                if iterations > MAX_WHILE_ITERATIONS:
+                    raise RnnedgeError(f"{name}: the loop ran {MAX_WHILE_ITERATIONS:,} "
+                                       "iterations without its condition turning false")
+                copy("to_body")
+                self._run_subgraph(body)
+                copy("from_body")
+                copy("to_cond")
+                self._run_subgraph(cond)
 
     # -- counters -------------------------------------------------------------------------
     def counters(self) -> list:
@@ -159,6 +225,12 @@ class Runtime:
             alive = [prog.placement[t] for t, (f, l) in life.items() if f <= c < l]
             self._poison_after.append(_subtract([prog.placement[t] for t in dying], alive))
 
+    def _check_guards(self, name: str) -> None:
+        """The guard bytes on both sides of the arena are intact."""
+        if np.any(self._memory[:GUARD] != GUARD_BYTE) or \
+                np.any(self._memory[GUARD + self.program.arena:] != GUARD_BYTE):
+            raise RnnedgeError(f"{name}: wrote past the arena (guard bytes changed)")
+
     def _crc_of(self, t: int) -> int:
         """CRC32 of tensor `t`'s bytes in the arena."""
         offset, nbytes = self.program.placement[t]
@@ -167,9 +239,7 @@ class Runtime:
     def _check(self, index: int) -> None:
         """Debug checks after step `index`: guards, live tensors intact, then poison."""
         step = self.program.steps[index]
-        if np.any(self._memory[:GUARD] != GUARD_BYTE) or \
-                np.any(self._memory[GUARD + self.program.arena:] != GUARD_BYTE):
-            raise RnnedgeError(f"{step.name}: wrote past the arena (guard bytes changed)")
+        self._check_guards(step.name)
         tensors = self.program.model.main.tensors
         for t in self._keep_after[index]:
             if t in self._crc and self._crc_of(t) != self._crc[t]:

@@ -324,6 +324,8 @@ SIGNATURES = {
     "rn_resize_nearest_neighbor": (ResizeNearestNeighborParams, [P_I8, P_I8]),
     "rn_unidirectional_sequence_lstm": (UnidirectionalSequenceLstmParams,
                                         [P_I8, P_I8, P_I32, P_I8, P_I16, P_I16, P_I8]),
+    "rn_unidirectional_sequence_lstm_int16": (UnidirectionalSequenceLstmParams,
+                                              [P_I16, P_I8, P_I64, P_I16, P_I16, P_I16, P_I16]),
     "rn_svdf": (SvdfParams, [P_I8, P_I8, P_VOID, P_I32, P_VOID, P_I32, P_I8]),
     # 17shape
     "rn_sum": (SumParams, [P_I8, P_I8]),
@@ -468,6 +470,21 @@ SIGNATURES.update({
     "rn_elu": (EluParams, [P_I8, P_I8]),
     "rn_gelu": (GeluParams, [P_I8, P_I8]),
     "rn_cast": (CastParams, [ctypes.c_void_p, ctypes.c_void_p]),
+})
+
+
+# 17 control flow: int32 ADD and comparisons of WHILE loop counters
+class Int32BinaryParams(ctypes.Structure):
+    _fields_ = [("shape", Broadcast)]
+
+
+class Int32CompareParams(ctypes.Structure):
+    _fields_ = [("shape", Broadcast)] + _ints("which")
+
+
+SIGNATURES.update({
+    "rn_add_int32": (Int32BinaryParams, [P_I32, P_I32, P_I32]),
+    "rn_compare_int32": (Int32CompareParams, [P_I32, P_I32, P_I8]),
 })
 
 

@@ -1,12 +1,16 @@
-/* UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations x int8 weights -> int16 cell:
+/* UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations x int8 weights -> int16 cell
+ * (rn_unidirectional_sequence_lstm), and the 16x8 variant with int16
+ * activations and int64 biases (rn_unidirectional_sequence_lstm_int16):
  * TFLM's integer LstmStep (lstm_eval.h / lstm_eval.cc), the standard LSTM its
  * kernel accepts (no peephole, projection or layer norm).  Per time step:
  *   each gate = act(FC(x_t) + FC(h)) (sigmoid; tanh for the cell gate, the
- *     only cell activation a TFLite flatbuffer can name), the FCs int32-accumulated and rescaled
- *     to int16 Q3.12 (the input FC adds the gate bias), added with int16
- *     saturation; sigmoid / tanh are TFLM's int16 LUT activations (Q0.15 out);
+ *     only cell activation a TFLite flatbuffer can name), the FCs accumulated
+ *     in int32 (int8 data) or int64 (int16 data) and rescaled to int16 Q3.12
+ *     (the input FC adds the gate bias), added with int16 saturation; sigmoid
+ *     and tanh are TFLM's int16 LUT activations (Q0.15 out);
  *   cell = sat(forget * cell) + sat(input * cell_gate), then clipped;
- *   hidden = tanh(cell) * output gate, requantised to int8 (the output state);
+ *   hidden = tanh(cell) * output gate, requantised to the activation type (the
+ *     output state);
  *   the hidden state is copied to the output at the step's offset.
  * Time-major inputs ([time, batch, input]) run the batch together; batch-major
  * ones run batch by batch, each over its own slice of the states, as TFLM does.
@@ -91,45 +95,78 @@ static void rn_lstm_tanh(int32_t multiplier, int32_t shift, int32_t n,
 
 static int16_t rn_sat16(int32_t x) { return (int16_t)rn_clamp(x, -32768, 32767); }
 
-/* reference_integer_ops::FullyConnected, int8 in, int16 out, no output offset. */
-static void rn_lstm_fc(const int8_t *x, int32_t x_offset, const int8_t *w,
-                       int32_t w_offset, const int32_t *bias, int32_t rows,
-                       int32_t depth, int32_t units, int32_t multiplier,
-                       int32_t shift, int16_t *out) {
+/* TFLM MultiplyByQuantizedMultiplier(int64 x, ...): the multiplier rounded to
+ * 16 bits, one rounding shift (the int64 product wraps instead of overflowing). */
+static int32_t rn_lstm_multiply64(int64_t x, int32_t multiplier, int32_t shift) {
+  const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+  const int32_t total_shift = 15 - shift;
+  const int64_t product = (int64_t)((uint64_t)x * (uint64_t)reduced);
+  const int64_t rounded = (int64_t)((uint64_t)product + ((uint64_t)1 << (total_shift - 1)));
+  return (int32_t)(rounded >> total_shift);
+}
+
+/* The activations of one LSTM step: exactly one of each *8 / *16 pair is set
+ * (int8 activations with int32 biases, or int16 ones with int64 biases). */
+typedef struct {
+  const rn_unidirectional_sequence_lstm_params *p;
+  const int8_t *x8;
+  const int16_t *x16;
+  const int8_t *h8;
+  const int16_t *h16;
+  const int32_t *b32;
+  const int64_t *b64;
+  int32_t rows;
+} rn_lstm_step;
+
+/* reference_integer_ops::FullyConnected into int16 (no output offset): of the
+ * step's input (`depth` wide, with bias `gate`) or, when `recurrent`, of its
+ * hidden state (no bias); int32 accumulators for int8 data, int64 for int16. */
+static void rn_lstm_fc(const rn_lstm_step *s, int recurrent, const int8_t *w, int32_t gate,
+                       int32_t w_offset, int32_t multiplier, int32_t shift, int16_t *out) {
+  const rn_unidirectional_sequence_lstm_params *p = s->p;
+  const int32_t depth = recurrent ? p->state_depth : p->input_depth;
+  const int32_t x_offset = recurrent ? p->hidden_offset : p->input_offset;
+  const int8_t *x8 = recurrent ? s->h8 : s->x8;
+  const int16_t *x16 = recurrent ? s->h16 : s->x16;
+  const int32_t units = p->state_depth;
   int32_t r, u, d;
-  for (r = 0; r < rows; ++r) {
+  for (r = 0; r < s->rows; ++r) {
     for (u = 0; u < units; ++u) {
       const int8_t *wr = w + u * depth;
-      const int8_t *xr = x + r * depth;
-      int32_t acc = 0;
-      for (d = 0; d < depth; ++d) {
-        acc = rn_add_wrap(acc, ((int32_t)wr[d] + w_offset) * ((int32_t)xr[d] + x_offset));
+      int32_t y;
+      if (x8) {
+        int32_t acc = 0;
+        for (d = 0; d < depth; ++d) {
+          acc = rn_add_wrap(acc, ((int32_t)wr[d] + w_offset) *
+                                     ((int32_t)x8[r * depth + d] + x_offset));
+        }
+        if (!recurrent) acc = rn_add_wrap(acc, s->b32[gate * units + u]);
+        y = rn_MultiplyByQuantizedMultiplier(acc, multiplier, shift);
+      } else {
+        int64_t acc = 0;
+        for (d = 0; d < depth; ++d) {
+          acc += (int64_t)(((int32_t)wr[d] + w_offset) * ((int32_t)x16[r * depth + d] + x_offset));
+        }
+        if (!recurrent) acc = (int64_t)((uint64_t)acc + (uint64_t)s->b64[gate * units + u]);
+        y = rn_lstm_multiply64(acc, multiplier, shift);
       }
-      if (bias) acc = rn_add_wrap(acc, bias[u]);
-      out[r * units + u] = rn_sat16(rn_MultiplyByQuantizedMultiplier(acc, multiplier, shift));
+      out[r * units + u] = rn_sat16(y);
     }
   }
 }
 
-typedef struct {
-  const rn_unidirectional_sequence_lstm_params *p;
-  const int8_t *x;       /* this step's input rows */
-  const int8_t *hidden;  /* this step's hidden-state rows */
-  int32_t rows;
-} rn_lstm_step;
-
-/* One gate: act(FC(x) + FC(hidden)) into `out`, `tmp` holding the recurrent FC. */
-static void rn_lstm_gate(const rn_lstm_step *s, const rn_lstm_gate_params *g,
-                         const int8_t *in_w, const int8_t *rec_w, const int32_t *bias,
-                         int sigmoid, int16_t *out, int16_t *tmp) {
+/* Gate `gate` (0 input, 1 forget, 2 cell, 3 output): act(FC(x) + FC(h)) into
+ * `out`, `tmp` holding the recurrent FC. */
+static void rn_lstm_gate(const rn_lstm_step *s, const rn_lstm_gate_params *g, int32_t gate,
+                         const int8_t *weights, int sigmoid, int16_t *out, int16_t *tmp) {
   const rn_unidirectional_sequence_lstm_params *p = s->p;
-  const int32_t n = s->rows * p->state_depth;
+  const int32_t S = p->state_depth, I = p->input_depth;
+  const int32_t n = s->rows * S;
   int32_t i;
-  rn_lstm_fc(s->x, p->input_offset, in_w, g->input_weights_offset, bias, s->rows,
-             p->input_depth, p->state_depth, g->input_multiplier, g->input_shift, out);
-  rn_lstm_fc(s->hidden, p->hidden_offset, rec_w, g->recurrent_weights_offset, NULL,
-             s->rows, p->state_depth, p->state_depth, g->recurrent_multiplier,
-             g->recurrent_shift, tmp);
+  rn_lstm_fc(s, 0, weights + gate * S * I, gate, g->input_weights_offset, g->input_multiplier,
+             g->input_shift, out);
+  rn_lstm_fc(s, 1, weights + 4 * S * I + gate * S * S, gate, g->recurrent_weights_offset,
+             g->recurrent_multiplier, g->recurrent_shift, tmp);
   for (i = 0; i < n; ++i) out[i] = rn_sat16((int32_t)out[i] + tmp[i]);
   if (sigmoid) {
     rn_lstm_sigmoid(n, out);
@@ -146,39 +183,37 @@ static void rn_lstm_mul16(int32_t n, const int16_t *a, const int16_t *b,
   }
 }
 
-int rn_unidirectional_sequence_lstm(const rn_unidirectional_sequence_lstm_params *p,
-                                    const int8_t *input, const int8_t *weights,
-                                    const int32_t *biases, int8_t *output_state,
-                                    int16_t *cell_state, int16_t *scratch,
-                                    int8_t *output) {
+/* TFLM's EvalLstm over both activation types (see the file comment). */
+static int rn_lstm_eval(const rn_unidirectional_sequence_lstm_params *p, rn_lstm_step s,
+                        const int8_t *weights, int8_t *h8, int16_t *h16, int16_t *cell_state,
+                        int16_t *scratch, int8_t *out8, int16_t *out16) {
   const int32_t S = p->state_depth, I = p->input_depth;
   const int32_t rows = p->time_major ? p->batches : 1;
   const int32_t groups = p->time_major ? 1 : p->batches;
   const int32_t buffer = p->batches * S;
+  const int32_t lo = h8 ? -128 : -32768, hi = h8 ? 127 : 32767;
   int16_t *forget = scratch, *in_gate = scratch + buffer, *cell_gate = scratch + 2 * buffer;
   int16_t *tmp = scratch + 3 * buffer;
-  const int8_t *in_w = weights, *rec_w = weights + 4 * S * I;
+  const int8_t *x8 = s.x8;
+  const int16_t *x16 = s.x16;
   int32_t b, t, i;
   if (p->batches < 0 || p->time_steps < 0 || I < 0 || S < 0 || p->cell_tanh_shift < 0 ||
       p->cell_tanh_shift > 30 || p->cell_clip < 0 || p->cell_clip > 32767) {
     return RN_BAD_PARAMS;
   }
+  s.rows = rows;
   for (b = 0; b < groups; ++b) {
-    int8_t *hidden = output_state + b * S;
     int16_t *cell = cell_state + b * S;
+    s.h8 = h8 ? h8 + b * S : NULL;
+    s.h16 = h16 ? h16 + b * S : NULL;
     for (t = 0; t < p->time_steps; ++t) {
       const int32_t step = p->time_major ? t : b * p->time_steps + t;
       const int32_t n = rows * S;
-      rn_lstm_step s;
-      s.p = p;
-      s.x = input + step * rows * I;
-      s.hidden = hidden;
-      s.rows = rows;
-      rn_lstm_gate(&s, &p->forget_gate, in_w + S * I, rec_w + S * S, biases + S, 1,
-                   forget, tmp);
-      rn_lstm_gate(&s, &p->input_gate, in_w, rec_w, biases, 1, in_gate, tmp);
-      rn_lstm_gate(&s, &p->cell_gate, in_w + 2 * S * I, rec_w + 2 * S * S, biases + 2 * S, 0,
-                   cell_gate, tmp);
+      s.x8 = x8 ? x8 + step * rows * I : NULL;
+      s.x16 = x16 ? x16 + step * rows * I : NULL;
+      rn_lstm_gate(&s, &p->forget_gate, 1, weights, 1, forget, tmp);
+      rn_lstm_gate(&s, &p->input_gate, 0, weights, 1, in_gate, tmp);
+      rn_lstm_gate(&s, &p->cell_gate, 2, weights, 0, cell_gate, tmp);
       /* cell = forget * cell + input * cell_gate (each product saturated), clipped */
       rn_lstm_mul16(n, forget, cell, p->forget_cell_multiplier, p->forget_cell_shift, cell);
       rn_lstm_mul16(n, in_gate, cell_gate, p->input_cell_multiplier, p->input_cell_shift,
@@ -189,18 +224,59 @@ int rn_unidirectional_sequence_lstm(const rn_unidirectional_sequence_lstm_params
         if (p->use_cell_clip) c = rn_clamp(c, -p->cell_clip, p->cell_clip);
         cell[i] = (int16_t)c;
       }
-      /* hidden = tanh(cell) * output gate, requantised to int8 */
-      rn_lstm_gate(&s, &p->output_gate, in_w + 3 * S * I, rec_w + 3 * S * S,
-                   biases + 3 * S, 1, in_gate, tmp);
+      /* hidden = tanh(cell) * output gate, requantised to the activation type */
+      rn_lstm_gate(&s, &p->output_gate, 3, weights, 1, in_gate, tmp);
       rn_lstm_tanh(p->cell_tanh_multiplier, p->cell_tanh_shift, n, cell, forget);
       for (i = 0; i < n; ++i) {
-        const int32_t h = rn_MultiplyByQuantizedMultiplier((int32_t)forget[i] * in_gate[i],
-                                                           p->hidden_multiplier,
-                                                           p->hidden_shift);
-        hidden[i] = (int8_t)rn_clamp(rn_add_wrap(h, p->hidden_zero_point), -128, 127);
+        const int32_t h = rn_clamp(
+            rn_add_wrap(rn_MultiplyByQuantizedMultiplier((int32_t)forget[i] * in_gate[i],
+                                                         p->hidden_multiplier, p->hidden_shift),
+                        p->hidden_zero_point), lo, hi);
+        if (h8) {
+          h8[b * S + i] = (int8_t)h;
+        } else {
+          h16[b * S + i] = (int16_t)h;
+        }
       }
-      memcpy(output + step * rows * S, hidden, (size_t)n);
+      if (out8) {
+        memcpy(out8 + step * n, h8 + b * S, (size_t)n);
+      } else {
+        memcpy(out16 + step * n, h16 + b * S, (size_t)n * sizeof(int16_t));
+      }
     }
   }
   return RN_OK;
+}
+
+int rn_unidirectional_sequence_lstm(const rn_unidirectional_sequence_lstm_params *p,
+                                    const int8_t *input, const int8_t *weights,
+                                    const int32_t *biases, int8_t *output_state,
+                                    int16_t *cell_state, int16_t *scratch,
+                                    int8_t *output) {
+  rn_lstm_step s = {0};
+  s.p = p;
+  s.x8 = input;
+  s.b32 = biases;
+  return rn_lstm_eval(p, s, weights, output_state, NULL, cell_state, scratch, output, NULL);
+}
+
+int rn_unidirectional_sequence_lstm_int16(const rn_unidirectional_sequence_lstm_params *p,
+                                          const int16_t *input, const int8_t *weights,
+                                          const int64_t *biases, int16_t *output_state,
+                                          int16_t *cell_state, int16_t *scratch,
+                                          int16_t *output) {
+  const rn_lstm_gate_params *g[4];
+  rn_lstm_step s = {0};
+  int k;
+  g[0] = &p->input_gate;
+  g[1] = &p->forget_gate;
+  g[2] = &p->cell_gate;
+  g[3] = &p->output_gate;
+  for (k = 0; k < 4; ++k) { /* the int64 rescale takes shifts up to 7 (TFLM asserts) */
+    if (g[k]->input_shift > 7 || g[k]->recurrent_shift > 7) return RN_BAD_PARAMS;
+  }
+  s.p = p;
+  s.x16 = input;
+  s.b64 = biases;
+  return rn_lstm_eval(p, s, weights, NULL, output_state, cell_state, scratch, NULL, output);
 }

@@ -15,6 +15,8 @@ from a fixed seed, so the bytes are deterministic.
   svdf_int8_state8    the same SVDF with int8 time weights and int8 state
   lstm_int8           input int8 [1, 6, 5] -> UNIDIRECTIONAL_SEQUENCE_LSTM (10 units, batch
                       major, int16 cell state) -> int8 [1, 6, 10]
+  lstm_int16x8        input int16 [2, 4, 5] -> the 16x8 LSTM (6 units, batch major, int64
+                      biases, zero points 0) -> int16 [2, 4, 6]
 
 Imports numpy, flatbuffers and ai_edge_litert's schema only.
 """
@@ -25,7 +27,8 @@ from ai_edge_litert import schema_py_generated as fb
 
 SEED = 0
 _TYPES = {np.int8: fb.TensorType.INT8, np.int16: fb.TensorType.INT16,
-          np.int32: fb.TensorType.INT32, np.float32: fb.TensorType.FLOAT32}
+          np.int32: fb.TensorType.INT32, np.float32: fb.TensorType.FLOAT32,
+          np.int64: fb.TensorType.INT64}
 
 
 class Graph:
@@ -134,13 +137,17 @@ def svdf_int8_state8() -> bytes:
     return _svdf(np.int8)
 
 
-def lstm_int8() -> bytes:
-    """UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int8 -> int16 cell (see the module docstring)."""
+def _lstm(dtype) -> bytes:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM with int8 activations (int32 biases) or int16 ones (16x8:
+    zero points 0, int64 biases)."""
     rng = np.random.default_rng(SEED)
     g = Graph()
-    batch, steps, features, units = 1, 6, 5, 10
-    in_scale, out_scale, w_scale = 1 / 64, 1 / 128, 1 / 256
-    x = g.tensor("input", (batch, steps, features), np.int8, in_scale, 4)
+    wide = dtype == np.int16
+    batch, steps, features, units = (2, 4, 5, 6) if wide else (1, 6, 5, 10)
+    in_scale, out_scale, w_scale = (1 / 64, 1 / 128, 1 / 256) if not wide else \
+        (1 / 16384, 1 / 32768, 1 / 256)
+    bias_dtype = np.int64 if wide else np.int32
+    x = g.tensor("input", (batch, steps, features), dtype, in_scale, 0 if wide else 4)
     inputs = [x]
     for gate in ("input", "forget", "cell", "output"):
         inputs.append(g.tensor(f"input_to_{gate}_weights", (units, features), np.int8, w_scale,
@@ -150,18 +157,19 @@ def lstm_int8() -> bytes:
                                w_scale, data=_weights(rng, (units, units))))
     inputs += [-1, -1, -1]  # no peepholes
     for gate in ("input", "forget", "cell", "output"):
-        inputs.append(g.tensor(f"{gate}_gate_bias", (units,), np.int32, in_scale * w_scale,
-                               data=rng.integers(-3000, 3000, units).astype(np.int32)))
+        bias = rng.integers(-3000, 3000, units) * (256 if wide else 1)
+        inputs.append(g.tensor(f"{gate}_gate_bias", (units,), bias_dtype, in_scale * w_scale,
+                               data=bias.astype(bias_dtype)))
     inputs += [-1, -1]  # no projection
-    inputs.append(g.tensor("output_state", (batch, units), np.int8, out_scale, 0,
+    inputs.append(g.tensor("output_state", (batch, units), dtype, out_scale, 0,
                            variable=True))
     inputs.append(g.tensor("cell_state", (batch, units), np.int16, 2.0 ** -11, 0,
                            variable=True))
     inputs += [-1, -1, -1, -1]  # no layer norm
     intermediates = [g.tensor(f"intermediate_{i}", (0,), np.int16, 2.0 ** -12, 0)
                      for i in range(4)]
-    intermediates.append(g.tensor("hidden", (0,), np.int8, out_scale, 0))
-    y = g.tensor("output", (batch, steps, units), np.int8, out_scale, 0)
+    intermediates.append(g.tensor("hidden", (0,), dtype, out_scale, 0))
+    y = g.tensor("output", (batch, steps, units), dtype, out_scale, 0)
     opt = fb.UnidirectionalSequenceLSTMOptionsT()
     opt.fusedActivationFunction, opt.timeMajor = fb.ActivationFunctionType.TANH, False
     opt.cellClip = 10.0
@@ -170,5 +178,15 @@ def lstm_int8() -> bytes:
     return g.pack([x], [y], "rnnedge LSTM test model")
 
 
+def lstm_int8() -> bytes:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int8 -> int16 cell (see the module docstring)."""
+    return _lstm(np.int8)
+
+
+def lstm_int16x8() -> bytes:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM 16x8 (see the module docstring)."""
+    return _lstm(np.int16)
+
+
 BUILDERS = {"svdf_int8": svdf_int8, "svdf_int8_state8": svdf_int8_state8,
-            "lstm_int8": lstm_int8}
+            "lstm_int8": lstm_int8, "lstm_int16x8": lstm_int16x8}

@@ -22,7 +22,13 @@ gate parameters) and by the variable tensors (SVDF/LSTM state), which live in th
                           output channel (multiplier, shift); FULLY_CONNECTED: the same only
                           with a per-channel filter; SOFTMAX with int16 input: two 513-entry
                           int16 look-up tables; UNIDIRECTIONAL_SEQUENCE_LSTM: LSTM_DATA bytes
-                          (gate parameters)
+                          (gate parameters); BATCH_MATMUL: its OpData, the quantisation
+                          struct (int8/int16) and a persistent transposed copy (eval tensor,
+                          dims, data) of the lhs with adj_x and of the rhs without adj_y
+                          (batch_matmul.cc); VAR_HANDLE its resource id, ASSIGN_VARIABLE and
+                          READ_VARIABLE none
+  resource variables      each variable's buffer (MicroResourceVariables::Allocate: the bytes
+                          of the first value assigned), rounded up to 16
 
 The constants come from measured tails (tests/test_tflm_memory.py checks the estimate against
 TFLM on every test model, within TAIL_TOLERANCE). Works on rnnedge.tflite models; imports
@@ -39,12 +45,15 @@ NO_OP_DATA = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SHAPE", "WHILE", "IF", "CALL
 SMALL = ("QUANTIZE", "DEQUANTIZE", "TANH", "LOGISTIC", "MAX_POOL_2D", "AVERAGE_POOL_2D",
          "RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "RESIZE_NEAREST_NEIGHBOR")
 PER_CHANNEL = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV")
+RESOURCE_OP_DATA = {"VAR_HANDLE": 16, "ASSIGN_VARIABLE": 0, "READ_VARIABLE": 0}
+EVAL_TENSOR = 24  # sizeof(TfLiteEvalTensor), 64-bit
 TAIL_CONVENTION = (
     "estimate of TFLM's persistent tail (rnnedge.tflm_tail): allocator state + 16 B per "
     "subgraph + 24 B per tensor + 64 B per op + builtin params + 8 B per scratch request + "
     "64-96 B per graph input/output + variable tensors (SVDF/LSTM state) + per-op kernel "
     "data (80 B, 32 B for quantize/activation/pool ops; + 8 B per output channel of CONV_2D/DEPTHWISE_CONV_2D/TRANSPOSE_CONV and of "
-    "per-channel FULLY_CONNECTED; int16 SOFTMAX tables; LSTM gate parameters); "
+    "per-channel FULLY_CONNECTED; int16 SOFTMAX tables; LSTM gate parameters; BATCH_MATMUL's "
+    "transposed operand copies) + resource variables' buffers; "
     "within 5% of the measured tail on the test models; --verify-tflm measures it")
 
 
@@ -52,9 +61,40 @@ def _align(n: int) -> int:
     return (n + 15) // 16 * 16
 
 
+def _batch_matmul_data(sg, op) -> int:
+    """OpDataBatchMatmul, its quantisation struct and the transposed operand copies."""
+    size = 32 + (32 if sg.tensors[op.inputs[0]].type_name in ("INT8", "INT16") else 0)
+    for position, transposed in ((0, op.options.get("adj_x")), (1, not op.options.get("adj_y"))):
+        if transposed:
+            t = sg.tensors[op.inputs[position]]
+            size += _align(EVAL_TENSOR) + _align(4 + 4 * len(t.shape)) + _align(t.nbytes)
+    return size
+
+
+def _resource_bytes(subgraphs) -> int:
+    """Bytes of the resource variables' buffers: one per shared name, sized by the first
+    ASSIGN_VARIABLE of it (its value tensor)."""
+    names, sizes = {}, {}
+    for index, sg in enumerate(subgraphs):
+        for op in sg.operators:
+            if op.opcode == "VAR_HANDLE" and op.outputs:
+                names[(index, op.outputs[0])] = op.options.get("shared_name") or ""
+    for index, sg in enumerate(subgraphs):
+        for op in sg.operators:
+            if op.opcode == "ASSIGN_VARIABLE" and len(op.inputs) == 2:
+                name = names.get((index, op.inputs[0]))
+                if name is not None and name not in sizes:
+                    sizes[name] = _align(sg.tensors[op.inputs[1]].nbytes)
+    return sum(sizes.values())
+
+
 def _kernel_data(sg, op) -> int:
     if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM":
         return LSTM_DATA
+    if op.opcode in RESOURCE_OP_DATA:
+        return RESOURCE_OP_DATA[op.opcode]
+    if op.opcode == "BATCH_MATMUL" and len(op.inputs) >= 2:
+        return _batch_matmul_data(sg, op)
     if op.opcode in NO_OP_DATA:
         return 0
     if op.opcode in SMALL:
@@ -86,6 +126,7 @@ def tail_estimate(model) -> int:
         for op in sg.operators:
             total += (BUILTIN if op.options_type else 0) + _kernel_data(sg, op)
         total += sum(_align(t.nbytes) for t in sg.tensors if t.is_variable)
+    total += _resource_bytes(subgraphs)
     for t in (*main.inputs, *main.outputs):
         tensor = main.tensors[t]
         total += 64 + (32 if tensor.quantization is not None else 0)

@@ -20,11 +20,20 @@ file per TensorFlow version, builder version and seed under rnnedge.files.cache_
                           every WHILE)
   lstm_while_int8         a Keras 3 LSTM (unroll=False): Keras 3 converts to a WHILE loop
                           (not the fused op); int8 as while_int8
+  gru_while_int8          a Keras 3 GRU (unroll=False): a WHILE loop, int8 as while_int8
+  if_int8                 tf.cond on the sign of the input's sum: an IF with a tanh branch and
+                          a relu branch (BATCH_MATMUL inside each), int8 input/output
+  variable_int8           a tf.Variable state h = tanh(W x + h) (initial value 0.25):
+                          CALL_ONCE (whose subgraph assigns the initial value), VAR_HANDLE,
+                          READ_VARIABLE, ASSIGN_VARIABLE (converted with resource variables);
+                          the variable stays float between DEQUANTIZE and QUANTIZE
   svdf_int8, svdf_int8_state8
                           SVDF written with the TFLite schema (Keras has no SVDF layer): int16
                           / int8 time weights and state (rnnedge.tflm_schema_models)
   lstm_int8               UNIDIRECTIONAL_SEQUENCE_LSTM written with the TFLite schema, int8
                           input/output, int16 cell state (rnnedge.tflm_schema_models)
+  lstm_int16x8            the same op in 16x8 (int16 input/output and output state, int64
+                          biases), batch 2, batch major
 
 Converter-built WHILE models are quantised without TensorFlow's calibrator (which crashes on
 WHILE in TensorFlow 2.21): the float model runs in tf.lite.Interpreter on the calibration
@@ -47,7 +56,7 @@ from rnnedge.files import atomic_write, cache_dir
 
 SEED = 0
 CALIBRATION_SAMPLES = 8
-_BUILD_VERSION = "1"  # bump when a builder changes so cached files are rebuilt
+_BUILD_VERSION = "2"  # bump when a builder changes so cached files are rebuilt
 
 
 def _tf():
@@ -205,6 +214,60 @@ def lstm_while_int8():
     return _quantize_float_while(flat, [(1, 8, 6)])
 
 
+def gru_while_int8():
+    """A Keras 3 GRU (8 steps, 6 features, 10 units) + Dense: a WHILE loop, int8."""
+    tf = _tf()
+    K, L = tf.keras, tf.keras.layers
+    inp = K.Input((8, 6), batch_size=1)
+    model = K.Model(inp, L.Dense(4)(L.GRU(10)(inp)))
+    with contextlib.redirect_stdout(io.StringIO()):
+        flat = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    return _quantize_float_while(flat, [(1, 8, 6)])
+
+
+def _weights(tf, *shapes):
+    rng = np.random.default_rng(SEED)
+    return [tf.constant(rng.normal(0, 0.3, s).astype(np.float32)) for s in shapes]
+
+
+def if_int8():
+    """tf.cond choosing a tanh or a relu branch (see the module docstring)."""
+    tf = _tf()
+    w1, w2 = _weights(tf, (8, 8), (8, 8))
+
+    @tf.function(input_signature=[tf.TensorSpec((1, 8), tf.float32)])
+    def model(x):
+        return tf.cond(tf.reduce_sum(x) > 0, lambda: tf.tanh(tf.matmul(x, w1)),
+                       lambda: tf.nn.relu(tf.matmul(x, w2)))
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [model.get_concrete_function()], model)
+    return _convert(converter, [(1, 8)])
+
+
+def variable_int8():
+    """A tf.Variable recurrent state (see the module docstring)."""
+    tf = _tf()
+    (w,) = _weights(tf, (8, 8))
+
+    class Stateful(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.state = tf.Variable(tf.fill((1, 8), 0.25))
+
+        @tf.function(input_signature=[tf.TensorSpec((1, 8), tf.float32)])
+        def __call__(self, x):
+            h = tf.tanh(tf.matmul(x, w) + self.state)
+            self.state.assign(h)
+            return h
+
+    module = Stateful()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [module.__call__.get_concrete_function()], module)
+    converter.experimental_enable_resource_variables = True
+    return _convert(converter, [(1, 8)])
+
+
 def _schema(name):
     def build():
         from rnnedge import tflm_schema_models
@@ -221,9 +284,13 @@ BUILDERS = {
     "two_input_int8": two_input_int8,
     "while_int8": while_int8,
     "lstm_while_int8": lstm_while_int8,
+    "gru_while_int8": gru_while_int8,
+    "if_int8": if_int8,
+    "variable_int8": variable_int8,
     "svdf_int8": _schema("svdf_int8"),
     "svdf_int8_state8": _schema("svdf_int8_state8"),
     "lstm_int8": _schema("lstm_int8"),
+    "lstm_int16x8": _schema("lstm_int16x8"),
 }
 
 

@@ -1,6 +1,7 @@
 """`rnnedge run` with several inputs and outputs (one .npy per input, or one .npz keyed by
 input name; outputs in one .npz keyed by output name), checked against tflite-micro on random
-inputs, and its one-line refusals (input count, float model, control flow)."""
+inputs, and its one-line refusals (input count, float model); control flow runs
+(tests/test_tflm_control_flow.py)."""
 
 import numpy as np
 import pytest
@@ -76,12 +77,3 @@ def test_float_model_says_float_and_how_to_get_int8(tmp_path):
     assert result.exit_code == 2
     line = result.output.strip()
     assert "\n" not in line and "float" in line and "rnnedge export" in line and "--int8" in line
-
-
-def test_control_flow_refusal_names_the_op(tflm_model_paths, tmp_path):
-    path = tflm_model_paths["while_int8"]
-    inputs, _ = _io(path)
-    np.save(tmp_path / "x.npy", np.zeros(inputs[0].shape, np.int8))
-    result = _run(path, "--input", tmp_path / "x.npy")
-    assert result.exit_code == 2
-    assert result.output.strip().startswith("error: op 1 WHILE: control flow")

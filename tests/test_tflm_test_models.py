@@ -20,6 +20,10 @@ EXPECTED = {  # name: (an op of each subgraph that must be there, input activati
     "svdf_int8": ({"SVDF"}, "INT8"),
     "svdf_int8_state8": ({"SVDF"}, "INT8"),
     "lstm_int8": ({"UNIDIRECTIONAL_SEQUENCE_LSTM"}, "INT8"),
+    "lstm_int16x8": ({"UNIDIRECTIONAL_SEQUENCE_LSTM"}, "INT16"),
+    "gru_while_int8": ({"WHILE"}, "INT8"),
+    "if_int8": ({"IF"}, "INT8"),
+    "variable_int8": ({"CALL_ONCE", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE"}, "INT8"),
 }
 
 

@@ -29,7 +29,8 @@ import numpy as np
 from rnnedge import op_table
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim.operators import (conv, data_ops, elementwise, elementwise_math, int16,
-                                             movement_ops, recurrent, shape_ops, transpose_conv)
+                                             int32, movement_ops, recurrent, shape_ops,
+                                             transpose_conv)
 from rnnedge.firmware_sim.operators.context import Context, tensor_quant
 from rnnedge.kernels import ops as kernel_ops
 
@@ -46,6 +47,7 @@ OPERATORS = {**conv.PREPARERS, **elementwise.PREPARERS, **shape_ops.PREPARERS,
              **movement_ops.PREPARERS}
 OPERATORS.update(transpose_conv.PREPARERS)
 OPERATORS.update(int16.PREPARERS)  # int16 operands of the ops above; others pass through
+OPERATORS.update(int32.wrap(OPERATORS))  # int32 ADD / comparisons (WHILE loop counters)
 
 __all__ = ["OPERATORS", "Prepared", "prepare", "tensor_quant"]
 
@@ -67,6 +69,8 @@ def _dtypes_ok(c: Context, data: tuple, kernel=None) -> None:
     or int16, DEQUANTIZE float32, CAST int8, int32, float32 or bool, the "compare" category
     bool, a kernel with an `output_dtype` (ARG_MAX, SHAPE) that."""
     allowed = op_table.info(c.op.opcode).dtypes
+    if getattr(kernel, "input_dtype", None) == INT32:  # int32 ADD / comparisons (int32.py)
+        allowed = (*allowed, "INT32")
     for t in data:
         tensor = c.sg.tensors[t]
         if tensor.type_name not in allowed:

@@ -4,7 +4,8 @@ arena, across invocations, as TFLM does).
 
 Each refuses what TFLM's kernel refuses: an LSTM must be TFLM's standard one (24 inputs, the
 eight weight matrices and four biases present; no peephole, projection or layer norm) with
-int8 activations, an int8 output state and an int16 cell state, both variables; an SVDF takes
+int8 activations and output state (or int16 ones with int64 biases: TFLM's 16x8) and an
+int16 cell state, both variables; an SVDF takes
 5 inputs, a variable int8 or int16 state and (TFLM reads its scale) a bias.
 
 Imports numpy, rnnedge.kernels and this package's context.
@@ -41,7 +42,7 @@ def _weight_quant(c: Context, t) -> Quant:
 
 
 def _lstm(c: Context):
-    """UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int8 -> int16 cell."""
+    """UNIDIRECTIONAL_SEQUENCE_LSTM, int8 (or int16: 16x8) x int8 -> int16 cell."""
     ins = c.op.inputs
     if len(ins) != LSTM_INPUTS:
         c.fail(f"has {len(ins)} inputs; TFLM's kernel takes {LSTM_INPUTS}")
@@ -50,16 +51,18 @@ def _lstm(c: Context):
         c.fail(f"inputs {used} are set (peephole, projection or layer norm), which TFLM's "
                "kernel does not run")
     x = c.tensor(0)
-    if x.type_name != "INT8":
-        c.fail(f"input {x.name} is {x.type_name}; the C kernel takes int8 activations")
-    h = _variable(c, LSTM_OUTPUT_STATE, "output state", ("INT8",))
+    if x.type_name not in ("INT8", "INT16"):
+        c.fail(f"input {x.name} is {x.type_name}; the C kernel takes int8 or int16 "
+               "activations")
+    h = _variable(c, LSTM_OUTPUT_STATE, "output state", (x.type_name,))
     cell = _variable(c, LSTM_CELL_STATE, "cell state", ("INT16",))
     weights = [c.const(i, "weights") for i in range(1, 9)]
     kernel = kernel_ops.UnidirectionalSequenceLstm(
         x.shape, weights, [_weight_quant(c, c.tensor(i)) for i in range(1, 9)],
         [c.const(i, "bias") for i in range(12, 16)], c.quant(x), c.quant(h),
         c.quant(cell).scale, time_major=bool(c.opt.get("time_major", False)),
-        cell_clip=float(c.opt.get("cell_clip", 0.0)), activation=c.act(), lib=c.lib)
+        cell_clip=float(c.opt.get("cell_clip", 0.0)), activation=c.act(), dtype=x.dtype,
+        lib=c.lib)
     return kernel, (ins[0], ins[LSTM_OUTPUT_STATE], ins[LSTM_CELL_STATE])
 
 

@@ -267,7 +267,8 @@ typedef struct {
 int rn_resize_nearest_neighbor(const rn_resize_nearest_neighbor_params *p,
                                const int8_t *input, int8_t *output);
 
-/* ---- UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int8 -> int16 cell (TFLM's standard LSTM:
+/* ---- UNIDIRECTIONAL_SEQUENCE_LSTM, int8 or int16 activations x int8 weights -> int16 cell
+ * (TFLM's standard LSTM:
  * no peephole, projection or layer norm) ---- */
 typedef struct {
   int32_t input_multiplier, input_shift;          /* input FC -> Q3.12 int16 */
@@ -294,6 +295,12 @@ int rn_unidirectional_sequence_lstm(const rn_unidirectional_sequence_lstm_params
                                     const int32_t *biases, int8_t *output_state,
                                     int16_t *cell_state, int16_t *scratch,
                                     int8_t *output);
+/* The 16x8 variant: int16 input, output state and output, int64 biases. */
+int rn_unidirectional_sequence_lstm_int16(const rn_unidirectional_sequence_lstm_params *p,
+                                          const int16_t *input, const int8_t *weights,
+                                          const int64_t *biases, int16_t *output_state,
+                                          int16_t *cell_state, int16_t *scratch,
+                                          int16_t *output);
 
 /* ---- SVDF (int8 input and feature weights; int8 or int16 time weights and state) ---- */
 typedef struct {
@@ -688,5 +695,18 @@ int rn_logistic_int16(const rn_sigmoid_int16_params *p, const int16_t *input,
                       int16_t *output);
 int rn_softmax_int16(const rn_softmax_int16_params *p, const int16_t *input,
                      int16_t *output);
+
+/* ---- int32 ADD and comparisons (WHILE loop counters and conditions), 4-D broadcast ---- */
+typedef struct {
+  rn_broadcast shape;
+} rn_int32_binary_params;
+int rn_add_int32(const rn_int32_binary_params *p, const int32_t *input1,
+                 const int32_t *input2, int32_t *output);
+typedef struct {
+  rn_broadcast shape;
+  int32_t which; /* RN_CMP_EQUAL ... RN_CMP_GREATER_EQUAL (rnnedge_comparison.h) */
+} rn_int32_compare_params;
+int rn_compare_int32(const rn_int32_compare_params *p, const int32_t *input1,
+                     const int32_t *input2, int8_t *output);
 
 #endif /* RNNEDGE_KERNELS_H */

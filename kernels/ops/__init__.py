@@ -53,6 +53,7 @@ from rnnedge.kernels.ops.int16 import (AddInt16, AveragePool2DInt16, Conv2D16x8,
                                        LogisticInt16, MulInt16, QuantizeInt16,
                                        RequantizeInt16, SoftmaxInt16, SubInt16, TanhInt16)
 from rnnedge.kernels.ops.transpose_conv import TransposeConv, TransposeConv16x8
+from rnnedge.kernels.ops.int32_math import AddInt32, CompareInt32
 
 __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "FullyConnected",
            "Add", "Sub", "Mul", "Tanh", "Logistic", "Relu", "Relu6", "Requantize", "Quantize",
@@ -70,4 +71,4 @@ __all__ = ["SHIFT_RANGE", "Kernel", "SingleIO", "Conv2D", "DepthwiseConv2D", "Fu
            "MulInt16", "AveragePool2DInt16", "MaxPool2DInt16", "QuantizeInt16",
            "RequantizeInt16", "DequantizeInt16", "MeanInt16", "SoftmaxInt16", "TanhInt16",
            "LogisticInt16", "Int16Bytes", "TransposeConv",
-           "TransposeConv16x8"]
+           "TransposeConv16x8", "AddInt32", "CompareInt32"]

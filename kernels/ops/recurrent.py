@@ -2,8 +2,8 @@
 VARIABLE tensors that the caller owns and keeps across invocations (the kernel reads and
 updates them in place), plus a scratch buffer per call.
 
-`UnidirectionalSequenceLstm` is TFLM's integer LSTM for int8 activations, int8 weights and an
-int16 cell (its Prepare: gate FCs rescaled to Q3.12, the fixed Q0.15 gate outputs, the cell
+`UnidirectionalSequenceLstm` is TFLM's integer LSTM for int8 (or int16: 16x8) activations,
+int8 weights and an int16 cell (its Prepare: gate FCs rescaled to Q3.12, the fixed Q0.15 gate outputs, the cell
 scale's power of two for tanh, the quantised cell clip); `Svdf` is TFLM's int8-input SVDF with
 an int8 or int16 state. Both are called as ``kernel(x, *states, out=None, scratch=None)``;
 the firmware compiler reads `state_shapes` / `state_dtypes`, `scratch_nbytes` /
@@ -26,9 +26,13 @@ from rnnedge.kernels.params import Quant, f32, quantize_multiplier
 INT16, INT32 = np.dtype(np.int16), np.dtype(np.int32)
 GATES = ("input", "forget", "cell", "output")
 # TFLM's lstm_eval_common.cc constants (float32): the gate FCs' output scale (Q3.12) and the
-# gates' output scale (Q0.15, written 0.00003051757, which float32 rounds just below 2^-15).
+# gates' output scale, Q0.15: exactly 2^-15 in the inter-gate multipliers. (The source writes
+# 0.00003051757, which float32 rounds just below 2^-15; with that value the 16x8 hidden
+# state differed from TFLM's by one LSB where tanh(cell) x output gate lands within 5e-7 of
+# a rounding tie, 14 of 200 random sequences; with 2^-15 none of 200 int8 and 200 16x8 ones
+# differ, kernels/tests/test_recurrent.py.)
 NONLINEAR_INPUT_SCALE = f32(0.00024414062)
-NONLINEAR_OUTPUT_SCALE = f32(0.00003051757)
+NONLINEAR_OUTPUT_SCALE = f32(2.0 ** -15)
 
 
 def inter_gate_mul(scale1, scale2, out_scale) -> tuple[int, int]:
@@ -52,19 +56,34 @@ def _scale(q: Quant, what: str, op: str) -> float:
 
 
 class UnidirectionalSequenceLstm(Kernel):
-    """UNIDIRECTIONAL_SEQUENCE_LSTM, int8 x int8 -> int16 cell. `weights`: the eight int8
-    matrices input_to_{input,forget,cell,output} [state, input] then recurrent_to_* [state,
-    state]; `weight_q` their per-tensor Quant; `biases`: four int32 [state]; `state_q` the
-    output state's (= output's) Quant; `cell_scale` the int16 cell state's scale."""
+    """UNIDIRECTIONAL_SEQUENCE_LSTM, int8 (or, `dtype=np.int16`, int16: TFLM's 16x8)
+    activations x int8 weights -> int16 cell. `weights`: the eight int8 matrices
+    input_to_{input,forget,cell,output} [state, input] then recurrent_to_* [state, state];
+    `weight_q` their per-tensor Quant; `biases`: four int32 (int64 for 16x8) [state];
+    `state_q` the output state's (= output's) Quant; `cell_scale` the int16 cell state's
+    scale."""
 
     op, entry = "UNIDIRECTIONAL_SEQUENCE_LSTM", "rn_unidirectional_sequence_lstm"
+    ENTRIES = {INT8: "rn_unidirectional_sequence_lstm",
+               INT16: "rn_unidirectional_sequence_lstm_int16"}
+    BIASES = {INT8: INT32, INT16: np.dtype(np.int64)}
 
     def __init__(self, input_shape, weights, weight_q, biases, input_q: Quant, state_q: Quant,
-                 cell_scale, *, time_major=False, cell_clip=0.0, activation="TANH", lib=None):
+                 cell_scale, *, time_major=False, cell_clip=0.0, activation="TANH",
+                 dtype=np.int8, lib=None):
+        dtype = np.dtype(dtype)
+        if dtype not in self.ENTRIES:
+            raise RnnedgeError(f"{self.op}: {dtype} activations; TFLM's integer kernel takes "
+                               "int8 or int16 (16x8)")
+        self.entry, self.dtype = self.ENTRIES[dtype], dtype
         super().__init__(lib)
         op = self.op
-        check_quant(input_q, "input", op)
-        check_quant(state_q, "output state", op)
+        if dtype == INT8:
+            check_quant(input_q, "input", op)
+            check_quant(state_q, "output state", op)
+        elif int(input_q.zero_point) or int(state_q.zero_point):
+            raise RnnedgeError(f"{op}: int16 activations must have zero point 0 (TFLM's 16x8 "
+                               "quantisation is symmetric)")
         check_quant(Quant(cell_scale, 0), "cell state", op)
         if len(input_shape) != 3:
             raise RnnedgeError(f"{op}: input must be 3-D, got {tuple(input_shape)}")
@@ -87,11 +106,13 @@ class UnidirectionalSequenceLstm(Kernel):
                                    f"expected int8 {want}")
             check_quant(q, f"weight matrix {k + 1}", op)
             mats.append(w.reshape(-1))
+        bias_dtype = self.BIASES[dtype]
         for k, bias in enumerate(biases):
-            if np.asarray(bias).shape != (state,) or np.asarray(bias).dtype != INT32:
-                raise RnnedgeError(f"{op}: the {GATES[k]} gate bias must be int32 [{state}]")
+            if np.asarray(bias).shape != (state,) or np.asarray(bias).dtype != bias_dtype:
+                raise RnnedgeError(f"{op}: the {GATES[k]} gate bias must be {bias_dtype} "
+                                   f"[{state}]")
         self.weights = self._const(np.concatenate(mats), np.int8)
-        self.biases = self._const(np.concatenate([np.asarray(x) for x in biases]), np.int32)
+        self.biases = self._const(np.concatenate([np.asarray(x) for x in biases]), bias_dtype)
         in_s, h_s = _scale(input_q, "input", op), _scale(state_q, "output state", op)
         gates = {}
         for k, gate in enumerate(GATES):
@@ -124,7 +145,7 @@ class UnidirectionalSequenceLstm(Kernel):
         self.input_shape = tuple(int(d) for d in input_shape)
         self.output_shape = self.input_shape[:2] + (state,)
         self.state_shapes = ((b, state), (b, state))
-        self.state_dtypes = (INT8, INT16)
+        self.state_dtypes = (dtype, INT16)
         self.input_shapes = [self.input_shape, *self.state_shapes]
         self.scratch_nbytes, self.scratch_dtype = 4 * b * state * 2, INT16
         self.constants = (("weights", self.weights), ("biases", self.biases))
@@ -138,16 +159,18 @@ class UnidirectionalSequenceLstm(Kernel):
             cell_tanh_shift=tanh_right, use_cell_clip=int(cell_clip > 0), cell_clip=clip)
 
     def __call__(self, x, output_state, cell_state, out=None, scratch=None):
-        x = self._buffer(x, INT8, self.input_shape, "input")
-        h = self._buffer(output_state, INT8, self.state_shapes[0], "output state")
+        x = self._buffer(x, self.dtype, self.input_shape, "input")
+        h = self._buffer(output_state, self.dtype, self.state_shapes[0], "output state")
         c = self._buffer(cell_state, INT16, self.state_shapes[1], "cell state")
-        out = self._output(out, INT8, self.output_shape)
+        out = self._output(out, self.dtype, self.output_shape)
         if scratch is None:
             scratch = np.empty(self.scratch_nbytes // 2, INT16)
         scratch = self._buffer(scratch, INT16, (self.scratch_nbytes // 2,), "scratch")
-        self._run(self._ptr(x), self._ptr(self.weights), self._ptr(self.biases, structs.P_I32),
-                  self._ptr(h), self._ptr(c, structs.P_I16), self._ptr(scratch, structs.P_I16),
-                  self._ptr(out))
+        act = structs.P_I8 if self.dtype == INT8 else structs.P_I16
+        bias = structs.P_I32 if self.dtype == INT8 else structs.P_I64
+        self._run(self._ptr(x, act), self._ptr(self.weights), self._ptr(self.biases, bias),
+                  self._ptr(h, act), self._ptr(c, structs.P_I16),
+                  self._ptr(scratch, structs.P_I16), self._ptr(out, act))
         return out
 
 

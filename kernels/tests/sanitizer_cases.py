@@ -136,7 +136,8 @@ def _int16_cases(lib, rng) -> dict:
 
 
 def _recurrent(rng, lib) -> dict:
-    """LSTM (both layouts) and SVDF (both state types), each invoked twice on its state."""
+    """LSTM (both layouts, and 16x8) and SVDF (both state types), each invoked twice on its
+    state."""
     out = {}
     for time_major in (False, True):
         b, t, n_in, n_cell = (int(v) for v in rng.integers(1, 6, size=4))
@@ -150,6 +151,15 @@ def _recurrent(rng, lib) -> dict:
         c = np.zeros(lstm.state_shapes[1], np.int16)
         for step in range(2):
             out[f"lstm{int(time_major)}_{step}"] = lstm(_x(rng, lstm.input_shape), h, c)
+    b, t, n_in, n_cell = (int(v) for v in rng.integers(1, 6, size=4))  # 16x8, batch-major
+    lstm = ops.UnidirectionalSequenceLstm(
+        (b, t, n_in), [_x(rng, (n_cell, n_in if k < 4 else n_cell)) for k in range(8)],
+        [Quant(float(rng.uniform(0.002, 0.02)), 0) for _ in range(8)],
+        [rng.integers(-2**20, 2**20, n_cell).astype(np.int64) for _ in range(4)],
+        Quant(1e-4, 0), Quant(3e-5, 0), 2.0 ** -11, cell_clip=3.0, dtype=np.int16, lib=lib)
+    h, c = (np.zeros(s, d) for s, d in zip(lstm.state_shapes, lstm.state_dtypes))
+    for step in range(2):
+        out[f"lstm16x8_{step}"] = lstm(_x16(rng, lstm.input_shape), h, c)
     for dtype in (np.int8, np.int16):
         units, rank, memory, depth = (int(v) for v in rng.integers(1, 6, size=4))
         svdf = ops.Svdf((2, depth), _x(rng, (units * rank, depth)),

@@ -14,7 +14,7 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 
 _TYPES = {np.dtype(np.int8): schema.TensorType.INT8, np.dtype(np.int32): schema.TensorType.INT32,
           np.dtype(np.int64): schema.TensorType.INT64,
-          np.dtype(np.float32): schema.TensorType.FLOAT32}
+          np.dtype(np.float32): schema.TensorType.FLOAT32, np.dtype(np.bool_): schema.TensorType.BOOL}
 
 
 @dataclass

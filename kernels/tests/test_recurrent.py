@@ -18,7 +18,7 @@ from rnnedge.kernels.params import Quant  # noqa: E402
 from recurrent_models import lstm_model, svdf_model  # noqa: E402
 
 _NP = {fb.TensorType.INT8: np.int8, fb.TensorType.INT16: np.int16,
-       fb.TensorType.INT32: np.int32}
+       fb.TensorType.INT32: np.int32, fb.TensorType.INT64: np.int64}
 
 
 class _Op:
@@ -52,7 +52,8 @@ def _lstm_kernel(model, lib=None):
     return ops.UnidirectionalSequenceLstm(
         o.shape(0), [o.data(i) for i in range(1, 9)], [o.quant(i) for i in range(1, 9)],
         [o.data(i) for i in range(12, 16)], o.quant(0), o.quant(18), o.quant(19).scale,
-        time_major=bool(opt.timeMajor), cell_clip=float(opt.cellClip), activation=act, lib=lib)
+        time_major=bool(opt.timeMajor), cell_clip=float(opt.cellClip), activation=act,
+        dtype=_NP[o.tensor(0).type], lib=lib)
 
 
 def _svdf_kernel(model, lib=None):
@@ -80,11 +81,14 @@ def _tflm_runs(model, inputs):
 def _check(model, kernel, zero_points, rng, extreme=False):
     """The kernel over fresh states (TFLM's reset: int8 states at their zero point, others
     0), two invocations and a reset, equal to TFLM byte for byte."""
+    dtype = getattr(kernel, "dtype", np.dtype(np.int8))
+    info = np.iinfo(dtype)
     if extreme:
-        inputs = [rng.choice(np.array([-128, 127], np.int8), kernel.input_shape)
+        inputs = [rng.choice(np.array([info.min, info.max], dtype), kernel.input_shape)
                   for _ in range(2)]
     else:
-        inputs = [rng.integers(-128, 128, kernel.input_shape).astype(np.int8) for _ in range(2)]
+        inputs = [rng.integers(info.min, info.max + 1, kernel.input_shape).astype(dtype)
+                  for _ in range(2)]
     expected, after_reset = _tflm_runs(model, inputs)
 
     def fresh():
@@ -112,6 +116,10 @@ LSTM_CASES = {
     "zero_points": dict(batch=1, time=4, n_input=3, n_cell=5, input_zp=-128, hidden_zp=127,
                         seed=9),
     "wide": dict(batch=1, time=2, n_input=33, n_cell=17, seed=10),
+    "16x8": dict(batch=1, time=4, n_input=3, n_cell=5, dtype=np.int16, seed=12),
+    "16x8_batch2": dict(batch=2, time=3, n_input=6, n_cell=4, dtype=np.int16, seed=13),
+    "16x8_time_major": dict(batch=2, time=3, n_input=4, n_cell=6, dtype=np.int16,
+                            time_major=True, cell_clip=0.0, seed=14),
 }
 
 
@@ -124,8 +132,9 @@ def test_lstm_matches_tflm_across_invocations(case, lib, rng):
     _check(model, kernel, (zp, 0), rng)
 
 
-def test_lstm_saturating_inputs():
-    model = lstm_model(batch=2, time=5, n_input=4, n_cell=5, seed=11)
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+def test_lstm_saturating_inputs(dtype):
+    model = lstm_model(batch=2, time=5, n_input=4, n_cell=5, seed=11, dtype=dtype)
     kernel = _lstm_kernel(model)
     _check(model, kernel, (_Op(model).quant(18).zero_point, 0), np.random.default_rng(0),
            extreme=True)

@@ -1,4 +1,4 @@
-"""Recurrent models through the firmware stack, against TFLM's successive invocations (state
+"""Recurrent models (int8 and 16x8 LSTMs, SVDFs) through the firmware stack, against TFLM's successive invocations (state
 carried from one to the next, then TFLM's reset): the firmware_sim runtime (debug mode, every
 planner), `rnnedge run --backend c` == `--backend tflm` over a batch of samples (each sample
 one invocation, the state carried), and the `rnnedge firmware` host build fed the same
@@ -28,6 +28,10 @@ MODELS = {
                                           time_major=True, seed=3),
     "svdf_int16": lambda: svdf_model(batch=1, n_input=8, n_units=5, rank=2, memory=6),
     "svdf_int8": lambda: svdf_model(batch=2, state_dtype=np.int8, seed=4),
+    "lstm_16x8": lambda: lstm_model(batch=2, time=4, n_input=3, n_cell=5, seed=21,
+                                    dtype=np.int16),
+    "lstm_16x8_time_major": lambda: lstm_model(batch=2, time=3, n_input=4, n_cell=6,
+                                               time_major=True, seed=22, dtype=np.int16),
 }
 
 
@@ -46,8 +50,12 @@ def _tflm(model: bytes, xs):
 
 
 def _inputs(program, n=3, seed=0):
+    """Random samples over the input dtype's whole range (int8, or int16 for 16x8)."""
     rng = np.random.default_rng(seed)
-    return [rng.integers(-128, 128, program.inputs[0].shape).astype(np.int8) for _ in range(n)]
+    port = program.inputs[0]
+    info = np.iinfo(port.dtype)
+    return [rng.integers(info.min, info.max + 1, port.shape).astype(port.dtype)
+            for _ in range(n)]
 
 
 @pytest.mark.parametrize("planner", ["best", "inplace", "tflm"])
@@ -92,7 +100,7 @@ def test_lstm_without_variable_state_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["lstm_last_step", "svdf_int16"])
+@pytest.mark.parametrize("name", ["lstm_last_step", "svdf_int16", "lstm_16x8"])
 def test_run_cli_c_equals_tflm(name, tmp_path):
     path = tmp_path / f"{name}.tflite"
     path.write_bytes(MODELS[name]())
@@ -115,7 +123,8 @@ def test_run_cli_c_equals_tflm(name, tmp_path):
         [e.reshape(-1) for e in expected]))
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["lstm_last_step", "lstm_time_major", "svdf_int8"])
+@pytest.mark.parametrize("name", ["lstm_last_step", "lstm_time_major", "svdf_int8",
+                                  "lstm_16x8"])
 def test_host_firmware_keeps_state_like_tflm(name, tmp_path):
     model = MODELS[name]()
     path = tmp_path / "model.tflite"
@@ -137,14 +146,11 @@ def test_host_firmware_keeps_state_like_tflm(name, tmp_path):
     assert toolchain.run_host(out / "firmware", xs[0].tobytes()) == expected[-1].tobytes()
 
 
-def test_16x8_lstm_is_refused_in_one_line(tmp_path):
-    """The int16-activation LSTM (TFLM's 16x8) has no kernel yet: one clean error, exit 2."""
-    model = lstm_model(dtype=np.int16)
-    with pytest.raises(RnnedgeError, match="INT16; the C kernel takes int8 activations"):
-        compile_model(model, "best")
-    path = tmp_path / "lstm16.tflite"
-    path.write_bytes(model)
-    npy = tmp_path / "x.npy"
-    np.save(npy, np.zeros((1, 4, 3), np.int16))
-    result = CliRunner().invoke(main, ["run", str(path), "--input", str(npy), "--backend", "c"])
-    assert result.exit_code == 2 and "INT16" in result.output
+def test_16x8_lstm_runs_with_int16_pointers_and_int64_biases():
+    """The 16x8 LSTM compiles to the int16 entry point: int16 input, state and output
+    pointers, the int64 biases in flash."""
+    program = compile_model(MODELS["lstm_16x8"](), "best")
+    (call,) = [c for step in program.steps for c in step.calls]
+    assert call.entry == "rn_unidirectional_sequence_lstm_int16"
+    assert call.args[0].ctype == "int16_t" and call.args[-1].ctype == "int16_t"
+    assert any(c.data.dtype == np.int64 for c in program.constants)

@@ -116,3 +116,11 @@ def model_buffers(model):
                                   last, label if index == 0 else f"sg{index}:{label}",
                                   KERNEL_SCRATCH, subgraph=index))
     return buffers, marker.op_scope, marker.scope + 1
+
+
+def operator_scopes(model) -> dict:
+    """{(subgraph, operator index): the scope the operator runs in} for every operator the
+    walk from subgraph 0 reaches (a subgraph entered twice: its second entry)."""
+    marker = _Marker(model)
+    marker.mark(0)
+    return {key: span[0] for key, span in marker.scratch.items()}

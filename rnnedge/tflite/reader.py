@@ -209,7 +209,7 @@ def _defaults(fields) -> dict:
             out[key] = schema.ACTIVATIONS[default]
         elif kind == "pad":
             out[key] = schema.PADDINGS[default]
-        elif kind == "vec_i32":
+        elif kind in ("vec_i32", "str"):
             out[key] = None
         else:
             out[key] = default
@@ -222,6 +222,9 @@ def _options(table: Table, fields, what: str) -> dict:
         if kind == "vec_i32":
             vec = table.vector(fid, "i", f"{what} {key}")
             out[key] = None if vec is None else [int(v) for v in vec]
+            continue
+        if kind == "str":
+            out[key] = table.string(fid, f"{what} {key}")
             continue
         value = table.scalar(fid, _SCALAR_FMT[kind], default)
         if kind == "act":

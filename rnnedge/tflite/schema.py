@@ -162,6 +162,8 @@ BUILTIN_OPTIONS = {
     19: ("SpaceToDepthOptions", ((0, "block_size", "i32", 0),)),
     94: ("DepthToSpaceOptions", ((0, "block_size", "i32", 0),)),
     102: ("CumsumOptions", ((0, "exclusive", "bool", False), (1, "reverse", "bool", False))),
+    # 17 control flow: a resource variable's name (MicroResourceVariables keys on both)
+    111: ("VarHandleOptions", ((0, "container", "str", None), (1, "shared_name", "str", None))),
 }
 
 
