@@ -25,6 +25,10 @@ LAYERS = {
     "reseg-tanh": (lambda: ReSegBlock(4, 5), [4, 6, 8]),
     "rnn2d-tanh-2": (lambda: RNN2D(4, 6, "tanh", 2), [4, 5, 6]),
     "ds-rnn-relu-4": (lambda: DSRNN(4, 6, "relu", 4, False), [4, 4, 5]),
+    "rnn2d-gru-2": (lambda: RNN2D(4, 6, "gru", 2), [4, 5, 6]),
+    "rnn2d-lstm": (lambda: RNN2D(4, 6, "lstm"), [4, 4, 5]),
+    "ds-rnn-gru-2": (lambda: DSRNN(4, 6, "gru", 2, False), [4, 4, 5]),
+    "ds-rnn-lstm": (lambda: DSRNN(4, 6, "lstm"), [4, 5, 4]),
 }
 ZOO = ["scale-rnn", "scale-rnn-half-gru", "ra-vgg1-mcu", "reseg-gender-mcu"]
 

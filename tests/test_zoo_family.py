@@ -91,6 +91,26 @@ def test_reseg_classifier_follows_the_listing():
     assert model(torch.zeros(1, 3, 128, 128)).shape == (1, 2)
 
 
+def test_reseg_classifier_pools_pad_with_minus_infinity():
+    """The 3x3/2 pools pad by one cell that never wins (torch / TFLite: -inf), so on a map
+    of negative values (BatchNorm outputs are often negative) the corner output is the max
+    of the 2x2 corner window, computed here by hand with numpy (zero padding would give 0)."""
+    import numpy as np
+
+    model = zoo.build("reseg-gender-mcu")
+    pools = [m for m in model.encoder if isinstance(m, torch.nn.MaxPool2d)]
+    assert len(pools) == 3
+    x = -1.0 - torch.rand(1, 2, 6, 6)
+    got = pools[0](x).numpy()
+    a = x.numpy()
+    padded = np.pad(a, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    expected = np.array([[[[padded[0, c, 2 * i:2 * i + 3, 2 * j:2 * j + 3].max() for j in range(3)]
+                           for i in range(3)] for c in range(2)]])
+    assert got.shape == (1, 2, 3, 3)
+    np.testing.assert_array_equal(got, expected)
+    assert got[0, 0, 0, 0] == a[0, 0, :2, :2].max() < 0
+
+
 @pytest.mark.parametrize("name", FAMILY)
 def test_formula_params_equal_module_params(name):
     model = zoo.build(name)
