@@ -138,13 +138,13 @@ def reference_pass(x, w):
     return torch.stack([torch.stack(row[1:], dim=2) for row in h[1:]], dim=2)
 
 
-def _conv(x, weight, depthwise):
+def _conv(x, weight, depthwise, bias=None):
     """A convolution whose weight is (Cout, Cin or 1, kh, kw); depthwise when asked (the
     input tiled to one channel per output channel: the gates of a depthwise gated cell)."""
     if not depthwise:
-        return functional.conv2d(x, weight)
+        return functional.conv2d(x, weight, bias)
     tiles = weight.shape[0] // x.shape[1]
-    return functional.conv2d(torch.cat([x] * tiles, dim=1) if tiles > 1 else x, weight, groups=weight.shape[0])
+    return functional.conv2d(torch.cat([x] * tiles, dim=1) if tiles > 1 else x, weight, bias, groups=weight.shape[0])
 
 
 def _kernel(weight, depthwise):
@@ -221,7 +221,7 @@ def _image_rows(v, d, height):
 def wavefront_pass(x, w):
     """eq. 20 from the top-left corner as H + W - 1 anti-diagonal steps (module docstring)."""
     _, _, height, width = x.shape
-    p = _conv(x, _kernel(w.weight_ih, w.depthwise), w.depthwise) + _input_bias(w).view(1, -1, 1, 1)
+    p = _conv(x, _kernel(w.weight_ih, w.depthwise), w.depthwise, _input_bias(w))
     rows = torch.split(p, 1, dim=COLUMN_TIME_DIM)
     skewed = torch.cat([functional.pad(r, (j, height - 1 - j)) for j, r in enumerate(rows)], dim=COLUMN_TIME_DIM)
     states, previous, before, c_previous, c_before = [], None, None, None, None
