@@ -68,7 +68,7 @@ def model_name(head):
     return "cifar-resnet18-rnn" if head == "sws-birnn" else f"cifar-resnet18-{head}"
 
 
-def _train_row(name, cell, budget, folder, say):
+def _train_row(name, budget, folder, say):
     """Train, export and check `model_name(name)` with `budget`; the accuracy columns."""
     from rnnedge.check import run_check
     from rnnedge.checkpoint import load
@@ -76,9 +76,6 @@ def _train_row(name, cell, budget, folder, say):
     from rnnedge.layers import set_form
     from rnnedge.train import TrainConfig, train
 
-    if cell != "tanh":
-        raise SystemExit("error: the trained-accuracy columns use the zoo's tanh heads; "
-                         "give --train-epochs 0 with another --cell")
     ckpt, tflite = os.path.join(folder, f"{name}.pt"), os.path.join(folder, f"{name}.tflite")
     start = time.perf_counter()
     result = train(model_name(name), budget["data"], out=ckpt, threads=budget["threads"],
@@ -147,6 +144,11 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.train_epochs and args.cell != "tanh":
+        parser.error("the trained-accuracy columns train the zoo's tanh heads: give --train-epochs 0 "
+                     "with another --cell")
+    if args.train_epochs < 0 or min(args.batch, args.threads, args.calib_samples, args.check_samples) < 1:
+        parser.error("--train-epochs must be >= 0 and --batch/--threads/--calib-samples/--check-samples >= 1")
     heads = ["sws-birnn"] + [h for h in args.heads if h != "sws-birnn"]
     budget = {"cell": args.cell, "data": args.data, "epochs": args.train_epochs, "batch": args.batch,
               "seed": args.seed, "threads": args.threads, "calib_samples": args.calib_samples,
@@ -165,7 +167,7 @@ def main(argv=None):
             row = _layer_row(name, args.cell, folder)
             if args.train_epochs:
                 say(f"{i + 1}/{len(heads)} {name}: train {model_name(name)}")
-                row.update(_train_row(name, args.cell, budget, folder, say))
+                row.update(_train_row(name, budget, folder, say))
             rows.append(row)
             text = _title(args) + "\n\n" + _table(rows, args.train_epochs > 0)
             print(json.dumps(row) if args.json else text.splitlines()[-1] if i else text, flush=True)
