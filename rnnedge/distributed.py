@@ -83,6 +83,13 @@ class World:
         return cls(values["RANK"], size, values["LOCAL_RANK"], local_size)
 
 
+def usable_cpus():
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def resolve_device(spec, world=World()):
     """The torch.device of `spec` ("auto", "cpu", "cuda", "cuda:N") for this process; under
     torchrun "cuda" and "auto" mean cuda:LOCAL_RANK. RnnedgeError when CUDA is asked for and

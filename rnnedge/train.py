@@ -48,7 +48,7 @@ from rnnedge.data.torch_adapter import Normalization, TorchImageDataset, make_lo
 from rnnedge.distributed import GlobalBatchSampler, World
 from rnnedge.errors import RnnedgeError
 from rnnedge.layers import set_form
-from rnnedge.train_loop import AMP_DTYPES, TrainLoop
+from rnnedge.train_loop import AMP_DTYPES, TrainLoop, flush_denormals
 from rnnedge.train_state import load_state, save_state, state_path
 
 OPTIMIZERS = ("sgd", "adam")
@@ -265,7 +265,7 @@ def fit(model, train_set, val_set, *, out, config, input_shape, zoo_name=None,
         except OSError as exc:
             raise RnnedgeError(f"cannot create the folder of {out}: "
                                f"{exc.strerror or exc}") from None
-    with distributed.process_group(world, device):
+    with distributed.process_group(world, device), flush_denormals(device):
         return _fit(model, train_set, val_set, out, config, input_shape, zoo_name,
                     model_config, task, runtime, resume, progress, log, world, device, steps)
 
@@ -366,7 +366,7 @@ def train(model_name, data="synthetic", *, out="model.pt", config=TrainConfig(),
     train_set = open_dataset(data, "train", shape, input_format, sensor_noise)
     val_set = open_dataset(data, "val", shape, input_format, sensor_noise)
     previous = torch.get_num_threads()
-    torch.set_num_threads(threads or max(1, _usable_cpus() // world.local_size))
+    torch.set_num_threads(threads or max(1, distributed.usable_cpus() // world.local_size))
     try:
         torch.manual_seed(config.seed)
         model_config = {"num_classes": train_set.num_classes}
@@ -380,13 +380,6 @@ def train(model_name, data="synthetic", *, out="model.pt", config=TrainConfig(),
                    progress=progress, log=log)
     finally:
         torch.set_num_threads(previous)
-
-
-def _usable_cpus():
-    """The CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _check_head(model, input_shape, num_classes):

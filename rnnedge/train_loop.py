@@ -7,9 +7,10 @@ the shares of a short last batch differ. Losses and counts accumulate on the dev
 host synchronisation per step) and are checked for divergence at the end of the epoch, on
 values summed over ranks, so every rank stops together.
 
-May import: torch, tqdm, rnnedge.distributed, rnnedge.data.torch_adapter, rnnedge.errors.
+May import: contextlib, torch, tqdm, rnnedge.distributed, rnnedge.data.torch_adapter, rnnedge.errors.
 """
 
+import contextlib
 import math
 import sys
 
@@ -93,3 +94,16 @@ def _to_device(obj, device):
     if isinstance(obj, dict):
         return {k: _to_device(v, device) for k, v in obj.items()}
     return obj
+
+
+@contextlib.contextmanager
+def flush_denormals(device):
+    """Flush subnormal floats to zero on the CPU while training (TensorFlow's CPU default):
+    late in training tiny gradients and Adam moments go subnormal and each such operation
+    costs ~100 cycles on x86; zero instead changes no accuracy figure measurably."""
+    enabled = device.type == "cpu" and torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if enabled:
+            torch.set_flush_denormal(False)

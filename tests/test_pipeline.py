@@ -49,3 +49,30 @@ def test_pipeline_runs_a_bayer_model(tmp_path):
     # conv 1 reads the mosaic: a 5x5x1 kernel (3x3x3 RGB with the demosaic folded in) -> 12
     # channels (ResNet18 width 0.2), 25 * 12 - 27 * 12 = -24 against the RGB model's 153,834
     assert row["params"] == 153_834 - 24
+
+
+@pytest.mark.slow
+def test_models_measured_in_parallel_equal_their_sequential_runs(tmp_path):
+    """Two models train at once in spawned processes with the cores shared out; each row (and
+    each .tflite byte) is what that model's own run with the same thread count gives."""
+    from dataclasses import replace
+
+    from rnnedge.distributed import usable_cpus
+    from rnnedge.pipeline import measure_model, measure_models
+
+    if usable_cpus() < 2:
+        pytest.skip("one usable CPU: the pipeline measures models in turn")
+    models = ("cifar-resnet18-thin", "cifar-resnet18-rnn")
+    parallel = PipelineSettings(workdir=str(tmp_path / "parallel"), models=models, epochs=1,
+                                train_samples=128, check_samples=40, progress=False)
+    (tmp_path / "parallel").mkdir()
+    (tmp_path / "alone").mkdir()
+    rows = measure_models(parallel)
+    alone = replace(parallel, workdir=str(tmp_path / "alone"))
+    threads = usable_cpus() // len(models)
+    for name, row in zip(models, rows):
+        expected = measure_model(name, alone, threads)
+        assert row["model"] == name
+        for key in ("params", "arena", "total_memory", "float_top1", "int8_top1", "best_val_acc", "ops"):
+            assert row[key] == expected[key], key
+        assert open(row["tflite"], "rb").read() == open(expected["tflite"], "rb").read()

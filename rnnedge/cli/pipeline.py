@@ -43,7 +43,8 @@ def _format(result):
 @click.option("--workdir", default="rnnedge-out", show_default=True, help="Where checkpoints and .tflite files go.")
 @click.option("--model", "models", multiple=True, help=f"Classifier(s) to run (default: {', '.join(DEFAULT_MODELS)}).")
 @click.option("--data", default="synthetic", show_default=True, help="'synthetic[:...]' or a dataset folder.")
-@click.option("--epochs", type=click.IntRange(min=1), default=6, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Training epochs per model (default: 5 to classify, 8 to detect).")
 @click.option("--backend", type=click.Choice(["c", "tflite", "tflm"]), default="c", show_default=True)
 @click.option("--task", type=click.Choice(["classify", "detect"]), default="classify", show_default=True,
               help="detect: train det-cnn-256 and det-crnn-256 on synthetic-detect and print Tables 3/4.")
@@ -59,20 +60,22 @@ def pipeline(workdir, models, data, epochs, backend, task, input_size, input_for
     arena, check int8 accuracy on the host and print a Table-6-style summary. Exits 1 if a
     table row disagrees with the paper. `--task detect` runs the detection job instead
     (rnnedge.detect.pipeline)."""
+    chosen = {} if epochs is None else {"epochs": epochs}
     if task == "detect":
         from rnnedge.detect.pipeline import (DEFAULT_MODELS as DETECTORS, DetectPipelineSettings,
                                              format_table, run_detect_pipeline)
         settings = DetectPipelineSettings(
             workdir=workdir, models=tuple(models) or DETECTORS,
             data="synthetic-detect" if data == "synthetic" else data, input_size=input_size,
-            epochs=epochs, backend=backend, progress=not as_json, input_format=input_format,
-            log=None if as_json else (lambda message: click.echo(message, err=True)))
+            backend=backend, progress=not as_json, input_format=input_format,
+            log=None if as_json else (lambda message: click.echo(message, err=True)), **chosen)
         result = run_detect_pipeline(settings)
         click.echo(json.dumps(result) if as_json else format_table(result))
         return
-    settings = PipelineSettings(workdir=workdir, models=tuple(models) or DEFAULT_MODELS, data=data, epochs=epochs,
+    settings = PipelineSettings(workdir=workdir, models=tuple(models) or DEFAULT_MODELS, data=data,
                                 backend=backend, progress=not as_json, input_format=input_format,
-                                log=None if as_json else (lambda message: click.echo(message, err=True)))
+                                log=None if as_json else (lambda message: click.echo(message, err=True)),
+                                **chosen)
     result = run_pipeline(settings)
     result["ok"] = all(r["rows_matching"] == r["rows_checked"] for r in result["zoo"])
     click.echo(json.dumps(result) if as_json else _format(result))
