@@ -1,7 +1,8 @@
 """Benchmark the family's layers at the CIFAR ResNet18-RNN head position against its SWS-BiRNN.
 
     python benchmarks/family.py [--heads NAME ...] [--cell tanh] [--train-epochs 2]
-                                [--train-samples 512] [--out DIR] [--json]
+                                [--data synthetic:classes=4,n=4096,clutter=0,noise=4] [--check-samples 512]
+                                [--threads 1] [--out DIR] [--json]
 
 For every layer of `rnnedge.zoo.family.HEADS` (8x8x51 in, 102 out), in the same run as the
 SWS-BiRNN it is compared with:
@@ -11,10 +12,16 @@ SWS-BiRNN it is compared with:
 - recurrent ops per step and the weight duplication factor of rnnedge's int8 export of the
   layer alone, and its inplace arena (rnnedge's planner on that .tflite);
 - int8 agreement: TFLM vs TFLite's reference kernels (max LSB) and int8 vs float (max |diff|);
-- trained accuracy: `cifar-resnet18-<head>` (the head in the SWS-BiRNN's place) trained on
-  the synthetic set with the same budget (epochs, samples, seed) as `cifar-resnet18-rnn`;
-  `--train-epochs 0` skips it.
-Ratios are to the SWS-BiRNN row. Prints a markdown table (also DIR/family_benchmark.md).
+- trained accuracy: `cifar-resnet18-<head>` (the head in the SWS-BiRNN's place) trained by
+  `rnnedge.train.train` (what `rnnedge train` runs) with one budget for every head (data,
+  epochs, batch, seed, threads), then exported to int8 and checked by `rnnedge.check.run_check`
+  (what `rnnedge check` runs, TFLite's reference kernels) on the first --check-samples images
+  of the check split: float and int8 top-1 and their top-1 agreement. `--train-epochs 0`
+  skips it.
+Ratios are to the SWS-BiRNN row. Progress goes to stderr; each row is printed (markdown, or
+one JSON line with --json) as soon as it is measured, and DIR/family_benchmark.md and .json
+are rewritten after every row, so an interrupted run keeps what it measured. With --out the
+checkpoints and .tflite files stay in DIR (the test recomputes the accuracies from them).
 """
 
 import argparse
@@ -25,6 +32,8 @@ import tempfile
 import time
 
 import torch
+
+DEFAULT_DATA = "synthetic:classes=4,n=4096,clutter=0,noise=4"
 
 
 def _layer_row(name, cell, folder):
@@ -39,7 +48,7 @@ def _layer_row(name, cell, folder):
     layer = HEADS[name](cell).eval()
     shape = (HEAD_IN, 8, 8)
     macs = sum(v for m, v in accounting.count_macs(layer, shape).items())
-    path = os.path.join(folder, f"{name}.tflite")
+    path = os.path.join(folder, f"{name}-layer.tflite")
     start = time.perf_counter()
     report = export_int8(set_form(layer, "static"), {"input_shape": list(shape),
                                                     "normalization": {"mean": [0.5], "std": [0.25]}},
@@ -54,29 +63,41 @@ def _layer_row(name, cell, folder):
             "export_s": round(time.perf_counter() - start, 1)}
 
 
-def _train(name, cell, epochs, samples, folder):
-    from rnnedge.train import TrainConfig, fit
-    from rnnedge.data import open_dataset
-    from rnnedge import zoo
+def model_name(head):
+    """The zoo network with `head` at the ResNet18-RNN head position."""
+    return "cifar-resnet18-rnn" if head == "sws-birnn" else f"cifar-resnet18-{head}"
 
-    model_name = "cifar-resnet18-rnn" if name == "sws-birnn" else f"cifar-resnet18-{name}"
-    data = f"synthetic:n={samples}"
-    entry = zoo.get(model_name)
-    train_set = open_dataset(data, "train", entry.input_shape)
-    val_set = open_dataset(data, "val", entry.input_shape)
-    config = {"num_classes": train_set.num_classes, "cell": cell}
-    torch.manual_seed(0)
-    model = zoo.build(model_name, **config)
-    result = fit(model, train_set, val_set, out=os.path.join(folder, f"{name}.pt"),
-                 config=TrainConfig(epochs=epochs, batch=64), input_shape=entry.input_shape,
-                 zoo_name=model_name, model_config=config)
-    return result.best_score
+
+def _train_row(name, budget, folder, say):
+    """Train, export and check `model_name(name)` with `budget`; the accuracy columns."""
+    from rnnedge.check import run_check
+    from rnnedge.checkpoint import load
+    from rnnedge.export.pipeline import export_int8
+    from rnnedge.layers import set_form
+    from rnnedge.train import TrainConfig, train
+
+    ckpt, tflite = os.path.join(folder, f"{name}.pt"), os.path.join(folder, f"{name}.tflite")
+    start = time.perf_counter()
+    result = train(model_name(name), budget["data"], out=ckpt, threads=budget["threads"],
+                   config=TrainConfig(epochs=budget["epochs"], batch=budget["batch"], seed=budget["seed"]),
+                   log=lambda line: say(f"{name}: {line}"))
+    train_s = time.perf_counter() - start
+    say(f"{name}: int8 export of the trained network")
+    model, meta = load(ckpt)
+    export_int8(set_form(model, "static"), meta, tflite, calib=budget["data"],
+                calib_samples=budget["calib_samples"], check_samples=8)
+    say(f"{name}: check ({budget['check_samples']} images, TFLite reference kernels)")
+    check = run_check(tflite, budget["data"], float_checkpoint=ckpt, backend="tflite",
+                      samples=budget["check_samples"])
+    return {"val_acc": result.best_score, "float_top1": check.float["top1"], "int8_top1": check.int8["top1"],
+            "int8_agreement": check.agreement, "check_samples": check.samples,
+            "train_s": round(train_s, 1)}
 
 
 def _table(rows, trained):
     base = rows[0]
     head = ("| head | params | x | paper MACs | graph MACs | x | ops/step | dup | inplace arena | x "
-            "| TFLM LSB | int8 max diff |" + (" val acc % |" if trained else ""))
+            "| TFLM LSB | int8 max diff |" + (" val % | float % | int8 % | agree % |" if trained else ""))
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         ops = "-" if r["ops_per_step"] is None else f"{r['ops_per_step']:.1f}"
@@ -85,9 +106,26 @@ def _table(rows, trained):
                 f"| {r['duplication_factor']:.2f} | {r['inplace_arena']:,} | {r['inplace_arena'] / base['inplace_arena']:.2f} "
                 f"| {r['tflm_max_lsb_diff']} | {r['int8_max_abs_diff']:.4f} |")
         if trained:
-            line += f" {r['val_acc']:.1f} |"
+            line += (f" {r['val_acc']:.1f} | {r['float_top1']:.1f} | {r['int8_top1']:.1f} "
+                     f"| {r['int8_agreement']:.1f} |")
         lines.append(line)
     return "\n".join(lines)
+
+
+def _title(args):
+    text = (f"Family at the ResNet18-RNN head (8x8x51 -> 102, cell {args.cell}); x = ratio to SWS-BiRNN")
+    if args.train_epochs:
+        text += (f"; training: {args.data}, {args.train_epochs} epochs, batch {args.batch}, seed {args.seed}, "
+                 f"{args.threads} thread(s); accuracies on the first {args.check_samples} check images")
+    return text
+
+
+def _save(out, text, document):
+    from rnnedge.files import atomic_write
+
+    os.makedirs(out, exist_ok=True)
+    atomic_write(os.path.join(out, "family_benchmark.md"), (text + "\n").encode())
+    atomic_write(os.path.join(out, "family_benchmark.json"), (json.dumps(document, indent=1) + "\n").encode())
 
 
 def main(argv=None):
@@ -97,31 +135,46 @@ def main(argv=None):
     parser.add_argument("--heads", nargs="+", default=list(HEADS), choices=list(HEADS))
     parser.add_argument("--cell", default="tanh", choices=["tanh", "relu"])
     parser.add_argument("--train-epochs", type=int, default=2)
-    parser.add_argument("--train-samples", type=int, default=512)
+    parser.add_argument("--data", default=DEFAULT_DATA, help="the training / check set (rnnedge data spec)")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--calib-samples", type=int, default=64)
+    parser.add_argument("--check-samples", type=int, default=512)
     parser.add_argument("--out", default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.train_epochs and args.cell != "tanh":
+        parser.error("the trained-accuracy columns train the zoo's tanh heads: give --train-epochs 0 "
+                     "with another --cell")
+    if args.train_epochs < 0 or min(args.batch, args.threads, args.calib_samples, args.check_samples) < 1:
+        parser.error("--train-epochs must be >= 0 and --batch/--threads/--calib-samples/--check-samples >= 1")
     heads = ["sws-birnn"] + [h for h in args.heads if h != "sws-birnn"]
-    with tempfile.TemporaryDirectory() as folder:
+    budget = {"cell": args.cell, "data": args.data, "epochs": args.train_epochs, "batch": args.batch,
+              "seed": args.seed, "threads": args.threads, "calib_samples": args.calib_samples,
+              "check_samples": args.check_samples}
+    started = time.perf_counter()
+
+    def say(line):
+        print(f"[family {time.perf_counter() - started:6.0f} s] {line}", file=sys.stderr, flush=True)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.out or scratch
+        os.makedirs(folder, exist_ok=True)
         rows = []
-        for name in heads:
-            print(f"[family] {name}: export", file=sys.stderr, flush=True)
+        for i, name in enumerate(heads):
+            say(f"{i + 1}/{len(heads)} {name}: export of the layer alone")
             row = _layer_row(name, args.cell, folder)
             if args.train_epochs:
-                print(f"[family] {name}: train", file=sys.stderr, flush=True)
-                row["val_acc"] = _train(name, args.cell, args.train_epochs, args.train_samples, folder)
+                say(f"{i + 1}/{len(heads)} {name}: train {model_name(name)}")
+                row.update(_train_row(name, budget, folder, say))
             rows.append(row)
-    budget = {"cell": args.cell, "train_epochs": args.train_epochs, "train_samples": args.train_samples}
+            text = _title(args) + "\n\n" + _table(rows, args.train_epochs > 0)
+            print(json.dumps(row) if args.json else text.splitlines()[-1] if i else text, flush=True)
+            if args.out:
+                _save(args.out, text, {"budget": budget, "rows": rows})
     if args.json:
         print(json.dumps({"budget": budget, "rows": rows}))
-        return
-    text = (f"Family at the ResNet18-RNN head (8x8x51 -> 102, cell {args.cell}); x = ratio to SWS-BiRNN; "
-            f"training: synthetic n={args.train_samples}, {args.train_epochs} epochs\n\n" + _table(rows, args.train_epochs > 0))
-    print(text)
-    if args.out:
-        from rnnedge.files import atomic_write
-        os.makedirs(args.out, exist_ok=True)
-        atomic_write(os.path.join(args.out, "family_benchmark.md"), (text + "\n").encode())
 
 
 if __name__ == "__main__":

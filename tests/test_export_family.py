@@ -25,6 +25,10 @@ LAYERS = {
     "reseg-tanh": (lambda: ReSegBlock(4, 5), [4, 6, 8]),
     "rnn2d-tanh-2": (lambda: RNN2D(4, 6, "tanh", 2), [4, 5, 6]),
     "ds-rnn-relu-4": (lambda: DSRNN(4, 6, "relu", 4, False), [4, 4, 5]),
+    "rnn2d-gru-2": (lambda: RNN2D(4, 6, "gru", 2), [4, 5, 6]),
+    "rnn2d-lstm": (lambda: RNN2D(4, 6, "lstm"), [4, 4, 5]),
+    "ds-rnn-gru-2": (lambda: DSRNN(4, 6, "gru", 2, False), [4, 4, 5]),
+    "ds-rnn-lstm": (lambda: DSRNN(4, 6, "lstm"), [4, 5, 4]),
 }
 ZOO = ["scale-rnn", "scale-rnn-half-gru", "ra-vgg1-mcu", "reseg-gender-mcu"]
 
@@ -115,22 +119,62 @@ def test_rnn2d_wavefront_takes_h_plus_w_minus_1_steps(exported):
 
 @pytest.mark.slow
 def test_family_benchmark_compares_against_the_sws_birnn(tmp_path, capsys):
-    """benchmarks/family.py runs on one layer beside its peer, the SWS-BiRNN; its parameter
-    figures are the hand formulas (SWS-BiRNN eq. 12; DS-RNN 5*Cin + Cin*Cout)."""
+    """benchmarks/family.py on one layer beside its peer, the SWS-BiRNN, with a tiny training
+    budget: parameters are the hand formulas (SWS-BiRNN eq. 12; DS-RNN 5*Cin + Cin*Cout),
+    graph MACs the hand derivation (tests/family_macs.py), and the accuracy columns are
+    recomputed here from the files it leaves: float top-1 from the checkpoint in torch, int8
+    top-1 and agreement from the .tflite run by ai_edge_litert's interpreter."""
     import importlib.util
     import json
     import os
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    from family_macs import HEAD_MACS
+    from rnnedge.checkpoint import load
+    from rnnedge.data import open_dataset
 
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "family.py")
     spec = importlib.util.spec_from_file_location("family_benchmark", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    bench.main(["--heads", "ds-rnn", "--train-epochs", "0", "--json"])
-    rows = json.loads(capsys.readouterr().out)["rows"]
+    data, samples, out = "synthetic:classes=4,n=32", 24, tmp_path / "bench"
+    bench.main(["--heads", "ds-rnn", "--train-epochs", "1", "--data", data, "--batch", "16", "--check-samples",
+                str(samples), "--calib-samples", "8", "--out", str(out), "--json"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    document = json.loads(lines[-1])
+    rows = document["rows"]
+    assert [json.loads(line) for line in lines[:-1]] == rows   # each row printed as it finished
+    assert json.loads((out / "family_benchmark.json").read_text()) == document
     assert [r["head"] for r in rows] == ["sws-birnn", "ds-rnn"]
     sws, ds = rows
     assert sws["params"] == sws["formula_params"] == 51 * 102 + 2 * 102 ** 2 + 4 * 102 + 102 ** 2
     assert ds["params"] == ds["formula_params"] == 5 * 51 + 51 * 102
     assert sws["paper_macs"] == 2 * sws["params"] * 64
+    assert ds["graph_macs"] == HEAD_MACS["ds-rnn"]
     assert all(r["duplication_factor"] == 1.0 and r["tflm_max_lsb_diff"] <= TFLM_LSB for r in rows)
     assert sws["inplace_arena"] == 17_952  # docs/family.md: the SWS-BiRNN head in place (inplace layout)
+    check = open_dataset(data, "check", (3, 32, 32))
+    images, labels = check.images[:samples], np.asarray(check.labels[:samples])
+    for row in rows:
+        model, meta = load(str(out / f"{row['head']}.pt"))
+        mean, std = (np.asarray(meta["normalization"][k], np.float32).reshape(1, 1, 1, -1) for k in ("mean", "std"))
+        x = (images.astype(np.float32) / 255.0 - mean) / std                       # NHWC
+        with torch.no_grad():
+            float_pred = model.eval()(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).argmax(1).numpy()
+        interpreter = Interpreter(model_path=str(out / f"{row['head']}.tflite"))
+        interpreter.allocate_tensors()
+        tin, tout = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+        scale, zero = tin["quantization"]
+        int8_pred = []
+        for sample in x:
+            v = sample[None] / np.float32(scale)
+            q = np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5) + zero, -128, 127).astype(np.int8)
+            interpreter.set_tensor(tin["index"], q)
+            interpreter.invoke()
+            int8_pred.append(int(np.argmax(interpreter.get_tensor(tout["index"])[0])))
+        int8_pred = np.asarray(int8_pred)
+        assert row["check_samples"] == samples
+        assert row["float_top1"] == pytest.approx(100.0 * np.mean(float_pred == labels))
+        assert row["int8_top1"] == pytest.approx(100.0 * np.mean(int8_pred == labels))
+        assert row["int8_agreement"] == pytest.approx(100.0 * np.mean(int8_pred == float_pred))

@@ -112,13 +112,65 @@ def test_darts_cells_are_data_and_checked():
 
 
 @pytest.mark.parametrize("cls", [RNN2D, DSRNN])
-@pytest.mark.parametrize("cell", ["tanh", "relu"])
+@pytest.mark.parametrize("cell", ["tanh", "relu", "gru", "lstm"])
 @pytest.mark.parametrize("directions, shared", [(1, True), (2, True), (2, False), (4, True), (4, False)])
 def test_rnn2d_wavefront_matches_reference(cls, cell, directions, shared):
     torch.manual_seed(0)
     module = cls(3, 3 if cls is DSRNN else 4, cell, directions, shared)
     for shape in ((6, 7), (1, 5), (5, 1)):
         _agree(module, torch.randn(2, 3, *shape))
+
+
+@pytest.mark.parametrize("cell, torch_cls", [("gru", nn.GRU), ("lstm", nn.LSTM)])
+@pytest.mark.parametrize("axis", ["row", "column"])
+def test_gated_rnn2d_on_one_row_is_torch_rnn(cell, torch_cls, axis):
+    """On a 1-row map the 2-D GRU / LSTM is torch.nn.GRU / LSTM with W_hh = W_left (on a
+    1-column map with W_hh = W_up): the kept state h~ = h_left + h_up - h_diag reduces to the
+    one predecessor there. Both forms."""
+    torch.manual_seed(1)
+    layer = RNN2D(3, 4, cell)
+    w = layer.passes[0]
+    rnn = torch_cls(3, 4, batch_first=True)
+    with torch.no_grad():
+        rnn.weight_ih_l0.copy_(w.weight_ih)
+        rnn.weight_hh_l0.copy_(w.weight_left if axis == "row" else w.weight_up)
+        rnn.bias_ih_l0.copy_(w.bias)
+        rnn.bias_hh_l0.copy_(w.bias_hh)
+        x = torch.randn(2, 3, 1, 7) if axis == "row" else torch.randn(2, 3, 7, 1)
+        expected = rnn(x.flatten(2).transpose(1, 2))[0]
+        for form in ("reference", "static"):
+            layer.form = form
+            got = layer(x).flatten(2).transpose(1, 2)
+            assert torch.allclose(got, expected, atol=1e-5), (form, (got - expected).abs().max())
+
+
+def test_gated_rnn2d_cell_by_hand():
+    """One 2x2 GRU map evaluated by hand (scalar channels, numbers chosen here): cell (1, 1)
+    keeps h~ = h(1,0) + h(0,1) - h(0,0); both forms."""
+    layer = RNN2D(1, 1, "gru")
+    w = layer.passes[0]
+    values = {"weight_ih": [0.5, -0.3, 0.8], "weight_left": [0.2, 0.4, -0.6], "weight_up": [-0.1, 0.3, 0.7],
+              "weight_diag": [0.25, -0.2, 0.1], "bias": [0.1, 0.0, -0.2], "bias_hh": [0.05, 0.1, 0.3]}
+    with torch.no_grad():
+        for name, v in values.items():
+            getattr(w, name).copy_(torch.tensor(v).view_as(getattr(w, name)))
+    x = torch.tensor([[1.0, -2.0], [0.5, 1.5]])
+    sig = lambda v: 1 / (1 + math.exp(-v))
+    h = {}
+    for j in range(2):
+        for k in range(2):
+            left, up, diag = h.get((j, k - 1), 0.0), h.get((j - 1, k), 0.0), h.get((j - 1, k - 1), 0.0)
+            gates = [values["weight_ih"][g] * x[j, k].item() + values["bias"][g] for g in range(3)]
+            hidden = [values["weight_left"][g] * left + values["weight_up"][g] * up + values["weight_diag"][g] * diag
+                      + values["bias_hh"][g] for g in range(3)]
+            r, z = sig(gates[0] + hidden[0]), sig(gates[1] + hidden[1])
+            n = math.tanh(gates[2] + r * hidden[2])
+            h[j, k] = (1 - z) * n + z * (left + up - diag)
+    expected = torch.tensor([[h[0, 0], h[0, 1]], [h[1, 0], h[1, 1]]])
+    for form in ("reference", "static"):
+        layer.form = form
+        with torch.no_grad():
+            assert torch.allclose(layer(x.view(1, 1, 2, 2))[0, 0], expected, atol=1e-6), form
 
 
 def test_rnn2d_long_wavefront_matches():
@@ -246,8 +298,14 @@ HAND_PARAMS = {
     # eq. 20: Cin*C + 3*C^2 + C per weight set
     "rnn2d": (lambda: RNN2D(3, 4), 12 + 48 + 4),
     "rnn2d-4-separate": (lambda: RNN2D(3, 4, directions=4, weight_sharing=False), 4 * (12 + 48 + 4)),
+    # gated 2-D cells: G gate rows of W_ih, W_left, W_up, W_diag and two biases
+    "rnn2d-gru": (lambda: RNN2D(3, 4, "gru"), 3 * (12 + 3 * 16 + 2 * 4)),
+    "rnn2d-lstm-2-separate": (lambda: RNN2D(3, 4, "lstm", 2, False), 2 * 4 * (12 + 3 * 16 + 2 * 4)),
     # eq. 21-22: 5*Cin + Cin*Cout
     "ds-rnn": (lambda: DSRNN(6, 4), 30 + 24),
+    # depthwise gated: 6 vectors of G*Cin
+    "ds-rnn-gru": (lambda: DSRNN(6, 4, "gru"), 6 * 18 + 24),
+    "ds-rnn-lstm": (lambda: DSRNN(6, 4, "lstm"), 6 * 24 + 24),
     "ds-rnn-2-separate": (lambda: DSRNN(6, 4, directions=2, weight_sharing=False), 60 + 24),
     "scale-vanilla": (lambda: ScaleRecurrence(5), 25),
     "scale-half-gru": (lambda: ScaleRecurrence(5, "half-gru"), 75),
@@ -271,3 +329,5 @@ def test_paper_macs_are_params_times_positions_per_direction():
     assert macs(ReNet(3, 4, "gru", weight_sharing=True), (3, 8, 6)) == 2 * (_gru(12, 4) + _gru(8, 4)) * 12
     assert macs(RNN2D(3, 4, directions=4), (3, 5, 7)) == 4 * 64 * 35
     assert macs(DSRNN(6, 4, directions=2), (6, 5, 7)) == 2 * 30 * 35  # + the 1x1 conv's own MACs
+    assert macs(RNN2D(3, 4, "gru", directions=2), (3, 5, 7)) == 2 * 3 * 68 * 35
+    assert macs(DSRNN(6, 4, "lstm"), (6, 5, 7)) == 4 * 36 * 35

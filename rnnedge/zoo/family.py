@@ -11,8 +11,9 @@ classifier reads the final 4x4x256 map directly. Other readings: `channels`, `co
 ReSeg classifier (seed 001's example): BatchNorm, four [3x3 conv dilation 2, ReLU, BatchNorm]
 with 3x3/2 max pools between them, two ReSeg blocks (2x2, tanh BiRNNs of 256 and 512 per
 direction, BatchNorm after each), a 1x1 conv to 2 classes with ReLU, global average pool; the
-3x3/2 pools pad with zeros (PAD + MAX_POOL_2D on device), and the 1x1 conv does not pad (the
-listing's `padding=1` would only add a zero border to a 1x1 convolution's output).
+3x3/2 pools pad by 1 as torch's MaxPool2d does, with -inf (a padded cell never wins; on
+device PADV2 with the lowest int8 value + MAX_POOL_2D VALID), and the 1x1 conv does not pad
+(the listing's `padding=1` would only add a zero border to a 1x1 convolution's output).
 Scale-RNN: base CNN = the CIFAR ResNet18-w0.2 stem to conv4.x + global average pool (51
 features), two scales (32x32 and the 64x64 input), as the paper uses two (224 and 448).
 RA-LSTM (Table 1): VGG-1 (two 3x3 conv-BN-ReLU per block, 128/256/512, 2x2 max pool between
@@ -24,7 +25,6 @@ Imports: torch, `rnnedge.layers`, `blocks`, `cifar`.
 """
 
 from torch import nn
-from torch.nn import functional
 
 from rnnedge.layers import DSRNN, RNN2D, RecurrentAggregation, ReNet, ReSegBlock, ScaleRNN, SWSBiRNN
 from rnnedge.zoo.blocks import BasicBlock, ConvUnit
@@ -89,13 +89,6 @@ class DartsReNet(nn.Module):
         return self.fc(self.hidden(x) if self.hidden is not None else x)
 
 
-class _PaddedMaxPool(nn.Module):
-    """3x3/2 max pool over a zero-padded map (PAD + MAX_POOL_2D VALID on device)."""
-
-    def forward(self, x):
-        return functional.max_pool2d(functional.pad(x, (1, 1, 1, 1)), 3, 2)
-
-
 class ReSegClassifier(nn.Module):
     """seed 001's photo classifier built on two ReSeg blocks (module docstring)."""
 
@@ -104,7 +97,7 @@ class ReSegClassifier(nn.Module):
         stages, c_in = [nn.BatchNorm2d(3)], 3
         for i, width in enumerate(widths):
             if i:
-                stages.append(_PaddedMaxPool())
+                stages.append(nn.MaxPool2d(3, 2, padding=1))
             stages += [nn.Conv2d(c_in, width, 3, padding=2, dilation=2), nn.ReLU(inplace=True),
                        nn.BatchNorm2d(width)]
             c_in = width
