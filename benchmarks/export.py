@@ -1,7 +1,7 @@
 """Benchmark `rnnedge export` on the zoo, and against the standard route.
 
     python benchmarks/export.py [--models NAME ...] [--no-standard | --side-by-side-only]
-                                [--no-npu] [--layout inplace|stacked] [--out DIR]
+                                [--no-npu] [--layout inplace|stacked|chains] [--out DIR]
 
 Part 1, every zoo model (or --models): rnnedge's int8 export in a fresh child process each,
 with wall time and peak RSS of that child, op count, recurrent ops per time step, weight
@@ -22,7 +22,7 @@ budget: Table 6 / Table 1 / Table 2), compiled by Vela for ethos-u55-128, -u55-2
 and -u85-256 with each one's default system config: ops, NPU passes, estimated cycles and
 time, SRAM, CPU ops, and the CRNN's recurrent head (Vela --verbose-performance, every NPU
 operation from the first TRANSPOSE, the row pass's H<->W swap, on) cycles by operation.
-`--layout stacked` exports the CRNNs with the other SWS-BiRNN layout (rnnedge.layers.static);
+`--layout stacked|chains` exports the CRNNs with another SWS-BiRNN layout (rnnedge.layers.static);
 the comparison itself is benchmarks/npu_compare.py.
 
 Every figure is measured by a tool independent of the exporter: graph_stats reads the
@@ -373,7 +373,8 @@ def main(argv=None):
     parser.add_argument("--no-standard", action="store_true", help="skip the side-by-side part")
     parser.add_argument("--side-by-side-only", action="store_true", help="skip the zoo table")
     parser.add_argument("--no-npu", action="store_true", help="skip the NPU comparison part")
-    parser.add_argument("--layout", default="inplace", choices=("inplace", "stacked"),
+    from rnnedge.layers import LAYOUTS
+    parser.add_argument("--layout", default=LAYOUTS[0], choices=LAYOUTS,
                         help="SWS-BiRNN layout of the exported CRNNs")
     parser.add_argument("--out", default=None, help="folder for models and the report")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)

@@ -337,17 +337,18 @@ def test_sws_birnn_cells_run_in_place_bit_exact(tmp_path, cell):
 
 
 @pytest.mark.slow
-def test_stacked_sws_birnn_runs_bit_exact_on_the_c_kernels(tmp_path):
-    """The "stacked" layout of a WS-BiRNN pass (rnnedge.layers.static) runs on the C kernels
-    with TFLM's output bytes under every planner, in-place rules included."""
+@pytest.mark.parametrize("layout", ["stacked", "chains"])
+def test_other_sws_birnn_layouts_run_bit_exact_on_the_c_kernels(tmp_path, layout):
+    """The "stacked" and "chains" layouts of a WS-BiRNN pass (rnnedge.layers.static) run on
+    the C kernels with TFLM's output bytes under every planner, in-place rules included."""
     import torch
 
     from rnnedge.export.pipeline import export_int8
     from rnnedge.layers import SWSBiRNN
 
     torch.manual_seed(0)
-    path = str(tmp_path / "sws-stacked.tflite")
-    export_int8(SWSBiRNN(4, 6, 5, layout="stacked").eval(),
+    path = str(tmp_path / f"sws-{layout}.tflite")
+    export_int8(SWSBiRNN(4, 6, 5, layout=layout).eval(),
                 {"input_shape": [4, 6, 7], "normalization": {"mean": [0.5], "std": [0.25]}},
                 path, calib_samples=16, check_samples=4)
     x = model_inputs(path, 3)
@@ -355,4 +356,4 @@ def test_stacked_sws_birnn_runs_bit_exact_on_the_c_kernels(tmp_path):
     for planner in ("tflm", "best", "inplace"):
         runtime = Runtime(compile_with(path, planner), debug=True)
         got = np.stack([runtime.invoke(s[None])[0] for s in x]).reshape(expected.shape)
-        assert np.array_equal(got, expected), planner
+        assert np.array_equal(got, expected), (layout, planner)

@@ -107,8 +107,9 @@ class SRNN(ImageRNN):
 class WSBiRNN(ImageRNN):
     """eq. 9: Weight-Shared Bidirectional RNN along the rows. `layout` (`static.LAYOUTS`)
     chooses how the static form lays the two directions out: "inplace" (the firmware runs it
-    in place; fewest Vela cycles, measured) or "stacked" (fewer ops, smaller TFLM tail); both
-    compute the same."""
+    in place), "stacked" (fewer ops, smaller TFLM tail) or "chains" (one chain of steps per
+    direction: no step copies, fewest Vela cycles on large maps); all compute the same
+    (measured trade-offs: docs/export.md)."""
 
     def __init__(self, c_in, c_out, cell="tanh", form="reference", layout="inplace"):
         super().__init__(c_out, form)

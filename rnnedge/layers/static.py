@@ -4,8 +4,8 @@ Everything here is built from ops that export to ONNX as plain nodes on 4-D tens
 one-to-one to TFLite builtins that TFLM runs and Ethos-U places on the NPU:
 Conv (1x1), Split, Concat, Add, Sub, Mul, Tanh, Relu, Sigmoid, and Transpose (H<->W only).
 There is no Loop/Scan/RNN/GRU/LSTM node, no Gather and no Reshape. Unidirectional passes run
-along W (rows) or H (columns) directly; the weight-shared bidirectional pass always runs along
-H and transposes a row pass in and out, because H is the axis along which a step's slice of an
+along W (rows) or H (columns) directly; the weight-shared bidirectional pass in its "inplace"
+and "stacked" layouts runs along H and transposes a row pass in and out, because H is the axis along which a step's slice of an
 NHWC map is contiguous, which is what lets the firmware run it in place (docs/arena.md).
 
 Graph shape of one pass (cell `tanh`, T time steps):
@@ -16,9 +16,10 @@ Graph shape of one pass (cell `tanh`, T time steps):
 W_ih and W_hh are single Parameters read by every step, so an exporter stores them once.
 
 A weight-shared bidirectional pass (the paper's eq. 9) shares W_ih*x + b, so P is computed once
-for both directions, and every step runs both directions and all rows in one Conv/Add/Tanh.
-It has two layouts (`LAYOUTS`), same arithmetic and the same Conv/Add/Tanh per step; what
-differs is how P reaches the steps and how the directions are summed. On an NPU the recurrence
+for both directions. It has three layouts (`LAYOUTS`), same arithmetic; "inplace" and
+"stacked" run both directions and all rows of a step in one Conv/Add/Tanh, "chains" runs
+one Conv/Add/Tanh per direction; what differs is how P reaches the steps and how the
+directions are summed. On an NPU the recurrence
 is T sequential steps a pass, each two Ethos-U passes at least (CONV W_hh, then ADD with TANH
 fused as a LUT); Vela prices the other ops by the bytes they copy plus a start-up per pass, so
 the layouts are built to copy little:
@@ -26,11 +27,19 @@ the layouts are built to copy little:
   rows: no 2T-input concat tree, no whole-map copy), its state is written over that pair,
   and output row t = forward half of state t + backward half of state T-1-t, read straight
   from the step outputs (no concat of the states). A firmware runs it in place
-  (docs/arena.md); Vela estimates the fewest cycles for it (docs/export.md).
+  (docs/arena.md); Vela estimates the fewest cycles for it on the CIFAR CRNN and the
+  256x256 detector (docs/export.md).
 - "stacked": Q = [P | Flip(P)] along W, one step per row of Q, the states concatenated once,
   split into the direction halves, the backward half flipped back and ONE Add for the sum.
   Fewer ops, so a smaller TFLM persistent tail, but more bytes copied (more Vela cycles) and
   a larger in-place arena; measured in docs/export.md.
+- "chains": each direction is its own chain of steps reading its row of P in place (a
+  SPLIT, which Vela turns into the consumer's sub-tensor read), so no step copies anything;
+  the price is two CONV W_hh per step (Vela fetches the weights twice). Output row t =
+  forward state t + backward state t, summed as soon as both exist. Time runs along the
+  pass's own axis (no TRANSPOSE). Fewest Vela cycles where a step's CONV is compute-bound
+  (the 480x640 detector's large heads), more where it is bound by the weight fetch
+  (docs/export.md).
 
 A Concat here takes all T steps at once. TFLM's CONCATENATION accepts at most 10 inputs, but
 a tree of Concats built in PyTorch does not survive `torch.onnx.export` (it flattens nested
@@ -43,7 +52,7 @@ import torch
 from torch.nn import functional
 
 #: layouts of a weight-shared bidirectional pass (see the module docstring); the first is the default.
-LAYOUTS = ("inplace", "stacked")
+LAYOUTS = ("inplace", "stacked", "chains")
 
 
 def check_layout(layout):
@@ -131,8 +140,11 @@ def unidirectional(x, w, time_dim):
 def weight_shared_bidirectional(x, w, time_dim, layout="inplace"):
     """WS-BiRNN (the paper's eq. 9): RNN(X) + Flip(RNN(Flip(X))) with one projection shared by
     both directions and both directions batched in every step; `layout` in `LAYOUTS`."""
-    if check_layout(layout) == "inplace":
+    layout = check_layout(layout)
+    if layout == "inplace":
         return _inplace_weight_shared_bidirectional(x, w, time_dim)
+    if layout == "chains":
+        return _chained_weight_shared_bidirectional(x, w, time_dim)
     return _stacked_weight_shared_bidirectional(x, w, time_dim)
 
 
@@ -165,6 +177,24 @@ def _inplace_weight_shared_bidirectional(x, w, time_dim):
         h, c = step(torch.cat([rows[t], rows[steps - 1 - t]], dim=2), h, c, w)
         halves.append(torch.split(h, 1, dim=2))
     return torch.cat([halves[t][0] + halves[steps - 1 - t][1] for t in range(steps)], dim=2)
+
+
+def _chained_weight_shared_bidirectional(x, w, time_dim):
+    """The "chains" layout: one chain of steps per direction along `time_dim`, each step
+    reading its own row of the shared projection; output row k is summed as soon as its
+    forward and backward states both exist (they die early, which keeps the arena small)."""
+    rows = torch.split(project_input(x, w), 1, dim=time_dim)
+    steps = len(rows)
+    h_forward = c_forward = h_backward = c_backward = None
+    forward, backward, out = [None] * steps, [None] * steps, [None] * steps
+    for t in range(steps):
+        h_forward, c_forward = step(rows[t], h_forward, c_forward, w)
+        h_backward, c_backward = step(rows[steps - 1 - t], h_backward, c_backward, w)
+        forward[t], backward[steps - 1 - t] = h_forward, h_backward
+        for k in sorted({t, steps - 1 - t}):
+            if out[k] is None and forward[k] is not None and backward[k] is not None:
+                out[k] = forward[k] + backward[k]
+    return torch.cat(out, dim=time_dim)
 
 
 def bidirectional(x, w_forward, w_backward, time_dim, merge):
