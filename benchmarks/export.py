@@ -1,7 +1,7 @@
 """Benchmark `rnnedge export` on the zoo, and against the standard route.
 
     python benchmarks/export.py [--models NAME ...] [--no-standard | --side-by-side-only]
-                                [--no-npu] [--layout inplace|stacked|chains] [--out DIR]
+                                [--no-npu] [--layout inplace|stacked|pairs] [--out DIR]
 
 Part 1, every zoo model (or --models): rnnedge's int8 export in a fresh child process each,
 with wall time and peak RSS of that child, op count, recurrent ops per time step, weight
@@ -22,7 +22,7 @@ budget: Table 6 / Table 1 / Table 2), compiled by Vela for ethos-u55-128, -u55-2
 and -u85-256 with each one's default system config: ops, NPU passes, estimated cycles and
 time, SRAM, CPU ops, and the CRNN's recurrent head (Vela --verbose-performance, every NPU
 operation from the first TRANSPOSE, the row pass's H<->W swap, on) cycles by operation.
-`--layout stacked|chains` exports the CRNNs with another SWS-BiRNN layout (rnnedge.layers.static);
+`--layout stacked|pairs` exports the CRNNs with another SWS-BiRNN layout (rnnedge.layers.static);
 the comparison itself is benchmarks/npu_compare.py.
 
 Every figure is measured by a tool independent of the exporter: graph_stats reads the

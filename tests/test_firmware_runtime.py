@@ -337,9 +337,9 @@ def test_sws_birnn_cells_run_in_place_bit_exact(tmp_path, cell):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("layout", ["stacked", "chains"])
+@pytest.mark.parametrize("layout", ["stacked", "pairs"])
 def test_other_sws_birnn_layouts_run_bit_exact_on_the_c_kernels(tmp_path, layout):
-    """The "stacked" and "chains" layouts of a WS-BiRNN pass (rnnedge.layers.static) run on
+    """The "stacked" and "pairs" layouts of a WS-BiRNN pass (rnnedge.layers.static) run on
     the C kernels with TFLM's output bytes under every planner, in-place rules included."""
     import torch
 

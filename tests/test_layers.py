@@ -175,7 +175,7 @@ def test_every_static_layout_matches_the_reference(cell, layout):
 
 def test_layouts_are_checked_and_inplace_is_the_default():
     assert SWSBiRNN(3, 4, 5).layout == WSBiRNN(3, 4).layout == LAYOUTS[0] == "inplace"
-    with pytest.raises(ValueError, match="unknown layout 'npu'; choose one of inplace, stacked, chains"):
+    with pytest.raises(ValueError, match="unknown layout 'npu'; choose one of inplace, stacked, pairs"):
         SWSBiRNN(3, 4, 5, layout="npu")
     with pytest.raises(ValueError, match="unknown layout"):
         set_layout(WSBiRNN(3, 4), "diagonal")

@@ -6,7 +6,7 @@ fully int8 .tflite.
     rnnedge export --module net.py:factory [--weights sd.pt] --input-shape 1,3,96,96 --int8
     rnnedge export model.pt --int8 [-o model.tflite] [--calib DIR|synthetic]
                    [--calib-samples N] [--check-samples N] [--keep-onnx] [--json]
-                   [--trust-pickle] [--input-shape C,H,W] [--rnn-layout inplace|stacked|chains]
+                   [--trust-pickle] [--input-shape C,H,W] [--rnn-layout inplace|stacked|pairs]
                    [--lstm unrolled|fused] [--npu NAME]
     rnnedge export --zoo NAME --int8 [...]
 
@@ -169,9 +169,8 @@ def _print_block(report):
                    "another H,W); for an ONNX file or --module the full shape of each input, "
                    "batch included, ';' between inputs (fixes dynamic dimensions).")
 @click.option("--rnn-layout", type=click.Choice(LAYOUTS), default=LAYOUTS[0], show_default=True,
-              help="Static layout of the (S)WS-BiRNN layers: inplace (runs in place; fewest "
-                   "Vela cycles on small maps), stacked (fewest ops) or chains (one chain of "
-                   "steps per direction, no step copies; fewest Vela cycles on large maps); "
+              help="Static layout of the (S)WS-BiRNN layers: inplace (runs in place), stacked "
+                   "(fewest ops) or pairs (no copy per step: fewest Vela cycles); "
                    "docs/export.md.")
 @click.option("--lstm", type=click.Choice(LSTM_FORMS), default=LSTM_FORMS[0],
               show_default=True,

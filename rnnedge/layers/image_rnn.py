@@ -23,7 +23,7 @@ from rnnedge.layers.cells import RecurrentWeights, reference_sequence
 
 FORMS = ("reference", "static")
 LAYOUTS = static.LAYOUTS
-ROW_TIME_DIM, COLUMN_TIME_DIM = 3, 2  # NCHW: rows run along W, columns along H
+ROW_TIME_DIM, COLUMN_TIME_DIM = static.ROW_AXIS, static.COLUMN_AXIS  # NCHW: rows run along W, columns along H
 
 
 def _along_rows(x, w):
@@ -107,9 +107,8 @@ class SRNN(ImageRNN):
 class WSBiRNN(ImageRNN):
     """eq. 9: Weight-Shared Bidirectional RNN along the rows. `layout` (`static.LAYOUTS`)
     chooses how the static form lays the two directions out: "inplace" (the firmware runs it
-    in place), "stacked" (fewer ops, smaller TFLM tail) or "chains" (one chain of steps per
-    direction: no step copies, fewest Vela cycles on large maps); all compute the same
-    (measured trade-offs: docs/export.md)."""
+    in place), "stacked" (fewer ops, smaller TFLM tail) or "pairs" (no copy per step: fewest
+    Vela cycles); all compute the same (measured trade-offs: docs/export.md)."""
 
     def __init__(self, c_in, c_out, cell="tanh", form="reference", layout="inplace"):
         super().__init__(c_out, form)
@@ -137,8 +136,7 @@ class SWSBiRNN(ImageRNN):
         return _transpose(_ws_birnn_rows(_transpose(_ws_birnn_rows(x, self.rnn1)), self.rnn2))
 
     def static(self, x):
-        rows = static.weight_shared_bidirectional(x, self.rnn1, ROW_TIME_DIM, self.layout)
-        return static.weight_shared_bidirectional(rows, self.rnn2, COLUMN_TIME_DIM, self.layout)
+        return static.separable_weight_shared_bidirectional(x, self.rnn1, self.rnn2, self.layout)
 
 
 class BiRNN(ImageRNN):

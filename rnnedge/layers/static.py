@@ -5,8 +5,9 @@ one-to-one to TFLite builtins that TFLM runs and Ethos-U places on the NPU:
 Conv (1x1), Split, Concat, Add, Sub, Mul, Tanh, Relu, Sigmoid, and Transpose (H<->W only).
 There is no Loop/Scan/RNN/GRU/LSTM node, no Gather and no Reshape. Unidirectional passes run
 along W (rows) or H (columns) directly; the weight-shared bidirectional pass in its "inplace"
-and "stacked" layouts runs along H and transposes a row pass in and out, because H is the axis along which a step's slice of an
-NHWC map is contiguous, which is what lets the firmware run it in place (docs/arena.md).
+and "stacked" layouts runs along H and transposes a row pass in and out, because H is the
+axis along which a step's slice of an NHWC map is contiguous, which is what lets the
+firmware run it in place (docs/arena.md).
 
 Graph shape of one pass (cell `tanh`, T time steps):
   P = Conv1x1(x; W_ih, b_ih + b_hh)     input projection, once for the whole map
@@ -16,35 +17,35 @@ Graph shape of one pass (cell `tanh`, T time steps):
 W_ih and W_hh are single Parameters read by every step, so an exporter stores them once.
 
 A weight-shared bidirectional pass (the paper's eq. 9) shares W_ih*x + b, so P is computed once
-for both directions. It has three layouts (`LAYOUTS`), same arithmetic; "inplace" and
-"stacked" run both directions and all rows of a step in one Conv/Add/Tanh, "chains" runs
-one Conv/Add/Tanh per direction; what differs is how P reaches the steps and how the
-directions are summed. On an NPU the recurrence
-is T sequential steps a pass, each two Ethos-U passes at least (CONV W_hh, then ADD with TANH
-fused as a LUT); Vela prices the other ops by the bytes they copy plus a start-up per pass, so
-the layouts are built to copy little:
+for both directions. It has three layouts (`LAYOUTS`), same arithmetic, both directions and
+all rows of a step in one Conv W_hh; what differs is how P reaches the steps, how a step's
+two directions are joined and how they are summed. On an NPU the recurrence is T sequential
+steps a pass, each two Ethos-U passes at least (CONV W_hh, then ADD with TANH fused as a
+LUT); Vela prices the other ops by the bytes they copy plus a start-up per pass, except a
+SPLIT (the consumer reads the slice in place) and a CONCATENATION of at most 10 inputs
+that other ops compute (Vela has them write into it), so the layouts are built to copy
+little:
 - "inplace" (the default): step t concatenates forward row t and backward row T-1-t of P (two
   rows: no 2T-input concat tree, no whole-map copy), its state is written over that pair,
   and output row t = forward half of state t + backward half of state T-1-t, read straight
   from the step outputs (no concat of the states). A firmware runs it in place
-  (docs/arena.md); Vela estimates the fewest cycles for it on the CIFAR CRNN and the
-  256x256 detector (docs/export.md).
+  (docs/arena.md).
 - "stacked": Q = [P | Flip(P)] along W, one step per row of Q, the states concatenated once,
   split into the direction halves, the backward half flipped back and ONE Add for the sum.
   Fewer ops, so a smaller TFLM persistent tail, but more bytes copied (more Vela cycles) and
-  a larger in-place arena; measured in docs/export.md.
-- "chains": each direction is its own chain of steps reading its row of P in place (a
-  SPLIT, which Vela turns into the consumer's sub-tensor read), so no step copies anything;
-  the price is two CONV W_hh per step (Vela fetches the weights twice). Output row t =
-  forward state t + backward state t, summed as soon as both exist. Time runs along the
-  pass's own axis (no TRANSPOSE). Fewest Vela cycles where a step's CONV is compute-bound
-  (the 480x640 detector's large heads), more where it is bound by the weight fetch
-  (docs/export.md).
+  a larger in-place arena.
+- "pairs": each direction adds its own row of P (read in place) to its half of the step's
+  CONV output, and the two new states are concatenated into the next step's state: Vela
+  copies nothing per step. Time runs along the pass's own axis (no TRANSPOSE); the row
+  pass's output reaches the column pass as runs of at most 10 rows, each projected by its
+  own CONV (`separable_weight_shared_bidirectional`). Fewest Vela cycles, more ops (a larger
+  TFLM tail).
+Measured trade-offs of the three: docs/export.md.
 
-A Concat here takes all T steps at once. TFLM's CONCATENATION accepts at most 10 inputs, but
-a tree of Concats built in PyTorch does not survive `torch.onnx.export` (it flattens nested
-Concats), so that limit is the TFLite lowering's job (the export stage splits long
-concatenations into trees). Imports: torch only (weights are
+A Concat here takes all T steps at once (in "pairs", runs of at most 10 that a CONV reads
+between them). TFLM's CONCATENATION accepts at most 10 inputs, but a tree of Concats built in
+PyTorch does not survive `torch.onnx.export` (it flattens nested Concats), so that limit is
+the TFLite lowering's job (the export stage splits long concatenations into trees). Imports: torch only (weights are
 `cells.RecurrentWeights`).
 """
 
@@ -52,7 +53,11 @@ import torch
 from torch.nn import functional
 
 #: layouts of a weight-shared bidirectional pass (see the module docstring); the first is the default.
-LAYOUTS = ("inplace", "stacked", "chains")
+LAYOUTS = ("inplace", "stacked", "pairs")
+#: NCHW axes: a row pass runs along W, a column pass along H.
+ROW_AXIS, COLUMN_AXIS = 3, 2
+#: TFLM's CONCATENATION accepts at most this many inputs.
+MAX_CONCAT = 10
 
 
 def check_layout(layout):
@@ -93,14 +98,18 @@ def _recurrent(h, w):
     return functional.conv2d(h, w.weight_hh[:, :, None, None], bias)
 
 
-def step(p_t, h, c, w):
+def step(p_t, h, c, w, recurrent=None):
     """One unrolled time step on maps: p_t is the projected input, h/c the state or None at t=0.
 
     Returns (h', c'). At t = 0 the state is zero, so the recurrent convolution is skipped.
+    `recurrent`: W_hh * h (+ b_hn) when the caller computed it already (the "pairs" layout
+    convolves both directions' states at once).
     """
+    if h is not None and recurrent is None:
+        recurrent = _recurrent(h, w)
     hidden = w.hidden
     if w.cell in ("tanh", "relu"):
-        pre = p_t if h is None else p_t + _recurrent(h, w)
+        pre = p_t if h is None else p_t + recurrent
         return (torch.tanh(pre) if w.cell == "tanh" else torch.relu(pre)), None
     if w.cell == "gru":
         p_rz, p_n = torch.split(p_t, [2 * hidden, hidden], dim=1)
@@ -108,12 +117,12 @@ def step(p_t, h, c, w):
             rz = torch.sigmoid(p_rz)
             h_n = w.bias_hh[2 * hidden :].view(1, hidden, 1, 1)
         else:
-            h_rz, h_n = torch.split(_recurrent(h, w), [2 * hidden, hidden], dim=1)
+            h_rz, h_n = torch.split(recurrent, [2 * hidden, hidden], dim=1)
             rz = torch.sigmoid(p_rz + h_rz)
         r, z = torch.split(rz, hidden, dim=1)
         n = torch.tanh(p_n + r * h_n)
         return (n - z * n if h is None else n + z * (h - n)), None
-    gates = p_t if h is None else p_t + _recurrent(h, w)
+    gates = p_t if h is None else p_t + recurrent
     p_if, p_g, p_o = torch.split(gates, [2 * hidden, hidden, hidden], dim=1)
     i, f = torch.split(torch.sigmoid(p_if), hidden, dim=1)
     ig = i * torch.tanh(p_g)
@@ -143,9 +152,20 @@ def weight_shared_bidirectional(x, w, time_dim, layout="inplace"):
     layout = check_layout(layout)
     if layout == "inplace":
         return _inplace_weight_shared_bidirectional(x, w, time_dim)
-    if layout == "chains":
-        return _chained_weight_shared_bidirectional(x, w, time_dim)
+    if layout == "pairs":
+        return torch.cat(_paired_pass(x, w, time_dim), dim=time_dim)
     return _stacked_weight_shared_bidirectional(x, w, time_dim)
+
+
+def separable_weight_shared_bidirectional(x, w_rows, w_columns, layout="inplace"):
+    """SWS-BiRNN (the paper's eq. 11): a pass along the rows (W), then one along the columns
+    (H). In the "pairs" layout the row pass hands its output over as groups, each projected
+    by its own CONV straight into the column pass's projection (no concatenation copy)."""
+    if check_layout(layout) == "pairs":
+        runs = group_runs(_paired_pass(x, w_rows, ROW_AXIS), ROW_AXIS)
+        return torch.cat(_paired_pass(runs, w_columns, COLUMN_AXIS), dim=COLUMN_AXIS)
+    rows = weight_shared_bidirectional(x, w_rows, ROW_AXIS, layout)
+    return weight_shared_bidirectional(rows, w_columns, COLUMN_AXIS, layout)
 
 
 def _stacked_weight_shared_bidirectional(x, w, time_dim):
@@ -179,22 +199,44 @@ def _inplace_weight_shared_bidirectional(x, w, time_dim):
     return torch.cat([halves[t][0] + halves[steps - 1 - t][1] for t in range(steps)], dim=2)
 
 
-def _chained_weight_shared_bidirectional(x, w, time_dim):
-    """The "chains" layout: one chain of steps per direction along `time_dim`, each step
-    reading its own row of the shared projection; output row k is summed as soon as its
-    forward and backward states both exist (they die early, which keeps the arena small)."""
-    rows = torch.split(project_input(x, w), 1, dim=time_dim)
+def _paired_pass(x, w, time_dim):
+    """The "pairs" layout of one pass; returns its T output rows along `time_dim`. P is projected once (x may be groups: one projection CONV per group, their
+    outputs concatenated, which Vela writes in place). Step t convolves the state [forward
+    state t-1, backward state T-t] (both directions, one CONV W_hh), each direction adds its
+    own row of P (read in place) and the two new states are concatenated into the next state
+    (a 2-input CONCATENATION of ADD/TANH outputs, which Vela writes in place). Output row t =
+    forward half of state t + backward half of state T-1-t."""
+    if isinstance(x, (list, tuple)):
+        p = torch.cat([project_input(g, w) for g in x], dim=5 - time_dim)  # groups along the other axis
+    else:
+        p = project_input(x, w)
+    rows = torch.split(p, 1, dim=time_dim)
     steps = len(rows)
-    h_forward = c_forward = h_backward = c_backward = None
-    forward, backward, out = [None] * steps, [None] * steps, [None] * steps
+    state = c_forward = c_backward = None
+    halves = []
     for t in range(steps):
-        h_forward, c_forward = step(rows[t], h_forward, c_forward, w)
-        h_backward, c_backward = step(rows[steps - 1 - t], h_backward, c_backward, w)
-        forward[t], backward[steps - 1 - t] = h_forward, h_backward
-        for k in sorted({t, steps - 1 - t}):
-            if out[k] is None and forward[k] is not None and backward[k] is not None:
-                out[k] = forward[k] + backward[k]
-    return torch.cat(out, dim=time_dim)
+        if state is None:
+            forward = backward = recurrent_forward = recurrent_backward = None
+        else:
+            forward, backward = torch.split(state, 1, dim=time_dim)
+            recurrent_forward, recurrent_backward = torch.split(_recurrent(state, w), 1, dim=time_dim)
+        h_forward, c_forward = step(rows[t], forward, c_forward, w, recurrent_forward)
+        h_backward, c_backward = step(rows[steps - 1 - t], backward, c_backward, w, recurrent_backward)
+        state = torch.cat([h_forward, h_backward], dim=time_dim)
+        halves.append(torch.split(state, 1, dim=time_dim))
+    return [halves[t][0] + halves[steps - 1 - t][1] for t in range(steps)]
+
+
+def group_runs(pieces, dim):
+    """`pieces` concatenated along `dim` in consecutive runs of at most `MAX_CONCAT` (as few
+    runs as that allows, sizes balanced): each run is one CONCATENATION whose inputs are
+    computed by the ops before it, which Vela writes straight into the run (no copy); a
+    CONCATENATION of more inputs would be split into a tree whose upper levels copy."""
+    if len(pieces) <= MAX_CONCAT:
+        return [torch.cat(pieces, dim=dim)]
+    runs = -(-len(pieces) // MAX_CONCAT)
+    bounds = [round(i * len(pieces) / runs) for i in range(runs + 1)]
+    return [torch.cat(pieces[a:b], dim=dim) for a, b in zip(bounds, bounds[1:])]
 
 
 def bidirectional(x, w_forward, w_backward, time_dim, merge):
