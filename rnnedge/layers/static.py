@@ -34,9 +34,9 @@ little:
   split into the direction halves, the backward half flipped back and ONE Add for the sum.
   Fewer ops, so a smaller TFLM persistent tail, but more bytes copied (more Vela cycles) and
   a larger in-place arena.
-- "pairs": each direction adds its own row of P (read in place) to its half of the step's
-  CONV output, and the two new states are concatenated into the next step's state: Vela
-  copies nothing per step. Time runs along the pass's own axis (no TRANSPOSE); the row
+- "pairs": the step's state holds both directions side by side along W; each direction adds
+  its own row of P (read in place) to its half of the step's CONV output, and the two new
+  states are concatenated into the next step's state: Vela copies nothing per step. Time runs along the pass's own axis (no TRANSPOSE); the row
   pass's output reaches the column pass as runs of at most 10 rows, each projected by its
   own CONV (`separable_weight_shared_bidirectional`). Fewest Vela cycles, more ops (a larger
   TFLM tail).
@@ -58,6 +58,8 @@ LAYOUTS = ("inplace", "stacked", "pairs")
 ROW_AXIS, COLUMN_AXIS = 3, 2
 #: TFLM's CONCATENATION accepts at most this many inputs.
 MAX_CONCAT = 10
+#: the axis along which "pairs" puts a step's two directions side by side (W).
+JOIN_AXIS = ROW_AXIS
 
 
 def check_layout(layout):
@@ -200,30 +202,34 @@ def _inplace_weight_shared_bidirectional(x, w, time_dim):
 
 
 def _paired_pass(x, w, time_dim):
-    """The "pairs" layout of one pass; returns its T output rows along `time_dim`. P is projected once (x may be groups: one projection CONV per group, their
-    outputs concatenated, which Vela writes in place). Step t convolves the state [forward
-    state t-1, backward state T-t] (both directions, one CONV W_hh), each direction adds its
-    own row of P (read in place) and the two new states are concatenated into the next state
-    (a 2-input CONCATENATION of ADD/TANH outputs, which Vela writes in place). Output row t =
-    forward half of state t + backward half of state T-1-t."""
+    """The "pairs" layout of one pass; returns its T output rows along `time_dim`.
+
+    P is projected once (x may be runs along the other axis: one projection CONV per run,
+    their outputs concatenated, which Vela writes in place). Step t convolves the state
+    [forward state t-1 | backward state T-t] (both directions, one CONV W_hh), each direction
+    adds its own row of P (read in place) to its half of the CONV output, and the two new
+    states are concatenated into the next state (a 2-input CONCATENATION of ADD/TANH outputs,
+    which Vela writes in place). The halves sit side by side along W (`JOIN_AXIS`) in both
+    passes: Vela then keeps the step's ADD in NHWC and prices it by its real element count,
+    not by channels padded to 16 (measured). Output row t = forward half of state t +
+    backward half of state T-1-t."""
     if isinstance(x, (list, tuple)):
-        p = torch.cat([project_input(g, w) for g in x], dim=5 - time_dim)  # groups along the other axis
+        p = torch.cat([project_input(run, w) for run in x], dim=5 - time_dim)
     else:
         p = project_input(x, w)
     rows = torch.split(p, 1, dim=time_dim)
-    steps = len(rows)
+    steps, width = len(rows), rows[0].shape[JOIN_AXIS]
     state = c_forward = c_backward = None
     halves = []
     for t in range(steps):
-        if state is None:
-            forward = backward = recurrent_forward = recurrent_backward = None
-        else:
-            forward, backward = torch.split(state, 1, dim=time_dim)
-            recurrent_forward, recurrent_backward = torch.split(_recurrent(state, w), 1, dim=time_dim)
+        forward = backward = recurrent_forward = recurrent_backward = None
+        if state is not None:
+            forward, backward = torch.split(state, width, dim=JOIN_AXIS)
+            recurrent_forward, recurrent_backward = torch.split(_recurrent(state, w), width, dim=JOIN_AXIS)
         h_forward, c_forward = step(rows[t], forward, c_forward, w, recurrent_forward)
         h_backward, c_backward = step(rows[steps - 1 - t], backward, c_backward, w, recurrent_backward)
-        state = torch.cat([h_forward, h_backward], dim=time_dim)
-        halves.append(torch.split(state, 1, dim=time_dim))
+        state = torch.cat([h_forward, h_backward], dim=JOIN_AXIS)
+        halves.append(torch.split(state, width, dim=JOIN_AXIS))
     return [halves[t][0] + halves[steps - 1 - t][1] for t in range(steps)]
 
 
