@@ -212,7 +212,8 @@ def _paired_pass(x, w, time_dim):
     which Vela writes in place). The halves sit side by side along W (`JOIN_AXIS`) in both
     passes: Vela then keeps the step's ADD in NHWC and prices it by its real element count,
     not by channels padded to 16 (measured). Output row t = forward half of state t +
-    backward half of state T-1-t."""
+    backward half of state T-1-t, summed as soon as both exist (states die early: a
+    smaller arena)."""
     if isinstance(x, (list, tuple)):
         p = torch.cat([project_input(run, w) for run in x], dim=5 - time_dim)
     else:
@@ -220,7 +221,7 @@ def _paired_pass(x, w, time_dim):
     rows = torch.split(p, 1, dim=time_dim)
     steps, width = len(rows), rows[0].shape[JOIN_AXIS]
     state = c_forward = c_backward = None
-    halves = []
+    halves, out = [], [None] * steps
     for t in range(steps):
         forward = backward = recurrent_forward = recurrent_backward = None
         if state is not None:
@@ -230,7 +231,10 @@ def _paired_pass(x, w, time_dim):
         h_backward, c_backward = step(rows[steps - 1 - t], backward, c_backward, w, recurrent_backward)
         state = torch.cat([h_forward, h_backward], dim=JOIN_AXIS)
         halves.append(torch.split(state, width, dim=JOIN_AXIS))
-    return [halves[t][0] + halves[steps - 1 - t][1] for t in range(steps)]
+        for k in sorted({t, steps - 1 - t}):       # sum each row once both its halves exist
+            if k <= t and steps - 1 - k <= t:
+                out[k] = halves[k][0] + halves[steps - 1 - k][1]
+    return out
 
 
 def group_runs(pieces, dim):
