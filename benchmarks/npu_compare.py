@@ -13,26 +13,39 @@ TWINS = {"cifar-resnet18-rnn": "cifar-resnet18-thin", "det-crnn-256": "det-cnn-2
 
 def step_names(tflite_path):
     """(names of the recurrent steps' W_hh CONV_2D outputs, names of their ADD / TANH outputs):
-    a step conv is one whose weight buffer other convs read too (the unrolled W_hh)."""
+    a step conv is one whose weight buffer other convs read too (the unrolled W_hh) and
+    whose output no CONCATENATION reads (the "pairs" layout's per-run projections share
+    W_ih and write into the next pass's projection); its ADDs read its output directly or
+    through a SPLIT (one half per direction in "pairs"), and Vela names an ADD's pass after
+    the tensor it writes (the fused TANH's output, or in "pairs" the state it is joined into)."""
     from rnnedge.tflite import read_model
     sg = read_model(tflite_path).main
-    convs = [op for op in sg.operators if op.opcode == "CONV_2D"]
-    readers = {}
-    for op in convs:
-        readers.setdefault(sg.tensors[op.inputs[1]].buffer, []).append(op)
-    step_convs = [op for ops in readers.values() if len(ops) > 1 for op in ops]
     consumers = {}
     for op in sg.operators:
         for i in op.inputs:
             consumers.setdefault(i, []).append(op)
+    convs = [op for op in sg.operators if op.opcode == "CONV_2D"
+             and not any(c.opcode == "CONCATENATION" for c in consumers.get(op.outputs[0], []))]
+    readers = {}
+    for op in convs:
+        readers.setdefault(sg.tensors[op.inputs[1]].buffer, []).append(op)
+    step_convs = [op for ops in readers.values() if len(ops) > 1 for op in ops]
     conv_names, add_names = set(), set()
     for op in step_convs:
         conv_names.add(sg.tensors[op.outputs[0]].name)
-        for add in consumers.get(op.outputs[0], []):
-            if add.opcode == "ADD":
-                add_names.add(sg.tensors[add.outputs[0]].name)
-                add_names.update(sg.tensors[t.outputs[0]].name
-                                 for t in consumers.get(add.outputs[0], []) if t.opcode == "TANH")
+        direct = consumers.get(op.outputs[0], [])
+        halves = [c for split in direct if split.opcode == "SPLIT"
+                  for out in split.outputs for c in consumers.get(out, [])]
+        for add in direct + halves:
+            if add.opcode != "ADD":
+                continue
+            add_names.add(sg.tensors[add.outputs[0]].name)
+            for tanh in consumers.get(add.outputs[0], []):
+                if tanh.opcode == "TANH":   # Vela names the fused pass after what it writes:
+                    add_names.add(sg.tensors[tanh.outputs[0]].name)   # the TANH output or
+                    add_names.update(sg.tensors[c.outputs[0]].name    # the state it joins
+                                     for c in consumers.get(tanh.outputs[0], [])
+                                     if c.opcode == "CONCATENATION")
     return conv_names, add_names
 
 
