@@ -266,3 +266,24 @@ def test_npu_comparison_finds_the_recurrent_steps_and_the_floor(exported):
     assert floor["backbone"] + floor["head"] == vela["cycles"]
     assert floor["floor_one_pass"] == floor["backbone"] + floor["step_conv_cycles"] < vela["cycles"]
     assert 0 < floor["step_add_cycles"] < floor["head"] - floor["step_conv_cycles"]
+
+
+
+@pytest.mark.slow
+def test_npu_comparison_finds_the_steps_of_the_pairs_layout(exported):
+    """The same on the "pairs" layout: the per-run projection CONVs (which share W_ih) are not
+    steps, and each step's two ADDs (one per direction, reading halves of the step CONV's
+    output through a SPLIT) are found on Vela's per-layer rows: 2 per step."""
+    import importlib.util
+    import os
+    spec = importlib.util.spec_from_file_location(
+        "npu_compare", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                    "benchmarks", "npu_compare.py"))
+    npu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(npu)
+    _, path, _ = exported("sws-birnn-pairs")
+    convs, adds = npu.step_names(path)
+    assert len(convs) == (20 - 1) + (16 - 1)
+    vela = vela_summary(path, per_layer=True)
+    step_adds = [layer for layer in vela["layers"] if layer["op"] == "Add" and layer["name"] in adds]
+    assert len(step_adds) == 2 * len(convs)
