@@ -161,7 +161,7 @@ def test_bad_arguments_are_rejected():
 @pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_every_static_layout_matches_the_reference(cell, layout):
-    """Both layouts of the weight-shared bidirectional pass compute eq. 9 / eq. 11 (1e-5),
+    """Every layout of the weight-shared bidirectional pass computes eq. 9 / eq. 11 (1e-5),
     on odd and even step counts and a single row."""
     torch.manual_seed(4)
     for shape in [(2, 3, 5, 7), (1, 3, 4, 4), (1, 3, 1, 3)]:
