@@ -161,8 +161,8 @@ def weight_shared_bidirectional(x, w, time_dim, layout="inplace"):
 
 def separable_weight_shared_bidirectional(x, w_rows, w_columns, layout="inplace"):
     """SWS-BiRNN (the paper's eq. 11): a pass along the rows (W), then one along the columns
-    (H). In the "pairs" layout the row pass hands its output over as groups, each projected
-    by its own CONV straight into the column pass's projection (no concatenation copy)."""
+    (H). In the "pairs" layout the row pass hands its output over as `group_runs`, each
+    projected by its own CONV straight into the column pass's projection (no copy)."""
     if check_layout(layout) == "pairs":
         runs = group_runs(_paired_pass(x, w_rows, ROW_AXIS), ROW_AXIS)
         return torch.cat(_paired_pass(runs, w_columns, COLUMN_AXIS), dim=COLUMN_AXIS)
@@ -212,8 +212,7 @@ def _paired_pass(x, w, time_dim):
     which Vela writes in place). The halves sit side by side along W (`JOIN_AXIS`) in both
     passes: Vela then keeps the step's ADD in NHWC and prices it by its real element count,
     not by channels padded to 16 (measured). Output row t = forward half of state t +
-    backward half of state T-1-t, summed as soon as both exist (states die early: a
-    smaller arena)."""
+    backward half of state T-1-t, summed as soon as both exist (so a state can die early)."""
     if isinstance(x, (list, tuple)):
         p = torch.cat([project_input(run, w) for run in x], dim=5 - time_dim)
     else:
