@@ -127,6 +127,60 @@ static inline void rn_dot4x4_col(const int16_t *x, int32_t x_stride,
   }
 }
 
+/* acc[4 * j + k] += sum_i f[k * f_stride + i] * x[j * x_stride + i] with 16-bit
+ * columns x and int8 filter rows f, widened as they load (VLDRB.S16): the
+ * Cortex-M column path of CONV_2D reads the filters as they are stored. */
+static inline void rn_dot4x4_col_f8(const int16_t *x, int32_t x_stride,
+                                    const int8_t *f, int32_t f_stride,
+                                    int32_t n, uint32_t *acc) {
+  const int8_t *f0 = f, *f1 = f + f_stride, *f2 = f1 + f_stride,
+               *f3 = f2 + f_stride;
+  int32_t j;
+  for (j = 0; j < 4; ++j) {
+    const int16_t *xj = x + j * x_stride;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, i;
+    for (i = 0; i + 8 <= n; i += 8) {
+      const int16x8_t xv = vldrhq_s16(xj + i);
+      s0 = vmladavaq_s16(s0, vldrbq_s16(f0 + i), xv);
+      s1 = vmladavaq_s16(s1, vldrbq_s16(f1 + i), xv);
+      s2 = vmladavaq_s16(s2, vldrbq_s16(f2 + i), xv);
+      s3 = vmladavaq_s16(s3, vldrbq_s16(f3 + i), xv);
+    }
+    if (i < n) {
+      const mve_pred16_t p = vctp16q((uint32_t)(n - i));
+      const int16x8_t xv = vldrhq_z_s16(xj + i, p);
+      s0 = vmladavaq_p_s16(s0, vldrbq_z_s16(f0 + i, p), xv, p);
+      s1 = vmladavaq_p_s16(s1, vldrbq_z_s16(f1 + i, p), xv, p);
+      s2 = vmladavaq_p_s16(s2, vldrbq_z_s16(f2 + i, p), xv, p);
+      s3 = vmladavaq_p_s16(s3, vldrbq_z_s16(f3 + i, p), xv, p);
+    }
+    acc[4 * j] += (uint32_t)s0;
+    acc[4 * j + 1] += (uint32_t)s1;
+    acc[4 * j + 2] += (uint32_t)s2;
+    acc[4 * j + 3] += (uint32_t)s3;
+  }
+}
+
+/* One column and one int8 filter row of rn_dot4x4_col_f8. */
+static inline uint32_t rn_dot1_col_f8(const int16_t *x, const int8_t *f,
+                                      int32_t n) {
+  int32_t s = 0, i;
+  for (i = 0; i + 8 <= n; i += 8) {
+    s = vmladavaq_s16(s, vldrbq_s16(f + i), vldrhq_s16(x + i));
+  }
+  if (i < n) {
+    const mve_pred16_t p = vctp16q((uint32_t)(n - i));
+    s = vmladavaq_p_s16(s, vldrbq_z_s16(f + i, p), vldrhq_z_s16(x + i, p), p);
+  }
+  return (uint32_t)s;
+}
+
+/* Helium reads the columns in their natural order. */
+static inline void rn_column_order(int16_t *column, int32_t n) {
+  (void)column;
+  (void)n;
+}
+
 /* acc[c] += f[c] * (x[c] + off), c < n (depthwise, channels innermost):
  * four 32-bit lanes per VMUL + VADD (Helium's VMLA takes a scalar), wrapping
  * like the reference's uint32_t sums. */
@@ -246,6 +300,72 @@ static inline void rn_dot4x4_col(const int16_t *x, int32_t x_stride,
     acc[4 * j + 1] += (uint32_t)s1;
     acc[4 * j + 2] += (uint32_t)s2;
     acc[4 * j + 3] += (uint32_t)s3;
+  }
+}
+
+/* The column layout rn_dot*_col_f8 read on DSP: in every whole group of four
+ * values the middle two swap (x0 x2 x1 x3), so that the words (x0, x2) and
+ * (x1, x3) pair with SXTB16's even (f0, f2) and odd (f1, f3) filter bytes
+ * (CMSIS-NN's reordered im2col); the last n % 4 values stay in order. */
+static inline void rn_column_order(int16_t *column, int32_t n) {
+  int32_t i;
+  for (i = 0; i + 4 <= n; i += 4) {
+    const int16_t t = column[i + 1];
+    column[i + 1] = column[i + 2];
+    column[i + 2] = t;
+  }
+}
+
+/* sum_i f[i] * x[i] of a reordered 16-bit column (rn_column_order) and an int8
+ * filter row: four filter bytes widened by two SXTB16 feed two SMLAD. */
+static inline uint32_t rn_dot1_col_f8(const int16_t *x, const int8_t *f,
+                                      int32_t n) {
+  int32_t s = 0, i;
+  uint32_t t;
+  for (i = 0; i + 4 <= n; i += 4) {
+    const uint32_t fw = rn_read_word(f + i);
+    s = __smlad((int32_t)__sxtb16(fw), (int32_t)rn_read_word(x + i), s);
+    s = __smlad((int32_t)__sxtb16(rn_ror8(fw)), (int32_t)rn_read_word(x + i + 2), s);
+  }
+  t = (uint32_t)s;
+  for (; i < n; ++i) t += (uint32_t)(f[i] * x[i]);
+  return t;
+}
+
+/* acc[4 * j + k] += rn_dot1_col_f8(x + j * x_stride, f + k * f_stride, n) for
+ * four columns and four filter rows; per column, its words serve four rows. */
+static inline void rn_dot4x4_col_f8(const int16_t *x, int32_t x_stride,
+                                    const int8_t *f, int32_t f_stride,
+                                    int32_t n, uint32_t *acc) {
+  int32_t j, k;
+  for (j = 0; j < 4; ++j) {
+    const int16_t *xj = x + j * x_stride;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, i;
+    for (i = 0; i + 4 <= n; i += 4) {
+      const int32_t xe = (int32_t)rn_read_word(xj + i);
+      const int32_t xd = (int32_t)rn_read_word(xj + i + 2);
+      const uint32_t w0 = rn_read_word(f + i), w1 = rn_read_word(f + f_stride + i),
+                     w2 = rn_read_word(f + 2 * f_stride + i),
+                     w3 = rn_read_word(f + 3 * f_stride + i);
+      s0 = __smlad((int32_t)__sxtb16(rn_ror8(w0)), xd,
+                   __smlad((int32_t)__sxtb16(w0), xe, s0));
+      s1 = __smlad((int32_t)__sxtb16(rn_ror8(w1)), xd,
+                   __smlad((int32_t)__sxtb16(w1), xe, s1));
+      s2 = __smlad((int32_t)__sxtb16(rn_ror8(w2)), xd,
+                   __smlad((int32_t)__sxtb16(w2), xe, s2));
+      s3 = __smlad((int32_t)__sxtb16(rn_ror8(w3)), xd,
+                   __smlad((int32_t)__sxtb16(w3), xe, s3));
+    }
+    acc[4 * j] += (uint32_t)s0;
+    acc[4 * j + 1] += (uint32_t)s1;
+    acc[4 * j + 2] += (uint32_t)s2;
+    acc[4 * j + 3] += (uint32_t)s3;
+    for (k = 0; k < 4; ++k) {
+      uint32_t t = 0;
+      int32_t r;
+      for (r = i; r < n; ++r) t += (uint32_t)(f[k * f_stride + r] * xj[r]);
+      acc[4 * j + k] += t;
+    }
   }
 }
 
