@@ -26,8 +26,8 @@ workers; and, when arm-none-eabi-gcc and qemu-system-arm are installed, the inst
 inference of the generated firmware on both kernel sets for each of --qemu-cpus (M55: Helium,
 M4: SMLAD) under QEMU (firmware_sim/instructions.py: -icount and SysTick), with the QEMU
 run's output bytes vs TFLM added to the mismatch count (models over --qemu-max-macs MACs, or
-whose arena exceeds the target's SRAM, are left out). Zoo exports are cached under --cache, keyed by a hash of the zoo, layer and export
-sources. Prints a Markdown table (or one JSON object with --json).
+whose arena exceeds the target's SRAM, are left out). Zoo exports are cached under --cache,
+keyed by a hash of the zoo, layer and export sources. Prints a Markdown table (or one JSON object with --json).
 """
 
 import argparse

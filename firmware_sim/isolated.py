@@ -12,8 +12,8 @@ loaded; then for each request (a JSON line {"arrays": [[dtype, shape], ...]} fol
 arrays' raw bytes, each holding N samples stacked on axis 0) it runs the N samples one by one
 and answers the same way with the stacked outputs (the header also holds "cpu_s": the child's
 CPU time over the N invocations, which benchmarks read as `ChildInterpreter.cpu_s`), or
-{"error": "..."} for a Python-level failure. Only numeric dtypes cross (no pickles). The child's stderr goes to a temporary
-file and feeds the error message.
+{"error": "..."} for a Python-level failure. Only numeric dtypes cross (no pickles). The
+child's stderr goes to a temporary file and feeds the error message.
 
 May import: numpy, the standard library, rnnedge.errors; the child imports tensorflow or
 tflite_micro.

@@ -5,7 +5,8 @@ and the Makefile's flags; `build_arm` cross-compiles it for a Cortex-M CPU ("m55
 Helium, "m4"/"m7" with the DSP extension: the optimised kernels pick their intrinsics from
 the -mcpu) and `section_sizes` reports its .text/.rodata/.data/.bss (`size -A`); `run_host`
 and `run_qemu` feed input bytes and return the output bytes (QEMU runs every Cortex-M build
-on the mps3-an547 machine's Cortex-M55 with semihosting). `arm_tools()` says which cross tools are installed.
+on the mps3-an547 machine's Cortex-M55 with semihosting). `arm_tools()` says which cross
+tools are installed.
 Every failure is an RnnedgeError with the tool's first error line.
 
 Imports the standard library, rnnedge.errors and rnnedge.kernels.cflags (the one set of C

@@ -5,7 +5,10 @@
  * 16-bit pairs (Cortex-M4/M7: __ARM_FEATURE_DSP), with ACLE intrinsics
  * (arm_mve.h, arm_acle.h).
  *
- * Same contracts and the same bits as the portable versions: each product is
+ * rn_dot4_narrow, rn_dot1_narrow and (Helium) rn_dw_mac keep the contracts of
+ * the portable versions; rn_column_order, rn_dot4x4_col_f8 and rn_dot1_col_f8
+ * serve CONV_2D's Cortex-M column path (kernels/optimized/conv_2d.c).
+ * Same bits as the portable code: each product is
  * (int8 + offset) * (int8 + offset) widened to 16 bits (offsets narrow, see
  * rn_offset_is_narrow), VMLADAVA.S16 / SMLAD add the products into a 32-bit
  * accumulator that wraps modulo 2^32 in hardware, and the sum of any order

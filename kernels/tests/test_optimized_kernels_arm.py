@@ -111,12 +111,13 @@ def _harness(cases) -> str:
             if a is not None:
                 arrays.append(f"static const {ctype} {name}{i}[] = "
                               f"{codegen._array_text(a.reshape(-1).tolist())};")
-        n = int(np.prod(shape))
+        n, b = int(np.prod(shape)), f"b{i}" if bias is not None else "NULL"
         calls.append(f"  memset(out, 0x5A, {n});\n"
-                     f"  rc = (int8_t){entry}(&{p}, x{i}, f{i}, {f'b{i}' if bias is not None else 'NULL'}, out);\n"
+                     f"  rc = (int8_t){entry}(&{p}, x{i}, f{i}, {b}, out);\n"
                      f"  fwrite(&rc, 1, 1, file);\n  fwrite(out, 1, {n}, file);")
     return "\n".join([
-        "#include <stdio.h>", "#include <string.h>", '#include "kernels/include/rnnedge_kernels.h"',
+        "#include <stdio.h>", "#include <string.h>",
+        '#include "kernels/include/rnnedge_kernels.h"',
         *em.decls, *arrays, f"static int8_t out[{largest}];",
         "int main(int argc, char **argv) {", "  int8_t rc;",
         "  FILE *file = fopen(argv[argc - 1], \"wb\");", "  if (file == NULL) return 2;",
