@@ -20,7 +20,8 @@
   startup_cortex_m.c, cortex_m.ld
                       a minimal Cortex-M vector table and a linker script for the Arm MPS3
                       AN547 memory map (newlib semihosting, `--specs=rdimon.specs`).
-  Makefile            `make` (host, cc -std=c99 -Wall -Wextra -Werror), `make m55`, `make m4`.
+  Makefile            `make` (host, cc -std=c99 -Wall -Wextra -Werror), `make m55`, `make m4`,
+                      `make m7`.
 Since the host runtime executes the same Program, the firmware computes the same bytes.
 The fixed text (main.c, model.h, the start-up code, the linker script, the Makefile) lives
 in templates/ as files, with @KEY@ placeholders; the flags are rnnedge.kernels.cflags.
@@ -45,7 +46,7 @@ from rnnedge.kernels.structs import INT16_LUT_SIZE, SIGMOID_LUT_SIZE
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: the SRAM region of templates/cortex_m.ld, which holds the arena, per Cortex-M target
-TARGET_RAM = {"m55": 4 << 20, "m4": 4 << 20}
+TARGET_RAM = {"m55": 4 << 20, "m4": 4 << 20, "m7": 4 << 20}
 _C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t",
             np.dtype(np.float32): "float", np.dtype(np.uint8): "uint8_t",
             np.dtype(np.int16): "int16_t", np.dtype(np.int64): "int64_t",
@@ -329,6 +330,7 @@ def _makefile(sources: list) -> str:
     return _template("Makefile.in", HOST_FLAGS=" ".join(cflags.COMMON),
                      ARM_FLAGS=" ".join(cflags.COMMON + cflags.ARM),
                      M55_FLAGS=" ".join(cflags.CPU["m55"]), M4_FLAGS=" ".join(cflags.CPU["m4"]),
+                     M7_FLAGS=" ".join(cflags.CPU["m7"]),
                      ARM_LINK_FLAGS=" ".join(cflags.ARM_LINK), KERNEL_SOURCES=" ".join(sources))
 
 

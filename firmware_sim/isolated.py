@@ -10,9 +10,10 @@ every batch, and a crash there becomes one line:
 Protocol over the child's stdin/stdout: the child answers one JSON line when the model is
 loaded; then for each request (a JSON line {"arrays": [[dtype, shape], ...]} followed by the
 arrays' raw bytes, each holding N samples stacked on axis 0) it runs the N samples one by one
-and answers the same way with the stacked outputs, or {"error": "..."} for a Python-level
-failure. Only numeric dtypes cross (no pickles). The child's stderr goes to a temporary
-file and feeds the error message.
+and answers the same way with the stacked outputs (the header also holds "cpu_s": the child's
+CPU time over the N invocations, which benchmarks read as `ChildInterpreter.cpu_s`), or
+{"error": "..."} for a Python-level failure. Only numeric dtypes cross (no pickles). The
+child's stderr goes to a temporary file and feeds the error message.
 
 May import: numpy, the standard library, rnnedge.errors; the child imports tensorflow or
 tflite_micro.
@@ -24,6 +25,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -40,6 +42,7 @@ class ChildInterpreter:
     def __init__(self, engine: str, model_path, arena_size: int = 0, timeout: float = TIMEOUT_S):
         self.label = ENGINES[engine]
         self.timeout = timeout
+        self.cpu_s = None  # the child's CPU seconds of the last call
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "rnnedge.firmware_sim.isolated", engine,
@@ -55,6 +58,7 @@ class ChildInterpreter:
         except OSError:
             pass  # the child died: _reply reports how
         header = self._reply("failed to run the model")
+        self.cpu_s = header.get("cpu_s")
         return _read_arrays(self._proc.stdout, header)
 
     def close(self):
@@ -111,10 +115,11 @@ class ChildInterpreter:
         return lines[-1][:200] if lines else ""
 
 
-def _write_arrays(stream, arrays):
-    """One JSON header line naming each array's dtype and shape, then their bytes."""
+def _write_arrays(stream, arrays, **extra):
+    """One JSON header line naming each array's dtype and shape (and the `extra` keys), then
+    their bytes."""
     arrays = [np.ascontiguousarray(a) for a in arrays]
-    header = {"arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}
+    header = {"arrays": [[a.dtype.str, list(a.shape)] for a in arrays], **extra}
     stream.write((json.dumps(header) + "\n").encode())
     for a in arrays:
         stream.write(memoryview(a).cast("B"))
@@ -214,7 +219,7 @@ def _serve(engine, path, arena):
             return
         arrays = _read_arrays(source, json.loads(line))
         try:
-            results = None
+            results, start = None, time.process_time()
             for i in range(len(arrays[0]) if arrays else 0):
                 sample = [np.asarray(a[i], dtype).reshape(shape)
                           for a, (_, shape, dtype) in zip(arrays, runner.inputs)]
@@ -227,7 +232,7 @@ def _serve(engine, path, arena):
         except Exception as exc:  # reported to the parent as one line
             send({"error": _first_line(exc)})
             continue
-        _write_arrays(out, results or [])
+        _write_arrays(out, results or [], cpu_s=time.process_time() - start)
 
 
 if __name__ == "__main__":

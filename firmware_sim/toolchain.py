@@ -1,10 +1,12 @@
 """Build and run generated firmware: host C compiler, arm-none-eabi-gcc, QEMU.
 
 `build_host` compiles a firmware directory (written by codegen.py) with the host compiler
-and the Makefile's flags; `build_arm` cross-compiles it for a Cortex-M CPU ("m55", "m4")
-and `section_sizes` reports its .text/.rodata/.data/.bss (`size -A`); `run_host` and
-`run_qemu` feed input bytes and return the output bytes (QEMU runs the M55 build on the
-mps3-an547 machine with semihosting). `arm_tools()` says which cross tools are installed.
+and the Makefile's flags; `build_arm` cross-compiles it for a Cortex-M CPU ("m55" with
+Helium, "m4"/"m7" with the DSP extension: the optimised kernels pick their intrinsics from
+the -mcpu) and `section_sizes` reports its .text/.rodata/.data/.bss (`size -A`); `run_host`
+and `run_qemu` feed input bytes and return the output bytes (QEMU runs every Cortex-M build
+on the mps3-an547 machine's Cortex-M55 with semihosting). `arm_tools()` says which cross
+tools are installed.
 Every failure is an RnnedgeError with the tool's first error line.
 
 Imports the standard library, rnnedge.errors and rnnedge.kernels.cflags (the one set of C
@@ -62,17 +64,18 @@ def build_host(directory, output: str = "firmware", cc: str | None = None,
     return directory / output
 
 
-def build_arm(directory, cpu: str) -> Path:
-    """Cross-compile the firmware in `directory` for `cpu` ("m55" or "m4")."""
+def build_arm(directory, cpu: str, extra_flags: tuple = (), output: str | None = None) -> Path:
+    """Cross-compile the firmware in `directory` for `cpu` (a key of cflags.CPU: "m55",
+    "m4", "m7"), with `extra_flags` after the CPU's (e.g. a -D); returns the ELF's path."""
     if cpu not in cflags.CPU:
         raise RnnedgeError(f"unknown CPU {cpu!r}; choose one of {', '.join(cflags.CPU)}")
     if not arm_tools()["cc"]:
         raise RnnedgeError(f"{ARM_CC} is not installed (apt-get install gcc-arm-none-eabi "
                            "libnewlib-arm-none-eabi)")
     directory = Path(directory)
-    output = f"firmware-{cpu}.elf"
-    cmd = [ARM_CC, *cflags.COMMON, *cflags.ARM, *cflags.CPU[cpu], *cflags.ARM_LINK,
-           "-o", output, *_sources(directory), "startup_cortex_m.c", "-lm"]
+    output = output or f"firmware-{cpu}.elf"
+    cmd = [ARM_CC, *cflags.COMMON, *cflags.ARM, *cflags.CPU[cpu], *extra_flags,
+           *cflags.ARM_LINK, "-o", output, *_sources(directory), "startup_cortex_m.c", "-lm"]
     _compile(cmd, directory, f"building the Cortex-{cpu.upper()} firmware")
     return directory / output
 
@@ -102,24 +105,32 @@ def run_host(executable, data: bytes, timeout: float = 120) -> bytes:
 
 
 def run_qemu(elf, data: bytes, timeout: float = 300) -> bytes:
-    """Output bytes of the Cortex-M55 firmware run on QEMU's mps3-an547 (semihosting file
-    I/O: the input and output files are passed as the program's arguments)."""
+    """Output bytes of Cortex-M firmware run on QEMU's mps3-an547 (a Cortex-M55, which also
+    executes every Armv7E-M instruction of the M4 and M7 builds; semihosting file I/O: the
+    input and output files are passed as the program's arguments)."""
+    return run_qemu_console(elf, data, timeout)[0]
+
+
+def run_qemu_console(elf, data: bytes, timeout: float = 300, qemu_args: tuple = ()) -> tuple:
+    """(output bytes, the firmware's console text) of `elf` run as run_qemu does, with
+    `qemu_args` added to QEMU's command line (e.g. -icount)."""
     if not arm_tools()["qemu"]:
         raise RnnedgeError(f"{QEMU} is not installed (apt-get install qemu-system-arm)")
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = os.path.join(tmp, "in.bin"), os.path.join(tmp, "out.bin")
         with open(src, "wb") as f:
             f.write(data)
-        cmd = [QEMU, "-M", "mps3-an547", "-nographic", "-monitor", "none", "-serial", "none",
-               "-semihosting-config",
+        cmd = [QEMU, "-M", "mps3-an547", *qemu_args, "-nographic", "-monitor", "none",
+               "-serial", "none", "-semihosting-config",
                f"enable=on,target=native,arg=firmware,arg={src},arg={dst}",
                "-kernel", os.fspath(elf)]
         try:
             proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise RnnedgeError(f"QEMU did not finish within {timeout:.0f} s") from None
+        console = (proc.stderr + proc.stdout).decode(errors="replace")
         if proc.returncode != 0 or not os.path.exists(dst):
             raise RnnedgeError(f"the firmware under QEMU exited with {proc.returncode}: "
-                               f"{(proc.stderr + proc.stdout).decode(errors='replace')[:200]}")
+                               f"{console[:200]}")
         with open(dst, "rb") as f:
-            return f.read()
+            return f.read(), console

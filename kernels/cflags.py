@@ -12,5 +12,6 @@ SANITIZE = ("-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
             "-fno-sanitize-recover=all")
 ARM = ("-mthumb", "-ffunction-sections", "-fdata-sections")
 CPU = {"m55": ("-mcpu=cortex-m55", "-mfloat-abi=hard"),
-       "m4": ("-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard")}
+       "m4": ("-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"),
+       "m7": ("-mcpu=cortex-m7", "-mfpu=fpv5-d16", "-mfloat-abi=hard")}
 ARM_LINK = ("-T", "cortex_m.ld", "--specs=rdimon.specs", "-Wl,--gc-sections")

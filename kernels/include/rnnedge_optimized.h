@@ -1,7 +1,9 @@
 /* Building blocks of the optimised kernels (kernels/optimized/): int8 dot
  * products written so that GCC/Clang vectorise them at -O3 (16-bit widening,
  * int32 partial sums: pmaddwd / vpdpwssd on x86, SMLAD / VMLADAV on Arm) and
- * valid-tap ranges that take the bounds checks out of the inner loops.
+ * valid-tap ranges that take the bounds checks out of the inner loops.  On
+ * Cortex-M the inner products come from rnnedge_optimized_arm.h instead
+ * (Helium / SMLAD intrinsics, the same contracts and bits).
  *
  * Bit-exactness: the reference kernels accumulate sum(f * (x + offset)) in a
  * 32-bit accumulator that wraps; every sum here is reduced modulo 2^32 too
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 #include "rnnedge_fixedpoint.h"
+#include "rnnedge_optimized_arm.h" /* Helium / DSP inner products on Cortex-M */
 
 /* Terms per int32 partial sum: 16384 * 256 * 256 = 2^30 < 2^31. */
 #define RN_DOT_CHUNK 16384
@@ -38,6 +41,7 @@ static inline void rn_valid_taps(int32_t origin, int32_t dilation,
   *hi = h;
 }
 
+#if !defined(RN_ARM_MVE) && !defined(RN_ARM_DSP) /* else rnnedge_optimized_arm.h */
 /* acc[k] += sum_i (f[k * f_stride + i] + f_off) * (x[i] + x_off), k < 4,
  * offsets narrow (rn_offset_is_narrow). */
 static inline void rn_dot4_narrow(const int8_t *x, const int8_t *f,
@@ -82,6 +86,8 @@ static inline uint32_t rn_dot1_narrow(const int8_t *x, const int8_t *f,
   return acc;
 }
 
+#endif
+
 /* The same sum for any offsets, wrapping in uint32_t like the reference. */
 static inline uint32_t rn_dot1_wide(const int8_t *x, const int8_t *f,
                                     int32_t n, int32_t x_off, int32_t f_off) {
@@ -110,6 +116,7 @@ static inline void rn_dot_rows(const int8_t *x, const int8_t *f,
   }
 }
 
+#if !defined(RN_ARM_MVE) && !defined(RN_ARM_DSP) /* else rnnedge_optimized_arm.h */
 /* acc[4 * j + k] += sum_i f[k * f_stride + i] * x[j * x_stride + i] for four
  * columns j and four filter rows k, both widened to 16 bits (|x|, |f| <= 256,
  * n <= RN_DOT_CHUNK): each loaded vector serves four products. */
@@ -177,6 +184,20 @@ static inline uint32_t rn_dot1_col(const int16_t *x, const int16_t *f,
   }
   return acc;
 }
+
+#endif
+
+#if !defined(RN_ARM_MVE) /* else rnnedge_optimized_arm.h */
+/* acc[c] += f[c] * (x[c] + off), c < n: one tap of a depthwise block, channels
+ * innermost, wrapping in uint32_t like the reference. */
+static inline void rn_dw_mac(uint32_t *acc, const int8_t *f, const int8_t *x,
+                             uint32_t off, int32_t n) {
+  int32_t c;
+  for (c = 0; c < n; ++c) {
+    acc[c] += (uint32_t)(int32_t)f[c] * ((uint32_t)(int32_t)x[c] + off);
+  }
+}
+#endif
 
 /* Bias, requantisation and clamp of an accumulator, as the reference does. */
 static inline int8_t rn_requantize_acc(uint32_t acc, const int32_t *bias,

@@ -25,11 +25,15 @@
 #define RN_CONV_PIXELS 4    /* output pixels per pass over the filters */
 #define RN_CONV_LANES 32    /* 16-bit lanes of the column padding */
 /* Stack use of the column path: 2 * (RN_CONV_PIXELS + RN_CONV_ROWS) *
- * RN_CONV_COLUMN bytes (45 KiB on a host, 4.5 KiB on Arm); both may be set
- * with -D.  RN_CONV_ROWS: filters widened at a time, a multiple of
+ * RN_CONV_COLUMN bytes (45 KiB on a host, 4.5 KiB on other Arm), on Cortex-M
+ * with Helium or DSP 2 * RN_CONV_PIXELS * RN_CONV_COLUMN (4.5 KiB); both may
+ * be set with -D.  RN_CONV_ROWS: filters widened at a time, a multiple of
  * RN_CONV_BLOCK; RN_CONV_COLUMN: the longest H*W*C taken, a multiple of
  * RN_CONV_LANES (longer filters take the run path). */
-#if defined(__arm__) || defined(__aarch64__)
+#if defined(RN_ARM_MVE) || defined(RN_ARM_DSP)
+#define RN_CONV_DEFAULT_ROWS 4 /* unused: the Cortex-M path reads int8 filters */
+#define RN_CONV_DEFAULT_COLUMN 576
+#elif defined(__arm__) || defined(__aarch64__)
 #define RN_CONV_DEFAULT_ROWS 4
 #define RN_CONV_DEFAULT_COLUMN 288
 #else
@@ -66,6 +70,64 @@ static void rn_gather_column(const rn_conv_2d_params *p, const int8_t *in_b,
   }
 }
 
+#if defined(RN_ARM_MVE) || defined(RN_ARM_DSP)
+/* The Cortex-M column path (CMSIS-NN's): each group of RN_CONV_PIXELS columns
+ * is gathered once (in rn_column_order's layout) and serves every output
+ * channel; the int8 filters are widened as they are read (VLDRB.S16 on
+ * Helium, SXTB16 on DSP), so no filter copy is needed and the columns are
+ * not gathered again per block of filters. */
+static void rn_conv_columns(const rn_conv_2d_params *p, const int8_t *input,
+                            const int8_t *filter, const int32_t *bias,
+                            int8_t *output) {
+  int16_t columns[RN_CONV_PIXELS * RN_CONV_COLUMN];
+  const int32_t depth = p->filter_height * p->filter_width * p->input_depth;
+  const int32_t pixels = p->output_height * p->output_width;
+  int32_t b, oc, px0, j, k;
+  for (b = 0; b < p->batches; ++b) {
+    const int8_t *in_b =
+        input + b * p->input_height * p->input_width * p->input_depth;
+    int8_t *out_b = output + b * pixels * p->output_depth;
+    for (px0 = 0; px0 < pixels; px0 += RN_CONV_PIXELS) {
+      const int32_t np =
+          pixels - px0 < RN_CONV_PIXELS ? pixels - px0 : RN_CONV_PIXELS;
+      for (j = 0; j < RN_CONV_PIXELS; ++j) {
+        /* a short last group repeats its last pixel (computed, not stored) */
+        const int32_t px = px0 + (j < np ? j : np - 1);
+        const int32_t oy = px / p->output_width, ox = px % p->output_width;
+        rn_gather_column(p, in_b, oy * p->stride_height - p->pad_height,
+                         ox * p->stride_width - p->pad_width,
+                         columns + j * depth);
+        rn_column_order(columns + j * depth, depth);
+      }
+      for (oc = 0; oc < p->output_depth; oc += RN_CONV_BLOCK) {
+        const int32_t rows = p->output_depth - oc < RN_CONV_BLOCK
+                                 ? p->output_depth - oc
+                                 : RN_CONV_BLOCK;
+        uint32_t acc[RN_CONV_PIXELS * RN_CONV_BLOCK];
+        for (k = 0; k < RN_CONV_PIXELS * RN_CONV_BLOCK; ++k) acc[k] = 0;
+        if (rows == RN_CONV_BLOCK) {
+          rn_dot4x4_col_f8(columns, depth, filter + oc * depth, depth, depth,
+                           acc);
+        } else {
+          for (j = 0; j < np; ++j) {
+            for (k = 0; k < rows; ++k) {
+              acc[j * RN_CONV_BLOCK + k] = rn_dot1_col_f8(
+                  columns + j * depth, filter + (oc + k) * depth, depth);
+            }
+          }
+        }
+        for (j = 0; j < np; ++j) {
+          rn_requantize_block(acc + j * RN_CONV_BLOCK, bias ? bias + oc : bias,
+                              rows, p->output_multiplier + oc,
+                              p->output_shift + oc, 1, p->output_offset,
+                              p->activation_min, p->activation_max,
+                              out_b + (px0 + j) * p->output_depth + oc);
+        }
+      }
+    }
+  }
+}
+#else
 /* The column path (see the top of the file): filters are widened to 16 bits
  * RN_CONV_ROWS at a time, columns and filters zero-padded to a multiple of
  * RN_CONV_LANES, so every dot product runs whole vectors. */
@@ -132,6 +194,7 @@ static void rn_conv_columns(const rn_conv_2d_params *p, const int8_t *input,
     }
   }
 }
+#endif
 
 int rn_conv_2d(const rn_conv_2d_params *p, const int8_t *input,
                const int8_t *filter, const int32_t *bias, int8_t *output) {

@@ -5,7 +5,7 @@
  * of one pixel, every valid tap adds filter[tap][c] * (input[tap][c] + offset)
  * to a uint32 accumulator per channel, wrapping like the reference (both are
  * contiguous in the NHWC input and the [1, H, W, C] filter, so the loop
- * vectorises), then the block is
+ * vectorises; rn_dw_mac, Helium on Cortex-M55), then the block is
  * requantised per channel in one vectorised pass.  With depth_multiplier > 1
  * output channel oc reads input channel oc / depth_multiplier (counted, not
  * divided). */
@@ -58,10 +58,7 @@ int rn_depthwise_conv_2d(const rn_depthwise_conv_2d_params *p,
               const int8_t *f =
                   filter + (fy * p->filter_width + fx) * p->output_depth + c0;
               if (dm == 1) {
-                x += c0;
-                for (c = 0; c < n; ++c) {
-                  acc[c] += (uint32_t)(int32_t)f[c] * ((uint32_t)(int32_t)x[c] + off);
-                }
+                rn_dw_mac(acc, f, x + c0, off, n);
               } else {
                 int32_t ic = c0 / dm, m = c0 % dm;
                 for (c = 0; c < n; ++c) {

@@ -271,6 +271,52 @@ def test_add_in_place_matches_reference_bytes(libs):
     assert results[0] == results[1]
 
 
+def _binary_params(rng, entry, dims, s1, s2):
+    """Random SUB or MUL params over a broadcast (MUL: one multiplier, shifts -31..+8)."""
+    shape = S.Broadcast(S.DIMS(*dims), S.DIMS(*s1), S.DIMS(*s2))
+    lo, hi = _activation(rng)
+    offsets = dict(input1_offset=int(rng.integers(-128, 129)),
+                   input2_offset=int(rng.integers(-128, 129)),
+                   output_offset=int(rng.integers(-128, 128)), activation_min=lo,
+                   activation_max=hi)
+    if entry == "rn_mul":
+        return S.MulParams(shape=shape, output_multiplier=int(rng.choice(
+            [1 << 30, INT32_MAX, int(rng.integers(1 << 30, INT32_MAX))])),
+            output_shift=int(rng.choice([-31, -12, -7, 0, 1, 8])), **offsets)
+    m = rng.integers(1 << 30, INT32_MAX, size=3, endpoint=True)
+    sh = rng.integers(-12, 1, size=3)
+    # left shift 30 can overflow the reference's int32 difference (undefined under UBSan)
+    shifts = [20, 0] if REFERENCE_DEFINED_ONLY else [20, 0, 30]
+    return S.SubParams(shape=shape, left_shift=int(rng.choice(shifts)),
+                       input1_multiplier=int(m[0]), input1_shift=int(sh[0]),
+                       input2_multiplier=int(m[1]), input2_shift=int(sh[1]),
+                       output_multiplier=int(m[2]), output_shift=int(sh[2]), **offsets)
+
+
+@pytest.mark.parametrize("entry", ["rn_sub", "rn_mul"])
+def test_sub_and_mul_match_reference_bytes(libs, entry):
+    rng = np.random.default_rng(17 if entry == "rn_sub" else 18)
+    for case in range(300):
+        dims, s1, s2, shape1, shape2 = _broadcast(rng)
+        if case % 3 == 0:  # no broadcast: one dense run
+            s1 = s2 = [int(np.prod(dims[i + 1:])) for i in range(6)]
+            shape1 = shape2 = dims
+        params = _binary_params(rng, entry, dims, s1, s2)
+        x1, x2 = _i8(rng, shape1, _mode(rng)), _i8(rng, shape2, _mode(rng))
+        _assert_same(_run_both(libs, entry, params, (_ptr(x1), _ptr(x2)), dims),
+                     f"{entry} case {case} dims {dims}")
+    dims = [1, 1, 1, 7, 9, 33]  # in place: the output overlays input 1
+    dense = [int(np.prod(dims[i + 1:])) for i in range(6)]
+    params = _binary_params(rng, entry, dims, dense, dense)
+    x1, x2 = _i8(rng, dims, "random"), _i8(rng, dims, "random")
+    results = []
+    for lib in libs:
+        a, b = x1.copy(), x2.copy()
+        assert getattr(lib, entry)(C.byref(params), _ptr(a), _ptr(b), _ptr(a)) == 0
+        results.append(a.tobytes())
+    assert results[0] == results[1]
+
+
 @pytest.mark.parametrize("entry,struct", [("rn_tanh", S.TanhParams),
                                           ("rn_logistic", S.LogisticParams)])
 def test_fixed_point_activations_match_reference_bytes(libs, entry, struct):

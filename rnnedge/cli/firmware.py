@@ -21,8 +21,9 @@ from rnnedge.planner import PLANNERS
               help="Directory to write the C sources, headers and Makefile into.")
 @click.option("--planner", type=click.Choice(PLANNERS), default="best", show_default=True,
               help="Arena layout baked into the firmware.")
-@click.option("--build", "targets", multiple=True, type=click.Choice(["host", "m55", "m4"]),
-              help="Also compile for this target (repeatable); m55/m4 need arm-none-eabi-gcc.")
+@click.option("--build", "targets", multiple=True, type=click.Choice(["host", "m55", "m4", "m7"]),
+              help="Also compile for this target (repeatable); m55 (Helium kernels), m4/m7 (DSP "
+              "SMLAD kernels) need arm-none-eabi-gcc.")
 @click.option("--kernels", type=click.Choice(KERNEL_SETS), default=KERNEL_SETS[0],
               show_default=True, help="Kernel sources to ship: the optimised ones (same "
               "bytes, faster) or the readable reference ones.")
@@ -82,4 +83,4 @@ def firmware(model_path, out_dir, planner, targets, kernels, stream_input, as_js
         sizes = ", ".join(f"{k} {v}" for k, v in info.items() if k != "path")
         click.echo(f"built {target}: {info['path']}" + (f" ({sizes})" if sizes else ""))
     if not targets:
-        click.echo(f"build: make -C {out_dir}  (Cortex-M: make -C {out_dir} m55 | m4)")
+        click.echo(f"build: make -C {out_dir}  (Cortex-M: make -C {out_dir} m55 | m4 | m7)")
