@@ -1,9 +1,12 @@
 """benchmarks/sensor.py's accuracy part: every format trains at the same budget and the same
 sensor noise (RGB included), rows are cached per budget, the gap to RGB is float top-1
-minus the RGB row's (the training itself is tests/test_sensor_conv.py's and the check's)."""
+minus the RGB row's (the training itself is tests/test_sensor_conv.py's and the check's);
+benchmarks/sensor_visibility.py records the marks of the images the set generates."""
 
 import importlib.util
 import os
+
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,3 +44,27 @@ def test_every_format_gets_the_same_budget_and_noise(tmp_path, monkeypatch, caps
     assert len(calls) == 3
     bench.main(args[:-3] + ["0", "--out", str(tmp_path)])  # another noise: trained again
     assert len(calls) == 6 and calls[-1][-1] == 0.0
+
+
+def test_visibility_records_the_marks_of_the_generated_images():
+    """benchmarks/sensor_visibility.py: the recorded pixels are the marks' (the generated
+    images hold the recorded colour there, up to the set's noise), and a mosaic or gray
+    pixel never shows a mark pixel that RGB does not."""
+    from rnnedge.data import synthetic
+
+    spec = importlib.util.spec_from_file_location(
+        "sensor_visibility", os.path.join(ROOT, "benchmarks", "sensor_visibility.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    (plus, colours, background), square = bench.mark_pixels(64, "check")
+    assert plus.shape == (64, 9, 2) and square[0].shape == (64, 16, 2)
+    images = synthetic.generate(synthetic.SyntheticConfig(n=64), "check").images
+    for pixels, colour, _ in ((plus, colours, background), square):
+        drawn = images[np.arange(64)[:, None], pixels[..., 0], pixels[..., 1]].astype(float)
+        assert np.abs(drawn - np.clip(colour[:, None, :], 0, 255)).max() < 5 * 12
+        ys, xs = pixels[..., 0] - pixels[:, :1, 0], pixels[..., 1] - pixels[:, :1, 1]
+        assert (np.abs(ys) <= 4).all() and (np.abs(xs) <= 4).all()  # one 5x5 mark
+    rgb = bench.visible("rgb", plus, colours, background)
+    for fmt in ("gray", "bayer-rggb"):
+        assert (bench.visible(fmt, plus, colours, background) <= rgb).all()
+    assert bench.main(["--samples", "64"]) == 0
