@@ -106,7 +106,8 @@ def _cached(rows_path, key, compute):
 
 def _markdown(memory, accuracy):
     lines = ["| model | input | input B | params | tflm arena | inplace arena | vs rgb | "
-             "total memory | TFLM runs |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+             "total memory | TFLM runs |", "|---|---|---:|---:|---:|---:|---:|---:|---|"] \
+        if memory else []
     rgb = {r["model"]: r for r in memory if r["format"] == "rgb"}
     for r in memory:
         base = rgb.get(r["model"])
@@ -116,7 +117,7 @@ def _markdown(memory, accuracy):
                      f"{r['total_memory']:,} | {'yes' if r['tflm_runs'] else 'no'} |")
     if accuracy:
         rgb_acc = {r["model"]: r for r in accuracy if r["format"] == "rgb"}
-        lines += ["", "| model | input | conv 1 | epochs | train images | noise DN | params | "
+        lines += [""] * bool(lines) + ["| model | input | conv 1 | epochs | train images | noise DN | params | "
                       "float top-1 | int8 top-1 | int8 drop | float vs rgb | inplace arena | "
                       "ops | MACs |",
                   "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
