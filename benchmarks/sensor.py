@@ -2,7 +2,8 @@
 
     python benchmarks/sensor.py [--models NAME ...] [--formats rgb gray bayer-rggb]
                                 [--train MODEL ...] [--bayer-conv demosaic phase]
-                                [--epochs 4] [--train-samples 3000] [--out DIR] [--json]
+                                [--epochs 6] [--train-samples 10000] [--sensor-noise 0]
+                                [--out DIR] [--json]
 
 Part 1, memory (every zoo model given, zoo weights from seed 0): each model is exported fully
 int8 for each input format and planned; the row shows the input tensor's bytes, the `tflm` and
@@ -10,8 +11,9 @@ int8 for each input format and planned; the row shows the input tensor's bytes, 
 ratio of the inplace arena to the RGB model's. The parameter difference is conv 1 alone
 (the demosaic folded into it).
 Part 2, accuracy (`--train`, default cifar-resnet18; `--epochs 0` skips it): each classifier
-trained on the synthetic set with the same budget (epochs, samples, seed) for each format
-(and, for a Bayer format, each `--bayer-conv` form of an odd-stride conv 1), exported and
+trained on the synthetic set with the same budget (epochs, samples, seed) and the same
+`--sensor-noise` for each format (RGB included; rnnedge.data.spec.as_sensor) and, for a Bayer
+format, each `--bayer-conv` form of an odd-stride conv 1, exported and
 checked on the C kernels: float and int8 top-1 and the drop, with the gap to RGB, and the
 trained export's inplace arena, ops and MACs. The peer is the RGB model of the same run.
 Every row is appended to DIR/rows.jsonl as it finishes; a rerun with the same DIR and budget
@@ -57,7 +59,7 @@ def memory_row(name, fmt, folder):
             "tflm_runs": exported["verification"].get("tflm_runs")}
 
 
-def accuracy_row(name, fmt, form, epochs, samples, folder):
+def accuracy_row(name, fmt, form, epochs, samples, noise, folder):
     """Train `name` for `fmt` (Bayer conv form `form`) on the synthetic set, export, check on
     the C kernels."""
     import torch
@@ -70,9 +72,10 @@ def accuracy_row(name, fmt, form, epochs, samples, folder):
     from rnnedge.train import TrainConfig, train
 
     data = f"synthetic:n={samples}"
-    base = os.path.join(folder, f"{name}-{fmt}{'-' + form if form else ''}-trained")
+    base = os.path.join(folder, f"{name}-{fmt}{'-' + form if form else ''}-{epochs}e-"
+                                f"{samples}n-{noise:g}dn")
     trained = train(name, data, out=base + ".pt", config=TrainConfig(epochs=epochs, seed=0),
-                    input_format=fmt, progress=False, threads=1,
+                    input_format=fmt, sensor_noise=noise, progress=False, threads=1,
                     bayer_conv=form or "demosaic")
     model, meta = checkpoint.load(base + ".pt")
     exported = export_int8(model, meta, base + ".tflite", calib=data)
@@ -103,7 +106,8 @@ def _cached(rows_path, key, compute):
 
 def _markdown(memory, accuracy):
     lines = ["| model | input | input B | params | tflm arena | inplace arena | vs rgb | "
-             "total memory | TFLM runs |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+             "total memory | TFLM runs |", "|---|---|---:|---:|---:|---:|---:|---:|---|"] \
+        if memory else []
     rgb = {r["model"]: r for r in memory if r["format"] == "rgb"}
     for r in memory:
         base = rgb.get(r["model"])
@@ -113,14 +117,16 @@ def _markdown(memory, accuracy):
                      f"{r['total_memory']:,} | {'yes' if r['tflm_runs'] else 'no'} |")
     if accuracy:
         rgb_acc = {r["model"]: r for r in accuracy if r["format"] == "rgb"}
-        lines += ["", "| model | input | conv 1 | epochs | train images | params | float top-1 "
-                      "| int8 top-1 | int8 drop | float vs rgb | inplace arena | ops | MACs |",
-                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [""] * bool(lines) + ["| model | input | conv 1 | epochs | train images | noise DN | params | "
+                      "float top-1 | int8 top-1 | int8 drop | float vs rgb | inplace arena | "
+                      "ops | MACs |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in accuracy:
             base = rgb_acc.get(r["model"])
             gap = f"{r['float_top1'] - base['float_top1']:+.2f}" if base else "-"
             lines.append(f"| {r['model']} | {r['format']} | {r['bayer_conv'] or '-'} | "
-                         f"{r['epochs']} | {r['train_samples']:,} | {r['params']:,} | "
+                         f"{r['epochs']} | {r['train_samples']:,} | "
+                         f"{r.get('sensor_noise', 0):g} | {r['params']:,} | "
                          f"{r['float_top1']:.2f} | {r['int8_top1']:.2f} | {r['drop_pp']:+.2f} "
                          f"| {gap} | {r['arena_inplace']:,} | {r['ops']} | "
                          f"{r['graph_macs']:,} |")
@@ -133,8 +139,9 @@ def main(argv=None):
     parser.add_argument("--formats", nargs="*", default=list(DEFAULT_FORMATS))
     parser.add_argument("--train", nargs="*", default=["cifar-resnet18"])
     parser.add_argument("--bayer-conv", nargs="*", default=["demosaic", "phase"])
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--train-samples", type=int, default=3000)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--train-samples", type=int, default=10000)
+    parser.add_argument("--sensor-noise", type=float, default=0.0)
     parser.add_argument("--out", default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -153,9 +160,11 @@ def main(argv=None):
             for form in args.bayer_conv if fmt.startswith("bayer-") else [None]:
                 print(f"accuracy: {name} {fmt} {form or ''}", file=sys.stderr)
                 key = {"part": "accuracy", "model": name, "format": fmt, "bayer_conv": form,
-                       "epochs": args.epochs, "train_samples": args.train_samples}
+                       "epochs": args.epochs, "train_samples": args.train_samples,
+                       "sensor_noise": args.sensor_noise}
                 accuracy.append(_cached(rows, key, lambda: accuracy_row(
-                    name, fmt, form, args.epochs, args.train_samples, folder)))
+                    name, fmt, form, args.epochs, args.train_samples, args.sensor_noise,
+                    folder)))
     text = _markdown(memory, accuracy)
     atomic_write(os.path.join(folder, "sensor.md"), (text + "\n").encode())
     print(json.dumps({"memory": memory, "accuracy": accuracy}) if args.json else text)

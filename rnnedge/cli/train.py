@@ -58,7 +58,8 @@ from rnnedge.train import train as train_stage
               help="The camera's format: the model reads gray or a Bayer mosaic (1 channel, "
                    "demosaic folded into its first conv); RGB data is converted on the fly.")
 @click.option("--sensor-noise", type=click.FloatRange(0, 64), default=0.0, show_default=True,
-              help="Poisson-Gaussian sensor noise added to converted data (read noise, DN).")
+              help="Poisson-Gaussian sensor noise added to the data in every format, RGB "
+                   "included (read noise, DN).")
 @click.option("--bayer-conv", type=click.Choice(BAYER_CONVS), default="demosaic",
               show_default=True,
               help="A stride-1 Bayer conv 1 (phase-split, exact): the fixed demosaic composed "

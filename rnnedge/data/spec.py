@@ -29,10 +29,11 @@ def open_dataset(spec, split, image_shape=(3, 32, 32), input_format="rgb", senso
     """Open `split` ("train", "val", "check"; "test" means "check") of the dataset named by
     `spec`, with images fitted to the model input `image_shape` (C, H, W) and delivered as the
     sensor of `input_format` gives them (rnnedge.sensor: an RGB set is mosaiced on the fly,
-    deterministically; 1-channel images, e.g. RAW frames in a folder, are taken as they are)."""
+    deterministically, and `sensor_noise` is added in every format, RGB included, so an RGB
+    baseline and a Bayer model compared at the same setting see the same noise)."""
     from rnnedge import sensor
 
-    if sensor.check_format(input_format) != sensor.RGB:
+    if sensor.check_format(input_format) != sensor.RGB or sensor_noise:
         return _sensor_dataset(spec, split, image_shape, input_format, sensor_noise)
     from rnnedge.data.detection_spec import is_detection_data, open_detection_dataset
 
@@ -62,15 +63,19 @@ def open_dataset(spec, split, image_shape=(3, 32, 32), input_format="rgb", senso
 
 def _sensor_dataset(spec, split, image_shape, input_format, noise):
     """`spec`'s split opened as RGB at the model's size, then `as_sensor`."""
+    from rnnedge import sensor
+
     channels, height, width = image_shape
-    if channels != 1:
-        raise RnnedgeError(f"a {input_format} model takes 1 input channel, not {channels}")
+    if channels != sensor.channels(input_format):
+        raise RnnedgeError(f"a {input_format} model takes {sensor.channels(input_format)} "
+                           f"input channel(s), not {channels}")
     return as_sensor(open_dataset(spec, split, (3, height, width)), split, input_format, noise)
 
 
 def as_sensor(dataset, split, input_format, noise=0.0):
     """An RGB classification or detection dataset as the sensor of `input_format` delivers
-    it (rnnedge.sensor.from_rgb, seeded per split). Crops and flips keep a Bayer pattern
+    it (rnnedge.sensor.from_rgb, seeded per split), with `noise` in every format (an RGB set
+    unchanged only without noise). Crops and flips keep a Bayer pattern
     (Augmentation.period); a detection set's affine jitter would not, so Bayer detection
     sets train without it."""
     from dataclasses import replace
@@ -78,7 +83,7 @@ def as_sensor(dataset, split, input_format, noise=0.0):
     from rnnedge import sensor
     from rnnedge.data.detection import NO_BOX_AUGMENTATION
 
-    if sensor.check_format(input_format) == sensor.RGB:
+    if sensor.check_format(input_format) == sensor.RGB and not noise:
         return dataset
     seed = {"train": 1, "val": 2, "check": 3}[canonical_split(split)]
     images = sensor.from_rgb(dataset.images, input_format, noise, seed)
