@@ -76,7 +76,7 @@ def eager_order(subgraph, order) -> list:
                 last[t] = position
     producer = {t: op.index for op in ops for t in op.outputs}
     pinned = set(subgraph.outputs)
-    out = []
+    out, moved = [], set()
     for position, i in enumerate(order):
         ins = {t for t in ops[i].inputs if t in sizes}
         freed = sum(sizes[t] for t in ins)
@@ -86,6 +86,9 @@ def eager_order(subgraph, order) -> list:
             out.append(i)
             continue
         done = {j: p for p, j in enumerate(out)}
-        after = max(done.get(producer[t], -1) for t in ins)
-        out.insert(after + 1, i)
+        at = max(done.get(producer[t], -1) for t in ins) + 1
+        while at < len(out) and out[at] in moved:  # moved earlier ones keep their order
+            at += 1
+        out.insert(at, i)
+        moved.add(i)
     return out
