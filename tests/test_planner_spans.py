@@ -8,6 +8,7 @@ the steps that make their inputs. Firmware execution of these plans against TFLM
 tests/test_firmware_fused.py."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -127,3 +128,28 @@ def test_crnn_fused_plans_are_sound_and_run_the_sums_early(crnn_paths, name, str
         ready = max(position[producer[t]] for t in op.inputs)
         between = fused.order[ready + 1:position[op.index]]
         assert all(sg.operators[i] in sums for i in between)
+
+
+def test_arena_cli_reports_the_span_lifetimes(crnn_paths):
+    from click.testing import CliRunner
+    from rnnedge.cli import main
+
+    path = crnn_paths["det-crnn-256"]
+    result = CliRunner().invoke(main, ["arena", path, "--planner", "fused", "--stream-input",
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["fused"]["span_lifetimes"] and report["fused"]["stream_input_span_lifetimes"]
+    spanned = [b for b in report["placement"] if "spans" in b]
+    assert spanned
+    for b in spanned:  # ranges inside the buffer, lifetimes inside its own
+        assert all(0 <= lo < hi <= b["size"] and b["first"] <= f <= l <= b["last"]
+                   for lo, hi, f, l in b["spans"])
+    live = {}
+    for b in report["placement"]:  # bytes live per scope, summed here from the spans
+        for lo, hi, f, l in b.get("spans") or [[0, b["size"], b["first"], b["last"]]]:
+            for s in range(max(f, 0), l + 1):
+                live[s] = live.get(s, 0) + hi - lo
+    assert max(live.values()) <= report["arena"]["fused"]
+    assert [live.get(s, 0) for s in range(len(report["live"]["fused"]))] == \
+        report["live"]["fused"]
