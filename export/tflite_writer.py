@@ -60,128 +60,69 @@ class _AlignedBuffer(fb.BufferT):
         return fb.BufferEnd(builder)
 
 
+def _activation(o):
+    return _ACT[o["activation"]]
+
+
+_WINDOW = {"padding": lambda o: _PAD[o["padding"]], "strideH": "stride_h", "strideW": "stride_w"}
+_CONV = {**_WINDOW, "dilationHFactor": "dilation_h", "dilationWFactor": "dilation_w",
+         "fusedActivationFunction": _activation}
+_POOL = {**_WINDOW, "filterHeight": "filter_h", "filterWidth": "filter_w",
+         "fusedActivationFunction": _activation}
+_FUSED = {"fusedActivationFunction": _activation}
+_OPTIONS = {
+    "CONV_2D": ("Conv2DOptions", _CONV),
+    "DEPTHWISE_CONV_2D": ("DepthwiseConv2DOptions", {**_CONV, "depthMultiplier": "depth_multiplier"}),
+    "FULLY_CONNECTED": ("FullyConnectedOptions", {**_FUSED, "keepNumDims": ("keep_num_dims", False)}),
+    "ADD": ("AddOptions", _FUSED), "SUB": ("SubOptions", _FUSED), "MUL": ("MulOptions", _FUSED),
+    "DIV": ("DivOptions", _FUSED),
+    "CONCATENATION": ("ConcatenationOptions", {"axis": "axis", **_FUSED}),
+    "SPLIT": ("SplitOptions", {"numSplits": "num_splits"}),
+    "SPLIT_V": ("SplitVOptions", {"numSplits": "num_splits"}),
+    "AVERAGE_POOL_2D": ("Pool2DOptions", _POOL), "MAX_POOL_2D": ("Pool2DOptions", _POOL),
+    "RESHAPE": ("ReshapeOptions", {"newShape": lambda o: list(o["new_shape"])}),
+    "STRIDED_SLICE": ("StridedSliceOptions", {"beginMask": ("begin_mask", 0), "endMask": ("end_mask", 0),
+                                              "shrinkAxisMask": ("shrink_axis_mask", 0)}),
+    "GATHER": ("GatherOptions", {"axis": "axis", "batchDims": ("batch_dims", 0)}),
+    "RESIZE_NEAREST_NEIGHBOR": ("ResizeNearestNeighborOptions", {
+        "halfPixelCenters": "half_pixel_centers", "alignCorners": ("align_corners", False)}),
+    "RESIZE_BILINEAR": ("ResizeBilinearOptions", {"halfPixelCenters": "half_pixel_centers",
+                                                  "alignCorners": "align_corners"}),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": ("UnidirectionalSequenceLSTMOptions", {
+        **_FUSED, "cellClip": lambda o: 0.0, "projClip": lambda o: 0.0, "timeMajor": "time_major",
+        "asymmetricQuantizeInputs": lambda o: False}),
+    "TRANSPOSE_CONV": ("TransposeConvOptions", {**_WINDOW, **_FUSED}),
+    "BATCH_MATMUL": ("BatchMatMulOptions", {"adjX": "adj_x", "adjY": "adj_y"}),
+    **{k: ("ReducerOptions", {"keepDims": "keep_dims"})
+       for k in ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN")},
+    "SOFTMAX": ("SoftmaxOptions", {"beta": "beta"}),
+    "LEAKY_RELU": ("LeakyReluOptions", {"alpha": "alpha"}),
+    "GELU": ("GeluOptions", {"approximate": "approximate"}),
+    "L2_NORMALIZATION": ("L2NormOptions", {"fusedActivationFunction": lambda o: _ACT["NONE"]}),
+    "DEPTH_TO_SPACE": ("DepthToSpaceOptions", {"blockSize": "block_size"}),
+    "MIRROR_PAD": ("MirrorPadOptions", {"mode": lambda o: getattr(fb.MirrorPadMode, o["mode"])}),
+    **{k: (name, {}) for k, name in (
+        ("PAD", "PadOptions"), ("TRANSPOSE", "TransposeOptions"), ("LOG_SOFTMAX", "LogSoftmaxOptions"),
+        ("PADV2", "PadV2Options"), ("MAXIMUM", "MaximumMinimumOptions"),
+        ("MINIMUM", "MaximumMinimumOptions"), ("HARD_SWISH", "HardSwishOptions"), ("ABS", "AbsOptions"),
+        ("NEG", "NegOptions"), ("EXP", "ExpOptions"), ("QUANTIZE", "QuantizeOptions"))},
+}
+"""builtin -> (the schema's options table, {its field: where the value comes from}): an op
+option key (required), (key, default), or a function of the op's options. Builtins absent
+here take no options table."""
+
+
 def _options(op):
     """(BuiltinOptions type, options object) for an op."""
-    o = op.options
-    k = op.kind
-    if k in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        opt = fb.Conv2DOptionsT() if k == "CONV_2D" else fb.DepthwiseConv2DOptionsT()
-        opt.padding, opt.strideH, opt.strideW = _PAD[o["padding"]], o["stride_h"], o["stride_w"]
-        opt.dilationHFactor, opt.dilationWFactor = o["dilation_h"], o["dilation_w"]
-        opt.fusedActivationFunction = _ACT[o["activation"]]
-        if k == "DEPTHWISE_CONV_2D":
-            opt.depthMultiplier = o["depth_multiplier"]
-            return fb.BuiltinOptions.DepthwiseConv2DOptions, opt
-        return fb.BuiltinOptions.Conv2DOptions, opt
-    if k == "FULLY_CONNECTED":
-        opt = fb.FullyConnectedOptionsT()
-        opt.fusedActivationFunction = _ACT[o["activation"]]
-        opt.keepNumDims = o.get("keep_num_dims", False)
-        return fb.BuiltinOptions.FullyConnectedOptions, opt
-    if k in ("ADD", "SUB", "MUL"):
-        opt = {"ADD": fb.AddOptionsT, "SUB": fb.SubOptionsT, "MUL": fb.MulOptionsT}[k]()
-        opt.fusedActivationFunction = _ACT[o["activation"]]
-        return getattr(fb.BuiltinOptions, k.title() + "Options"), opt
-    if k == "CONCATENATION":
-        opt = fb.ConcatenationOptionsT()
-        opt.axis, opt.fusedActivationFunction = o["axis"], _ACT[o["activation"]]
-        return fb.BuiltinOptions.ConcatenationOptions, opt
-    if k in ("SPLIT", "SPLIT_V"):
-        opt = fb.SplitOptionsT() if k == "SPLIT" else fb.SplitVOptionsT()
-        opt.numSplits = o["num_splits"]
-        return (fb.BuiltinOptions.SplitOptions if k == "SPLIT"
-                else fb.BuiltinOptions.SplitVOptions), opt
-    if k in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        opt = fb.Pool2DOptionsT()
-        opt.padding, opt.strideH, opt.strideW = _PAD[o["padding"]], o["stride_h"], o["stride_w"]
-        opt.filterHeight, opt.filterWidth = o["filter_h"], o["filter_w"]
-        opt.fusedActivationFunction = _ACT[o["activation"]]
-        return fb.BuiltinOptions.Pool2DOptions, opt
-    if k == "RESHAPE":
-        opt = fb.ReshapeOptionsT()
-        opt.newShape = list(o["new_shape"])
-        return fb.BuiltinOptions.ReshapeOptions, opt
-    if k == "STRIDED_SLICE":
-        opt = fb.StridedSliceOptionsT()
-        opt.beginMask, opt.endMask = o.get("begin_mask", 0), o.get("end_mask", 0)
-        opt.shrinkAxisMask = o.get("shrink_axis_mask", 0)
-        return fb.BuiltinOptions.StridedSliceOptions, opt
-    if k == "GATHER":
-        opt = fb.GatherOptionsT()
-        opt.axis, opt.batchDims = o["axis"], o.get("batch_dims", 0)
-        return fb.BuiltinOptions.GatherOptions, opt
-    if k == "PAD":
-        return fb.BuiltinOptions.PadOptions, fb.PadOptionsT()
-    if k == "TRANSPOSE":
-        return fb.BuiltinOptions.TransposeOptions, fb.TransposeOptionsT()
-    if k == "RESIZE_NEAREST_NEIGHBOR":
-        opt = fb.ResizeNearestNeighborOptionsT()
-        opt.halfPixelCenters = o["half_pixel_centers"]
-        opt.alignCorners = o.get("align_corners", False)
-        return fb.BuiltinOptions.ResizeNearestNeighborOptions, opt
-    if k == "UNIDIRECTIONAL_SEQUENCE_LSTM":
-        opt = fb.UnidirectionalSequenceLSTMOptionsT()
-        opt.fusedActivationFunction = _ACT[o["activation"]]
-        opt.cellClip, opt.projClip, opt.timeMajor = 0.0, 0.0, o["time_major"]
-        opt.asymmetricQuantizeInputs = False
-        return fb.BuiltinOptions.UnidirectionalSequenceLSTMOptions, opt
-    return _more_options(k, o)
-
-
-def _more_options(k, o):
-    """Options of the builtins the general ONNX lowering adds (lowerers_*.py)."""
-    if k == "RESIZE_BILINEAR":
-        opt = fb.ResizeBilinearOptionsT()
-        opt.halfPixelCenters, opt.alignCorners = o["half_pixel_centers"], o["align_corners"]
-        return fb.BuiltinOptions.ResizeBilinearOptions, opt
-    if k == "TRANSPOSE_CONV":
-        opt = fb.TransposeConvOptionsT()
-        opt.padding, opt.strideH, opt.strideW = _PAD[o["padding"]], o["stride_h"], o["stride_w"]
-        opt.fusedActivationFunction = _ACT[o["activation"]]
-        return fb.BuiltinOptions.TransposeConvOptions, opt
-    if k == "BATCH_MATMUL":
-        opt = fb.BatchMatMulOptionsT()
-        opt.adjX, opt.adjY = o["adj_x"], o["adj_y"]
-        return fb.BuiltinOptions.BatchMatMulOptions, opt
-    if k in ("MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN"):
-        opt = fb.ReducerOptionsT()
-        opt.keepDims = o["keep_dims"]
-        return fb.BuiltinOptions.ReducerOptions, opt
-    if k == "SOFTMAX":
-        opt = fb.SoftmaxOptionsT()
-        opt.beta = o["beta"]
-        return fb.BuiltinOptions.SoftmaxOptions, opt
-    if k == "LEAKY_RELU":
-        opt = fb.LeakyReluOptionsT()
-        opt.alpha = o["alpha"]
-        return fb.BuiltinOptions.LeakyReluOptions, opt
-    if k == "GELU":
-        opt = fb.GeluOptionsT()
-        opt.approximate = o["approximate"]
-        return fb.BuiltinOptions.GeluOptions, opt
-    if k == "DIV":
-        opt = fb.DivOptionsT()
-        opt.fusedActivationFunction = _ACT[o["activation"]]
-        return fb.BuiltinOptions.DivOptions, opt
-    if k == "L2_NORMALIZATION":
-        opt = fb.L2NormOptionsT()
-        opt.fusedActivationFunction = _ACT["NONE"]
-        return fb.BuiltinOptions.L2NormOptions, opt
-    if k == "DEPTH_TO_SPACE":
-        opt = fb.DepthToSpaceOptionsT()
-        opt.blockSize = o["block_size"]
-        return fb.BuiltinOptions.DepthToSpaceOptions, opt
-    if k == "MIRROR_PAD":
-        opt = fb.MirrorPadOptionsT()
-        opt.mode = getattr(fb.MirrorPadMode, o["mode"])
-        return fb.BuiltinOptions.MirrorPadOptions, opt
-    simple = {"LOG_SOFTMAX": "LogSoftmaxOptions", "PADV2": "PadV2Options",
-              "MAXIMUM": "MaximumMinimumOptions", "MINIMUM": "MaximumMinimumOptions",
-              "HARD_SWISH": "HardSwishOptions", "ABS": "AbsOptions", "NEG": "NegOptions",
-              "EXP": "ExpOptions", "QUANTIZE": "QuantizeOptions"}
-    if k in simple:
-        return getattr(fb.BuiltinOptions, simple[k]), getattr(fb, simple[k] + "T")()
-    return fb.BuiltinOptions.NONE, None
+    if op.kind not in _OPTIONS:
+        return fb.BuiltinOptions.NONE, None
+    table, fields = _OPTIONS[op.kind]
+    options = getattr(fb, table + "T")()
+    for field, source in fields.items():
+        value = (op.options[source] if isinstance(source, str) else
+                 op.options.get(*source) if isinstance(source, tuple) else source(op.options))
+        setattr(options, field, value)
+    return getattr(fb.BuiltinOptions, table), options
 
 
 def _quant(qp):

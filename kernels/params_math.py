@@ -4,21 +4,20 @@ Micro's Prepare does: each function names the TFLM routine it mirrors and keeps 
 the older ops.
 
 ELU's int8 lookup table is filled as TFLM's PopulateLookupTable fills it, in float32 with the
-C library's `expf` (the function TFLM's std::exp(float) calls), loaded through ctypes; GELU's
+C library's `expf` (the function TFLM's std::exp(float) calls, params.libm_function); GELU's
 as TFLite's LUTPopulate fills it (TFLM does not register GELU), with `erff` / `tanhf`.
 
-May import: numpy, ctypes, the standard library, rnnedge.errors and rnnedge.kernels.params.
+May import: numpy, the standard library, rnnedge.errors and rnnedge.kernels.params.
 """
 
-import ctypes
-import ctypes.util
 import math
 
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels.params import (INT8_MAX, INT8_MIN, Quant, calculate_input_radius, f32,
-                                    quantize_multiplier, quantize_multiplier_greater_than_one,
+                                    libm_function, quantize_multiplier,
+                                    quantize_multiplier_greater_than_one,
                                     quantize_multiplier_smaller_than_one_exp, tflite_round)
 
 INT16_MAX = 2**15 - 1
@@ -154,13 +153,6 @@ def log_softmax_params(inp: Quant, out: Quant) -> dict:
                 diff_min=-calculate_input_radius(5, left_shift, 31))
 
 
-def _libm(name: str):
-    """The C library's float function `name` (what C++'s std::name(float) calls)."""
-    fn = getattr(ctypes.CDLL(ctypes.util.find_library("m") or None), name)
-    fn.argtypes, fn.restype = [ctypes.c_float], ctypes.c_float
-    return lambda x: f32(fn(float(x)))
-
-
 def _lookup_table(inp: Quant, out: Quant, transform) -> np.ndarray:
     """TFLM / TFLite PopulateLookupTable (LUTPopulate) for int8: for every int8 v, float32
     in * (v - zp_in) through `transform`, times 1/out, rounded half away from zero, plus zp_out
@@ -177,7 +169,7 @@ def _lookup_table(inp: Quant, out: Quant, transform) -> np.ndarray:
 
 def elu_table(inp: Quant, out: Quant) -> np.ndarray:
     """TFLM elu's int8 table: exp(x) - 1 below 0, x above (float32)."""
-    expf = _libm("expf")
+    expf = libm_function("expf")
     return _lookup_table(inp, out, lambda x: expf(x) - f32(1.0) if x < 0 else x)
 
 
@@ -189,9 +181,9 @@ def gelu_table(inp: Quant, out: Quant, approximate: bool) -> np.ndarray:
     """TFLite gelu's int8 table (float32): 0.5 x (1 + erf(x / sqrt 2)), or with `approximate`
     0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))."""
     if approximate:
-        tanhf = _libm("tanhf")
+        tanhf = libm_function("tanhf")
         return _lookup_table(inp, out, lambda x: f32(0.5) * x * (f32(1.0) + tanhf(
             GELU_SQRT_2_OVER_PI * (x + f32(0.044715) * x * x * x))))
-    erff = _libm("erff")
+    erff = libm_function("erff")
     return _lookup_table(inp, out, lambda x: f32(0.5) * x * (f32(1.0) + erff(
         x * GELU_SQRT_HALF)))

@@ -133,6 +133,10 @@ def process_group(world, device):
                            f"{str(exc).splitlines()[0]}") from None
     try:
         yield
+        # Rank 0 still writes its files after the last collective; without this barrier the
+        # other ranks tear down their gloo connections first, and CI once saw rank 1 abort at
+        # exit ("terminate called without an active exception").
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 

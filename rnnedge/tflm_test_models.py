@@ -203,26 +203,25 @@ def while_int8():
     return _quantize_float_while(flat, [(1, 8)])
 
 
-def lstm_while_int8():
-    """A Keras 3 LSTM (8 steps, 6 features, 12 units) + Dense: a WHILE loop, int8."""
+def _keras_recurrent_while(layer):
+    """Keras `layer(units)` over 8 steps of 6 features + Dense(4), converted by TF (a WHILE
+    loop) and quantised to int8."""
     tf = _tf()
-    K, L = tf.keras, tf.keras.layers
-    inp = K.Input((8, 6), batch_size=1)
-    model = K.Model(inp, L.Dense(4)(L.LSTM(12)(inp)))
+    inp = tf.keras.Input((8, 6), batch_size=1)
+    model = tf.keras.Model(inp, tf.keras.layers.Dense(4)(layer(tf.keras.layers)(inp)))
     with contextlib.redirect_stdout(io.StringIO()):
         flat = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     return _quantize_float_while(flat, [(1, 8, 6)])
+
+
+def lstm_while_int8():
+    """A Keras 3 LSTM (8 steps, 6 features, 12 units) + Dense: a WHILE loop, int8."""
+    return _keras_recurrent_while(lambda layers: layers.LSTM(12))
 
 
 def gru_while_int8():
     """A Keras 3 GRU (8 steps, 6 features, 10 units) + Dense: a WHILE loop, int8."""
-    tf = _tf()
-    K, L = tf.keras, tf.keras.layers
-    inp = K.Input((8, 6), batch_size=1)
-    model = K.Model(inp, L.Dense(4)(L.GRU(10)(inp)))
-    with contextlib.redirect_stdout(io.StringIO()):
-        flat = tf.lite.TFLiteConverter.from_keras_model(model).convert()
-    return _quantize_float_while(flat, [(1, 8, 6)])
+    return _keras_recurrent_while(lambda layers: layers.GRU(10))
 
 
 def _weights(tf, *shapes):

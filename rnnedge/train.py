@@ -1,12 +1,10 @@
 """Train a model on a Dataset and save the best epoch as an rnnedge checkpoint.
 
 `train(model_name, data, ...)` builds a zoo classifier with the dataset's class count and runs
-`fit`, which owns the loop for any `torch.nn.Module` and any task: Adam or SGD (Nesterov
-momentum), a per-step cosine (with a short linear warm-up) or one-cycle learning rate, the
-dataset's augmentation, validation after every epoch, and the checkpoint rewritten whenever
-the validation score improves. Adam is the default because it trains all CIFAR variants
-briefly: on the synthetic set, SGD at lr 0.05 left cifar-resnet18 and -thin at chance for 6
-epochs, where Adam took them to 99%.
+`fit`, which owns the loop for any `torch.nn.Module` and any task: the recipe of
+rnnedge.train_recipe (Adam or SGD with Nesterov momentum, a per-step cosine with a short
+linear warm-up or one-cycle learning rate), the dataset's augmentation, validation after
+every epoch, and the checkpoint rewritten whenever the validation score improves.
 
 What is specific to the problem comes from a task object (`ClassificationTask` here;
 detection brings its own):
@@ -32,10 +30,10 @@ augmentation of epoch e are seeded by (seed, e), so a resumed run reproduces an
 uninterrupted one.
 
 May import: numpy, torch, rnnedge.data, rnnedge.layers, rnnedge.zoo, rnnedge.checkpoint,
-rnnedge.distributed, rnnedge.train_loop, rnnedge.train_state, rnnedge.errors.
+rnnedge.distributed, rnnedge.train_loop, rnnedge.train_recipe, rnnedge.train_state,
+rnnedge.errors.
 """
 
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -51,57 +49,14 @@ from rnnedge.distributed import GlobalBatchSampler, World
 from rnnedge.errors import RnnedgeError
 from rnnedge.layers import set_form
 from rnnedge.train_loop import AMP_DTYPES, TrainLoop, flush_denormals
+from rnnedge.train_recipe import TrainConfig, learning_rate, make_optimizer
 from rnnedge.train_state import load_state, save_state, state_path
 
-OPTIMIZERS = ("sgd", "adam")
-SCHEDULES = ("cosine", "onecycle")
-DEFAULT_LR = {"sgd": 0.05, "adam": 0.002}
-WARMUP_FRACTION = 0.05
-"""Cosine schedule: linear warm-up over this fraction of all steps."""
-ONECYCLE_RISE = 0.3
-ONECYCLE_START_DIV = 25.0
-ONECYCLE_END_DIV = 1e4
 EVAL_BATCH = 256
-MAX_SEED = 2**63 - 1
 TRAINING_FORM = "static"
 """The form of the recurrent layers `train` trains in: the same function and parameters as
 the reference form (to 1e-5), and on 2 CPU cores about half the CPU time per training step
 of cifar-resnet18-rnn (benchmarks/training.py; docs/training.md)."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training hyper-parameters; `lr` None means the optimizer's default (DEFAULT_LR)."""
-
-    epochs: int = 10
-    batch: int = 128
-    lr: float | None = None
-    optimizer: str = "adam"
-    schedule: str = "cosine"
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    seed: int = 0
-    augment: bool = True
-
-    @property
-    def base_lr(self):
-        """The peak learning rate."""
-        return DEFAULT_LR[self.optimizer] if self.lr is None else self.lr
-
-    def validate(self):
-        """RnnedgeError for settings that cannot train."""
-        if self.optimizer not in OPTIMIZERS:
-            raise RnnedgeError(f"unknown optimizer {self.optimizer!r}: use "
-                               f"{' or '.join(OPTIMIZERS)}")
-        if self.schedule not in SCHEDULES:
-            raise RnnedgeError(f"unknown schedule {self.schedule!r}: use {' or '.join(SCHEDULES)}")
-        if self.epochs < 1 or self.batch < 1:
-            raise RnnedgeError("epochs and batch must be at least 1")
-        if not self.base_lr > 0 or self.weight_decay < 0:
-            raise RnnedgeError("the learning rate must be positive and weight decay non-negative")
-        if not 0 <= self.seed <= MAX_SEED:
-            raise RnnedgeError(f"--seed {self.seed}: give a seed in [0, 2**63 - 1]")
 
 
 @dataclass(frozen=True)
@@ -151,35 +106,6 @@ class TrainResult:
     def as_dict(self):
         """A JSON-ready dict."""
         return asdict(self)
-
-
-def learning_rate(config, step, total_steps):
-    """The learning rate of 0-based `step` out of `total_steps`."""
-    peak = config.base_lr
-    if config.schedule == "cosine":
-        warmup = int(WARMUP_FRACTION * total_steps)
-        if step < warmup:
-            return peak * (step + 1) / warmup
-        progress = (step - warmup) / max(1, total_steps - warmup)
-        return peak * 0.5 * (1.0 + math.cos(math.pi * progress))
-    rise = max(1, int(ONECYCLE_RISE * total_steps))
-    start, end = peak / ONECYCLE_START_DIV, peak / ONECYCLE_END_DIV
-    if step < rise:
-        return start + (peak - start) * step / rise
-    progress = (step - rise) / max(1, total_steps - rise)
-    return end + (peak - end) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def make_optimizer(model, config):
-    """SGD or Adam; weight decay on weights with 2+ dimensions only (not biases or norms)."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
-    rest = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": config.weight_decay},
-              {"params": rest, "weight_decay": 0.0}]
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.base_lr, momentum=config.momentum,
-                               nesterov=config.nesterov and config.momentum > 0)
-    return torch.optim.Adam(groups, lr=config.base_lr)
 
 
 def evaluate(model, torch_dataset, batch=EVAL_BATCH):

@@ -10,8 +10,21 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from torch import nn
 
 from rnnedge.export.converter import to_int8_tflite
+
+
+class Fn(nn.Module):
+    """A torch module computing `fn(x, *modules)`: one-op test models written as a lambda,
+    with the modules that hold its parameters registered."""
+
+    def __init__(self, fn, *modules):
+        super().__init__()
+        self.fn, self.parts = fn, nn.ModuleList(modules)
+
+    def forward(self, x):
+        return self.fn(x, *self.parts)
 
 
 def onnx_of(module, *example_shapes, opset=17, **kwargs):

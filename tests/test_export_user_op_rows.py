@@ -26,20 +26,12 @@ import torch
 from onnx import TensorProto, helper
 from torch import nn
 
+from lowering_helpers import Fn
 from rnnedge.export.converter import to_int8_tflite
 from rnnedge.export.support_table import rows
 
 F = nn.functional
 IMG, SEQ = (1, 4, 6, 6), (1, 7, 6)
-
-
-class Fn(nn.Module):
-    def __init__(self, fn, *modules):
-        super().__init__()
-        self.fn, self.parts = fn, nn.ModuleList(modules)
-
-    def forward(self, x):
-        return self.fn(x, *self.parts)
 
 
 def _graph(nodes, shape, inits=(), opset=17):

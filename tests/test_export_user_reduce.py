@@ -14,17 +14,8 @@ import torch
 from onnx import TensorProto, helper
 from torch import nn
 
-from lowering_helpers import held, onnx_of, ort_run
+from lowering_helpers import Fn, held, onnx_of, ort_run
 from rnnedge.export.converter import to_int8_tflite
-
-
-class Fn(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
 
 
 def _attribute_form(shape, axes, keepdims):

@@ -10,18 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from lowering_helpers import convert, dequantized, held, onnx_of, ort_run, reference_outputs
+from lowering_helpers import Fn, convert, dequantized, held, onnx_of, ort_run, reference_outputs
 
 F = nn.functional
-
-
-class Fn(nn.Module):
-    def __init__(self, fn, *modules):
-        super().__init__()
-        self.fn, self.parts = fn, nn.ModuleList(modules)
-
-    def forward(self, x):
-        return self.fn(x, *self.parts)
 
 
 IMG, SEQ = (1, 4, 6, 6), (1, 7, 6)

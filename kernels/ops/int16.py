@@ -15,7 +15,7 @@ May import: numpy, ctypes, rnnedge.errors and this package.
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.kernels import params, structs
+from rnnedge.kernels import params, params_int16, structs
 from rnnedge.kernels.ops.base import Kernel, numel
 from rnnedge.kernels.ops.conv import Conv2D, DepthwiseConv2D, FullyConnected
 from rnnedge.kernels.ops.elementwise import Add, Mul, Sub
@@ -186,7 +186,7 @@ class SoftmaxInt16(Kernel):
         shape = tuple(int(d) for d in shape)
         if not shape or shape[-1] <= 0:
             raise RnnedgeError(f"{self.op}: needs a non-empty last axis, got {shape}")
-        fields = params.softmax_int16_params(input_q, output_q, beta)
+        fields = params_int16.softmax_int16_params(input_q, output_q, beta)
         luts = {k: self._const(fields.pop(k), np.int16).ctypes.data_as(structs.P_I16)
                 for k in ("exp_lut", "one_over_one_plus_x_lut")}
         self.input_shape = self.output_shape = shape
@@ -208,10 +208,10 @@ class _SigmoidInt16(Kernel):
     def __init__(self, shape, input_q: Quant, output_q: Quant, *, lib=None):
         super().__init__(lib)
         try:
-            fields = params.sigmoid_int16_params(input_q, output_q, self.tanh)
+            fields = params_int16.sigmoid_int16_params(input_q, output_q, self.tanh)
         except RnnedgeError as exc:
             raise RnnedgeError(f"{self.op}: {exc}") from None
-        table = self._const(params.sigmoid_table_uint16(), np.uint16)
+        table = self._const(params_int16.sigmoid_table_uint16(), np.uint16)
         self.input_shape = self.output_shape = tuple(int(d) for d in shape)
         self.params = structs.SigmoidInt16Params(
             size=numel(shape), sigmoid_lut=table.ctypes.data_as(structs.P_U16), **fields)

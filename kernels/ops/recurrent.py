@@ -20,7 +20,7 @@ import numpy as np
 
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels import params, structs
-from rnnedge.kernels.ops.base import INT8, Kernel, check_quant, numel
+from rnnedge.kernels.ops.base import INT8, Kernel, check_quant
 from rnnedge.kernels.params import Quant, f32, quantize_multiplier
 
 INT16, INT32 = np.dtype(np.int16), np.dtype(np.int32)

@@ -8,7 +8,8 @@ from rnnedge.distributed import DEVICE_CHOICES, World
 from rnnedge.errors import RnnedgeError
 from rnnedge.sensor import FORMATS
 from rnnedge.sensor_conv import BAYER_CONVS
-from rnnedge.train import AMP_DTYPES, DEFAULT_LR, MAX_SEED, OPTIMIZERS, SCHEDULES, Runtime, TrainConfig
+from rnnedge.train import AMP_DTYPES, Runtime
+from rnnedge.train_recipe import DEFAULT_LR, MAX_SEED, OPTIMIZERS, SCHEDULES, TrainConfig
 from rnnedge.train import train as train_stage
 
 
