@@ -75,10 +75,12 @@ def _fused_summary(sg, fused, streamed) -> dict:
                         "window_bytes": sum(w["bytes"] for w in windows),
                         "streamed_input": None if r.streamed is None
                         else sg.tensors[r.streamed].name, "windows": windows})
-    out = {"regions": regions, "recompute_macs": 0, "recompute_fraction": 0.0}
+    out = {"regions": regions, "recompute_macs": 0, "recompute_fraction": 0.0,
+           "span_lifetimes": any(b.spans for b in fused.buffers)}
     if streamed is not None:
         out["stream_input_arena"] = streamed.arena
         out["stream_input_regions"] = len(streamed.regions)
+        out["stream_input_span_lifetimes"] = any(b.spans for b in streamed.buffers)
     return out
 
 
@@ -146,6 +148,8 @@ def _placement(plan, b) -> dict:
     entry = {"buffer": b.label, "tensor": b.tensor, "op": b.op,
              "offset": plan.buffer_offsets[b.id], "size": b.size, "bytes": b.nbytes,
              "first": b.first, "last": b.last}
+    if b.spans:
+        entry["spans"] = [list(piece) for piece in b.spans]
     return entry | ({"subgraph": b.subgraph} if b.subgraph else {})
 
 

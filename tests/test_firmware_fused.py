@@ -1,8 +1,9 @@
 """firmware_sim and `rnnedge firmware` run the fused planner's plans (row-fused regions, a
 streamed input) with TFLM's output bytes: the host runtime in debug mode (arena poisoned
 before every inference, guard bytes and the CRC of every live tensor checked after every
-step), the generated C under ASan/UBSan, and the CLI. The reference is tflite-micro's own
-interpreter on the same file (make_backend("tflm"))."""
+step), the generated C under ASan/UBSan and, built for Cortex-M55, under QEMU, and the
+CLI. The reference is tflite-micro's own interpreter on the same file
+(make_backend("tflm"))."""
 
 import dataclasses
 import json
@@ -132,6 +133,25 @@ def test_generated_c_runs_the_fused_plan_under_sanitizers(paths, references, tmp
     x, expected = references["det-cnn-256"]
     executable = toolchain.build_host(tmp_path / "fw", extra_flags=cflags.SANITIZE)
     assert toolchain.run_host(executable, x.tobytes()) == b"".join(
+        e[i:i + 1].tobytes() for i in range(len(x)) for e in expected)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not all(toolchain.arm_tools().values()), reason="the Arm tools are not "
+                    "installed (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
+                    "qemu-system-arm)")
+@pytest.mark.parametrize("stream", [False, True])
+def test_cortex_m55_runs_the_fused_plan_under_qemu(paths, references, tmp_path, stream):
+    """The CRNN's fused plan (row-fused backbone regions, the SWS-BiRNN heads with per-span
+    lifetimes and early direction sums; streamed: input rows through rn_input_source) built
+    for Cortex-M55 and run on QEMU's mps3-an547 gives TFLM's output bytes."""
+    program = compile_model(paths["det-crnn-256"], "fused", stream_input=stream)
+    assert program.plan.regions and any(b.spans for b in program.plan.buffers)
+    assert program.inputs[0].streamed == stream
+    codegen.write_firmware(program, tmp_path / "fw")
+    x, expected = references["det-crnn-256"]
+    elf = toolchain.build_arm(tmp_path / "fw", "m55")
+    assert toolchain.run_qemu(elf, x.tobytes()) == b"".join(
         e[i:i + 1].tobytes() for i in range(len(x)) for e in expected)
 
 

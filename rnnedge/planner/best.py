@@ -8,10 +8,11 @@ first fit in increasing-offset order), under a node budget. Imports this package
 lifetimes modules.
 """
 
-from rnnedge.planner.greedy import arena_size, first_fit, tflm_plan
+from rnnedge.planner.greedy import arena_size, first_fit, span_fit, tflm_plan
 from rnnedge.planner.lifetimes import lower_bound
 
 NODE_BUDGET = 20000
+SPAN_NODE_BUDGET = 1000  # buffers with per-span lifetimes: each fit costs far more
 
 
 def _orders(buffers) -> list:
@@ -25,7 +26,9 @@ def _orders(buffers) -> list:
     return [[b.id for b in sorted(buffers, key=k)] for k in keys]
 
 
-def _lowest_fit(b, placed) -> int:
+def _lowest_fit(b, placed, spanned: bool = False) -> int:
+    if spanned:
+        return span_fit(b, placed)
     offset = 0
     for other_offset, other in placed:  # sorted by offset
         if not b.overlaps(other):
@@ -42,6 +45,7 @@ def _branch_and_bound(buffers, bound: int, best_size: int, budget: int):
     best_size, or None. A frame is [candidates, next index, top, seen, choice to undo]."""
     best_top, best_offsets, nodes = best_size, None, 0
     placed, offsets = [], {}
+    spanned = any(b.spans for b in buffers)
     stack = [[sorted(buffers, key=lambda b: (-b.size, b.first, b.id)), 0, 0, set(), None]]
     while stack and best_top != bound and nodes < budget:
         frame = stack[-1]
@@ -60,11 +64,12 @@ def _branch_and_bound(buffers, bound: int, best_size: int, budget: int):
         b = remaining[index]
         frame[1] = index + 1
         nodes += 1
-        offset = _lowest_fit(b, placed)
+        offset = _lowest_fit(b, placed, spanned)
         end = max(top, offset + b.size)
-        if end >= best_top or (b.size, b.first, b.last, offset) in seen:
+        key = (b.size, b.first, b.last, b.spans, offset)
+        if end >= best_top or key in seen:
             continue
-        seen.add((b.size, b.first, b.last, offset))
+        seen.add(key)
         at = next((i for i, (o, _) in enumerate(placed) if o > offset), len(placed))
         placed.insert(at, (offset, b))
         offsets[b.id] = offset
@@ -73,9 +78,12 @@ def _branch_and_bound(buffers, bound: int, best_size: int, budget: int):
     return None if best_offsets is None else (best_top, best_offsets)
 
 
-def best_plan(buffers, budget: int = NODE_BUDGET) -> dict:
+def best_plan(buffers, budget: int | None = None) -> dict:
     """{buffer id: offset}: the smallest placement found for `buffers` (never larger than
-    TFLM's; equal to the lower bound whenever the search reaches it)."""
+    TFLM's; equal to the lower bound whenever the search reaches it). `budget`: nodes of the
+    search (default NODE_BUDGET, SPAN_NODE_BUDGET when some buffer has per-span lifetimes)."""
+    if budget is None:
+        budget = SPAN_NODE_BUDGET if any(b.spans for b in buffers) else NODE_BUDGET
     bound = lower_bound(buffers)
     best = tflm_plan(buffers)
     best_size = arena_size(buffers, best)

@@ -27,9 +27,9 @@ from rnnedge.planner.lifetimes import ROW_SCRATCH, live_bytes
 MAX_ROUNDS = 4
 
 
-def _packed(subgraph, order, regions):
+def _packed(subgraph, order, regions, spans=False):
     """(arena bytes, buffers, placement, steps) of the inplace layout with `regions`."""
-    buffers, placement, steps, _, _ = inplace_buffers(subgraph, order, regions)
+    buffers, placement, steps, _, _ = inplace_buffers(subgraph, order, regions, spans)
     return arena_size(buffers, best_plan(buffers)), buffers, placement, steps
 
 
@@ -71,7 +71,8 @@ def _best_subrange(subgraph, steps, run, buffers, members, live, streamed, reade
                     continue
                 if buf.id in members and members[buf.id] <= windowed:
                     continue
-                inside += buf.size
+                inside += sum(end - start for start, end, first, last in buf.pieces()
+                              if first <= hi and last >= lo)
             inside += sum(window.get(t, row_bytes(subgraph, t) * 3) for t in windowed)
             outside = max([live[s] for s in range(n_scopes) if s < lo or s > hi], default=0)
             peak = max(inside, outside)
@@ -80,12 +81,13 @@ def _best_subrange(subgraph, steps, run, buffers, members, live, streamed, reade
     return best
 
 
-def choose_regions(subgraph, order, stream_input: bool) -> tuple:
-    """The regions of the fused plan (see module docstring)."""
+def choose_regions(subgraph, order, stream_input: bool, spans: bool = False) -> tuple:
+    """The regions of the fused plan (see module docstring); `spans`: the layout is packed
+    with per-span lifetimes (inplace_buffers)."""
     streamed = subgraph.inputs[0] if stream_input and subgraph.inputs else None
     readers = _readers(subgraph)
     regions = []
-    size, buffers, placement, steps = _packed(subgraph, order, regions)
+    size, buffers, placement, steps = _packed(subgraph, order, regions, spans)
     for _ in range(MAX_ROUNDS):
         members = {}
         for t, (bid, _) in placement.items():
@@ -101,7 +103,7 @@ def choose_regions(subgraph, order, stream_input: bool) -> tuple:
             region = build_region(subgraph, steps[i:e], None if taken else streamed)
             if region is None:
                 continue
-            trial = _packed(subgraph, order, regions + [region])
+            trial = _packed(subgraph, order, regions + [region], spans)
             if trial[0] < size or (region.streamed is not None and trial[0] <= size):
                 regions.append(region)
                 size, buffers, placement, steps = trial
@@ -114,7 +116,7 @@ def choose_regions(subgraph, order, stream_input: bool) -> tuple:
             inplace_depthwise(subgraph, step, readers)
         if region is None:
             continue
-        trial = _packed(subgraph, order, regions + [region])
+        trial = _packed(subgraph, order, regions + [region], spans)
         if trial[0] <= size:
             regions.append(region)
             size = trial[0]

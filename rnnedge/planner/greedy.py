@@ -5,11 +5,42 @@ where they fit between the already-placed buffers whose lifetimes overlap theirs
 `tflm_order(buffers)` — offline-planned buffers first (in id order), then the rest by
 decreasing size with ties in *decreasing* id order (TFLM fills its sort array from the tail,
 then sorts it with a stable bubble sort) — it gives exactly the offsets
-GreedyMemoryPlanner computes (greedy_memory_planner.cc). Works on lifetimes.Buffer objects;
+GreedyMemoryPlanner computes (greedy_memory_planner.cc). Buffers with per-span lifetimes
+(`Buffer.spans`, the fused planner's tensor groups) are fitted span by span (`span_fit`): a
+span only keeps out what lives at the same time as it. Works on lifetimes.Buffer objects;
 imports only the standard library.
 """
 
 import bisect
+
+ALIGNMENT = 16  # lifetimes.ALIGNMENT (restated: this module imports nothing of the package)
+
+
+def span_fit(b, placed) -> int:
+    """The lowest 16-byte-aligned offset where no piece of `b` shares bytes with a piece of
+    a placed buffer ((offset, Buffer) pairs) that lives in one of the same scopes."""
+    blocked = []  # open intervals (lo, hi) of offsets b may not take
+    mine = b.pieces()
+    b_first, b_last = b.first, b.last
+    for other_offset, other in placed:
+        if b_first > other.last or other.first > b_last:
+            continue
+        if not other.spans and not b.spans:
+            blocked.append((other_offset - b.size, other_offset + other.size))
+            continue
+        for lo, hi, first, last in other.pieces():
+            if b_first > last or first > b_last:
+                continue
+            for blo, bhi, bfirst, blast in mine:
+                if bfirst <= last and first <= blast:
+                    blocked.append((other_offset + lo - bhi, other_offset + hi - blo))
+    offset = 0
+    for lo, hi in sorted(blocked):
+        if offset <= lo:
+            break
+        if offset < hi:
+            offset = (hi + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+    return offset
 
 
 def tflm_order(buffers, offline=None) -> list:
@@ -28,10 +59,13 @@ def first_fit(buffers, order, offline=None) -> dict:
     by_id = {b.id: b for b in buffers}
     placed_offsets, placed = [], []  # kept sorted by offset, insertion-stable like TFLM's list
     offsets = {}
+    spanned = any(b.spans for b in buffers)
     for bid in order:
         b = by_id[bid]
         if bid in offline:
             offset = offline[bid]
+        elif spanned:
+            offset = span_fit(b, zip(placed_offsets, placed))
         else:
             offset = 0
             for other_offset, other in zip(placed_offsets, placed):

@@ -143,14 +143,19 @@ class _Groups:
             self.members[h].append(m)
 
 
-def inplace_buffers(subgraph, order=None, regions=()):
+def inplace_buffers(subgraph, order=None, regions=(), spans: bool = False):
     """(buffers, groups, steps, fusions, rules): the arena buffers after applying the in-place
     rules on execution order `order` (default file order). `groups` maps each arena tensor to
     (buffer id, offset inside that buffer). `regions` (planner/fused.py Regions, each a run
     of consecutive steps) become one step each: their windowed tensors get no buffer, each
     window one ROW_WINDOW buffer, and no in-place rule applies inside them, except that an
     in-place depthwise region (Region.copied) writes its output over its input when the
-    input is writable there (rule `inplace_depthwise`)."""
+    input is writable there (rule `inplace_depthwise`).
+    `spans` (the fused planner): each group's buffer carries per-span lifetimes (a byte
+    range lives while some member covering it does: a SPLIT piece dies at its last reader,
+    not with the whole tensor), and an elementwise op whose output is read only by a
+    CONCATENATION that can take it in its slice (concat_in_output) writes there instead of
+    over its input."""
     order = list(range(len(subgraph.operators))) if order is None else list(order)
     tensors, ops = subgraph.tensors, subgraph.operators
     pad_fusions = find_pad_fusions(subgraph)
@@ -214,7 +219,8 @@ def inplace_buffers(subgraph, order=None, regions=()):
             fired("view", [op.index], (data[0], out))
         elif "split_view" in info(op.opcode).inplace:
             _split(op, subgraph, groups, in_arena, fired)
-        elif "over_input" in info(op.opcode).inplace:
+        elif "over_input" in info(op.opcode).inplace and not (
+                spans and _into_concat(out, subgraph, consumers, in_arena)):
             for t in data:
                 if (tensors[t].shape == tensors[out].shape
                         and tensors[t].nbytes == tensors[out].nbytes
@@ -231,7 +237,9 @@ def inplace_buffers(subgraph, order=None, regions=()):
         nbytes = groups.size(g)
         label = " + ".join(tensors[m].name for m in sorted(members))
         bid = len(buffers)
-        buffers.append(Buffer(bid, g, None, nbytes, align(nbytes), first, last, label))
+        pieces = _spans(members, groups, life, align(nbytes)) if spans else ()
+        buffers.append(Buffer(bid, g, None, nbytes, align(nbytes), first, last, label,
+                              spans=pieces))
         for m in members:
             placement[m] = (bid, groups.rel[m])
     scope_of = {i: s + 1 for s, group in enumerate(steps) for i in group}
@@ -245,6 +253,44 @@ def inplace_buffers(subgraph, order=None, regions=()):
         buffers.append(Buffer(len(buffers), None, op_index, nbytes, align(nbytes), scope, scope,
                               label, kind))
     return buffers, placement, steps, fusions, rules
+
+
+def _spans(members, groups, life, size) -> tuple:
+    """Per-span lifetimes of a group: ((start, end, first, last), ...) over the byte ranges
+    between member boundaries, each living from the first member covering it to the last;
+    () when every range lives as long as the whole group."""
+    bounds = [(groups.rel[m], groups.rel[m] + groups.tensors[m].nbytes,
+               *life.get(m, (-1, -1))) for m in members]
+    cuts = sorted({c for lo, hi, _, _ in bounds for c in (lo, hi)})
+    pieces = []
+    for lo, hi in zip(cuts, cuts[1:]):
+        lives = [(f, l) for a, b, f, l in bounds if a < hi and lo < b]
+        if not lives:
+            continue
+        first, last = min(f for f, _ in lives), max(l for _, l in lives)
+        if pieces and pieces[-1][1] == lo and pieces[-1][2:] == (first, last):
+            lo = pieces.pop()[0]
+        pieces.append((lo, hi, first, last))
+    if len(pieces) <= 1:
+        return ()
+    pieces[-1] = (pieces[-1][0], size) + pieces[-1][2:]
+    return tuple(pieces)
+
+
+def _into_concat(t, subgraph, consumers, in_arena) -> bool:
+    """True when tensor t is read only by a CONCATENATION whose inputs are contiguous slices
+    of its output with its quantisation (concat_in_output can write t into its slice)."""
+    readers = consumers.get(t, [])
+    if len(readers) != 1 or t in subgraph.outputs:
+        return False
+    op = subgraph.operators[readers[0]]
+    if op.opcode != "CONCATENATION" or not op.outputs or op.outputs[0] not in in_arena:
+        return False
+    out = subgraph.tensors[op.outputs[0]]
+    axis = op.options.get("axis", 0)
+    axis = axis + len(out.shape) if axis < 0 else axis
+    return (_outer_is_one(out.shape, axis) and same_quant(subgraph.tensors[t], out)
+            and list(op.inputs).count(t) == 1)
 
 
 def merge_regions(steps, regions) -> tuple:

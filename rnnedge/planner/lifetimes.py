@@ -33,7 +33,11 @@ class Buffer:
     `size` is aligned; `first`/`last` are scopes (inclusive); `kind` is TENSOR,
     KERNEL_SCRATCH (a TFLM kernel's request), ROW_SCRATCH (the output row of a conv
     fused with its residual ADD, see inplace.py) or ROW_WINDOW (fused.py); `subgraph` is the
-    subgraph the tensor or the requesting operator belongs to (subgraphs.py plans all of them)."""
+    subgraph the tensor or the requesting operator belongs to (subgraphs.py plans all of them).
+    `spans` (a tensor group whose members die at different times, inplace.py with
+    per-span lifetimes): ((start, end, first, last), ...) byte ranges relative to the buffer,
+    each with its own lifetime inside [first, last]; empty: the whole buffer lives
+    [first, last]."""
 
     id: int
     tensor: int | None
@@ -45,10 +49,16 @@ class Buffer:
     label: str
     kind: str = TENSOR
     subgraph: int = 0
+    spans: tuple = ()
 
     def overlaps(self, other: "Buffer") -> bool:
         """True when the two lifetimes share a scope."""
         return not (self.first > other.last or other.first > self.last)
+
+    def pieces(self) -> tuple:
+        """((start, end, first, last), ...): the byte ranges of the buffer with their
+        lifetimes (one piece, the whole size, when it has no spans)."""
+        return self.spans or ((0, self.size, self.first, self.last),)
 
 
 def arena_tensors(subgraph) -> list:
@@ -113,8 +123,9 @@ def live_bytes(buffers, n_scopes: int) -> list:
     """Sum of buffer sizes live in each scope 0..n_scopes-1."""
     out = [0] * n_scopes
     for b in buffers:
-        for s in range(max(b.first, 0), min(b.last, n_scopes - 1) + 1):
-            out[s] += b.size
+        for lo, hi, first, last in b.pieces():
+            for s in range(max(first, 0), min(last, n_scopes - 1) + 1):
+                out[s] += hi - lo
     return out
 
 

@@ -16,7 +16,7 @@ from rnnedge.planner.fused_choice import choose_regions
 from rnnedge.planner.greedy import arena_size, tflm_plan
 from rnnedge.planner.inplace import inplace_buffers
 from rnnedge.planner.lifetimes import ROW_WINDOW, live_bytes, lower_bound, plan_buffers
-from rnnedge.planner.reorder import reorder as find_reorder
+from rnnedge.planner.reorder import eager_order, reorder as find_reorder
 from rnnedge.planner.subgraphs import model_buffers, tensor_base
 
 PLANNERS = ("best", "tflm", "inplace", "fused")
@@ -95,11 +95,30 @@ def plan(model, planner: str = "best", reorder: bool = False,
         better = find_reorder(subgraph)
         if better is not None:
             order, reordered = better[0], True
+    if planner == "fused":  # also with per-span lifetimes and eager frees; the smaller wins
+        eager = eager_order(subgraph, order)
+        result = min((_layout(subgraph, planner, order, reordered, stream_input, False),
+                      _layout(subgraph, planner, eager, reordered or eager != order,
+                              stream_input, True)),
+                     key=lambda p: (not p.stream_input, p.arena))
+    else:
+        result = _layout(subgraph, planner, order, reordered)
+    if planner in ("inplace", "fused"):
+        fallback = plan(model, "best" if planner == "inplace" else "inplace", reorder)
+        if fallback.arena < result.arena and not result.stream_input:
+            return replace(fallback, planner=planner)
+    return result
+
+
+def _layout(subgraph, planner, order, reordered, stream_input=False, spans=False) -> Plan:
+    """The Plan of one planner on execution order `order` (single subgraph); `spans`
+    (fused): tensor groups packed with per-span lifetimes (inplace_buffers)."""
     fusions, rules, regions = (), (), ()
     if planner == "fused":
-        regions = choose_regions(subgraph, order, stream_input)
+        regions = choose_regions(subgraph, order, stream_input, spans)
     if planner in ("inplace", "fused"):
-        buffers, placement, steps, fusions, rules = inplace_buffers(subgraph, order, regions)
+        buffers, placement, steps, fusions, rules = inplace_buffers(subgraph, order, regions,
+                                                                    spans)
         offsets = best_plan(buffers)
         tensor_offsets = {t: offsets[bid] + rel for t, (bid, rel) in placement.items()}
     else:
@@ -107,18 +126,13 @@ def plan(model, planner: str = "best", reorder: bool = False,
         buffers = plan_buffers(subgraph, steps)
         offsets = tflm_plan(buffers) if planner == "tflm" else best_plan(buffers)
         tensor_offsets = {b.tensor: offsets[b.id] for b in buffers if b.tensor is not None}
-    result = Plan(planner=planner, arena=arena_size(buffers, offsets),
-                  lower_bound=lower_bound(buffers), buffers=tuple(buffers),
-                  buffer_offsets=offsets, tensor_offsets=tensor_offsets,
-                  steps=tuple(tuple(s) for s in steps), fusions=tuple(fusions),
-                  rules=tuple(rules), reordered=reordered,
-                  live=tuple(live_bytes(buffers, len(steps) + 1)), regions=regions,
-                  stream_input=any(r.streamed is not None for r in regions))
-    if planner in ("inplace", "fused"):
-        fallback = plan(model, "best" if planner == "inplace" else "inplace", reorder)
-        if fallback.arena < result.arena and not result.stream_input:
-            return replace(fallback, planner=planner)
-    return result
+    return Plan(planner=planner, arena=arena_size(buffers, offsets),
+                lower_bound=lower_bound(buffers), buffers=tuple(buffers),
+                buffer_offsets=offsets, tensor_offsets=tensor_offsets,
+                steps=tuple(tuple(s) for s in steps), fusions=tuple(fusions),
+                rules=tuple(rules), reordered=reordered,
+                live=tuple(live_bytes(buffers, len(steps) + 1)), regions=regions,
+                stream_input=any(r.streamed is not None for r in regions))
 
 
 def _all_subgraphs(model, planner: str) -> Plan:

@@ -3,8 +3,12 @@
 Any topological order of the operators computes the same result; the bytes live at once
 depend on it. `reorder(subgraph)` builds a greedy topological order — at each step run the
 ready operator that leaves the fewest bytes live, ties broken by file order — and returns it
-only when its live-set lower bound is strictly below the file order's. Imports this
-package's lifetimes module.
+only when its live-set lower bound is strictly below the file order's.
+`eager_order(subgraph, order)` (the fused planner) moves every operator that frees bytes
+(each of its inputs dies there and its outputs are strictly smaller than them, e.g. the
+SWS-BiRNN's direction-sum ADD of two step outputs) to just after the producers of its inputs:
+no scope then holds more bytes than before, and the inputs die as early as they can.
+Imports this package's lifetimes module.
 """
 
 from rnnedge.planner.lifetimes import align, arena_tensors, lower_bound, plan_buffers
@@ -58,3 +62,33 @@ def reorder(subgraph):
         return None
     bound = _bound(subgraph, order)
     return (order, bound) if bound < base else None
+
+
+def eager_order(subgraph, order) -> list:
+    """`order` with every operator that frees bytes run right after its inputs' producers
+    (see module docstring); the relative order of everything else is kept."""
+    ops, tensors = subgraph.operators, subgraph.tensors
+    sizes = {t: tensors[t].nbytes for t in arena_tensors(subgraph)}
+    last = {}
+    for position, i in enumerate(order):
+        for t in ops[i].inputs:
+            if t in sizes:
+                last[t] = position
+    producer = {t: op.index for op in ops for t in op.outputs}
+    pinned = set(subgraph.outputs)
+    out, moved = [], set()
+    for position, i in enumerate(order):
+        ins = {t for t in ops[i].inputs if t in sizes}
+        freed = sum(sizes[t] for t in ins)
+        made = sum(sizes.get(t, 0) for t in ops[i].outputs)
+        if not ins or any(last[t] != position or t in pinned or t not in producer for t in ins) \
+                or made >= freed or any(t in pinned for t in ops[i].outputs):
+            out.append(i)
+            continue
+        done = {j: p for p, j in enumerate(out)}
+        at = max(done.get(producer[t], -1) for t in ins) + 1
+        while at < len(out) and out[at] in moved:  # moved earlier ones keep their order
+            at += 1
+        out.insert(at, i)
+        moved.add(i)
+    return out
