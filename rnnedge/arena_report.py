@@ -23,6 +23,8 @@ from rnnedge.op_table import (MAC_CONVENTION, TAIL_CONVENTION, is_parameter, mem
 from rnnedge.planner import PLANNERS, plan, plan_all
 
 SCHEMA = "rnnedge.arena/1"
+MOVES_SHOWN = 8
+"""How many moved operators the text report names (a CRNN's fused plan moves hundreds)."""
 
 
 def _flags(model) -> list:
@@ -185,7 +187,11 @@ def render_text(report: dict) -> str:
         f"total memory ({report['planner']}): {report['total_memory']:,} B = weight bytes + arena",
     ]
     for name, order in report["reordered"].items():
-        lines.append(f"{name}: operators reordered to {order}")
+        moved = [op for position, op in enumerate(order) if op != position]
+        shown = ", ".join(f"{op} -> {order.index(op)}" for op in moved[:MOVES_SHOWN])
+        lines.append(f"{name}: operators reordered, {len(moved)} of {len(order)} at another "
+                     f"position (operator -> position: {shown}"
+                     + (", ...; the whole order is in --json)" if len(moved) > MOVES_SHOWN else ")"))
     fused = report["fused"]
     for r in fused["regions"]:
         lines.append(f"fused region ops {r['ops'][0]}..{r['ops'][1]}: {r['operators']} operators "

@@ -153,3 +153,25 @@ def test_arena_cli_reports_the_span_lifetimes(crnn_paths):
     assert max(live.values()) <= report["arena"]["fused"]
     assert [live.get(s, 0) for s in range(len(report["live"]["fused"]))] == \
         report["live"]["fused"]
+
+
+def test_arena_text_names_the_moved_operators_only(crnn_paths):
+    """The text report of a reordered plan counts the operators at another position and names
+    the first few as 'operator -> position', read here from the JSON's whole order."""
+    import re
+
+    from click.testing import CliRunner
+    from rnnedge.arena_report import MOVES_SHOWN
+    from rnnedge.cli import main
+
+    path = crnn_paths["det-crnn-256"]
+    args = ["arena", path, "--planner", "fused"]
+    order = json.loads(CliRunner().invoke(main, [*args, "--json"]).output)["reordered"]["fused"]
+    moved = [(op, p) for p, op in enumerate(order) if op != p]
+    assert moved and sorted(order) == list(range(len(order)))
+    text = CliRunner().invoke(main, args).output
+    line = next(x for x in text.splitlines() if x.startswith("fused: operators reordered"))
+    assert f"{len(moved)} of {len(order)} at another position" in line
+    pairs = [tuple(map(int, m)) for m in re.findall(r"(\d+) -> (\d+)", line)]
+    assert pairs == moved[:MOVES_SHOWN]
+    assert str(order) not in text
