@@ -91,16 +91,18 @@ def accuracy_row(name, fmt, form, epochs, samples, noise, folder):
 
 
 def _cached(rows_path, key, compute):
-    """The row of DIR/rows.jsonl whose fields match `key`, else `compute()` appended there."""
+    """The row of DIR/rows.jsonl whose fields match `key`, else `compute()` added there (the
+    file rewritten atomically as each row finishes: an interrupted run keeps whole rows)."""
+    lines = []
     if os.path.exists(rows_path):
         with open(rows_path) as f:
-            for line in f:
-                row = json.loads(line)
-                if all(row.get(k) == v for k, v in key.items()):
-                    return row
+            lines = f.read().splitlines()
+        for line in lines:
+            row = json.loads(line)
+            if all(row.get(k) == v for k, v in key.items()):
+                return row
     row = {**key, **compute()}
-    with open(rows_path, "a") as f:  # one line per row, flushed as it finishes
-        f.write(json.dumps(row) + "\n")
+    atomic_write(rows_path, "\n".join([*lines, json.dumps(row)]) + "\n")
     return row
 
 
