@@ -5,6 +5,13 @@
                                    [--workdir DIR] [--backend c|tflite|tflm] [--threads N]
                                    [--check-samples N] [--json]
     python benchmarks/detection.py --step-time [--sizes 128] [--threads N] [--json]
+    python benchmarks/detection.py --write-coco DIR [--train-images 2000] [--val-images 300]
+                                   [--image-size 144x176] [--noise 14] [--clutter 6]
+
+`--write-coco` writes synthetic-detect scenes as a COCO-layout folder (JPEG images,
+`annotations/instances_{train,val}.json`, one category `person`): the "harder COCO-layout
+set" docs/detection.md trains on, reproducible, and a way to try the COCO loader, letterbox
+and JPEG decoding on data of a known truth.
 
 `--step-time` only times training: seconds per 1,000 training images (batch 8, box
 augmentation, loss, backward and Adam step; 2 warm-up steps, then 10 timed) for each model and
@@ -78,6 +85,35 @@ def step_time(name, size, threads, steps=10, batch=8):
             "wall_s": wall * per, "cpu_s": cpu * per}
 
 
+def write_coco(folder, train_images, val_images, image_size, noise, clutter, seed=0):
+    """synthetic-detect (one class, `seed`) at `image_size` (H, W) written as a COCO folder."""
+    from PIL import Image
+
+    from rnnedge.data.synthetic_detect import SyntheticDetectConfig, generate
+    from rnnedge.files import atomic_directory
+
+    with atomic_directory(folder) as tmp:
+        os.makedirs(os.path.join(tmp, "annotations"))
+        for split, n in (("train", train_images), ("val", val_images)):
+            data = generate(SyntheticDetectConfig(classes=1, seed=seed, n=n, noise=noise,
+                                                  clutter=clutter), split, image_size)
+            os.makedirs(os.path.join(tmp, "images", split))
+            images, annotations = [], []
+            for i, (image, boxes) in enumerate(zip(data.images, data.boxes)):
+                name = f"{i:06d}.jpg"
+                Image.fromarray(image).save(os.path.join(tmp, "images", split, name), quality=92)
+                images.append({"id": i + 1, "file_name": name, "height": image_size[0],
+                               "width": image_size[1]})
+                for x1, y1, x2, y2 in boxes.tolist():
+                    annotations.append({"id": len(annotations) + 1, "image_id": i + 1,
+                                        "category_id": 1, "bbox": [x1, y1, x2 - x1, y2 - y1],
+                                        "area": (x2 - x1) * (y2 - y1), "iscrowd": 0})
+            atomic_write(os.path.join(tmp, "annotations", f"instances_{split}.json"), json.dumps(
+                {"images": images, "annotations": annotations,
+                 "categories": [{"id": 1, "name": "person"}]}))
+    return folder
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="synthetic-detect:n=400")
@@ -92,8 +128,20 @@ def main(argv=None):
                         help="check on the first N evaluation images (default: all)")
     parser.add_argument("--step-time", action="store_true",
                         help="only time training steps (s per 1,000 images)")
+    parser.add_argument("--write-coco", metavar="DIR",
+                        help="write synthetic-detect as a COCO-layout folder and stop")
+    parser.add_argument("--train-images", type=int, default=2000)
+    parser.add_argument("--val-images", type=int, default=300)
+    parser.add_argument("--image-size", default="144x176", help="HxW of the written images")
+    parser.add_argument("--noise", type=float, default=14.0)
+    parser.add_argument("--clutter", type=int, default=6)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.write_coco:
+        size = tuple(int(v) for v in args.image_size.split("x"))
+        print(write_coco(args.write_coco, args.train_images, args.val_images, size, args.noise,
+                         args.clutter))
+        return
     if args.step_time:
         rows = [step_time(name, size, args.threads) for size in args.sizes.split(",")
                 for name in args.models.split(",")]

@@ -3,6 +3,8 @@ conftest.py): rnnedge's zoo exports, made once per session in a subprocess as a 
 `rnnedge export`, random model inputs, and the raw inplace plan the firmware must honour."""
 
 import dataclasses
+import importlib.util
+import os
 import subprocess
 import sys
 
@@ -23,6 +25,16 @@ from rnnedge.planner.lifetimes import ROW_SCRATCH
 from rnnedge.tflite import read_model
 
 SAMPLES = 2
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_benchmark(name: str):
+    """The module benchmarks/<name>.py (a script folder, not a package), imported."""
+    spec = importlib.util.spec_from_file_location(f"{name}_benchmark",
+                                                  os.path.join(ROOT, "benchmarks", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def export_zoo_model(tmp_path_factory, name: str) -> str:

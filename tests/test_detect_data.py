@@ -240,3 +240,30 @@ def test_open_dataset_still_reads_classification_folders(tmp_path):
         for i in range(10):
             Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / name / f"{i}.png")
     assert open_dataset(str(tmp_path), "train", (3, 16, 16)).num_classes == 2
+
+
+def test_benchmark_writes_synthetic_detect_as_a_coco_folder(tmp_path):
+    """benchmarks/detection.py --write-coco: pycocotools reads the json it writes, and
+    rnnedge's COCO loader gives back the generator's own boxes (same size: no letterbox) and
+    its images up to JPEG's loss."""
+    from pycocotools.coco import COCO
+
+    from helpers import load_benchmark
+    from rnnedge.data.synthetic_detect import SyntheticDetectConfig, generate
+
+    folder = tmp_path / "coco"
+    load_benchmark("detection").main(["--write-coco", str(folder), "--train-images", "3",
+                                      "--val-images", "2", "--image-size", "48x64"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coco"]  # nothing left beside it
+    truth = generate(SyntheticDetectConfig(n=2, noise=14, clutter=6), "val", (48, 64))
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(folder / "annotations" / "instances_val.json"))
+    assert len(gt.getImgIds()) == 2 and len(gt.getAnnIds()) == sum(len(b) for b in truth.boxes)
+    loaded = open_detection_dataset(folder, "val", (3, 48, 64))
+    assert loaded.class_names == ("person",)
+    for got, want in zip(loaded.boxes, truth.boxes):
+        np.testing.assert_allclose(got, want, atol=1e-4)
+    got, want = loaded.images.astype(float), truth.images.astype(float)
+    # JPEG (4:2:0, quality 92) keeps each image's mean colour and its content, not the noise
+    assert np.abs(got.mean((1, 2)) - want.mean((1, 2))).max() < 1.5
+    assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.9

@@ -11,6 +11,7 @@ import pytest
 import torch
 from ai_edge_litert import schema_py_generated as fb
 
+from helpers import load_benchmark
 from rnnedge import zoo
 from rnnedge.export.pipeline import export_int8
 from rnnedge.export.vela_check import vela_summary
@@ -245,13 +246,7 @@ def test_npu_comparison_finds_the_recurrent_steps_and_the_floor(exported):
     """benchmarks/npu_compare.py on the standalone SWS-BiRNN against a "twin" made of its own
     first layers: it finds the (W-1) + (H-1) step CONVs of the layer's definition, one ADD
     and one TANH after each, and floors that add up from Vela's own per-layer cycles."""
-    import importlib.util
-    import os
-    spec = importlib.util.spec_from_file_location(
-        "npu_compare", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                    "benchmarks", "npu_compare.py"))
-    npu = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(npu)
+    npu = load_benchmark("npu_compare")
     _, path, _ = exported("sws-birnn")
     convs, adds = npu.step_names(path)
     assert len(convs) == (20 - 1) + (16 - 1)
@@ -274,13 +269,7 @@ def test_npu_comparison_finds_the_steps_of_the_pairs_layout(exported):
     """The same on the "pairs" layout: the per-run projection CONVs (which share W_ih) are not
     steps, and each step's two ADDs (one per direction, reading halves of the step CONV's
     output through a SPLIT) are found on Vela's per-layer rows: 2 per step."""
-    import importlib.util
-    import os
-    spec = importlib.util.spec_from_file_location(
-        "npu_compare", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                    "benchmarks", "npu_compare.py"))
-    npu = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(npu)
+    npu = load_benchmark("npu_compare")
     _, path, _ = exported("sws-birnn-pairs")
     convs, adds = npu.step_names(path)
     assert len(convs) == (20 - 1) + (16 - 1)
