@@ -18,9 +18,10 @@ T step outputs become one map), each with its node, params, kernel data and outp
 (flips, splits, hand-offs, constants) is counted free. Two step ops: CONV_2D (what every layout exports; TFLM
 sizes its per-channel multiplier and shift arrays by the output channels whatever the
 filter's quantisation, conv_common.cc ConvPrepare) and a per-tensor FULLY_CONNECTED, the
-cheapest TFLM offers (no per-channel arrays; kernel data at least the 8 int32 fields of
-OpDataFullyConnected, params TfLiteFullyConnectedParams' 16 B; Vela requires a 2-D output,
-so it is a bound, not an exportable layout).
+cheapest TFLM offers (no per-channel arrays, fully_connected_common.cc; kernel data at
+least the 8 int32 fields of OpDataFullyConnected, params TfLiteFullyConnectedParams' 16 B).
+That FC form is not built (Vela takes a FULLY_CONNECTED only with a 2-D output,
+constraint_fc_output_2d); `fc_saving` estimates what it would save on a measured layout.
 """
 
 #: each CRNN of the zoo and its CNN twin with the same parameter budget (Table 6, 1, 2).
@@ -118,7 +119,7 @@ def npu_table(reports):
             f"(backbone + step CONVs, everything else free) {floor['floor_one_pass']:,.0f} = "
             f"{floor['floor_one_pass'] / target:.2f} x {twin}; with the ADD pass "
             f"{floor['floor_two_pass']:,.0f} = {floor['floor_two_pass'] / target:.2f} x.")
-    return "\n".join(rows + [""] + heads)
+    return "\n".join(rows + [""] + heads + ["", tflm_table(reports)])
 
 
 #: a lower bound of a per-tensor FULLY_CONNECTED's tail beyond node and output tensor:
@@ -202,6 +203,48 @@ def tflm_floor(crnn_path, twin_path, passes, crnn_tflm, twin_tflm, ratio=1.1):
         key = "conv" if op == "CONV_2D" else "fc"
         out[f"recurrence_{key}"] = recurrence_tail(passes, op)
         out[f"floor_{key}"] = head + shared + out[f"recurrence_{key}"]
+    out["fc_steps_estimate"] = out["crnn"] - fc_saving(crnn_path, twin_path)
     out["distance"] = out["crnn"] - out["target"]
     out["reachable"] = min(out["floor_conv"], out["floor_fc"]) <= out["target"]
     return out
+
+
+def fc_saving(crnn_path, twin_path):
+    """Tail bytes the CRNN would save if every 1x1 CONV_2D of its head (ops the twin has no
+    output of) were a per-tensor FULLY_CONNECTED (rnnedge.tflm_tail's FULLY_CONNECTED: BUILTIN
+    params and OP_DATA kernel data, no per-channel arrays): an estimate of that not-built
+    variant (module docstring)."""
+    from rnnedge.tflite import read_model
+    from rnnedge.tflm_tail import BUILTIN, EVAL_TENSOR, NODE, OP_DATA, op_tail
+    crnn, twin = read_model(crnn_path).main, read_model(twin_path).main
+    names = {t.name for t in twin.tensors}
+    saving = 0
+    for op in crnn.operators:
+        if (op.opcode == "CONV_2D" and crnn.tensors[op.outputs[0]].name not in names
+                and tuple(crnn.tensors[op.inputs[1]].shape[1:3]) == (1, 1)):
+            saving += op_tail(crnn, op) - (NODE + BUILTIN + OP_DATA + EVAL_TENSOR)
+    return saving
+
+
+def tflm_table(reports):
+    """Markdown: the TFLM head + tail check of every pair in `reports` (TFLM measures each
+    export, rnnedge.tflm_probe), with the floors of `tflm_floor`."""
+    from rnnedge import zoo
+    from rnnedge.tflm_probe import measure_tflm
+    rows = ["| CRNN | TFLM head + tail B (x twin) | target 1.1 x twin | floor, CONV_2D steps (x) "
+            "| floor, per-tensor FC steps (x) | FC steps, estimate (x) | distance to target |",
+            "|---|---|---|---|---|---|---|"]
+    for crnn, twin in TWINS.items():
+        pair = [reports.get(crnn), reports.get(twin)]
+        if any(r is None or "error" in r for r in pair):
+            continue
+        passes = recurrent_passes(zoo.build(crnn).eval(), zoo.get(crnn).input_shape)
+        f = tflm_floor(pair[0]["output"], pair[1]["output"], passes,
+                       measure_tflm(pair[0]["output"]), measure_tflm(pair[1]["output"]))
+
+        def x(value, twin_total=f["twin"]):
+            return f"{value:,.0f} ({value / twin_total:.3f})"
+        rows.append(f"| {crnn} | {x(f['crnn'])} | {f['target']:,.0f} | {x(f['floor_conv'])} | "
+                    f"{x(f['floor_fc'])} | {x(f['fc_steps_estimate'])} | "
+                    f"{f['distance']:+,.0f} B |")
+    return "\n".join(rows)

@@ -92,6 +92,7 @@ def test_floor_counts_the_layers_steps_and_stays_below_every_layout(measured):
         floor = npu.tflm_floor(path, twin_path, passes, tflm, twin)
         assert floor["steps"] == (7 - 1) + (6 - 1)
         assert floor["floor_fc"] < floor["floor_conv"] <= floor["crnn"], layout
+        assert floor["floor_fc"] <= floor["fc_steps_estimate"] < floor["crnn"], layout
         # every layout holds at least the floor's ops beyond the backbone
         assert floor["recurrence_conv"] <= tflm["tail"] - floor["shared_tail"], layout
     # one more step in the row pass: the floor grows by one step (a CONV with 12 channels,
