@@ -15,13 +15,16 @@ W_ih projection, one ADD summing the directions (folding it into the next projec
 store W_ih twice) and ceil((T - 1) / 9) CONCATENATIONs (TFLM's take at most 10 inputs, and
 T step outputs become one map), each with its node, params, kernel data and output tensor
 (rnnedge.tflm_tail's per-op sizes, which reproduce TFLM's measured tail). Everything else
-(flips, splits, hand-offs, constants) is counted free. Two step ops: CONV_2D (what every layout exports; TFLM
-sizes its per-channel multiplier and shift arrays by the output channels whatever the
-filter's quantisation, conv_common.cc ConvPrepare) and a per-tensor FULLY_CONNECTED, the
-cheapest TFLM offers (no per-channel arrays, fully_connected_common.cc; kernel data at
-least the 8 int32 fields of OpDataFullyConnected, params TfLiteFullyConnectedParams' 16 B).
-That FC form is not built (Vela takes a FULLY_CONNECTED only with a 2-D output,
-constraint_fc_output_2d); `fc_saving` estimates what it would save on a measured layout.
+(flips, splits, hand-offs, constants) is counted free. Two step ops: CONV_2D (what every
+layout exports; TFLM sizes its per-channel multiplier and shift arrays by the output
+channels whatever the filter's quantisation, conv_common.cc ConvPrepare) and a per-tensor
+FULLY_CONNECTED, the cheapest TFLM offers (no per-channel arrays, fully_connected_common.cc;
+kernel data at least the 8 int32 fields of OpDataFullyConnected, params
+TfLiteFullyConnectedParams' 16 B). That FC form is not built (Vela would need its output
+2-D, constraint_fc_output_2d); `fc_saving` estimates what it would save on a measured layout.
+
+Imports rnnedge.tflite, rnnedge.tflm_tail, rnnedge.tflm_probe, rnnedge.layers, rnnedge.zoo
+and torch, each inside the function that needs it.
 """
 
 #: each CRNN of the zoo and its CNN twin with the same parameter budget (Table 6, 1, 2).
@@ -181,8 +184,8 @@ def twin_head_tail(crnn_path, twin_path):
             if i >= 0:
                 readers.setdefault(i, set()).add(id(op))
     own = {id(op) for op in head}
-    constants = {i for op in head for i in op.inputs if i >= 0 and twin.tensors[i].buffer
-                 and readers[i] <= own and i not in twin.inputs}
+    constants = {i for op in head for i in op.inputs
+                 if i >= 0 and twin.tensors[i].is_constant and readers[i] <= own}
     return len(head), sum(op_tail(twin, op) for op in head) + EVAL_TENSOR * len(constants)
 
 
@@ -241,6 +244,7 @@ def tflm_table(reports):
         passes = recurrent_passes(zoo.build(crnn).eval(), zoo.get(crnn).input_shape)
         f = tflm_floor(pair[0]["output"], pair[1]["output"], passes,
                        measure_tflm(pair[0]["output"]), measure_tflm(pair[1]["output"]))
+        pair[0]["tflm_floor"] = f   # into benchmarks/export.py's JSON report
 
         def x(value, twin_total=f["twin"]):
             return f"{value:,.0f} ({value / twin_total:.3f})"

@@ -66,7 +66,8 @@ TAIL_CONVENTION = (
     "subgraph + 24 B per tensor + 64 B per op + builtin params + 8 B per scratch request + "
     "64-96 B per graph input/output + variable tensors (SVDF/LSTM state) + per-op kernel "
     "data (80 B, 32 B for quantize/activation/pool ops, measured per op for CONV_2D/ADD/"
-    "CONCATENATION/TANH/PAD/SPLIT/TRANSPOSE; + 8 B per output channel of CONV_2D/DEPTHWISE_CONV_2D/TRANSPOSE_CONV and of "
+    "CONCATENATION/TANH/PAD/SPLIT/TRANSPOSE; + 8 B per output channel of "
+    "CONV_2D/DEPTHWISE_CONV_2D/TRANSPOSE_CONV and of "
     "per-channel FULLY_CONNECTED; int16 SOFTMAX tables; LSTM gate parameters; BATCH_MATMUL's "
     "transposed operand copies) + resource variables' buffers; "
     "within 5% of the measured tail on the test models; --verify-tflm measures it")

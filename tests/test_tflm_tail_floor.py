@@ -16,7 +16,7 @@ from rnnedge.export.pipeline import export_int8
 from rnnedge.layers import LAYOUTS, SWSBiRNN
 from rnnedge.tflite import read_model
 from rnnedge.tflm_probe import measure_tflm
-from rnnedge.tflm_tail import tail_estimate
+from rnnedge.tflm_tail import KERNEL_DATA, kind_tail, op_tail, tail_estimate
 
 SHAPE = (3, 6, 7)
 WIDE = (3, 6, 8)  # one more step in the row pass
@@ -46,10 +46,12 @@ class Tiny(nn.Module):
 def measured(tmp_path_factory):
     """kind -> (path, model, TFLM's measurement) for the twin, the backbone, each layout and
     the inplace layout on a map one column wider."""
-    pytest.importorskip("tflite_micro", reason="tflite-micro (the TFLM Python package) is not installed")
+    pytest.importorskip("tflite_micro",
+                        reason="tflite-micro (the TFLM Python package) is not installed")
     folder = tmp_path_factory.mktemp("tflm_floor")
     out = {}
-    for kind in ["twin", "backbone", "crnn-inplace-wide"] + [f"crnn-{layout}" for layout in LAYOUTS]:
+    kinds = ["twin", "backbone", "crnn-inplace-wide"] + [f"crnn-{layout}" for layout in LAYOUTS]
+    for kind in kinds:
         torch.manual_seed(0)
         model = Tiny(kind).eval()
         path = str(folder / f"{kind}.tflite")
@@ -69,6 +71,17 @@ def test_per_op_accounting_is_tflms_tail(measured):
         # per-op bytes exact; the allocator's fixed state is known to +-64 B
         assert abs(tail_estimate(model) - tflm["tail"]) <= max(64, 0.005 * tflm["tail"]), \
             (kind, tflm["tail"])
+
+
+def test_kind_sizes_are_the_per_op_accounting(measured):
+    """The floor's per-kind sizes (kind_tail) are the sizes the accounting checked against
+    TFLM above gives the same ops in the exports."""
+    for kind, (path, _, _) in measured.items():
+        sg = read_model(path).main
+        for op in sg.operators:
+            if op.opcode in KERNEL_DATA and len(op.outputs) == 1:
+                channels = sg.tensors[op.outputs[0]].shape[-1]
+                assert kind_tail(op.opcode, channels) == op_tail(sg, op), (kind, op.opcode)
 
 
 def test_twin_tail_less_its_head_is_the_backbones_tail(measured):
