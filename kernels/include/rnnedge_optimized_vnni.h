@@ -1,0 +1,237 @@
+/* AVX-512 VNNI inner loops of the optimised CONV_2D and FULLY_CONNECTED
+ * (kernels/optimized/conv_2d.c, fully_connected.c), compiled when the host
+ * build's -march=native gives __AVX512VNNI__ and __AVX512BW__ (RN_X86_VNNI);
+ * without them (other x86 CPUs, -march=x86-64, Arm) the kernels keep their
+ * portable 16-bit loops, which stay tested.
+ *
+ * vpdpbusd adds four u8 x s8 products into each of 16 int32 lanes (64 MACs
+ * per instruction).  The reference's sum(f * (x + offset)) has a signed
+ * 9-bit factor, so the activations are shifted to u8 instead:
+ *   f * (x + offset) = f * (x + 128) + (offset - 128) * f,
+ * x + 128 = x ^ 0x80 is a u8, and the second term summed over the filter is
+ * one constant per output channel, (offset - 128) * sum(f), computed when
+ * the filters are packed.  A padded tap (the reference skips it) holds the
+ * u8 value 128 - offset, which cancels its share of that constant:
+ * f * (128 - offset) + (offset - 128) * f = 0.  So offsets in [-127, 128]
+ * (every int8 zero point) take this path (rn_vnni_offset_ok).  vpdpbusd's
+ * lanes wrap modulo 2^32 (no saturation, no undefined behaviour) and the
+ * constant is added modulo 2^32, so any order of the additions gives the
+ * reference's wrapping bits exactly.
+ *
+ * CONV_2D (oneDNN's / XNNPACK's layout): for a block of up to 64 output
+ * channels the filters are packed once per call into [depth / 4][channels][4]
+ * bytes (zeros past the end), so one 64-byte load holds 4 taps of 16
+ * channels; per group of 4 output pixels the receptive fields are gathered
+ * into u8 columns, and each 4-byte group of a column is broadcast (embedded
+ * in vpdpbusd) against up to 4 filter vectors: 16 accumulators, one output
+ * pixel's channels per vector, requantised per channel afterwards.
+ * FULLY_CONNECTED: the input row converted to u8 once, 4 filter rows per pass
+ * over it, sum(f) by vpdpbusd with a vector of ones, masked tails.
+ * May include: the C library, immintrin.h and the kernel headers.
+ */
+#ifndef RNNEDGE_OPTIMIZED_VNNI_H
+#define RNNEDGE_OPTIMIZED_VNNI_H
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512F__)
+#define RN_X86_VNNI 1
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "rnnedge_kernels.h"
+#include "rnnedge_optimized.h"
+
+#define RN_VNNI_VECTORS 4  /* 16-channel filter vectors per block */
+#define RN_VNNI_PIXELS 4   /* output pixels per pass over a filter block */
+#define RN_VNNI_FC_CHUNK 4096 /* input bytes converted to u8 at a time */
+/* The longest filter (H*W*C) of the packed path; it takes 64 * RN_VNNI_DEPTH
+ * bytes of stack for the packed block (147 KiB) plus the columns. */
+#ifndef RN_VNNI_DEPTH
+#define RN_VNNI_DEPTH 2304
+#endif
+
+static inline int rn_vnni_offset_ok(int32_t offset) {
+  return offset >= -127 && offset <= 128;
+}
+
+/* Filters 0..n-1 (n <= 16 * vectors) of length depth, packed as
+ * [depth4][16 * vectors][4] (zeros past n and depth); correction[c] =
+ * (offset - 128) * sum(filter c), modulo 2^32. */
+static inline void rn_vnni_pack(const int8_t *filter, int32_t depth, int32_t depth4,
+                         int32_t n, int32_t vectors, int32_t offset,
+                         int8_t *packed, uint32_t *correction) {
+  const int32_t width = 16 * vectors;
+  int32_t c, k;
+  for (c = 0; c < width; ++c) {
+    const int8_t *f = filter + c * depth;
+    int8_t *dst = packed + c * 4;
+    uint32_t sum = 0;
+    if (c >= n) {
+      for (k = 0; k < depth4; ++k) memset(dst + k * width * 4, 0, 4);
+    } else {
+      for (k = 0; k < depth / 4; ++k) memcpy(dst + k * width * 4, f + 4 * k, 4);
+      if (depth % 4) {
+        int8_t last[4] = {0, 0, 0, 0};
+        memcpy(last, f + 4 * k, (size_t)(depth % 4));
+        memcpy(dst + k * width * 4, last, 4);
+      }
+      for (k = 0; k < depth; ++k) sum += (uint32_t)(int32_t)f[k];
+    }
+    correction[c] = sum * ((uint32_t)offset - 128u);
+  }
+}
+
+/* One output pixel's receptive field as u8: x + 128 at valid taps, 128 -
+ * offset at padded ones, zeros up to 4 * depth4. */
+static inline void rn_vnni_gather(const rn_conv_2d_params *p, const int8_t *in_b,
+                           int32_t in_y_origin, int32_t in_x_origin,
+                           int32_t depth4, uint8_t *column) {
+  const int32_t depth = p->input_depth;
+  const uint8_t pad = (uint8_t)(128 - p->input_offset);
+  int32_t fy, fx, c, t = 0;
+  for (fy = 0; fy < p->filter_height; ++fy) {
+    const int32_t in_y = in_y_origin + p->dilation_height * fy;
+    for (fx = 0; fx < p->filter_width; ++fx, t += depth) {
+      const int32_t in_x = in_x_origin + p->dilation_width * fx;
+      if (in_y < 0 || in_y >= p->input_height || in_x < 0 ||
+          in_x >= p->input_width) {
+        memset(column + t, pad, (size_t)depth);
+      } else {
+        const uint8_t *x =
+            (const uint8_t *)in_b + (in_y * p->input_width + in_x) * depth;
+        for (c = 0; c < depth; ++c) column[t + c] = (uint8_t)(x[c] ^ 0x80u);
+      }
+    }
+  }
+  for (; t < 4 * depth4; ++t) column[t] = 0;
+}
+
+/* acc[j][v] = correction + sum over the packed block of columns j x filter
+ * vector v, for RN_VNNI_PIXELS columns and `vectors` (a constant after
+ * inlining) filter vectors. */
+static inline __attribute__((always_inline)) void rn_vnni_tile(
+    const uint8_t *columns, int32_t column_stride, const int8_t *packed,
+    int32_t depth4, int32_t vectors, const uint32_t *correction,
+    uint32_t *out) {
+  __m512i acc[RN_VNNI_PIXELS][RN_VNNI_VECTORS];
+  int32_t j, v, k;
+  for (v = 0; v < vectors; ++v) {
+    const __m512i c = _mm512_loadu_si512((const void *)(correction + 16 * v));
+    for (j = 0; j < RN_VNNI_PIXELS; ++j) acc[j][v] = c;
+  }
+  for (k = 0; k < depth4; ++k) {
+    __m512i w[RN_VNNI_VECTORS];
+    for (v = 0; v < vectors; ++v) {
+      w[v] = _mm512_loadu_si512((const void *)(packed + (k * vectors + v) * 64));
+    }
+    for (j = 0; j < RN_VNNI_PIXELS; ++j) {
+      int32_t word;
+      __m512i x;
+      memcpy(&word, columns + j * column_stride + 4 * k, 4);
+      x = _mm512_set1_epi32(word);
+      for (v = 0; v < vectors; ++v) acc[j][v] = _mm512_dpbusd_epi32(acc[j][v], x, w[v]);
+    }
+  }
+  for (j = 0; j < RN_VNNI_PIXELS; ++j) {
+    for (v = 0; v < vectors; ++v) {
+      _mm512_storeu_si512((void *)(out + (j * RN_VNNI_VECTORS + v) * 16), acc[j][v]);
+    }
+  }
+}
+
+/* 1 when rn_vnni_conv takes these params (else the portable paths do). */
+static inline int rn_vnni_conv_applies(const rn_conv_2d_params *p) {
+  return p->input_depth == p->filter_input_depth &&
+         rn_vnni_offset_ok(p->input_offset) &&
+         p->filter_height * p->filter_width * p->input_depth <= RN_VNNI_DEPTH;
+}
+
+/* CONV_2D without groups (see the top of the file). */
+static inline void rn_vnni_conv(const rn_conv_2d_params *p, const int8_t *input,
+                         const int8_t *filter, const int32_t *bias,
+                         int8_t *output) {
+  int8_t packed[RN_VNNI_DEPTH * 16 * RN_VNNI_VECTORS] __attribute__((aligned(64)));
+  uint8_t columns[RN_VNNI_PIXELS * RN_VNNI_DEPTH];
+  uint32_t correction[16 * RN_VNNI_VECTORS];
+  uint32_t acc[RN_VNNI_PIXELS * 16 * RN_VNNI_VECTORS];
+  const int32_t depth = p->filter_height * p->filter_width * p->input_depth;
+  const int32_t depth4 = (depth + 3) / 4;
+  const int32_t pixels = p->output_height * p->output_width;
+  const int32_t block = 16 * RN_VNNI_VECTORS;
+  int32_t oc0, b, px0, j;
+  for (oc0 = 0; oc0 < p->output_depth; oc0 += block) {
+    const int32_t n = p->output_depth - oc0 < block ? p->output_depth - oc0 : block;
+    const int32_t vectors = (n + 15) / 16;
+    rn_vnni_pack(filter + oc0 * depth, depth, depth4, n, vectors,
+                 p->input_offset, packed, correction);
+    for (b = 0; b < p->batches; ++b) {
+      const int8_t *in_b =
+          input + b * p->input_height * p->input_width * p->input_depth;
+      int8_t *out_b = output + b * pixels * p->output_depth;
+      for (px0 = 0; px0 < pixels; px0 += RN_VNNI_PIXELS) {
+        const int32_t np =
+            pixels - px0 < RN_VNNI_PIXELS ? pixels - px0 : RN_VNNI_PIXELS;
+        for (j = 0; j < RN_VNNI_PIXELS; ++j) {
+          /* a short last group repeats its last pixel (computed, not stored) */
+          const int32_t px = px0 + (j < np ? j : np - 1);
+          const int32_t oy = px / p->output_width, ox = px % p->output_width;
+          rn_vnni_gather(p, in_b, oy * p->stride_height - p->pad_height,
+                         ox * p->stride_width - p->pad_width, depth4,
+                         columns + j * 4 * depth4);
+        }
+        switch (vectors) { /* constant vector counts: registers, unrolled */
+          case 1: rn_vnni_tile(columns, 4 * depth4, packed, depth4, 1, correction, acc); break;
+          case 2: rn_vnni_tile(columns, 4 * depth4, packed, depth4, 2, correction, acc); break;
+          case 3: rn_vnni_tile(columns, 4 * depth4, packed, depth4, 3, correction, acc); break;
+          default: rn_vnni_tile(columns, 4 * depth4, packed, depth4, 4, correction, acc); break;
+        }
+        for (j = 0; j < np; ++j) {
+          rn_requantize_block(acc + j * block, bias ? bias + oc0 : bias, n,
+                              p->output_multiplier + oc0, p->output_shift + oc0,
+                              1, p->output_offset, p->activation_min,
+                              p->activation_max,
+                              out_b + (px0 + j) * p->output_depth + oc0);
+        }
+      }
+    }
+  }
+}
+
+/* acc[k] += sum_i f[k * f_stride + i] * (x[i] + offset) for 4 rows (rows
+ * past `rows` repeat the last, computed and dropped), offset in [-127, 128]. */
+static inline void rn_vnni_dot_rows(const int8_t *x, const int8_t *f,
+                             int32_t f_stride, int32_t rows, int32_t n,
+                             int32_t offset, uint32_t *out) {
+  uint8_t xu[RN_VNNI_FC_CHUNK];
+  const int8_t *r[4];
+  __m512i acc[4], sum[4];
+  const __m512i ones = _mm512_set1_epi8(1);
+  int32_t k, start, i;
+  for (k = 0; k < 4; ++k) {
+    r[k] = f + (k < rows ? k : rows - 1) * f_stride;
+    acc[k] = _mm512_setzero_si512();
+    sum[k] = _mm512_setzero_si512();
+  }
+  for (start = 0; start < n; start += RN_VNNI_FC_CHUNK) {
+    const int32_t len = n - start < RN_VNNI_FC_CHUNK ? n - start : RN_VNNI_FC_CHUNK;
+    for (i = 0; i < len; ++i) xu[i] = (uint8_t)((uint8_t)x[start + i] ^ 0x80u);
+    for (i = 0; i < len; i += 64) {
+      const __mmask64 m = len - i >= 64 ? ~(__mmask64)0
+                                        : (((__mmask64)1 << (len - i)) - 1);
+      const __m512i xv = _mm512_maskz_loadu_epi8(m, xu + i);
+      for (k = 0; k < 4; ++k) {
+        const __m512i fv = _mm512_maskz_loadu_epi8(m, r[k] + start + i);
+        acc[k] = _mm512_dpbusd_epi32(acc[k], xv, fv);
+        sum[k] = _mm512_dpbusd_epi32(sum[k], ones, fv);
+      }
+    }
+  }
+  for (k = 0; k < rows; ++k) {
+    out[k] += (uint32_t)_mm512_reduce_add_epi32(acc[k]) +
+              (uint32_t)_mm512_reduce_add_epi32(sum[k]) * ((uint32_t)offset - 128u);
+  }
+}
+
+#endif /* AVX-512 VNNI */
+#endif /* RNNEDGE_OPTIMIZED_VNNI_H */
