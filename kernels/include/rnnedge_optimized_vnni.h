@@ -43,7 +43,7 @@
 #include "rnnedge_optimized.h"
 
 #define RN_VNNI_VECTORS 4  /* 16-channel filter vectors per block */
-#define RN_VNNI_PIXELS 4   /* output pixels per pass over a filter block */
+#define RN_VNNI_PIXELS 8   /* most output pixels per pass over a filter block */
 #define RN_VNNI_FC_CHUNK 4096 /* input bytes converted to u8 at a time */
 /* The longest filter (H*W*C) of the packed path; it takes 64 * RN_VNNI_DEPTH
  * bytes of stack for the packed block (147 KiB) plus the columns. */
@@ -53,6 +53,11 @@
 
 static inline int rn_vnni_offset_ok(int32_t offset) {
   return offset >= -127 && offset <= 128;
+}
+
+/* The first n (> 0) of 64 bytes. */
+static inline __mmask64 rn_vnni_mask(int32_t n) {
+  return n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
 }
 
 /* Filters 0..n-1 (n <= 16 * vectors) of length depth, packed as
@@ -83,59 +88,123 @@ static inline void rn_vnni_pack(const int8_t *filter, int32_t depth, int32_t dep
 }
 
 /* One output pixel's receptive field as u8: x + 128 at valid taps, 128 -
- * offset at padded ones, zeros up to 4 * depth4. */
+ * offset at padded ones, zeros up to 4 * depth4 (masked 64-byte moves). */
 static inline void rn_vnni_gather(const rn_conv_2d_params *p, const int8_t *in_b,
-                           int32_t in_y_origin, int32_t in_x_origin,
-                           int32_t depth4, uint8_t *column) {
+                                  int32_t in_y_origin, int32_t in_x_origin,
+                                  int32_t depth4, uint8_t *column) {
   const int32_t depth = p->input_depth;
-  const uint8_t pad = (uint8_t)(128 - p->input_offset);
+  const __m512i pad = _mm512_set1_epi8((char)(128 - p->input_offset));
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
   int32_t fy, fx, c, t = 0;
   for (fy = 0; fy < p->filter_height; ++fy) {
     const int32_t in_y = in_y_origin + p->dilation_height * fy;
     for (fx = 0; fx < p->filter_width; ++fx, t += depth) {
       const int32_t in_x = in_x_origin + p->dilation_width * fx;
-      if (in_y < 0 || in_y >= p->input_height || in_x < 0 ||
-          in_x >= p->input_width) {
-        memset(column + t, pad, (size_t)depth);
-      } else {
-        const uint8_t *x =
-            (const uint8_t *)in_b + (in_y * p->input_width + in_x) * depth;
-        for (c = 0; c < depth; ++c) column[t + c] = (uint8_t)(x[c] ^ 0x80u);
+      const int valid = in_y >= 0 && in_y < p->input_height && in_x >= 0 &&
+                        in_x < p->input_width;
+      const int8_t *x =
+          valid ? in_b + (in_y * p->input_width + in_x) * depth : in_b;
+      for (c = 0; c < depth; c += 64) {
+        const __mmask64 m = rn_vnni_mask(depth - c);
+        const __m512i v = valid ? _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + c), flip)
+                                : pad;
+        _mm512_mask_storeu_epi8(column + t + c, m, v);
       }
     }
   }
-  for (; t < 4 * depth4; ++t) column[t] = 0;
+  if (t < 4 * depth4) {
+    _mm512_mask_storeu_epi8(column + t, rn_vnni_mask(4 * depth4 - t),
+                            _mm512_setzero_si512());
+  }
 }
 
-/* acc[j][v] = correction + sum over the packed block of columns j x filter
- * vector v, for RN_VNNI_PIXELS columns and `vectors` (a constant after
- * inlining) filter vectors. */
+/* TFLM's MultiplyByQuantizedMultiplier, bias, output offset and clamp of 16
+ * int32 lanes (the lanes of rn_requantize_lanes, in AVX-512): SRDHM on the
+ * even and the odd lanes as 64-bit products, its saturating case, then the
+ * rounding shift with ties away from zero; n <= 16 int8 stored. */
+static inline void rn_vnni_requantize16(__m512i acc, const int32_t *bias,
+                                        const int32_t *multiplier,
+                                        const int32_t *shift, int32_t n,
+                                        int32_t output_offset, int32_t act_min,
+                                        int32_t act_max, int8_t *out) {
+  const __mmask16 lanes = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i m = _mm512_maskz_loadu_epi32(lanes, multiplier);
+  const __m512i sh = _mm512_maskz_loadu_epi32(lanes, shift);
+  const __m512i left = _mm512_max_epi32(sh, zero);
+  const __m512i right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
+  const __m512i min32 = _mm512_set1_epi32(INT32_MIN);
+  const __m512i nudge_pos = _mm512_set1_epi64((int64_t)1 << 30);
+  const __m512i nudge_neg = _mm512_set1_epi64(1 - ((int64_t)1 << 30));
+  const __m512i round_neg = _mm512_set1_epi64(((int64_t)1 << 31) - 1);
+  __m512i x, ab[2], q, mask, threshold, r;
+  int32_t h;
+  if (bias) acc = _mm512_add_epi32(acc, _mm512_maskz_loadu_epi32(lanes, bias));
+  x = _mm512_sllv_epi32(acc, left);
+  ab[0] = _mm512_mul_epi32(x, m);
+  ab[1] = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32));
+  for (h = 0; h < 2; ++h) {
+    const __mmask8 neg = _mm512_cmplt_epi64_mask(ab[h], zero);
+    __m512i t = _mm512_add_epi64(ab[h], _mm512_mask_blend_epi64(neg, nudge_pos, nudge_neg));
+    const __mmask8 tneg = _mm512_cmplt_epi64_mask(t, zero);
+    t = _mm512_mask_add_epi64(t, tneg, t, round_neg);
+    ab[h] = _mm512_srai_epi64(t, 31);
+  }
+  q = _mm512_mask_blend_epi32(0xAAAA, ab[0], _mm512_slli_epi64(ab[1], 32));
+  q = _mm512_mask_mov_epi32(q, _mm512_cmpeq_epi32_mask(x, min32) &
+                                   _mm512_cmpeq_epi32_mask(m, min32),
+                            _mm512_set1_epi32(INT32_MAX));
+  mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right),
+                          _mm512_set1_epi32(1));
+  threshold = _mm512_srai_epi32(mask, 1);
+  threshold = _mm512_mask_add_epi32(threshold, _mm512_cmplt_epi32_mask(q, zero),
+                                    threshold, _mm512_set1_epi32(1));
+  r = _mm512_srav_epi32(q, right);
+  r = _mm512_mask_add_epi32(
+      r, _mm512_cmpgt_epi32_mask(_mm512_and_si512(q, mask), threshold), r,
+      _mm512_set1_epi32(1));
+  r = _mm512_add_epi32(r, _mm512_set1_epi32(output_offset));
+  r = _mm512_max_epi32(r, _mm512_set1_epi32(act_min));
+  r = _mm512_min_epi32(r, _mm512_set1_epi32(act_max));
+  _mm_mask_storeu_epi8(out, lanes, _mm512_cvtepi32_epi8(r));
+}
+
+/* Output channels oc0.. (n of them, `vectors` 16-channel vectors of the
+ * packed block) of `pixels` gathered columns (the first np stored, at
+ * out + j * p->output_depth): correction + the columns' dot products with
+ * the packed filters, then requantised.  vectors and pixels are constants
+ * after inlining, so the accumulators stay in registers. */
 static inline __attribute__((always_inline)) void rn_vnni_tile(
-    const uint8_t *columns, int32_t column_stride, const int8_t *packed,
-    int32_t depth4, int32_t vectors, const uint32_t *correction,
-    uint32_t *out) {
+    const rn_conv_2d_params *p, const uint8_t *columns, int32_t depth4,
+    const int8_t *packed, const uint32_t *correction, int32_t vectors,
+    int32_t pixels, int32_t np, const int32_t *bias, int32_t oc0, int32_t n,
+    int8_t *out) {
   __m512i acc[RN_VNNI_PIXELS][RN_VNNI_VECTORS];
   int32_t j, v, k;
   for (v = 0; v < vectors; ++v) {
     const __m512i c = _mm512_loadu_si512((const void *)(correction + 16 * v));
-    for (j = 0; j < RN_VNNI_PIXELS; ++j) acc[j][v] = c;
+    for (j = 0; j < pixels; ++j) acc[j][v] = c;
   }
   for (k = 0; k < depth4; ++k) {
     __m512i w[RN_VNNI_VECTORS];
     for (v = 0; v < vectors; ++v) {
       w[v] = _mm512_loadu_si512((const void *)(packed + (k * vectors + v) * 64));
     }
-    for (j = 0; j < RN_VNNI_PIXELS; ++j) {
+    for (j = 0; j < pixels; ++j) {
       int32_t word;
       __m512i x;
-      memcpy(&word, columns + j * column_stride + 4 * k, 4);
+      memcpy(&word, columns + (j * depth4 + k) * 4, 4);
       x = _mm512_set1_epi32(word);
       for (v = 0; v < vectors; ++v) acc[j][v] = _mm512_dpbusd_epi32(acc[j][v], x, w[v]);
     }
   }
-  for (j = 0; j < RN_VNNI_PIXELS; ++j) {
+  for (j = 0; j < np; ++j) {
     for (v = 0; v < vectors; ++v) {
-      _mm512_storeu_si512((void *)(out + (j * RN_VNNI_VECTORS + v) * 16), acc[j][v]);
+      const int32_t c = oc0 + 16 * v;
+      rn_vnni_requantize16(acc[j][v], bias ? bias + c : bias,
+                           p->output_multiplier + c, p->output_shift + c,
+                           n - 16 * v, p->output_offset, p->activation_min,
+                           p->activation_max, out + j * p->output_depth + c);
     }
   }
 }
@@ -147,14 +216,15 @@ static inline int rn_vnni_conv_applies(const rn_conv_2d_params *p) {
          p->filter_height * p->filter_width * p->input_depth <= RN_VNNI_DEPTH;
 }
 
-/* CONV_2D without groups (see the top of the file). */
+/* CONV_2D without groups (see the top of the file).  Pixels per tile: 8
+ * with one filter vector, 6 with two, 4 with three or four (8-16
+ * accumulators). */
 static inline void rn_vnni_conv(const rn_conv_2d_params *p, const int8_t *input,
-                         const int8_t *filter, const int32_t *bias,
-                         int8_t *output) {
+                                const int8_t *filter, const int32_t *bias,
+                                int8_t *output) {
   int8_t packed[RN_VNNI_DEPTH * 16 * RN_VNNI_VECTORS] __attribute__((aligned(64)));
   uint8_t columns[RN_VNNI_PIXELS * RN_VNNI_DEPTH];
   uint32_t correction[16 * RN_VNNI_VECTORS];
-  uint32_t acc[RN_VNNI_PIXELS * 16 * RN_VNNI_VECTORS];
   const int32_t depth = p->filter_height * p->filter_width * p->input_depth;
   const int32_t depth4 = (depth + 3) / 4;
   const int32_t pixels = p->output_height * p->output_width;
@@ -163,16 +233,17 @@ static inline void rn_vnni_conv(const rn_conv_2d_params *p, const int8_t *input,
   for (oc0 = 0; oc0 < p->output_depth; oc0 += block) {
     const int32_t n = p->output_depth - oc0 < block ? p->output_depth - oc0 : block;
     const int32_t vectors = (n + 15) / 16;
+    const int32_t tile = vectors == 1 ? 8 : vectors == 2 ? 6 : 4;
     rn_vnni_pack(filter + oc0 * depth, depth, depth4, n, vectors,
                  p->input_offset, packed, correction);
     for (b = 0; b < p->batches; ++b) {
       const int8_t *in_b =
           input + b * p->input_height * p->input_width * p->input_depth;
       int8_t *out_b = output + b * pixels * p->output_depth;
-      for (px0 = 0; px0 < pixels; px0 += RN_VNNI_PIXELS) {
-        const int32_t np =
-            pixels - px0 < RN_VNNI_PIXELS ? pixels - px0 : RN_VNNI_PIXELS;
-        for (j = 0; j < RN_VNNI_PIXELS; ++j) {
+      for (px0 = 0; px0 < pixels; px0 += tile) {
+        const int32_t np = pixels - px0 < tile ? pixels - px0 : tile;
+        int8_t *out = out_b + px0 * p->output_depth;
+        for (j = 0; j < tile; ++j) {
           /* a short last group repeats its last pixel (computed, not stored) */
           const int32_t px = px0 + (j < np ? j : np - 1);
           const int32_t oy = px / p->output_width, ox = px % p->output_width;
@@ -180,18 +251,11 @@ static inline void rn_vnni_conv(const rn_conv_2d_params *p, const int8_t *input,
                          ox * p->stride_width - p->pad_width, depth4,
                          columns + j * 4 * depth4);
         }
-        switch (vectors) { /* constant vector counts: registers, unrolled */
-          case 1: rn_vnni_tile(columns, 4 * depth4, packed, depth4, 1, correction, acc); break;
-          case 2: rn_vnni_tile(columns, 4 * depth4, packed, depth4, 2, correction, acc); break;
-          case 3: rn_vnni_tile(columns, 4 * depth4, packed, depth4, 3, correction, acc); break;
-          default: rn_vnni_tile(columns, 4 * depth4, packed, depth4, 4, correction, acc); break;
-        }
-        for (j = 0; j < np; ++j) {
-          rn_requantize_block(acc + j * block, bias ? bias + oc0 : bias, n,
-                              p->output_multiplier + oc0, p->output_shift + oc0,
-                              1, p->output_offset, p->activation_min,
-                              p->activation_max,
-                              out_b + (px0 + j) * p->output_depth + oc0);
+        switch (vectors) { /* constant counts: registers, unrolled loops */
+          case 1: rn_vnni_tile(p, columns, depth4, packed, correction, 1, 8, np, bias, oc0, n, out); break;
+          case 2: rn_vnni_tile(p, columns, depth4, packed, correction, 2, 6, np, bias, oc0, n, out); break;
+          case 3: rn_vnni_tile(p, columns, depth4, packed, correction, 3, 4, np, bias, oc0, n, out); break;
+          default: rn_vnni_tile(p, columns, depth4, packed, correction, 4, 4, np, bias, oc0, n, out); break;
         }
       }
     }
