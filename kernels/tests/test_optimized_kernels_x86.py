@@ -1,4 +1,4 @@
-"""The AVX-512 VNNI paths of the optimised CONV_2D and FULLY_CONNECTED
+"""The AVX-512 VNNI paths of the optimised CONV_2D, FULLY_CONNECTED and DEPTHWISE_CONV_2D
 (kernels/include/rnnedge_optimized_vnni.h) give the reference kernels' bytes, and the
 portable loops (the same sources built with -march=x86-64) do too.
 
@@ -72,6 +72,36 @@ def test_conv_vnni_blocks_and_zero_points_match_reference_bytes(libs):  # noqa: 
         assert results[0][0] == 0
         _assert_same(results, f"conv case {case}: oc {oc} k {k} ic {ic} s {stride} "
                               f"d {dilation} pad {pad} offset {offset}")
+
+
+def test_depthwise_avx512_vectors_match_reference_bytes(libs):  # noqa: F811
+    """Depth multiplier 1 (the AVX-512 path): 1..130 channels in 16-channel vectors and
+    64-channel blocks with masked tails, any offset (the products wrap like the reference)."""
+    rng = np.random.default_rng(6464)
+    for case, ch in enumerate([1, 7, 16, 17, 33, 48, 64, 65, 100, 130] * 3):
+        k, stride, dilation = int(rng.choice([1, 3, 5])), int(rng.choice([1, 2])), \
+            int(rng.choice([1, 1, 2]))
+        h, w = (int(v) for v in rng.integers(1, 9, size=2))
+        pad = int(rng.integers(0, k * dilation + 1))
+        oh = max(1, (h + 2 * pad - dilation * (k - 1) - 1) // stride + 1)
+        ow = max(1, (w + 2 * pad - dilation * (k - 1) - 1) // stride + 1)
+        offset = (ZERO_POINT_OFFSETS + (1 << 20, -2**31 + 7))[case % 7]
+        mult, shift = _rescale(rng, ch)
+        lo, hi = _activation(rng)
+        params = S.DepthwiseConv2DParams(
+            batches=1, input_height=h, input_width=w, filter_height=k, filter_width=k,
+            output_height=oh, output_width=ow, stride_height=stride, stride_width=stride,
+            dilation_height=dilation, dilation_width=dilation, pad_height=pad, pad_width=pad,
+            input_depth=ch, depth_multiplier=1, output_depth=ch, input_offset=offset,
+            output_offset=int(rng.integers(-128, 128)), activation_min=lo, activation_max=hi,
+            output_multiplier=_ptr(mult, S.P_I32), output_shift=_ptr(shift, S.P_I32))
+        x, f = _i8(rng, (1, h, w, ch), _mode(rng)), _i8(rng, (1, k, k, ch), _mode(rng))
+        bias = _bias(rng, ch)
+        if build.asan_preloaded() and abs(offset) > 128:
+            continue  # the reference overflows a signed int32 there (undefined under UBSan)
+        _assert_same(_run_both(libs, "rn_depthwise_conv_2d", params,
+                               (_ptr(x), _ptr(f), _ptr(bias, S.P_I32)), (1, oh, ow, ch)),
+                     f"depthwise case {case}: {ch} channels k {k} offset {offset}")
 
 
 @pytest.mark.parametrize("ic", [256, 257], ids=["longest_packed", "one_past"])
