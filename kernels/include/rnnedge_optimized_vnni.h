@@ -29,7 +29,7 @@
  * over it, sum(f) by vpdpbusd with a vector of ones, masked tails.
  * DEPTHWISE_CONV_2D (depth multiplier 1; AVX-512F/BW only): 16 channels per
  * vector, widened to int32, wrapping vpmulld.  All three requantise 16
- * channels per vector (rn_vnni_requantize16, the portable lanes' arithmetic).
+ * channels per vector (rn_vnni_requantize, the portable lanes' arithmetic).
  * May include: the C library, immintrin.h and the kernel headers.
  */
 #ifndef RNNEDGE_OPTIMIZED_VNNI_H
@@ -121,55 +121,82 @@ static inline void rn_vnni_gather(const rn_conv_2d_params *p, const int8_t *in_b
   }
 }
 
+/* The per-channel constants of rn_vnni_requantize for 16 channels. */
+typedef struct {
+  __m512i bias, multiplier, left, right, mask, half;
+  __mmask16 lanes;
+} rn_vnni_rescale;
+
+/* Channels [0, n) (n > 0; lanes past 16 ignored) of bias (may be NULL),
+ * multiplier and shift. */
+static inline rn_vnni_rescale rn_vnni_rescale_of(const int32_t *bias,
+                                                 const int32_t *multiplier,
+                                                 const int32_t *shift,
+                                                 int32_t n) {
+  rn_vnni_rescale r;
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i sh;
+  r.lanes = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
+  r.bias = bias ? _mm512_maskz_loadu_epi32(r.lanes, bias) : zero;
+  r.multiplier = _mm512_maskz_loadu_epi32(r.lanes, multiplier);
+  sh = _mm512_maskz_loadu_epi32(r.lanes, shift);
+  r.left = _mm512_max_epi32(sh, zero);
+  r.right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
+  r.mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), r.right),
+                            _mm512_set1_epi32(1));
+  r.half = _mm512_srai_epi32(r.mask, 1);
+  return r;
+}
+
+/* out[i] = x[i] + 128 as u8, i < n. */
+static inline void rn_vnni_flip(const int8_t *x, int32_t n, uint8_t *out) {
+  const __m512i flip = _mm512_set1_epi8((char)0x80);
+  int32_t i;
+  for (i = 0; i < n; i += 64) {
+    const __mmask64 m = rn_vnni_mask(n - i);
+    _mm512_mask_storeu_epi8(out + i, m,
+                            _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), flip));
+  }
+}
+
 /* TFLM's MultiplyByQuantizedMultiplier, bias, output offset and clamp of 16
  * int32 lanes (the lanes of rn_requantize_lanes, in AVX-512): SRDHM on the
  * even and the odd lanes as 64-bit products, its saturating case, then the
- * rounding shift with ties away from zero; n <= 16 int8 stored. */
-static inline void rn_vnni_requantize16(__m512i acc, const int32_t *bias,
-                                        const int32_t *multiplier,
-                                        const int32_t *shift, int32_t n,
-                                        int32_t output_offset, int32_t act_min,
-                                        int32_t act_max, int8_t *out) {
-  const __mmask16 lanes = (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1u);
+ * rounding shift with ties away from zero; r.lanes int8 stored. */
+static inline void rn_vnni_requantize(__m512i acc, const rn_vnni_rescale *r,
+                                      int32_t output_offset, int32_t act_min,
+                                      int32_t act_max, int8_t *out) {
   const __m512i zero = _mm512_setzero_si512();
-  const __m512i m = _mm512_maskz_loadu_epi32(lanes, multiplier);
-  const __m512i sh = _mm512_maskz_loadu_epi32(lanes, shift);
-  const __m512i left = _mm512_max_epi32(sh, zero);
-  const __m512i right = _mm512_max_epi32(_mm512_sub_epi32(zero, sh), zero);
   const __m512i min32 = _mm512_set1_epi32(INT32_MIN);
   const __m512i nudge_pos = _mm512_set1_epi64((int64_t)1 << 30);
   const __m512i nudge_neg = _mm512_set1_epi64(1 - ((int64_t)1 << 30));
   const __m512i round_neg = _mm512_set1_epi64(((int64_t)1 << 31) - 1);
-  __m512i x, ab[2], q, mask, threshold, r;
+  const __m512i one = _mm512_set1_epi32(1);
+  __m512i x, ab[2], q, threshold, v;
   int32_t h;
-  if (bias) acc = _mm512_add_epi32(acc, _mm512_maskz_loadu_epi32(lanes, bias));
-  x = _mm512_sllv_epi32(acc, left);
-  ab[0] = _mm512_mul_epi32(x, m);
-  ab[1] = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32));
+  x = _mm512_sllv_epi32(_mm512_add_epi32(acc, r->bias), r->left);
+  ab[0] = _mm512_mul_epi32(x, r->multiplier);
+  ab[1] = _mm512_mul_epi32(_mm512_srli_epi64(x, 32),
+                           _mm512_srli_epi64(r->multiplier, 32));
   for (h = 0; h < 2; ++h) {
     const __mmask8 neg = _mm512_cmplt_epi64_mask(ab[h], zero);
     __m512i t = _mm512_add_epi64(ab[h], _mm512_mask_blend_epi64(neg, nudge_pos, nudge_neg));
-    const __mmask8 tneg = _mm512_cmplt_epi64_mask(t, zero);
-    t = _mm512_mask_add_epi64(t, tneg, t, round_neg);
+    t = _mm512_mask_add_epi64(t, _mm512_cmplt_epi64_mask(t, zero), t, round_neg);
     ab[h] = _mm512_srai_epi64(t, 31);
   }
   q = _mm512_mask_blend_epi32(0xAAAA, ab[0], _mm512_slli_epi64(ab[1], 32));
   q = _mm512_mask_mov_epi32(q, _mm512_cmpeq_epi32_mask(x, min32) &
-                                   _mm512_cmpeq_epi32_mask(m, min32),
+                                   _mm512_cmpeq_epi32_mask(r->multiplier, min32),
                             _mm512_set1_epi32(INT32_MAX));
-  mask = _mm512_sub_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right),
-                          _mm512_set1_epi32(1));
-  threshold = _mm512_srai_epi32(mask, 1);
-  threshold = _mm512_mask_add_epi32(threshold, _mm512_cmplt_epi32_mask(q, zero),
-                                    threshold, _mm512_set1_epi32(1));
-  r = _mm512_srav_epi32(q, right);
-  r = _mm512_mask_add_epi32(
-      r, _mm512_cmpgt_epi32_mask(_mm512_and_si512(q, mask), threshold), r,
-      _mm512_set1_epi32(1));
-  r = _mm512_add_epi32(r, _mm512_set1_epi32(output_offset));
-  r = _mm512_max_epi32(r, _mm512_set1_epi32(act_min));
-  r = _mm512_min_epi32(r, _mm512_set1_epi32(act_max));
-  _mm_mask_storeu_epi8(out, lanes, _mm512_cvtepi32_epi8(r));
+  threshold = _mm512_mask_add_epi32(r->half, _mm512_cmplt_epi32_mask(q, zero),
+                                    r->half, one);
+  v = _mm512_srav_epi32(q, r->right);
+  v = _mm512_mask_add_epi32(
+      v, _mm512_cmpgt_epi32_mask(_mm512_and_si512(q, r->mask), threshold), v, one);
+  v = _mm512_add_epi32(v, _mm512_set1_epi32(output_offset));
+  v = _mm512_max_epi32(v, _mm512_set1_epi32(act_min));
+  v = _mm512_min_epi32(v, _mm512_set1_epi32(act_max));
+  _mm_mask_storeu_epi8(out, r->lanes, _mm512_cvtepi32_epi8(v));
 }
 
 /* Output channels oc0.. (n of them, `vectors` 16-channel vectors of the
@@ -180,7 +207,7 @@ static inline void rn_vnni_requantize16(__m512i acc, const int32_t *bias,
 static inline __attribute__((always_inline)) void rn_vnni_tile(
     const rn_conv_2d_params *p, const uint8_t *columns, int32_t depth4,
     const int8_t *packed, const uint32_t *correction, int32_t vectors,
-    int32_t pixels, int32_t np, const int32_t *bias, int32_t oc0, int32_t n,
+    int32_t pixels, int32_t np, const rn_vnni_rescale *rescale, int32_t oc0,
     int8_t *out) {
   __m512i acc[RN_VNNI_PIXELS][RN_VNNI_VECTORS];
   int32_t j, v, k;
@@ -203,11 +230,9 @@ static inline __attribute__((always_inline)) void rn_vnni_tile(
   }
   for (j = 0; j < np; ++j) {
     for (v = 0; v < vectors; ++v) {
-      const int32_t c = oc0 + 16 * v;
-      rn_vnni_requantize16(acc[j][v], bias ? bias + c : bias,
-                           p->output_multiplier + c, p->output_shift + c,
-                           n - 16 * v, p->output_offset, p->activation_min,
-                           p->activation_max, out + j * p->output_depth + c);
+      rn_vnni_requantize(acc[j][v], rescale + v, p->output_offset,
+                         p->activation_min, p->activation_max,
+                         out + j * p->output_depth + oc0 + 16 * v);
     }
   }
 }
@@ -232,13 +257,25 @@ static inline void rn_vnni_conv(const rn_conv_2d_params *p, const int8_t *input,
   const int32_t depth4 = (depth + 3) / 4;
   const int32_t pixels = p->output_height * p->output_width;
   const int32_t block = 16 * RN_VNNI_VECTORS;
+  /* 1x1, stride 1, no padding, whole 4-byte groups: no gather needed */
+  const int pointwise = p->filter_height == 1 && p->filter_width == 1 &&
+                        p->stride_height == 1 && p->stride_width == 1 &&
+                        p->pad_height == 0 && p->pad_width == 0 &&
+                        depth % 4 == 0 && p->output_width == p->input_width &&
+                        p->output_height <= p->input_height;
   int32_t oc0, b, px0, j;
   for (oc0 = 0; oc0 < p->output_depth; oc0 += block) {
     const int32_t n = p->output_depth - oc0 < block ? p->output_depth - oc0 : block;
     const int32_t vectors = (n + 15) / 16;
     const int32_t tile = vectors == 1 ? 8 : vectors == 2 ? 6 : 4;
+    rn_vnni_rescale rescale[RN_VNNI_VECTORS];
     rn_vnni_pack(filter + oc0 * depth, depth, depth4, n, vectors,
                  p->input_offset, packed, correction);
+    for (j = 0; j < vectors; ++j) {
+      const int32_t c = oc0 + 16 * j;
+      rescale[j] = rn_vnni_rescale_of(bias ? bias + c : bias, p->output_multiplier + c,
+                                      p->output_shift + c, n - 16 * j);
+    }
     for (b = 0; b < p->batches; ++b) {
       const int8_t *in_b =
           input + b * p->input_height * p->input_width * p->input_depth;
@@ -246,7 +283,10 @@ static inline void rn_vnni_conv(const rn_conv_2d_params *p, const int8_t *input,
       for (px0 = 0; px0 < pixels; px0 += tile) {
         const int32_t np = pixels - px0 < tile ? pixels - px0 : tile;
         int8_t *out = out_b + px0 * p->output_depth;
-        for (j = 0; j < tile; ++j) {
+        if (pointwise) { /* the tile's columns are consecutive input pixels */
+          rn_vnni_flip(in_b + px0 * depth, np * depth, columns);
+          memset(columns + np * depth, 0, (size_t)((tile - np) * depth));
+        } else for (j = 0; j < tile; ++j) {
           /* a short last group repeats its last pixel (computed, not stored) */
           const int32_t px = px0 + (j < np ? j : np - 1);
           const int32_t oy = px / p->output_width, ox = px % p->output_width;
@@ -255,10 +295,10 @@ static inline void rn_vnni_conv(const rn_conv_2d_params *p, const int8_t *input,
                          columns + j * 4 * depth4);
         }
         switch (vectors) { /* constant counts: registers, unrolled loops */
-          case 1: rn_vnni_tile(p, columns, depth4, packed, correction, 1, 8, np, bias, oc0, n, out); break;
-          case 2: rn_vnni_tile(p, columns, depth4, packed, correction, 2, 6, np, bias, oc0, n, out); break;
-          case 3: rn_vnni_tile(p, columns, depth4, packed, correction, 3, 4, np, bias, oc0, n, out); break;
-          default: rn_vnni_tile(p, columns, depth4, packed, correction, 4, 4, np, bias, oc0, n, out); break;
+          case 1: rn_vnni_tile(p, columns, depth4, packed, correction, 1, 8, np, rescale, oc0, out); break;
+          case 2: rn_vnni_tile(p, columns, depth4, packed, correction, 2, 6, np, rescale, oc0, out); break;
+          case 3: rn_vnni_tile(p, columns, depth4, packed, correction, 3, 4, np, rescale, oc0, out); break;
+          default: rn_vnni_tile(p, columns, depth4, packed, correction, 4, 4, np, rescale, oc0, out); break;
         }
       }
     }
@@ -282,7 +322,7 @@ static inline void rn_vnni_dot_rows(const int8_t *x, const int8_t *f,
   }
   for (start = 0; start < n; start += RN_VNNI_FC_CHUNK) {
     const int32_t len = n - start < RN_VNNI_FC_CHUNK ? n - start : RN_VNNI_FC_CHUNK;
-    for (i = 0; i < len; ++i) xu[i] = (uint8_t)((uint8_t)x[start + i] ^ 0x80u);
+    rn_vnni_flip(x + start, len, xu);
     for (i = 0; i < len; i += 64) {
       const __mmask64 m = len - i >= 64 ? ~(__mmask64)0
                                         : (((__mmask64)1 << (len - i)) - 1);
@@ -305,7 +345,7 @@ static inline void rn_vnni_dot_rows(const int8_t *x, const int8_t *f,
  * over its valid taps [fy_lo, fy_hi) x [fx_lo, fx_hi): 16 channels per
  * vector, f * (x + offset) widened to int32 and multiplied with wrapping
  * (vpmulld, as the reference's uint32 arithmetic: any offset), masked
- * tails, then rn_vnni_requantize16. */
+ * tails, then rn_vnni_requantize. */
 static inline __attribute__((always_inline)) void rn_vnni_depthwise_block(
     const rn_depthwise_conv_2d_params *p, const int8_t *in_b,
     const int8_t *filter, const int32_t *bias, int32_t in_y_origin,
@@ -336,9 +376,10 @@ static inline __attribute__((always_inline)) void rn_vnni_depthwise_block(
   }
   for (v = 0; v < vectors; ++v) {
     const int32_t c = c0 + 16 * v;
-    rn_vnni_requantize16(acc[v], bias ? bias + c : bias, p->output_multiplier + c,
-                         p->output_shift + c, n - 16 * v, p->output_offset,
-                         p->activation_min, p->activation_max, out_px + c);
+    const rn_vnni_rescale r = rn_vnni_rescale_of(
+        bias ? bias + c : bias, p->output_multiplier + c, p->output_shift + c, n - 16 * v);
+    rn_vnni_requantize(acc[v], &r, p->output_offset, p->activation_min,
+                       p->activation_max, out_px + c);
   }
 }
 

@@ -104,6 +104,23 @@ def test_depthwise_avx512_vectors_match_reference_bytes(libs):  # noqa: F811
                      f"depthwise case {case}: {ch} channels k {k} offset {offset}")
 
 
+def test_pointwise_conv_matches_reference_bytes(libs):  # noqa: F811
+    """1x1, stride 1, no padding (the VNNI path reads the input pixels as its columns when the
+    depth is a multiple of 4): short last tiles, batches, every block width."""
+    rng = np.random.default_rng(11)
+    for case, (ic, oc) in enumerate([(4, 1), (8, 16), (16, 17), (32, 40), (64, 64), (12, 130),
+                                     (256, 33), (6, 8)]):
+        h, w = int(rng.integers(1, 12)), int(rng.integers(1, 12))
+        offset = ZERO_POINT_OFFSETS[case % len(ZERO_POINT_OFFSETS)]
+        params, keep, out_shape = _conv_params(rng, h, w, ic, oc, 1, 1, 1, 0, offset)
+        params.batches = 2
+        out_shape = (2,) + out_shape[1:]
+        x, f = _i8(rng, (2, h, w, ic), _mode(rng)), _i8(rng, (oc, 1, 1, ic), _mode(rng))
+        bias = _bias(rng, oc)
+        _assert_same(_run_both(libs, "rn_conv_2d", params, (_ptr(x), _ptr(f), _ptr(bias, S.P_I32)),
+                               out_shape), f"pointwise case {case}: {h}x{w}x{ic} -> {oc}")
+
+
 @pytest.mark.parametrize("ic", [256, 257], ids=["longest_packed", "one_past"])
 def test_conv_longest_vnni_filter_matches_reference_bytes(libs, ic):  # noqa: F811
     rng = np.random.default_rng(ic)
