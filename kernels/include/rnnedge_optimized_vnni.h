@@ -64,29 +64,42 @@ static inline __mmask64 rn_vnni_mask(int32_t n) {
 }
 
 /* Filters 0..n-1 (n <= 16 * vectors) of length depth, packed as
- * [depth4][16 * vectors][4] (zeros past n and depth); correction[c] =
- * (offset - 128) * sum(filter c), modulo 2^32. */
+ * [depth4][16 * vectors][4] (zeros past n and depth): one masked dword
+ * gather per 4 taps of 16 filters, the last partial group copied per
+ * filter; correction[c] = (offset - 128) * sum(filter c) modulo 2^32, the
+ * sums by vpdpbusd of the packed bytes with ones. */
 static inline void rn_vnni_pack(const int8_t *filter, int32_t depth, int32_t depth4,
-                         int32_t n, int32_t vectors, int32_t offset,
-                         int8_t *packed, uint32_t *correction) {
-  const int32_t width = 16 * vectors;
-  int32_t c, k;
-  for (c = 0; c < width; ++c) {
-    const int8_t *f = filter + c * depth;
-    int8_t *dst = packed + c * 4;
-    uint32_t sum = 0;
-    if (c >= n) {
-      for (k = 0; k < depth4; ++k) memset(dst + k * width * 4, 0, 4);
-    } else {
-      for (k = 0; k < depth / 4; ++k) memcpy(dst + k * width * 4, f + 4 * k, 4);
-      if (depth % 4) {
-        int8_t last[4] = {0, 0, 0, 0};
-        memcpy(last, f + 4 * k, (size_t)(depth % 4));
-        memcpy(dst + k * width * 4, last, 4);
-      }
-      for (k = 0; k < depth; ++k) sum += (uint32_t)(int32_t)f[k];
+                                int32_t n, int32_t vectors, int32_t offset,
+                                int8_t *packed, uint32_t *correction) {
+  const __m512i rows = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(depth));
+  const __m512i ones = _mm512_set1_epi8(1);
+  const __m512i scale = _mm512_set1_epi32((int32_t)((uint32_t)offset - 128u));
+  int32_t v, k, c;
+  for (v = 0; v < vectors; ++v) {
+    const int32_t left = n - 16 * v;
+    const __mmask16 lanes = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+    const int8_t *base = filter + 16 * v * depth;
+    __m512i sum = _mm512_setzero_si512();
+    for (k = 0; k < depth / 4; ++k) {
+      const __m512i g = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), lanes, rows,
+                                                    base + 4 * k, 1);
+      _mm512_storeu_si512((void *)(packed + (k * vectors + v) * 64), g);
+      sum = _mm512_dpbusd_epi32(sum, ones, g);
     }
-    correction[c] = sum * ((uint32_t)offset - 128u);
+    if (k < depth4) { /* the last, partial group of 4 taps */
+      int8_t words[64];
+      __m512i g;
+      memset(words, 0, sizeof words);
+      for (c = 0; c < 16 && c < left; ++c) {
+        memcpy(words + 4 * c, base + c * depth + 4 * k, (size_t)(depth - 4 * k));
+      }
+      g = _mm512_loadu_si512((const void *)words);
+      _mm512_storeu_si512((void *)(packed + (k * vectors + v) * 64), g);
+      sum = _mm512_dpbusd_epi32(sum, ones, g);
+    }
+    _mm512_storeu_si512((void *)(correction + 16 * v), _mm512_mullo_epi32(sum, scale));
   }
 }
 
