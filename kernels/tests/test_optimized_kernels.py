@@ -354,6 +354,28 @@ def test_fixed_point_activations_match_reference_bytes(libs, entry, struct):
                      f"{entry} case {case}")
 
 
+def test_mean_matches_reference_bytes(libs):
+    """Random axis sets over up to 6-D shapes (runs past RN_MEAN_BLOCK, empty axes, saturated
+    data, extreme zero points and shifts)."""
+    rng = np.random.default_rng(6)
+    for case in range(150):
+        rank = int(rng.integers(1, 7))
+        dims = [1] * (6 - rank) + [int(v) for v in rng.integers(0 if case % 25 == 0 else 1,
+                                                                 8, size=rank)]
+        if case % 10 == 0:
+            dims[-1] = int(rng.integers(250, 600))
+        reduce = [int(rng.random() < 0.5) for _ in range(6)]
+        params = S.MeanParams(input_dims=S.DIMS(*dims), reduce=S.DIMS(*reduce),
+                              input_zero_point=int(rng.integers(-128, 128)),
+                              output_zero_point=int(rng.integers(-128, 128)),
+                              output_multiplier=int(rng.integers(1 << 30, INT32_MAX)),
+                              output_shift=int(rng.choice([-31, -5, 0, 3, 30])))
+        x = _i8(rng, dims, _mode(rng))
+        out_shape = [1 if r else d for d, r in zip(dims, reduce)]
+        _assert_same(_run_both(libs, "rn_mean", params, (_ptr(x),), out_shape),
+                     f"mean case {case} dims {dims} reduce {reduce}")
+
+
 def test_optimized_set_replaces_reference_files_by_name():
     """optimized/ files keep their reference namesakes' names (TFLM's cmsis_nn layout)."""
     from rnnedge.kernels import build
