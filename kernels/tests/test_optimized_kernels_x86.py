@@ -184,3 +184,19 @@ def test_native_build_uses_vpdpbusd_and_portable_build_does_not():
         pytest.skip("this CPU has no AVX-512 VNNI (avx512_vnni, avx512bw), so -march=native "
                     "builds the portable loops only")
     assert native > 0
+
+
+@pytest.mark.slow
+def test_vnni_cases_run_clean_under_asan_and_ubsan():
+    """This file's cases again on the sanitizer builds (ASan + UBSan, fatal) of the reference,
+    the native optimised and the x86-64 optimised sets: no out-of-bounds access (masked
+    tails, gathers, packed blocks) and no undefined behaviour."""
+    import sys
+
+    if build.asan_preloaded():
+        pytest.skip("already inside the sanitizer run")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+                           "-m", "not slow", __file__], env=build.sanitizer_env(),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "passed" in proc.stdout and "runtime error" not in proc.stderr
