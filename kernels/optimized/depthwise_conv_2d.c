@@ -12,7 +12,7 @@
 #include "include/rnnedge_fixedpoint.h"
 #include "include/rnnedge_kernels.h"
 #include "include/rnnedge_optimized.h"
-#include "include/rnnedge_optimized_vnni.h" /* AVX-512 hosts */
+#include "include/rnnedge_optimized_vnni_depthwise.h" /* AVX-512 hosts */
 
 #define RN_DW_BLOCK 64
 
