@@ -49,7 +49,7 @@
 #define RN_VNNI_PIXELS 8   /* most output pixels per pass over a filter block */
 #define RN_VNNI_FC_CHUNK 4096 /* input bytes converted to u8 at a time */
 /* The longest filter (H*W*C) of the packed path; it takes 64 * RN_VNNI_DEPTH
- * bytes of stack for the packed block (147 KiB) plus the columns. */
+ * bytes of stack for the packed block (144 KiB) plus 8 * RN_VNNI_DEPTH for the columns. */
 #ifndef RN_VNNI_DEPTH
 #define RN_VNNI_DEPTH 2304
 #endif
