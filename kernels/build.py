@@ -97,11 +97,15 @@ def _accepts(flag: str) -> bool:
     return proc.returncode == 0
 
 
-def flags(sanitize: bool, kernels: str = "reference") -> tuple[str, ...]:
-    """Compiler flags of a build: the kernel set's optimisation flags, then the sanitizer's."""
+def flags(sanitize: bool, kernels: str = "reference", march: str | None = None) -> tuple[str, ...]:
+    """Compiler flags of a build: the kernel set's optimisation flags, then the sanitizer's.
+    `march` (optimised set only) replaces -march=native, e.g. "x86-64" for the portable
+    baseline a CPU without AVX-512 compiles (the tests build it to check its bytes too)."""
     extra = ()
     if check_kernel_set(kernels) == "optimized":
-        extra = OPTIMIZED_FLAGS + ((NATIVE_FLAG,) if _accepts(NATIVE_FLAG) else ())
+        target = (f"-march={march}",) if march else \
+            ((NATIVE_FLAG,) if _accepts(NATIVE_FLAG) else ())
+        extra = OPTIMIZED_FLAGS + target
     return BASE_FLAGS + extra + (SANITIZE_FLAGS if sanitize else ())
 
 
@@ -117,12 +121,12 @@ def _compiler_version(cc: str) -> str:
     return out.stdout + out.stderr
 
 
-def build_key(sanitize: bool, kernels: str = "reference") -> str:
+def build_key(sanitize: bool, kernels: str = "reference", march: str | None = None) -> str:
     """Hash of everything that determines the library's bytes."""
     cc = compiler()
     h = hashlib.sha256()
     h.update(cc.encode() + b"\0" + _compiler_version(cc).encode() + b"\0")
-    h.update("\0".join(flags(sanitize, kernels)).encode() + b"\0")
+    h.update("\0".join(flags(sanitize, kernels, march)).encode() + b"\0")
     if kernels == "optimized":
         h.update(_host_cpu().encode() + b"\0")
     for path in sources(kernels) + headers():
@@ -131,22 +135,24 @@ def build_key(sanitize: bool, kernels: str = "reference") -> str:
     return h.hexdigest()[:20]
 
 
-def library_path(sanitize: bool = False, kernels: str = "reference") -> Path:
+def library_path(sanitize: bool = False, kernels: str = "reference",
+                 march: str | None = None) -> Path:
     """Path of the built library of kernel set `kernels` for the current sources, building
-    it if needed."""
-    key = build_key(sanitize, kernels)
+    it if needed (`march`: see `flags`)."""
+    key = build_key(sanitize, kernels, march)
     variant = "asan" if sanitize else "release"
     target = cache_dir() / f"lib{LIB_STEM}-{kernels}-{variant}-{key}.so"
     if not target.exists():
-        _build(target, sanitize, kernels)
+        _build(target, sanitize, kernels, march)
     return target
 
 
-def _build(target: Path, sanitize: bool, kernels: str = "reference") -> None:
+def _build(target: Path, sanitize: bool, kernels: str = "reference",
+           march: str | None = None) -> None:
     """Compile all sources into `target` through a temporary file and a rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(target, suffix=".so") as tmp_name:
-        cmd = [compiler(), *flags(sanitize, kernels), "-o", tmp_name,
+        cmd = [compiler(), *flags(sanitize, kernels, march), "-o", tmp_name,
                *[str(s) for s in sources(kernels)], "-lm"]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:

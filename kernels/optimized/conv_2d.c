@@ -20,6 +20,7 @@
 #include "include/rnnedge_fixedpoint.h"
 #include "include/rnnedge_kernels.h"
 #include "include/rnnedge_optimized.h"
+#include "include/rnnedge_optimized_vnni.h" /* AVX-512 VNNI hosts */
 
 #define RN_CONV_BLOCK 4     /* output channels per dot-product pass */
 #define RN_CONV_PIXELS 4    /* output pixels per pass over the filters */
@@ -213,6 +214,12 @@ int rn_conv_2d(const rn_conv_2d_params *p, const int8_t *input,
   filter_stride = p->filter_height * p->filter_width * fid; /* one filter */
   contiguous = p->dilation_width == 1 && groups == 1;
   narrow = rn_offset_is_narrow(p->input_offset);
+#if defined(RN_X86_VNNI)
+  if (rn_vnni_conv_applies(p)) {
+    rn_vnni_conv(p, input, filter, bias, output);
+    return RN_OK;
+  }
+#endif
   if (groups == 1 && narrow && filter_stride <= RN_CONV_COLUMN) {
     rn_conv_columns(p, input, filter, bias, output);
     return RN_OK;

@@ -12,6 +12,7 @@
 #include "include/rnnedge_fixedpoint.h"
 #include "include/rnnedge_kernels.h"
 #include "include/rnnedge_optimized.h"
+#include "include/rnnedge_optimized_vnni_depthwise.h" /* AVX-512 hosts */
 
 #define RN_DW_BLOCK 64
 
@@ -47,6 +48,15 @@ int rn_depthwise_conv_2d(const rn_depthwise_conv_2d_params *p,
                                 ? p->output_depth - c0
                                 : RN_DW_BLOCK;
           uint32_t acc[RN_DW_BLOCK];
+#if defined(RN_X86_VNNI)
+          if (dm == 1) {
+            const int32_t taps[4] = {fy_lo, fy_hi, fx_lo, fx_hi};
+            rn_vnni_depthwise_pixel(
+                p, input + b * p->input_height * p->input_width * p->input_depth,
+                filter, bias, in_y_origin, in_x_origin, taps, c0, n, out_px);
+            continue;
+          }
+#endif
           for (c = 0; c < n; ++c) acc[c] = 0;
           for (fy = fy_lo; fy < fy_hi; ++fy) {
             const int32_t in_y = in_y_origin + p->dilation_height * fy;

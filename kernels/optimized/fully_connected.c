@@ -5,6 +5,7 @@
 #include "include/rnnedge_fixedpoint.h"
 #include "include/rnnedge_kernels.h"
 #include "include/rnnedge_optimized.h"
+#include "include/rnnedge_optimized_vnni.h" /* AVX-512 VNNI hosts */
 
 #define RN_FC_BLOCK 4
 
@@ -26,6 +27,12 @@ int rn_fully_connected(const rn_fully_connected_params *p, const int8_t *input,
                                ? p->output_depth - oc
                                : RN_FC_BLOCK;
       uint32_t acc[RN_FC_BLOCK] = {0, 0, 0, 0};
+#if defined(RN_X86_VNNI)
+      if (filter_offset == 0 && rn_vnni_offset_ok(p->input_offset)) {
+        rn_vnni_dot_rows(in_row, filter + oc * p->accum_depth, p->accum_depth,
+                         rows, p->accum_depth, p->input_offset, acc);
+      } else
+#endif
       rn_dot_rows(in_row, filter + oc * p->accum_depth, p->accum_depth, rows,
                   p->accum_depth, p->input_offset, filter_offset, narrow, acc);
       for (k = 0; k < rows; ++k) {

@@ -24,10 +24,27 @@ INT32_MIN, INT32_MAX = -2**31, 2**31 - 1
 REFERENCE_DEFINED_ONLY = build.asan_preloaded()
 
 
+PORTABLE_MARCH = "x86-64"  # no AVX-512: the optimised set's portable loops (CI CPUs)
+
+
+def _portable_library():
+    """The optimised set built with -march=x86-64 instead of -march=native (None off x86):
+    on an AVX-512 VNNI host the native build takes the VNNI paths and this one the portable
+    16-bit loops, so both stay checked against the reference."""
+    import platform
+
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return None
+    path = build.library_path(build.asan_preloaded(), "optimized", march=PORTABLE_MARCH)
+    return S.declare(C.CDLL(str(path)))
+
+
 @pytest.fixture(scope="module")
 def libs():
-    """(reference library, optimised library)."""
-    return kernels.load(kernels="reference"), kernels.load(kernels="optimized")
+    """(reference library, optimised library[, optimised library built for x86-64])."""
+    found = [kernels.load(kernels="reference"), kernels.load(kernels="optimized")]
+    portable = _portable_library()
+    return tuple(found + ([portable] if portable is not None else []))
 
 
 def _i8(rng, shape, mode):
@@ -82,7 +99,8 @@ def _ptr(a, ctype=S.P_I8):
 
 
 def _run_both(libs, entry, params, inputs, out_shape):
-    """(rc, bytes) of the reference and the optimised kernel; outputs start as 0x5A."""
+    """(rc, bytes) of the reference and the optimised kernel (both builds on x86); outputs
+    start as 0x5A."""
     results = []
     for lib in libs:
         out = np.full(out_shape, 0x5A, np.int8)
@@ -92,11 +110,13 @@ def _run_both(libs, entry, params, inputs, out_shape):
 
 
 def _assert_same(results, what):
-    (rc_ref, ref), (rc_opt, opt) = results
-    assert rc_ref == rc_opt, f"{what}: return code {rc_opt}, reference {rc_ref}"
-    if rc_ref == 0:
-        diff = np.flatnonzero(np.frombuffer(ref, np.int8) != np.frombuffer(opt, np.int8))
-        assert diff.size == 0, f"{what}: {diff.size} bytes differ, first at {diff[0]}"
+    (rc_ref, ref), *optimized = results
+    for build_name, (rc_opt, opt) in zip(("native", PORTABLE_MARCH), optimized):
+        assert rc_ref == rc_opt, f"{what} ({build_name}): return code {rc_opt}, reference {rc_ref}"
+        if rc_ref == 0:
+            diff = np.flatnonzero(np.frombuffer(ref, np.int8) != np.frombuffer(opt, np.int8))
+            assert diff.size == 0, \
+                f"{what} ({build_name}): {diff.size} bytes differ, first at {diff[0]}"
 
 
 def _conv_case(rng, depthwise):
@@ -268,7 +288,7 @@ def test_add_in_place_matches_reference_bytes(libs):
         a, b = x1.copy(), x2.copy()
         assert lib.rn_add(C.byref(params), _ptr(a), _ptr(b), _ptr(a)) == 0
         results.append(a.tobytes())
-    assert results[0] == results[1]
+    assert all(r == results[0] for r in results[1:])
 
 
 def _binary_params(rng, entry, dims, s1, s2):
@@ -314,7 +334,7 @@ def test_sub_and_mul_match_reference_bytes(libs, entry):
         a, b = x1.copy(), x2.copy()
         assert getattr(lib, entry)(C.byref(params), _ptr(a), _ptr(b), _ptr(a)) == 0
         results.append(a.tobytes())
-    assert results[0] == results[1]
+    assert all(r == results[0] for r in results[1:])
 
 
 @pytest.mark.parametrize("entry,struct", [("rn_tanh", S.TanhParams),
@@ -332,6 +352,28 @@ def test_fixed_point_activations_match_reference_bytes(libs, entry, struct):
         rng.shuffle(x)
         _assert_same(_run_both(libs, entry, params, (_ptr(x),), (size,)),
                      f"{entry} case {case}")
+
+
+def test_mean_matches_reference_bytes(libs):
+    """Random axis sets over up to 6-D shapes (runs past RN_MEAN_BLOCK, empty axes, saturated
+    data, extreme zero points and shifts)."""
+    rng = np.random.default_rng(6)
+    for case in range(150):
+        rank = int(rng.integers(1, 7))
+        dims = [1] * (6 - rank) + [int(v) for v in rng.integers(0 if case % 25 == 0 else 1,
+                                                                 8, size=rank)]
+        if case % 10 == 0:
+            dims[-1] = int(rng.integers(250, 600))
+        reduce = [int(rng.random() < 0.5) for _ in range(6)]
+        params = S.MeanParams(input_dims=S.DIMS(*dims), reduce=S.DIMS(*reduce),
+                              input_zero_point=int(rng.integers(-128, 128)),
+                              output_zero_point=int(rng.integers(-128, 128)),
+                              output_multiplier=int(rng.integers(1 << 30, INT32_MAX)),
+                              output_shift=int(rng.choice([-31, -5, 0, 3, 30])))
+        x = _i8(rng, dims, _mode(rng))
+        out_shape = [1 if r else d for d, r in zip(dims, reduce)]
+        _assert_same(_run_both(libs, "rn_mean", params, (_ptr(x),), out_shape),
+                     f"mean case {case} dims {dims} reduce {reduce}")
 
 
 def test_optimized_set_replaces_reference_files_by_name():
