@@ -7,6 +7,8 @@ of every live tensor after every step) give tflite-micro's output bytes on that 
 small-input detector and Keras' MobileNetV2 at 96; the default (no budget) is today's plan
 exactly; the chosen recompute stays within the budget."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -109,3 +111,52 @@ def test_tiled_plans_run_bit_exactly(chain, tmp_path_factory, name):
         got = run_debug(program, x)
         assert all(np.array_equal(g, e) for g, e in zip(got, expected))
     assert tiled  # some plan of each model runs column tiles
+
+
+def test_cli_arena_and_run_with_a_recompute_budget(chain, tmp_path):
+    from click.testing import CliRunner
+    from rnnedge.cli import main
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["arena", chain, "--planner", "fused", "--max-recompute", "10%",
+                                  "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    fused = report["fused"]
+    tiled = [r for r in fused["regions"] if r["tile_grid"][1] > 1]
+    assert tiled and fused["max_recompute"] == 0.1
+    assert fused["recompute_macs"] == sum(r["recompute_macs"] for r in fused["regions"]) > 0
+    assert fused["recompute_fraction"] == fused["recompute_macs"] / report["macs"] <= 0.1
+    assert report["arena"]["fused"] < fused["untiled_arena"]
+    assert all(r["window_bytes_saved"] > 0 for r in tiled)
+    text = runner.invoke(main, ["arena", chain, "--planner", "fused", "--max-recompute", "10"])
+    assert "column tiles" in text.output and "budget 10%" in text.output
+    x = model_inputs(chain, 2, seed=5)
+    np.save(tmp_path / "x.npy", x)
+    result = runner.invoke(main, ["run", chain, "--input", str(tmp_path / "x.npy"), "--planner",
+                                  "fused", "--max-recompute", "10%", "--debug",
+                                  "--output", str(tmp_path / "y.npz")])
+    assert result.exit_code == 0, result.output
+    got = np.load(tmp_path / "y.npz")
+    expected = make_backend("tflm", chain)(x)
+    assert all(np.array_equal(got[k], e) for k, e in zip(sorted(got.files), expected))
+    for bad in (["arena", chain, "--max-recompute", "lots"],
+                ["arena", chain, "--max-recompute", "150%"],
+                ["run", chain, "--input", str(tmp_path / "x.npy"), "--max-recompute", "5%"]):
+        result = runner.invoke(main, bad)
+        assert result.exit_code == 2 and "--max-recompute" in result.output
+
+
+@pytest.mark.slow
+def test_generated_c_runs_a_tiled_plan_under_sanitizers(chain, tmp_path):
+    from rnnedge.firmware_sim import codegen, toolchain
+    from rnnedge.kernels import cflags
+
+    program = compile_model(chain, "fused", max_recompute=0.10)
+    assert any(r.tiles for r in program.plan.regions)
+    codegen.write_firmware(program, tmp_path / "fw")
+    x = model_inputs(chain, 2, seed=7)
+    expected = make_backend("tflm", chain)(x)
+    executable = toolchain.build_host(tmp_path / "fw", extra_flags=cflags.SANITIZE)
+    assert toolchain.run_host(executable, x.tobytes()) == b"".join(
+        e[i:i + 1].tobytes() for i in range(len(x)) for e in expected)
