@@ -83,26 +83,27 @@ def test_no_budget_is_todays_plan(chain, tmp_path_factory):
         assert a == b and not any(r.tiles for r in a.regions) and a.recompute_macs == 0
 
 
-def tiled_plans(f, budget):
+def tiled_plan(f, budget, stream):
+    """The fused plan of `f` with a recompute budget; its recompute is within it."""
     model = read_model(f)
     macs = sum(op_macs(op, model.main.tensors) or 0 for op in model.main.operators)
-    out = []
-    for stream in (False, True):
-        p = plan(model, "fused", False, stream_input=stream, max_recompute=budget)
-        assert p.recompute_macs <= budget * macs
-        out.append((stream, p))
-    return out
+    p = plan(model, "fused", False, stream_input=stream, max_recompute=budget)
+    assert p.recompute_macs <= budget * macs
+    return p
 
 
 @pytest.mark.parametrize("name", ["chain", "det-cnn-256", "mobilenet_v2_96"])
 def test_tiled_plans_run_bit_exactly(chain, tmp_path_factory, name):
+    """Held and streamed input (MobileNetV2: held, one sample, to keep the suite short)."""
     f = {"chain": lambda: chain,
          "det-cnn-256": lambda: small_export(tmp_path_factory, "det-cnn-256", (3, 64, 64)),
          "mobilenet_v2_96": lambda: mobilenet_v2_96(tmp_path_factory)}[name]()
-    x = model_inputs(f, 2, seed=3)
+    big = name == "mobilenet_v2_96"
+    x = model_inputs(f, 1 if big else 2, seed=3)
     expected = make_backend("tflm", f)(x)
     tiled = 0
-    for stream, p in tiled_plans(f, 0.10):
+    for stream in (False,) if big else (False, True):
+        p = tiled_plan(f, 0.10, stream)
         untiled = plan(read_model(f), "fused", False, stream_input=stream)
         assert p.arena <= untiled.arena
         tiled += any(r.tiles for r in p.regions)
