@@ -8,8 +8,8 @@ MobileNetV2 at 96 (alpha 0.35) and 224 (alpha 1.0).
 For each model: arena bytes of the tflm, best, inplace and fused planners (fused also with
 the graph input streamed row by row, and its recompute overhead: rows are computed once, so
 0%; and the fused plan whose column tiles may recompute up to 10% of the MACs, with the
-share it recomputes), the live-set lower bound, TFLM's measured head (tflite-micro in a subprocess), the SRAM Arm Vela reports for
-Ethos-U55-128 (Sram_Only; a different runtime, shown for reference), best/tflm and
+share it recomputes), the live-set lower bound, TFLM's measured head (tflite-micro in a
+subprocess), the SRAM Arm Vela reports for Ethos-U55-128 (Sram_Only; a different runtime, shown for reference), best/tflm and
 inplace/tflm, fused/tflm and streamed/tflm (with their geometric means), weight bytes and
 MACs. Writes DIR/arena.md (a markdown table, also printed) and
 DIR/arena.png (grouped bars relative to TFLM). To add a model, add one line to MODELS: a name and a function

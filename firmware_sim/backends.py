@@ -147,9 +147,9 @@ def make_backend(name: str, model_path, planner: str = "best", debug: bool = Fal
                  stream_input: bool = False, max_recompute: float = 0.0):
     """A callable running `model_path` on backend `name` (see BACKENDS and the module
     docstring); `planner`, `debug`, `kernels`, `stream_input` and `max_recompute` (fused
-    plans: the share of MACs column tiles may recompute) apply to the "c" backend. The arena an engine
-    will allocate (the c backend's plan, TFLM's sized arena, TFLite's tensors as TFLM's planner
-    lays them out) must fit `max_arena` bytes (default: rnnedge.budget.default_max_arena())."""
+    plans: the share of MACs column tiles may recompute) apply to the "c" backend. The arena
+    an engine will allocate (the c backend's plan, TFLM's sized arena, TFLite's tensors as
+    TFLM's planner lays them out) must fit `max_arena` bytes (default: rnnedge.budget.default_max_arena())."""
     if name not in BACKENDS:
         raise RnnedgeError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     model = load_model(os.fspath(model_path))

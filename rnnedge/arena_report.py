@@ -219,8 +219,9 @@ def render_text(report: dict) -> str:
                      f"row by row, {len(r['windows'])} row windows ({r['window_bytes']:,} B)"
                      + (f", input {r['streamed_input'][:40]} streamed" if r["streamed_input"]
                         else "")
-                     + (f", 1x{r['tile_grid'][1]} column tiles (windows {r['window_bytes_saved']:,} B "
-                        f"smaller, {r['recompute_macs']:,} extra MACs)" if r["tile_grid"][1] > 1
+                     + (f", 1x{r['tile_grid'][1]} column tiles (windows "
+                        f"{r['window_bytes_saved']:,} B smaller, {r['recompute_macs']:,} extra "
+                        "MACs)" if r["tile_grid"][1] > 1
                         else ""))
     if fused["regions"] and not fused["recompute_macs"]:
         lines.append(f"fused recompute: 0 extra MACs (0.0%): rows are computed once")
