@@ -8,7 +8,13 @@ in the padding), the input pointer at the band's first row (in the tensor, or in
 window) and the output pointer at the row (in the tensor, or in its window slot). Taps
 outside the band are exactly the taps outside the tensor, which a TFLM-style kernel skips,
 so every row is bit-identical to the whole-tensor kernel's. ADD rows use an ADD kernel over
-one row of the same quantisation. A "shift" event is one rn_reshape (memmove) moving the
+one row of the same quantisation. A region with column tiles (Region.tiles) runs its events
+once per tile: windows then hold rows of the tile's columns, a kernel gets the tile's input
+width, output width and pad_width = (first input column held) - (first output column x
+stride - leading padding), which may be negative (taps left of the held columns are never
+read: the tile's input range covers them), whole outputs get the tile's slice of each row,
+and "fetch" events copy the tile's columns of an input row (streamed, or staged from the
+arena). A "shift" event is one rn_reshape (memmove) moving the
 rows still needed to the window's start; a "fetch" event copies one graph input row from the
 input source (Ref space "input": the host buffer, or the C firmware's input callback) into
 the input's window, or, for an in-place depthwise conv, one input row from the arena into
@@ -51,8 +57,8 @@ def _kernels(builder, region, where):
         prep = operators.prepare(op, sg, builder.lib, builder.values, fused_pad=fused_pad)
         kernel = prep.kernel
         builder.keep.append(kernel)
-        if ro.opcode == "ADD":
-            out.append((kernel, None, None))
+        if ro.opcode == "ADD":  # compile_region makes a row ADD per width
+            out.append((None, None, None))
             continue
         p = kernel.params
         if p.pad_height != ro.top or p.batches != 1 or p.input_height != ro.in_height \

@@ -24,7 +24,9 @@ k, `inputs` giving for each input (tensor, first row, end row, window slot or No
 whole tensor) and `out_slot` the output's window slot (None: the whole tensor); ("shift",
 tensor, from slot, rows) moves rows of a window to its start; ("fetch", tensor, row, slot)
 pulls graph input row `row` from the input callback (`stream_input`: the graph input is then a
-window too and takes no arena space for the whole image).
+window too and takes no arena space for the whole image), or, for a staged region input of
+column tiles (fused_tiles.py: the region run once per column tile, halos recomputed), copies
+the tile's columns of that row from the arena.
 
 Regions are chosen by bytes saved (planner/plan.py): each maximal run is tried, and kept only
 when the whole plan gets smaller. Works on rnnedge.tflite.model objects; imports numpy and
