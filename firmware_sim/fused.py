@@ -11,8 +11,8 @@ so every row is bit-identical to the whole-tensor kernel's. ADD rows use an ADD 
 one row of the same quantisation. A region with column tiles (Region.tiles) runs its events
 once per tile: windows then hold rows of the tile's columns, a kernel gets the tile's input
 width, output width and pad_width = (first input column held) - (first output column x
-stride - leading padding), which may be negative (taps left of the held columns are never
-read: the tile's input range covers them), whole outputs get the tile's slice of each row,
+stride - leading padding), which may be negative (every tap lies in the held columns or
+outside the tensor, as with the whole-tensor kernel), whole outputs get the tile's slice of each row,
 and "fetch" events copy the tile's columns of an input row (streamed, or staged from the
 arena). A "shift" event is one rn_reshape (memmove) moving the
 rows still needed to the window's start; a "fetch" event copies one graph input row from the
