@@ -161,3 +161,46 @@ def test_generated_c_runs_a_tiled_plan_under_sanitizers(chain, tmp_path):
     executable = toolchain.build_host(tmp_path / "fw", extra_flags=cflags.SANITIZE)
     assert toolchain.run_host(executable, x.tobytes()) == b"".join(
         e[i:i + 1].tobytes() for i in range(len(x)) for e in expected)
+
+
+@pytest.fixture(scope="module")
+def mixed_chain(tmp_path_factory):
+    """18x22x3 -> conv 3x3 SAME -> max pool 2 s2 SAME -> (depthwise 3x3 SAME) + skip ->
+    average pool 3 s1 SAME -> conv 3x3 stride (1, 2) VALID: pools, a residual ADD whose skip
+    the tiles read twice, odd widths, a stride that differs between H and W."""
+    path = tmp_path_factory.getbasetemp() / "tile_mixed_chain.tflite"
+    if not path.exists():
+        tf = pytest.importorskip("tensorflow", reason="tensorflow (TFLiteConverter) is not "
+                                 "installed")
+        from rnnedge import tinyml_models
+
+        tf.keras.utils.set_random_seed(1)
+        L = tf.keras.layers
+        x = L.Input((18, 22, 3))
+        y = L.Conv2D(8, 3, padding="same", activation="relu")(x)
+        y = L.MaxPooling2D(2, 2, padding="same")(y)
+        y = L.Add()([y, L.DepthwiseConv2D(3, padding="same")(y)])
+        y = L.AveragePooling2D(3, 1, padding="same")(y)
+        y = L.Conv2D(6, 3, strides=(1, 2), padding="valid")(y)
+        path.write_bytes(tinyml_models.to_int8_tflite(tf.keras.Model(x, y), samples=4))
+    return str(path)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_every_tile_count_runs_bit_exactly(mixed_chain, monkeypatch, stream):
+    """Each region forced to n = 2..MAX_TILES column tiles (whatever its arena): the plan
+    replays (bands held, rows once per tile) and runs with TFLM's bytes."""
+    from rnnedge.planner import fused_choice
+    from rnnedge.planner.fused_tiles import MAX_TILES
+
+    model = read_model(mixed_chain)
+    x = model_inputs(mixed_chain, 2, seed=11)
+    expected = make_backend("tflm", mixed_chain)(x)
+    for n in range(2, MAX_TILES + 1):
+        monkeypatch.setattr(fused_choice, "_tiled", lambda sg, order, regions, size, spans,
+                            budget: [tile_region(sg, r, n) or r for r in regions])
+        p = plan(model, "fused", False, stream_input=stream, max_recompute=1.0)
+        assert any(len(r.tiles) == n for r in p.regions)
+        check_plan(p, model.main)
+        got = run_debug(compile_model(mixed_chain, plan=p), x)
+        assert all(np.array_equal(g, e) for g, e in zip(got, expected)), f"{n} tiles"
