@@ -75,9 +75,8 @@ def test_two_tiles_of_the_chain_by_hand(chain):
         e[0] == "row" for e in region.events)  # per tile, each row once (vertical halo kept)
 
 
-def test_no_budget_is_todays_plan(chain, tmp_path_factory):
-    path = small_export(tmp_path_factory, "det-cnn-256", (3, 64, 64))
-    for f in (chain, path):
+def test_no_budget_is_todays_plan(chain, mixed_chain):
+    for f in (chain, mixed_chain):
         model = read_model(f)
         a, b = plan(model, "fused", True), plan(model, "fused", True, max_recompute=0.0)
         assert a == b and not any(r.tiles for r in a.regions) and a.recompute_macs == 0
@@ -92,7 +91,8 @@ def tiled_plan(f, budget, stream):
     return p
 
 
-@pytest.mark.parametrize("name", ["chain", "det-cnn-256", "mobilenet_v2_96"])
+@pytest.mark.parametrize("name", ["chain", "det-cnn-256",
+                                  pytest.param("mobilenet_v2_96", marks=pytest.mark.slow)])
 def test_tiled_plans_run_bit_exactly(chain, tmp_path_factory, name):
     """Held and streamed input (MobileNetV2: held, one sample, to keep the suite short)."""
     f = {"chain": lambda: chain,
