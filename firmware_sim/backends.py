@@ -97,13 +97,15 @@ def _loop(model, invoke):
     return run
 
 
-def _c_backend(model, planner, debug, max_arena, kernels=None, stream_input=False):
+def _c_backend(model, planner, debug, max_arena, kernels=None, stream_input=False,
+               max_recompute=0.0):
     """The firmware runtime on kernel set `kernels` as a backend (its Runtime as `.runtime`)."""
     from rnnedge.kernels import load
 
     lib = load(kernels=kernels)
     runtime = Runtime(compile_model(model, planner, lib=lib, max_arena=max_arena,
-                                    stream_input=stream_input), lib=lib, debug=debug)
+                                    stream_input=stream_input, max_recompute=max_recompute),
+                      lib=lib, debug=debug)
     run = _loop(model, lambda sample: runtime.invoke(*sample))
     run.runtime = runtime
     return run
@@ -142,12 +144,12 @@ def _tflite_tensor_bytes(model) -> int:
 
 def make_backend(name: str, model_path, planner: str = "best", debug: bool = False,
                  max_arena: int | None = None, kernels: str | None = None,
-                 stream_input: bool = False):
+                 stream_input: bool = False, max_recompute: float = 0.0):
     """A callable running `model_path` on backend `name` (see BACKENDS and the module
-    docstring); `planner`, `debug`, `kernels` and `stream_input` (fused plans) apply to the
-    "c" backend. The arena an engine
-    will allocate (the c backend's plan, TFLM's sized arena, TFLite's tensors as TFLM's planner
-    lays them out) must fit `max_arena` bytes (default: rnnedge.budget.default_max_arena())."""
+    docstring); `planner`, `debug`, `kernels`, `stream_input` and `max_recompute` (fused
+    plans: the share of MACs column tiles may recompute) apply to the "c" backend. The arena
+    an engine will allocate (the c backend's plan, TFLM's sized arena, TFLite's tensors as
+    TFLM's planner lays them out) must fit `max_arena` bytes (default: rnnedge.budget.default_max_arena())."""
     if name not in BACKENDS:
         raise RnnedgeError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     model = load_model(os.fspath(model_path))
@@ -155,7 +157,7 @@ def make_backend(name: str, model_path, planner: str = "best", debug: bool = Fal
         raise RnnedgeError("the model has no outputs: there is nothing to run")
     limit = default_max_arena() if max_arena is None else max_arena
     if name == "c":
-        return _c_backend(model, planner, debug, limit, kernels, stream_input)
+        return _c_backend(model, planner, debug, limit, kernels, stream_input, max_recompute)
     if name == "tflm":
         arena = check_bytes("tflite-micro's arena", tflm_arena_size(model), limit)
         return _isolated(model, "tflm", model_path, arena)

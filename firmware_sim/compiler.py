@@ -410,12 +410,13 @@ def load_model(model) -> Model:
 
 def compile_model(model, planner: str = "best", *, plan=None, lib=None,
                   reorder: bool = False, max_arena: int | None = None,
-                  stream_input: bool = False) -> Program:
+                  stream_input: bool = False, max_recompute: float = 0.0) -> Program:
     """Compile `model` (path, bytes or Model) with the arena `plan` (default: a fresh plan
     from `planner`) against the kernel library `lib` (default: rnnedge.kernels.load()).
     The arena plus row scratch must fit `max_arena` bytes (default: the machine-derived
     rnnedge.budget.default_max_arena()). `stream_input` (fused plans): the graph input is
-    pulled row by row from the input source and takes no arena space."""
+    pulled row by row from the input source and takes no arena space; `max_recompute`
+    (fused): the fraction of the model's MACs column tiles may compute again."""
     model = load_model(model)
     sg = model.main
     check_runnable(model)
@@ -423,7 +424,8 @@ def compile_model(model, planner: str = "best", *, plan=None, lib=None,
         from rnnedge.kernels import load
         lib = load()
     if plan is None:
-        plan = make_plan(model, planner, reorder=reorder, stream_input=stream_input)
+        plan = make_plan(model, planner, reorder=reorder, stream_input=stream_input,
+                         max_recompute=max_recompute)
     _check_plan(plan, model)
     limit = default_max_arena() if max_arena is None else max_arena
     check_bytes(f"the {plan.planner} plan's arena", int(plan.arena), limit)

@@ -66,34 +66,54 @@ def _live_at(plan, n_ops) -> dict:
             for i in group if plan.scope_of_step(s) < len(plan.live)}
 
 
-def _fused_summary(sg, fused, streamed) -> dict:
-    """The fused plan's row-fused regions, recompute overhead and streamed-input figure."""
+def _fused_summary(sg, fused, streamed, macs, max_recompute, untiled) -> dict:
+    """The fused plan's row-fused regions (with their column tiles), recompute overhead and
+    streamed-input figure; `untiled`: the fused plan without tiles (when a budget is set)."""
     regions = []
     for r in fused.regions:
         windows = [{"tensor": sg.tensors[t].name, "rows": r.windows[t],
                     "bytes": r.window_bytes(t)} for t in sorted(r.windows)]
+        full_rows = sum(r.windows[t] * int(sg.tensors[t].shape[2]) * int(sg.tensors[t].shape[3])
+                        for t in r.windows if t not in r.staged)
         regions.append({"ops": [r.ops[0], r.ops[-1]], "operators": len(r.ops),
                         "row_ops": len(r.row_ops), "events": len(r.events),
                         "window_bytes": sum(w["bytes"] for w in windows),
                         "streamed_input": None if r.streamed is None
-                        else sg.tensors[r.streamed].name, "windows": windows})
-    out = {"regions": regions, "recompute_macs": 0, "recompute_fraction": 0.0,
+                        else sg.tensors[r.streamed].name, "windows": windows,
+                        "tile_grid": [1, max(1, len(r.tiles))],
+                        "window_bytes_saved": full_rows - sum(w["bytes"] for w in windows)
+                        if r.tiles else 0,
+                        "recompute_macs": r.recompute_macs,
+                        "staged_inputs": [sg.tensors[t].name for t in r.staged]})
+    out = {"regions": regions, "recompute_macs": fused.recompute_macs,
+           "recompute_fraction": fused.recompute_macs / macs if macs else 0.0,
+           "max_recompute": max_recompute,
            "span_lifetimes": any(b.spans for b in fused.buffers)}
+    if untiled is not None:
+        out["untiled_arena"] = untiled.arena
     if streamed is not None:
         out["stream_input_arena"] = streamed.arena
         out["stream_input_regions"] = len(streamed.regions)
         out["stream_input_span_lifetimes"] = any(b.spans for b in streamed.buffers)
+        out["stream_input_recompute_macs"] = streamed.recompute_macs
     return out
 
 
 def arena_report(model, path: str = "", planner: str = "best", reorder: bool = True,
-                 tflm: dict | None = None, stream_input: bool = False) -> dict:
+                 tflm: dict | None = None, stream_input: bool = False,
+                 max_recompute: float = 0.0) -> dict:
     """The report dict for `model` (schema in docs/arena.md); `planner` selects the plan
     used for total memory, the tensor placement and the plot; `tflm` is a measure_tflm
     result to show beside the plans; `stream_input` adds the fused plan's arena with the
-    graph input pulled row by row (a separate figure: TFLM keeps the whole input)."""
+    graph input pulled row by row (a separate figure: TFLM keeps the whole input);
+    `max_recompute`: the fraction of the MACs the fused plan's column tiles may recompute."""
     plans = plan_all(model, reorder=reorder)
-    streamed = plan(model, "fused", reorder, stream_input=True) if stream_input else None
+    untiled = None
+    if max_recompute > 0:
+        untiled = plans["fused"]
+        plans["fused"] = plan(model, "fused", reorder, max_recompute=max_recompute)
+    streamed = plan(model, "fused", reorder, stream_input=True,
+                    max_recompute=max_recompute) if stream_input else None
     live = {name: _live_at(p, len(model.main.operators)) for name, p in plans.items()}
     seen, by_dtype, n_params, ops = set(), {}, 0, []
     for index, s in enumerate(model.subgraphs):
@@ -135,7 +155,8 @@ def arena_report(model, path: str = "", planner: str = "best", reorder: bool = T
         "arena_is_lower_bound": lower_bounds_only(model),
         "reordered": {name: list(p.order) for name, p in plans.items() if p.reordered},
         "inplace_rules": list(plans["inplace"].rules),
-        "fused": _fused_summary(model.main, plans["fused"], streamed),
+        "fused": _fused_summary(model.main, plans["fused"], streamed, sum(known),
+                                max_recompute, untiled),
         "tail_estimate": tail_estimate(model), "tail_convention": TAIL_CONVENTION,
         "total_memory": weight_bytes + chosen.arena,
         "placement": [_placement(chosen, b) for b in chosen.buffers],
@@ -197,10 +218,19 @@ def render_text(report: dict) -> str:
         lines.append(f"fused region ops {r['ops'][0]}..{r['ops'][1]}: {r['operators']} operators "
                      f"row by row, {len(r['windows'])} row windows ({r['window_bytes']:,} B)"
                      + (f", input {r['streamed_input'][:40]} streamed" if r["streamed_input"]
+                        else "")
+                     + (f", 1x{r['tile_grid'][1]} column tiles (windows "
+                        f"{r['window_bytes_saved']:,} B smaller, {r['recompute_macs']:,} extra "
+                        "MACs)" if r["tile_grid"][1] > 1
                         else ""))
-    if fused["regions"]:
+    if fused["regions"] and not fused["recompute_macs"]:
+        lines.append(f"fused recompute: 0 extra MACs (0.0%): rows are computed once")
+    elif fused["regions"]:
         lines.append(f"fused recompute: {fused['recompute_macs']:,} extra MACs "
-                     f"({100 * fused['recompute_fraction']:.1f}%): rows are computed once")
+                     f"({100 * fused['recompute_fraction']:.2f}% of the MACs, budget "
+                     f"{100 * fused['max_recompute']:g}%): column tiles recompute their "
+                     f"horizontal halos; without tiles the fused arena is "
+                     f"{fused['untiled_arena']:,} B")
     if "stream_input_arena" in fused:
         lines.append(f"fused arena with --stream-input: {fused['stream_input_arena']:,} B "
                      "(the graph input is not held; TFLM-compatible firmware keeps it)")

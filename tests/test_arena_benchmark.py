@@ -40,4 +40,6 @@ def test_benchmark_covers_the_zoo_exports(tmp_path, tmp_path_factory, monkeypatc
     assert cells[1] == cells[2]  # tflm planner == TFLM measured head
     assert cells[6] == "25,088"  # inplace
     assert int(cells[7].replace(",", "")) <= 25_088  # fused: never above inplace
+    assert int(cells[9].replace(",", "")) <= int(cells[7].replace(",", ""))  # tiles: <= fused
+    assert float(cells[10].rstrip("%")) <= 10  # within the recompute budget
     capsys.readouterr()

@@ -140,13 +140,17 @@ def test_generated_c_runs_the_fused_plan_under_sanitizers(paths, references, tmp
 @pytest.mark.skipif(not all(toolchain.arm_tools().values()), reason="the Arm tools are not "
                     "installed (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
                     "qemu-system-arm)")
-@pytest.mark.parametrize("stream", [False, True])
-def test_cortex_m55_runs_the_fused_plan_under_qemu(paths, references, tmp_path, stream):
+@pytest.mark.parametrize("stream,recompute", [(False, 0.0), (True, 0.0), (False, 0.1)])
+def test_cortex_m55_runs_the_fused_plan_under_qemu(paths, references, tmp_path, stream,
+                                                   recompute):
     """The CRNN's fused plan (row-fused backbone regions, the SWS-BiRNN heads with per-span
-    lifetimes and early direction sums; streamed: input rows through rn_input_source) built
-    for Cortex-M55 and run on QEMU's mps3-an547 gives TFLM's output bytes."""
-    program = compile_model(paths["det-crnn-256"], "fused", stream_input=stream)
+    lifetimes and early direction sums; streamed: input rows through rn_input_source; with
+    a 10% recompute budget: a region run as column tiles) built for Cortex-M55 and run on
+    QEMU's mps3-an547 gives TFLM's output bytes."""
+    program = compile_model(paths["det-crnn-256"], "fused", stream_input=stream,
+                            max_recompute=recompute)
     assert program.plan.regions and any(b.spans for b in program.plan.buffers)
+    assert any(r.tiles for r in program.plan.regions) == (recompute > 0)
     assert program.inputs[0].streamed == stream
     codegen.write_firmware(program, tmp_path / "fw")
     x, expected = references["det-crnn-256"]

@@ -42,7 +42,8 @@ def replay(region, sg):
             continue
         if event[0] == "fetch":
             _, t, r, slot = event
-            assert t in (streamed, region.copied) and 0 <= slot < len(slots[t])
+            assert (t in (streamed, region.copied) or t in region.staged) and \
+                0 <= slot < len(slots[t])
             slots[t][slot] = r
             continue
         _, k, y, ins, slot = event
@@ -70,7 +71,8 @@ def check_plan(p, sg):
         for ro in region.row_ops:
             assert produced[ro.output] == list(range(ro.out_height))
         for t in region.windows:
-            assert (t in p.tensor_offsets) == (t == region.copied)  # else never stored whole
+            # else never stored whole (a staged input of column tiles is, and is fetched)
+            assert (t in p.tensor_offsets) == (t == region.copied or t in region.staged)
         windows = [b for b in p.buffers if b.kind == ROW_WINDOW]
         assert sum(b.nbytes for b in windows) == sum(
             r.window_bytes(t) for r in p.regions for t in r.windows)

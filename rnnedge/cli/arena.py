@@ -10,6 +10,7 @@ import os
 import click
 
 from rnnedge.files import atomic_write
+from rnnedge.cli.options import max_recompute_option
 from rnnedge.arena_report import arena_report, render_text, write_csv, write_plot
 from rnnedge.errors import RnnedgeError
 from rnnedge.planner import PLANNERS, plan
@@ -30,18 +31,19 @@ from rnnedge.tflm_probe import measure_tflm
 @click.option("--stream-input", is_flag=True,
               help="also plan the fused arena with the graph input pulled row by row "
               "(not held in the arena: a camera line buffer); reported separately")
+@max_recompute_option
 @click.option("--verify-tflm", is_flag=True,
               help="run tflite-micro (in a subprocess) and report its head/tail beside ours; "
               "exit 1 when its head differs from the tflm figure")
 def arena(model_path, planner, as_json, csv_path, plot_path, plan_path, stream_input,
-          verify_tflm):
+          max_recompute, verify_tflm):
     """Plan the tensor arena of MODEL_PATH and report memory per op and in total."""
     if not os.path.isfile(model_path):
         raise RnnedgeError(f"no such model file: {model_path}")
     model = read_model(model_path)
     tflm = measure_tflm(model_path) if verify_tflm else None
     report = arena_report(model, model_path, planner, reorder=plan_path is None, tflm=tflm,
-                          stream_input=stream_input)
+                          stream_input=stream_input, max_recompute=max_recompute)
     if plan_path:
         if planner in ("inplace", "fused"):
             raise RnnedgeError("--write-plan needs --planner best or tflm: TFLM cannot honour "

@@ -9,7 +9,7 @@ import os
 
 import click
 
-from rnnedge.cli.options import max_arena_option
+from rnnedge.cli.options import max_arena_option, max_recompute_option
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels.build import KERNEL_SETS
 from rnnedge.planner import PLANNERS
@@ -32,7 +32,9 @@ from rnnedge.planner import PLANNERS
               "rn_input_source callback (model.h) as the first fused stage needs it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @max_arena_option
-def firmware(model_path, out_dir, planner, targets, kernels, stream_input, as_json, max_arena):
+@max_recompute_option
+def firmware(model_path, out_dir, planner, targets, kernels, stream_input, as_json, max_arena,
+             max_recompute):
     """Write MODEL_PATH as C firmware into -o DIR: const weights, the op schedule, one static
     arena of the planned size and a main() that maps input bytes to output bytes."""
     from rnnedge.firmware_sim import codegen, toolchain
@@ -46,8 +48,10 @@ def firmware(model_path, out_dir, planner, targets, kernels, stream_input, as_js
         max_arena = min(max_arena, codegen.TARGET_RAM.get(target, max_arena))
     if stream_input and planner != "fused":
         raise RnnedgeError("--stream-input needs --planner fused")
+    if max_recompute and planner != "fused":
+        raise RnnedgeError("--max-recompute needs --planner fused")
     program = compile_model(model_path, planner, lib=load(kernels=kernels), max_arena=max_arena,
-                            stream_input=stream_input)
+                            stream_input=stream_input, max_recompute=max_recompute)
     written = codegen.write_firmware(program, out_dir, kernels)
     from rnnedge.detect.firmware import write_detect_sources
     detect_files = write_detect_sources(model_path, out_dir)  # a detector: C decode + NMS too
@@ -56,7 +60,8 @@ def firmware(model_path, out_dir, planner, targets, kernels, stream_input, as_js
     from rnnedge.firmware_sim.sensor_input import write_sensor_sources
     written += write_sensor_sources(model_path, out_dir)  # an image model: raw camera frames
     report = {"model": model_path, "directory": out_dir, "planner": planner, "kernels": kernels,
-              "arena_bytes": program.arena, "row_scratch_bytes": program.scratch,
+              "arena_bytes": program.arena, "recompute_macs": program.plan.recompute_macs,
+              "row_scratch_bytes": program.scratch,
               "variable_bytes": program.variable_bytes, "flash_bytes": program.flash_bytes,
               "steps": len(program.steps),
               "streamed_inputs": [p.name for p in program.inputs if p.streamed],

@@ -13,7 +13,7 @@ import click
 import numpy as np
 
 from rnnedge.budget import DATA_BYTES, check_bytes
-from rnnedge.cli.options import max_arena_option
+from rnnedge.cli.options import max_arena_option, max_recompute_option
 from rnnedge.errors import RnnedgeError
 from rnnedge.files import atomic_output
 from rnnedge.kernels.build import KERNEL_SETS
@@ -132,8 +132,9 @@ def save_outputs(path: str, outputs: list, names: list | None = None) -> None:
 @click.option("--debug", is_flag=True, help="c backend: poison dead tensors and check guard "
               "bytes and live tensors after every op.")
 @max_arena_option
+@max_recompute_option
 def run(model_path, input_paths, frame_path, input_format, output_path, backend, planner,
-        kernels, stream_input, as_json, debug, max_arena):
+        kernels, stream_input, as_json, debug, max_arena, max_recompute):
     """Run MODEL_PATH on the inputs in --input and print or save the raw outputs."""
     from rnnedge.firmware_sim.backends import make_backend
     from rnnedge.firmware_sim.compiler import load_model
@@ -148,13 +149,16 @@ def run(model_path, input_paths, frame_path, input_format, output_path, backend,
         raise RnnedgeError("give --input x.npy or --frame RAW (one of them)")
     if stream_input and (backend != "c" or planner != "fused"):
         raise RnnedgeError("--stream-input needs --backend c --planner fused")
+    if max_recompute and (backend != "c" or planner != "fused"):
+        raise RnnedgeError("--max-recompute needs --backend c --planner fused")
     if frame_path is not None:
         from rnnedge.firmware_sim.sensor_input import frame_file_input
         inputs = [frame_file_input(model_path, frame_path, input_format)]
     else:
         inputs = load_inputs(tuple(input_paths), [sg.tensors[t].name for t in sg.inputs])
     runner = make_backend(backend, model_path, planner=planner, debug=debug,
-                          max_arena=max_arena, kernels=kernels, stream_input=stream_input)
+                          max_arena=max_arena, kernels=kernels, stream_input=stream_input,
+                          max_recompute=max_recompute)
     outputs = runner(*inputs)
     if output_path:
         save_outputs(output_path, outputs, [sg.tensors[t].name for t in sg.outputs])

@@ -24,7 +24,9 @@ k, `inputs` giving for each input (tensor, first row, end row, window slot or No
 whole tensor) and `out_slot` the output's window slot (None: the whole tensor); ("shift",
 tensor, from slot, rows) moves rows of a window to its start; ("fetch", tensor, row, slot)
 pulls graph input row `row` from the input callback (`stream_input`: the graph input is then a
-window too and takes no arena space for the whole image).
+window too and takes no arena space for the whole image), or, for a staged region input of
+column tiles (fused_tiles.py: the region run once per column tile, halos recomputed), copies
+the tile's columns of that row from the arena.
 
 Regions are chosen by bytes saved (planner/plan.py): each maximal run is tried, and kept only
 when the whole plan gets smaller. Works on rnnedge.tflite.model objects; imports numpy and
@@ -54,6 +56,17 @@ class RowOp:
     extent: int
     in_height: int
     out_height: int
+    stride_w: int = 1  # the same along W (column tiles, fused_tiles.py)
+    left: int = 0
+    extent_w: int = 1
+    in_width: int = 0
+    out_width: int = 0
+
+    def columns(self, a: int, b: int) -> tuple:
+        """(first, end) of the input columns output columns [a, b) read, clipped."""
+        first = min(max(a * self.stride_w - self.left, 0), self.in_width)
+        return first, min(self.in_width, max((b - 1) * self.stride_w - self.left
+                                             + self.extent_w, first))
 
     def rows(self, y: int) -> tuple:
         """(first, end) of the input rows output row `y` reads."""
@@ -68,7 +81,13 @@ class Region:
     their capacities (rows) and row bytes, the streamed graph input (or None), the events.
     `copied`: for an in-place depthwise region, its input, whose rows are fetched ("fetch"
     events) from the input's own arena bytes into a window before the output (over those
-    bytes) clobbers them."""
+    bytes) clobbers them.
+    `tiles` (planner/fused_tiles.py; empty: one tile of full width): per column tile,
+    {tensor: (first, end) column}; the events run once per tile over those columns, windows
+    hold rows of the tile's columns (row_bytes: of the widest tile); `staged`: whole region
+    inputs a multi-row band reads, fetched from the arena into a window per tile (a band of
+    a column range is not contiguous in the tensor); `recompute_macs`: the MACs the tiles'
+    overlapping halos compute again."""
 
     ops: tuple
     row_ops: tuple
@@ -77,6 +96,9 @@ class Region:
     streamed: int | None
     events: tuple
     copied: int | None = None
+    tiles: tuple = ()
+    staged: tuple = ()
+    recompute_macs: int = 0
 
     def window_bytes(self, t: int) -> int:
         """Bytes of tensor t's row window."""
@@ -110,17 +132,17 @@ def row_op(subgraph, ops: tuple):
                 any(not _int8_nhwc(tensors[t]) or tuple(tensors[t].shape) != tuple(y.shape)
                     for t in ins):
             return None
-        h = int(y.shape[1])
-        return RowOp(tuple(ops), op.opcode, ins, op.outputs[0], 1, 0, 1, h, h)
+        h, w = int(y.shape[1]), int(y.shape[2])
+        return RowOp(tuple(ops), op.opcode, ins, op.outputs[0], 1, 0, 1, h, h, 1, 0, 1, w, w)
     if op.opcode not in WINDOWED_OPS or not op.inputs or op.inputs[0] < 0:
         return None
-    source, top = op.inputs[0], None
+    source, top, left = op.inputs[0], None, None
     if len(ops) == 2:
         pad = subgraph.operators[ops[0]]
         padding = explicit_padding(subgraph, pad, op)
         if padding is None:
             return None
-        source, top = pad.inputs[0], padding[0][0]
+        source, top, left = pad.inputs[0], padding[0][0], padding[1][0]
     elif len(ops) != 1:
         return None
     x = tensors[source]
@@ -131,16 +153,22 @@ def row_op(subgraph, ops: tuple):
                 len(tensors[op.inputs[1]].shape) != 4:
             return None
         k, d = int(tensors[op.inputs[1]].shape[1]), int(opt.get("dilation_h_factor", 1))
+        kw, dw = int(tensors[op.inputs[1]].shape[2]), int(opt.get("dilation_w_factor", 1))
     else:
         k, d = int(opt.get("filter_height", 1)), 1
-    stride = int(opt.get("stride_h", 1))
-    if min(k, d, stride) <= 0:
+        kw, dw = int(opt.get("filter_width", 1)), 1
+    stride, stride_w = int(opt.get("stride_h", 1)), int(opt.get("stride_w", 1))
+    if min(k, d, stride, kw, dw, stride_w) <= 0:
         return None
-    extent = (k - 1) * d + 1
+    extent, extent_w = (k - 1) * d + 1, (kw - 1) * dw + 1
     h, n_out = int(x.shape[1]), int(y.shape[1])
+    w, w_out = int(x.shape[2]), int(y.shape[2])
+    padding = str(opt.get("padding", "SAME")).upper()
     if top is None:
-        top = _leading(str(opt.get("padding", "SAME")).upper(), h, extent, stride, n_out)
-    return RowOp(tuple(ops), op.opcode, (source,), op.outputs[0], stride, top, extent, h, n_out)
+        top = _leading(padding, h, extent, stride, n_out)
+        left = _leading(padding, w, extent_w, stride_w, w_out)
+    return RowOp(tuple(ops), op.opcode, (source,), op.outputs[0], stride, top, extent, h, n_out,
+                 stride_w, left, extent_w, w, w_out)
 
 
 def step_row_ops(subgraph, step: tuple):
@@ -161,18 +189,20 @@ def row_bytes(subgraph, t: int) -> int:
     return int(shape[2]) * int(shape[3])
 
 
-def schedule(row_ops, windowed, streamed=None, capacity=None):
+def schedule(row_ops, windowed, streamed=None, capacity=None, staged=()):
     """(events, capacity): the demand-driven row schedule of `row_ops` (execution order) and
     the most rows each windowed tensor holds; with `capacity` given, windows of that size
-    shift their live rows to the start when full (see module docstring)."""
+    shift their live rows to the start when full (see module docstring). `staged`: more
+    windowed region inputs whose rows are fetched (from the arena) like the streamed one."""
+    fetched = set(staged) | ({streamed} if streamed is not None else set())
     producer = {ro.output: k for k, ro in enumerate(row_ops)}
     consumers = {}
     for k, ro in enumerate(row_ops):
         for t in ro.inputs:
             consumers.setdefault(t, []).append(k)
     heights = {ro.output: ro.out_height for ro in row_ops}
-    if streamed is not None:
-        heights[streamed] = next(ro.in_height for ro in row_ops if streamed in ro.inputs)
+    for t in fetched:
+        heights[t] = next(ro.in_height for ro in row_ops if t in ro.inputs)
     produced = {t: 0 for t in heights}
     base = {t: 0 for t in windowed}
     need = {t: 0 for t in windowed}
@@ -188,7 +218,7 @@ def schedule(row_ops, windowed, streamed=None, capacity=None):
         """Produce the next row of tensor t (computing the inputs it needs first)."""
         r = produced[t]
         ins = []
-        if t != streamed:
+        if t not in fetched:
             k = producer[t]
             ro = row_ops[k]
             first, end = ro.rows(r)
@@ -205,7 +235,7 @@ def schedule(row_ops, windowed, streamed=None, capacity=None):
                 events.append(("shift", t, lo - base[t], r - lo))
                 base[t] = lo
             slot = r - base[t]
-        if t == streamed:
+        if t in fetched:
             events.append(("fetch", t, r, slot))
         else:
             events.append(("row", producer[t], r, tuple(ins), slot))

@@ -13,13 +13,17 @@ can cost more than it saves. The choice, repeated while it lowers the arena:
   3. build it for real (fused.build_region: its own schedule and windows), pack the plan, and
      keep it only when the packed arena is smaller.
 Then every depthwise conv left outside the regions whose input dies there runs in place
-(fused.inplace_depthwise) wherever that does not make the arena larger.
+(fused.inplace_depthwise) wherever that does not make the arena larger. With a recompute
+budget (MACs), each region is then tried as 2..MAX_TILES column tiles (fused_tiles.py);
+the tiling that lowers the packed arena most within the budget (all regions' recompute
+together) is kept, repeated while one helps.
 Works on rnnedge.tflite.model objects; imports this package's fused, inplace, best and greedy
 modules.
 """
 
 from rnnedge.planner.best import best_plan
 from rnnedge.planner.fused import build_region, candidate_runs, inplace_depthwise, row_bytes
+from rnnedge.planner.fused_tiles import MAX_TILES, tile_region
 from rnnedge.planner.greedy import arena_size
 from rnnedge.planner.inplace import inplace_buffers
 from rnnedge.planner.lifetimes import ROW_SCRATCH, live_bytes
@@ -81,9 +85,11 @@ def _best_subrange(subgraph, steps, run, buffers, members, live, streamed, reade
     return best
 
 
-def choose_regions(subgraph, order, stream_input: bool, spans: bool = False) -> tuple:
+def choose_regions(subgraph, order, stream_input: bool, spans: bool = False,
+                   max_recompute_macs: int = 0) -> tuple:
     """The regions of the fused plan (see module docstring); `spans`: the layout is packed
-    with per-span lifetimes (inplace_buffers)."""
+    with per-span lifetimes (inplace_buffers); `max_recompute_macs`: the MACs column tiles
+    may compute again (0: no tiles)."""
     streamed = subgraph.inputs[0] if stream_input and subgraph.inputs else None
     readers = _readers(subgraph)
     regions = []
@@ -120,4 +126,29 @@ def choose_regions(subgraph, order, stream_input: bool, spans: bool = False) -> 
         if trial[0] <= size:
             regions.append(region)
             size = trial[0]
+    if max_recompute_macs > 0:
+        regions = _tiled(subgraph, order, regions, size, spans, max_recompute_macs)
     return tuple(regions)
+
+
+def _tiled(subgraph, order, regions, size, spans, budget) -> list:
+    """`regions` with the column tilings that lower the packed arena most within `budget`
+    recomputed MACs (module docstring)."""
+    base, chosen = list(regions), list(regions)
+    while True:
+        best = None
+        for j, region in enumerate(base):
+            others = sum(r.recompute_macs for k, r in enumerate(chosen) if k != j)
+            for n in range(2, MAX_TILES + 1):
+                tiled = tile_region(subgraph, region, n)
+                if tiled is None or len(tiled.tiles) == len(chosen[j].tiles) or \
+                        others + tiled.recompute_macs > budget:
+                    continue
+                trial = chosen[:j] + [tiled] + chosen[j + 1:]
+                arena = _packed(subgraph, order, trial, spans)[0]
+                key = (arena, tiled.recompute_macs)
+                if arena < size and (best is None or key < best[0]):
+                    best = (key, trial)
+        if best is None:
+            return chosen
+        size, chosen = best[0][0], best[1]

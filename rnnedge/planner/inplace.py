@@ -172,7 +172,7 @@ def inplace_buffers(subgraph, order=None, regions=(), spans: bool = False):
         steps.append(((pad_of[group[0]],) if group[0] in pad_of else ()) + group)
     steps, in_region = merge_regions(steps, regions)
     skip = {ops[j].outputs[0] for j in fused_conv} | {ops[p].outputs[0] for p in pad_ops}
-    skip |= {t for r in regions for t in r.windows if t != r.copied}
+    skip |= {t for r in regions for t in r.windows if t != r.copied and t not in r.staged}
     life = tensor_lifetimes(subgraph, steps)
     arena = [t for t in arena_tensors(subgraph) if t not in skip]
     in_arena = set(arena)

@@ -5,12 +5,14 @@ with several subgraphs every subgraph's, by TFLM's global tensor id), in which o
 the operators run (`steps`: groups of operator indices, one group per time scope; a fused
 PAD + conv, conv + ADD or PAD + conv + ADD is one group), which in-place rules fired, and the
 arena size. The firmware runtime and the offline-plan writer consume it. Imports this
-package's planner modules and rnnedge.errors.
+package's planner modules, rnnedge.errors and rnnedge.op_table (the MACs a recompute budget
+is a fraction of).
 """
 
 from dataclasses import dataclass, replace
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.op_table import op_macs
 from rnnedge.planner.best import best_plan
 from rnnedge.planner.fused_choice import choose_regions
 from rnnedge.planner.greedy import arena_size, tflm_plan
@@ -51,6 +53,11 @@ class Plan:
         return {t: self.buffer_offsets[b.id] for t, b in zip(tensors, windows)}
 
     @property
+    def recompute_macs(self) -> int:
+        """MACs the plan's column tiles compute again (0 without tiles)."""
+        return sum(r.recompute_macs for r in self.regions)
+
+    @property
     def region_of(self) -> dict:
         """{first operator of a row-fused region's step: its Region}."""
         return {r.ops[0]: r for r in self.regions}
@@ -77,13 +84,20 @@ def _subgraph(model):
     return subgraph
 
 
+def model_macs(subgraph) -> int:
+    """MACs of the subgraph's operators (rnnedge.op_table's convention; unknown ops 0)."""
+    return sum(op_macs(op, subgraph.tensors) or 0 for op in subgraph.operators)
+
+
 def plan(model, planner: str = "best", reorder: bool = False,
-         stream_input: bool = False) -> Plan:
+         stream_input: bool = False, max_recompute: float = 0.0) -> Plan:
     """Plan the arena of `model` (a Model or a Subgraph) with `planner` (see PLANNERS). An
     inplace plan that would be larger than best's (a CONCATENATION output made live early
     can cost more than it saves) is replaced by best's layout with no rules applied; a fused
     plan larger than inplace's by inplace's. `stream_input` (fused only): the graph input is
-    pulled row by row and takes no arena space (planner/fused.py)."""
+    pulled row by row and takes no arena space (planner/fused.py). `max_recompute` (fused
+    only): the fraction of the model's MACs column tiles may compute again
+    (planner/fused_tiles.py; 0: no tiles)."""
     if planner not in PLANNERS:
         raise RnnedgeError(f"unknown planner {planner!r}; choose one of {', '.join(PLANNERS)}")
     subgraph = _subgraph(model)
@@ -97,9 +111,10 @@ def plan(model, planner: str = "best", reorder: bool = False,
             order, reordered = better[0], True
     if planner == "fused":  # also with per-span lifetimes and eager frees; the smaller wins
         eager = eager_order(subgraph, order)
-        result = min((_layout(subgraph, planner, order, reordered, stream_input, False),
+        budget = int(max_recompute * model_macs(subgraph)) if max_recompute > 0 else 0
+        result = min((_layout(subgraph, planner, order, reordered, stream_input, False, budget),
                       _layout(subgraph, planner, eager, reordered or eager != order,
-                              stream_input, True)),
+                              stream_input, True, budget)),
                      key=lambda p: (not p.stream_input, p.arena))
     else:
         result = _layout(subgraph, planner, order, reordered)
@@ -110,12 +125,14 @@ def plan(model, planner: str = "best", reorder: bool = False,
     return result
 
 
-def _layout(subgraph, planner, order, reordered, stream_input=False, spans=False) -> Plan:
+def _layout(subgraph, planner, order, reordered, stream_input=False, spans=False,
+            recompute_macs=0) -> Plan:
     """The Plan of one planner on execution order `order` (single subgraph); `spans`
-    (fused): tensor groups packed with per-span lifetimes (inplace_buffers)."""
+    (fused): tensor groups packed with per-span lifetimes (inplace_buffers);
+    `recompute_macs` (fused): the MACs column tiles may compute again."""
     fusions, rules, regions = (), (), ()
     if planner == "fused":
-        regions = choose_regions(subgraph, order, stream_input, spans)
+        regions = choose_regions(subgraph, order, stream_input, spans, recompute_macs)
     if planner in ("inplace", "fused"):
         buffers, placement, steps, fusions, rules = inplace_buffers(subgraph, order, regions,
                                                                     spans)

@@ -76,19 +76,21 @@ def eager_order(subgraph, order) -> list:
                 last[t] = position
     producer = {t: op.index for op in ops for t in op.outputs}
     pinned = set(subgraph.outputs)
-    out, moved = [], set()
+    # out = head 0, its run, head 1, its run, ...: an op that stays is a head; a moved op
+    # goes after the latest of its producers and the moved ops already there, i.e. at the
+    # end of the run of the head at or before that producer; place[j] = (head, index in run)
+    heads, runs, place = [None], [[]], {}  # head 0: ops moved before every head
     for position, i in enumerate(order):
         ins = {t for t in ops[i].inputs if t in sizes}
         freed = sum(sizes[t] for t in ins)
         made = sum(sizes.get(t, 0) for t in ops[i].outputs)
         if not ins or any(last[t] != position or t in pinned or t not in producer for t in ins) \
                 or made >= freed or any(t in pinned for t in ops[i].outputs):
-            out.append(i)
+            place[i] = (len(heads), -1)
+            heads.append(i)
+            runs.append([])
             continue
-        done = {j: p for p, j in enumerate(out)}
-        at = max(done.get(producer[t], -1) for t in ins) + 1
-        while at < len(out) and out[at] in moved:  # moved earlier ones keep their order
-            at += 1
-        out.insert(at, i)
-        moved.add(i)
-    return out
+        group = max(place.get(producer[t], (0, -1)) for t in ins)[0]
+        place[i] = (group, len(runs[group]))
+        runs[group].append(i)
+    return [j for head, run in zip(heads, runs) for j in (head, *run) if j is not None]
