@@ -10,7 +10,8 @@ FULLY_CONNECTED on each (plus the DSP depthwise path's channel, tap-count and of
 and writes every return code and output byte; the expected bytes are
 the host's reference kernels' (ctypes). The M4/M7 builds run on mps3-an547's Cortex-M55,
 which executes their Armv7E-M instructions. Also checks that the compiler really emits
-VMLADAVA / SMLAD for the optimised files and not for the reference ones.
+VMLADAVA / SMLAD (depthwise on the M4/M7: SMLABB / SMLATT) for the optimised files and not
+for the reference ones.
 """
 
 import subprocess
@@ -44,13 +45,16 @@ def _assembly(path, cpu) -> str:
 @pytest.mark.parametrize("cpu,instruction", [("m55", "vmladava"), ("m4", "smlad"),
                                              ("m7", "smlad")])
 def test_hot_kernels_use_helium_or_smlad(cpu, instruction):
-    names = ("conv_2d.c", "fully_connected.c") + (("depthwise_conv_2d.c",) if cpu != "m55"
-                                                  else ())
-    for name in names:
+    for name in ("conv_2d.c", "fully_connected.c"):
         assert instruction in _assembly(build.OPTIMIZED_DIR / name, cpu), name
         assert instruction not in _assembly(build.KERNEL_DIR / name, cpu), name
+    depthwise = _assembly(build.OPTIMIZED_DIR / "depthwise_conv_2d.c", cpu)
     if cpu == "m55":  # depthwise: 32-bit lanes, VMUL + VADD
-        assert "vmul.i32" in _assembly(build.OPTIMIZED_DIR / "depthwise_conv_2d.c", cpu)
+        assert "vmul.i32" in depthwise
+    else:  # depthwise: one channel per SMLABB / SMLATT (16-bit halves)
+        reference = _assembly(build.KERNEL_DIR / "depthwise_conv_2d.c", cpu)
+        for mac in ("smlabb", "smlatt"):
+            assert mac in depthwise and mac not in reference, mac
 
 
 def _cases(rng):
