@@ -5,14 +5,16 @@
  * of one pixel, every valid tap adds filter[tap][c] * (input[tap][c] + offset)
  * to a uint32 accumulator per channel, wrapping like the reference (both are
  * contiguous in the NHWC input and the [1, H, W, C] filter, so the loop
- * vectorises; rn_dw_mac, Helium on Cortex-M55), then the block is
- * requantised per channel in one vectorised pass.  With depth_multiplier > 1
+ * vectorises; rn_dw_mac, Helium on Cortex-M55; on Cortex-M4/M7 with depth
+ * multiplier 1 and a narrow offset, rn_dsp_depthwise_acc: two taps per
+ * SMLAD), then the block is requantised per channel in one vectorised pass.  With depth_multiplier > 1
  * output channel oc reads input channel oc / depth_multiplier (counted, not
  * divided). */
 #include "include/rnnedge_fixedpoint.h"
 #include "include/rnnedge_kernels.h"
 #include "include/rnnedge_optimized.h"
 #include "include/rnnedge_optimized_vnni_depthwise.h" /* AVX-512 hosts */
+#include "include/rnnedge_optimized_arm_depthwise.h" /* Cortex-M4/M7 DSP */
 
 #define RN_DW_BLOCK 64
 
@@ -54,6 +56,26 @@ int rn_depthwise_conv_2d(const rn_depthwise_conv_2d_params *p,
             rn_vnni_depthwise_pixel(
                 p, input + b * p->input_height * p->input_width * p->input_depth,
                 filter, bias, in_y_origin, in_x_origin, taps, c0, n, out_px);
+            continue;
+          }
+#endif
+#if defined(RN_ARM_DSP)
+          if (dm == 1 && rn_offset_is_narrow(p->input_offset) &&
+              fy_lo < fy_hi && fx_lo < fx_hi) { /* no valid tap: below */
+            const int32_t row = p->input_width * p->input_depth;
+            rn_dsp_depthwise_acc(
+                input + ((b * p->input_height + in_y_origin +
+                          p->dilation_height * fy_lo) * p->input_width +
+                         in_x_origin + p->dilation_width * fx_lo) *
+                            p->input_depth + c0,
+                filter + (fy_lo * p->filter_width + fx_lo) * p->output_depth + c0,
+                p->dilation_width * p->input_depth, p->dilation_height * row,
+                p->output_depth, p->filter_width * p->output_depth,
+                fx_hi - fx_lo, fy_hi - fy_lo, p->input_offset, n, acc);
+            rn_requantize_block(acc, bias ? bias + c0 : bias, n,
+                                p->output_multiplier + c0, p->output_shift + c0,
+                                1, p->output_offset, p->activation_min,
+                                p->activation_max, out_px + c0);
             continue;
           }
 #endif

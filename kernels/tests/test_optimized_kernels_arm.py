@@ -6,10 +6,12 @@ far outside int8 zero points, extreme multipliers and shifts, groups, dilation, 
 wider than the filter, odd lengths that end in a predicated Helium tail or a scalar DSP
 tail, depth multipliers), written into one C program per CPU (the params as the firmware
 emits them: codegen's initialisers) that runs the optimised CONV_2D / DEPTHWISE_CONV_2D /
-FULLY_CONNECTED on each and writes every return code and output byte; the expected bytes are
+FULLY_CONNECTED on each (plus the DSP depthwise path's channel, tap-count and offset edges)
+and writes every return code and output byte; the expected bytes are
 the host's reference kernels' (ctypes). The M4/M7 builds run on mps3-an547's Cortex-M55,
 which executes their Armv7E-M instructions. Also checks that the compiler really emits
-VMLADAVA / SMLAD for the optimised files and not for the reference ones.
+VMLADAVA / SMLAD (depthwise on the M4/M7: SMLABB / SMLATT) for the optimised files and not
+for the reference ones.
 """
 
 import subprocess
@@ -46,8 +48,13 @@ def test_hot_kernels_use_helium_or_smlad(cpu, instruction):
     for name in ("conv_2d.c", "fully_connected.c"):
         assert instruction in _assembly(build.OPTIMIZED_DIR / name, cpu), name
         assert instruction not in _assembly(build.KERNEL_DIR / name, cpu), name
+    depthwise = _assembly(build.OPTIMIZED_DIR / "depthwise_conv_2d.c", cpu)
     if cpu == "m55":  # depthwise: 32-bit lanes, VMUL + VADD
-        assert "vmul.i32" in _assembly(build.OPTIMIZED_DIR / "depthwise_conv_2d.c", cpu)
+        assert "vmul.i32" in depthwise
+    else:  # depthwise: one channel per SMLABB / SMLATT (16-bit halves)
+        reference = _assembly(build.KERNEL_DIR / "depthwise_conv_2d.c", cpu)
+        for mac in ("smlabb", "smlatt"):
+            assert mac in depthwise and mac not in reference, mac
 
 
 def _cases(rng):
@@ -87,6 +94,32 @@ def _cases(rng):
             entry, out_shape = "rn_fully_connected", (batches, oc)
         params._keep = (mult, shift)  # the arrays the pointers point into
         out.append((entry, params, [x, f, _bias(rng, out_shape[-1])], out_shape))
+    return out + _dsp_depthwise_cases(rng)
+
+
+def _dsp_depthwise_cases(rng):
+    """Depth multiplier 1 edges of the DSP depthwise path: channel counts 4k + 0..3 and
+    past the 64-channel block, odd and even tap counts (1x1, 3x3, 2x5), the narrow-offset
+    limits -128 / 128 and the first wide offsets, saturated data."""
+    out = []
+    for i, (ic, fh, fw, offset, mode) in enumerate([
+            (1, 1, 1, 128, "min"), (2, 3, 3, -128, "max"), (3, 3, 3, 128, "max"),
+            (4, 2, 5, -128, "min"), (7, 3, 3, 129, "random"), (67, 3, 3, -129, "random"),
+            (70, 3, 3, 5, "random"), (8, 5, 1, -128, "max")]):
+        h, w, pad = 5, 6, i % 2
+        oh, ow = h + 2 * pad - fh + 1, w + 2 * pad - fw + 1
+        g = dict(batches=1, input_height=h, input_width=w, filter_height=fh, filter_width=fw,
+                 output_height=oh, output_width=ow, stride_height=1, stride_width=1,
+                 dilation_height=1, dilation_width=1, pad_height=pad, pad_width=pad)
+        x, f = _i8(rng, (1, h, w, ic), mode), _i8(rng, (1, fh, fw, ic), mode)
+        mult, shift = _rescale(rng, ic)
+        params = S.DepthwiseConv2DParams(
+            **g, input_depth=ic, depth_multiplier=1, output_depth=ic, input_offset=offset,
+            output_offset=int(rng.integers(-128, 128)), activation_min=-128,
+            activation_max=127, output_multiplier=_ptr(mult, S.P_I32),
+            output_shift=_ptr(shift, S.P_I32))
+        params._keep = (mult, shift)
+        out.append(("rn_depthwise_conv_2d", params, [x, f, _bias(rng, ic)], (1, oh, ow, ic)))
     return out
 
 
