@@ -37,6 +37,7 @@ import numpy as np
 from rnnedge.budget import check_bytes, default_max_arena
 from rnnedge.errors import RnnedgeError
 from rnnedge.firmware_sim import operators
+from rnnedge.firmware_sim.batch_shapes import resolve_block_batches
 from rnnedge.firmware_sim.control import Subgraphs
 from rnnedge.firmware_sim.folding import fold
 from rnnedge.firmware_sim.fused import compile_region
@@ -397,13 +398,14 @@ def _port(sg, t, plan, kind) -> Port:
 
 
 def load_model(model) -> Model:
-    """`model` as a parsed Model (accepts a Model, a path or the file's bytes)."""
+    """`model` as a parsed Model (accepts a Model, a path or the file's bytes), the blocks
+    of a dynamic-batch SPACE_TO_BATCH_ND given their real batch (batch_shapes.py)."""
     if isinstance(model, Model):
-        return model
+        return resolve_block_batches(model)
     if isinstance(model, (bytes, bytearray)):
-        return read_model(bytes(model))
+        return resolve_block_batches(read_model(bytes(model)))
     try:
-        return read_model(model)
+        return resolve_block_batches(read_model(model))
     except OSError as exc:
         raise RnnedgeError(f"cannot read model {model}: {exc.strerror or exc}") from None
 

@@ -56,12 +56,15 @@ class ParallelRunner:
 
     def __init__(self, backend: str, model_path, *, jobs: int | None = None,
                  planner: str = "best", kernels: str | None = None,
-                 max_arena: int | None = None):
+                 max_arena: int | None = None, stream_input: bool = False,
+                 max_recompute: float = 0.0):
         self.jobs = resolve_jobs(backend, jobs)
         self._runners = queue.SimpleQueue()
         for _ in range(self.jobs):
             self._runners.put(make_backend(backend, model_path, planner=planner,
-                                           kernels=kernels, max_arena=max_arena))
+                                           kernels=kernels, max_arena=max_arena,
+                                           stream_input=stream_input,
+                                           max_recompute=max_recompute))
         self._first = self._runners.get()
         self._runners.put(self._first)
 
@@ -91,8 +94,11 @@ class ParallelRunner:
 
 def run_samples(backend: str, model_path, x: np.ndarray, *, jobs: int | None = None,
                 planner: str = "best", kernels: str | None = None,
-                max_arena: int | None = None, progress=None) -> list:
+                max_arena: int | None = None, progress=None, stream_input: bool = False,
+                max_recompute: float = 0.0) -> list:
     """`ParallelRunner(backend, model_path, ...)(x, progress)`: the outputs of the samples
-    `x` computed by `resolve_jobs(backend, jobs)` workers."""
+    `x` computed by `resolve_jobs(backend, jobs)` workers (the c backend's options as
+    `make_backend` takes them)."""
     return ParallelRunner(backend, model_path, jobs=jobs, planner=planner, kernels=kernels,
-                          max_arena=max_arena)(x, progress)
+                          max_arena=max_arena, stream_input=stream_input,
+                          max_recompute=max_recompute)(x, progress)

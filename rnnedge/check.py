@@ -31,6 +31,7 @@ class CheckResult:
     errors: dict | None  # float vs dequantised int8 logits
     confusion: np.ndarray
     class_names: list
+    predictions: np.ndarray  # each sample's int8 top-1 class
 
     @property
     def drop_pp(self):
@@ -80,12 +81,14 @@ def _float_logits(torch_model, x, batch=256):
 
 
 def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", samples=None, trust_pickle=False,
-              progress=None, max_arena=None, jobs=None, kernels=None, input_format=None):
+              progress=None, max_arena=None, jobs=None, kernels=None, input_format=None,
+              planner="best", stream_input=False, max_recompute=0.0):
     """Run the check and return a `CheckResult`. `data` is a dataset spec ("synthetic", a path);
     `samples` limits the check split to its first N samples; `progress(done, total)` is called
     after each batch; `max_arena` bounds the backend's arena (rnnedge.budget); `jobs` workers run
     the c backend (default: the available cores; results identical to one) on kernel set
-    `kernels` (firmware_sim.parallel). The data is delivered in the model's camera format
+    `kernels` with arena plan `planner` (`stream_input`, `max_recompute`: a fused plan's
+    options; firmware_sim.parallel). The data is delivered in the model's camera format
     (rnnedge.sensor); an `input_format` that differs from it is an error."""
     from rnnedge.data import open_dataset
     from rnnedge.firmware_sim.parallel import resolve_jobs, run_samples
@@ -132,7 +135,8 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
     x = _normalized_nchw(images, normalization)
     q_in = preprocessing.quantize_input(x.transpose(0, 2, 3, 1), tin.quantization.scales[0], tin.quantization.zero_points[0])
     q_out = run_samples(backend, tflite_path, q_in, jobs=resolve_jobs(backend, jobs), kernels=kernels,
-                        max_arena=max_arena, progress=progress)[0]
+                        max_arena=max_arena, progress=progress, planner=planner,
+                        stream_input=stream_input, max_recompute=max_recompute)[0]
     q_out = q_out.reshape(-1, classes)
     logits8 = (q_out.astype(np.float64) - tout.quantization.zero_points[0]) * tout.quantization.scales[0]
     int8 = {"top1": metrics.topk_accuracy(q_out, labels, 1), "top5": metrics.topk_accuracy(q_out, labels, 5)}
@@ -143,5 +147,7 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
                       "agreement": metrics.agreement(logits, q_out)}
         errors = metrics.output_errors(logits, logits8)
     names = list(class_names) if class_names else [str(i) for i in range(classes)]
-    confusion = metrics.confusion_matrix(labels, metrics.predictions(q_out), classes)
-    return CheckResult(len(labels), backend, int8, float_part, errors, confusion, names)
+    predicted = metrics.predictions(q_out)
+    confusion = metrics.confusion_matrix(labels, predicted, classes)
+    return CheckResult(len(labels), backend, int8, float_part, errors, confusion, names,
+                       np.asarray(predicted))

@@ -75,6 +75,14 @@ def test_backends_agree_and_metadata_replaces_the_checkpoint(trained, tmp_path):
     with_float = run_check(tflite, DATA, ckpt, "tflite", 200)
     assert c.float is None and c.drop_pp is None
     assert np.array_equal(c.confusion, tflm.confusion)  # C kernels are bit-exact with TFLM
+    # the fused plan (column tiles, streamed rows) computes every sample's class as TFLM does
+    fused = run_check(tflite, DATA, None, "c", 200, planner="fused", kernels="reference")
+    assert np.array_equal(fused.predictions, tflm.predictions) and fused.int8 == tflm.int8
+    code, out = _check([tflite, "--data", DATA, "--samples", "60", "--backend", "c", "--planner",
+                        "fused", "--stream-input", "--max-recompute", "5%", "--json"])
+    assert code == 0, out
+    tflm60 = run_check(tflite, DATA, None, "tflm", 60)
+    assert json.loads(out)["int8"] == tflm60.int8
     assert abs(c.int8["top1"] - with_float.int8["top1"]) <= 1.0  # reference kernels: TANH-free model, ~equal
     png = tmp_path / "cm.png"
     code, out = _check([tflite, "--data", DATA, "--samples", "100", "--backend", "c", "--plot", str(png)])
@@ -90,3 +98,8 @@ def test_bad_inputs_exit_2(tmp_path):
     assert code == 2 and out.startswith("error:")
     code, out = _check([str(junk), "--data", "synthetic", "--max-drop", "1"])
     assert code == 2 and "--float" in out
+    for flags, word in ((["--backend", "tflm", "--planner", "fused"], "--planner"),
+                        (["--backend", "c", "--stream-input"], "--stream-input"),
+                        (["--backend", "tflite", "--max-recompute", "5%"], "--max-recompute")):
+        code, out = _check([str(junk), "--data", "synthetic", *flags])
+        assert code == 2 and out.startswith("error:") and word in out and out.count("\n") == 1

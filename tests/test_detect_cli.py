@@ -78,6 +78,10 @@ def test_export_and_check_on_every_backend(trained):
         assert checked["drop_pp"]["ap50"] == pytest.approx(
             checked["float"]["ap50"] - checked["int8"]["ap50"])
         assert (root / f"{backend}.png").stat().st_size > 0
+    # the fused plan gives TFLM's AP50, AP50:95, F1 and threshold (the independent reference)
+    int8 = [json.loads(_invoke("check", tflite, "--data", data, "--json", *flags).output)["int8"]
+            for flags in (["--backend", "tflm"], ["--backend", "c", "--planner", "fused"])]
+    assert int8[0] == int8[1]
     drop = checked["drop_pp"]["ap50"]
     for margin, code in ((0.5, 0), (-0.5, 1)):  # --max-drop applies to AP50
         result = _invoke("check", tflite, "--data", data, "--float", out, "--backend", "c",

@@ -6,10 +6,11 @@ import os
 import click
 
 from rnnedge.check import run_check
-from rnnedge.cli.options import max_arena_option
+from rnnedge.cli.options import max_arena_option, max_recompute_option
 from rnnedge.errors import RnnedgeError
 from rnnedge.kernels.build import KERNEL_SETS
 from rnnedge.metrics import plot_confusion
+from rnnedge.planner import PLANNERS
 from rnnedge.sensor import FORMATS
 
 
@@ -39,6 +40,11 @@ def _progress_bar(label):
               help="tflite: TFLite reference kernels; c: rnnedge's C kernels in one static arena; tflm: tflite-micro.")
 @click.option("--kernels", type=click.Choice(KERNEL_SETS), default=KERNEL_SETS[0], show_default=True,
               help="c backend: the optimised C kernels (same bytes, faster) or the readable reference ones.")
+@click.option("--planner", type=click.Choice(PLANNERS), default="best", show_default=True,
+              help="c backend: the arena layout (fused: column tiles and streamed rows, "
+                   "docs/arena.md).")
+@click.option("--stream-input", is_flag=True, help="c backend, --planner fused: pull the "
+              "graph input row by row from outside the arena.")
 @click.option("--jobs", type=click.IntRange(min=1), help="c backend: images run on this many threads (default: the "
               "available cores); the results are identical to --jobs 1.")
 @click.option("--samples", type=click.IntRange(min=1), help="Check only the first N samples of the check split.")
@@ -50,20 +56,29 @@ def _progress_bar(label):
                    "converted to it on the fly [default: the model's, from its metadata].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @max_arena_option
-def check(model, data, float_checkpoint, backend, kernels, jobs, samples, max_drop, plot, trust_pickle,
-          input_format, as_json, max_arena):
+@max_recompute_option
+def check(model, data, float_checkpoint, backend, kernels, planner, stream_input, jobs, samples,
+          max_drop, plot, trust_pickle, input_format, as_json, max_arena, max_recompute):
     """Accuracy of the int8 MODEL on the host, with float comparison like ST Edge AI's validate:
     top-1/top-5 of float and int8, the drop in points, prediction agreement, and RMSE, MAE,
     cosine similarity and L2r between float and dequantised int8 logits."""
     if max_drop is not None and float_checkpoint is None:
         raise RnnedgeError("--max-drop needs --float model.pt to measure the drop against")
+    if backend != "c" and planner != "best":
+        raise RnnedgeError("--planner applies to the c backend only")
+    if stream_input and (backend != "c" or planner != "fused"):
+        raise RnnedgeError("--stream-input needs --backend c --planner fused")
+    if max_recompute and (backend != "c" or planner != "fused"):
+        raise RnnedgeError("--max-recompute needs --backend c --planner fused")
+    engine = {"planner": planner, "stream_input": stream_input, "max_recompute": max_recompute}
     from rnnedge.detect.check import is_detector
     if os.path.isfile(model) and is_detector(model):
         return _check_detector(model, data, float_checkpoint, backend, samples, max_drop, plot,
-                               trust_pickle, as_json, input_format)
+                               trust_pickle, as_json, input_format,
+                               dict(engine, kernels=kernels, max_arena=max_arena))
     result = run_check(model, data, float_checkpoint, backend, samples, trust_pickle,
                        progress=None if as_json else _progress_bar("check"), max_arena=max_arena,
-                       jobs=jobs, kernels=kernels, input_format=input_format)
+                       jobs=jobs, kernels=kernels, input_format=input_format, **engine)
     if plot:
         plot_confusion(result.confusion, result.class_names, plot, f"{model} ({backend}, int8)")
     if as_json:
@@ -91,14 +106,15 @@ def _format(result, model):
 
 
 def _check_detector(model, data, float_checkpoint, backend, samples, max_drop, plot, trust_pickle,
-                    as_json, input_format):
-    """The detector's check (rnnedge.detect.check): AP50, AP50:95, F1 of float and int8."""
+                    as_json, input_format, engine):
+    """The detector's check (rnnedge.detect.check): AP50, AP50:95, F1 of float and int8;
+    `engine`: the c backend's options."""
     from rnnedge.detect.check import format_result, run_detect_check
     from rnnedge.detect.plot import plot_detections
 
     result = run_detect_check(model, data, float_checkpoint, backend, samples, trust_pickle,
                               progress=None if as_json else _progress_bar("check"),
-                              input_format=input_format)
+                              input_format=input_format, **engine)
     if plot:
         plot_detections(result.dataset, result.int8_detections, result.int8["threshold"], plot)
     click.echo(json.dumps(result.to_json()) if as_json else format_result(result, model))

@@ -91,10 +91,11 @@ def int8_detections(run, tin, outs, info, x_nhwc, progress=None):
 
 
 def run_detect_check(tflite_path, data, float_checkpoint=None, backend="tflite", samples=None,
-                     trust_pickle=False, progress=None, input_format=None):
+                     trust_pickle=False, progress=None, input_format=None, **engine):
     """Check a detector .tflite on `split` check of `data` (delivered in the model's camera
     format, rnnedge.sensor; a different `input_format` is an error); returns a
-    DetectCheckResult."""
+    DetectCheckResult. `engine`: the c backend's options as `make_backend` takes them
+    (planner, kernels, max_arena, stream_input, max_recompute)."""
     from rnnedge import sensor
     from rnnedge.data.spec import as_sensor
     from rnnedge.data.detection_spec import open_detection_dataset
@@ -132,7 +133,7 @@ def run_detect_check(tflite_path, data, float_checkpoint=None, backend="tflite",
     if len(dataset) == 0:
         raise RnnedgeError(f"detection data {data}: the check split has no images")
     x = normalized_images(dataset, normalization)
-    run = make_backend(backend, tflite_path)
+    run = make_backend(backend, tflite_path, **engine)
     detections = int8_detections(run, tin, outs, info, x.transpose(0, 2, 3, 1), progress)
     int8 = coco_metrics(detections, dataset)
     float_part = None
