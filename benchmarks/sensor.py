@@ -1,6 +1,6 @@
 """Camera-native input: arena, total memory and int8 accuracy for rgb, gray and Bayer input.
 
-    python benchmarks/sensor.py [--models NAME ...] [--formats rgb gray bayer-rggb]
+    python benchmarks/sensor.py [--models NAME ... | --zoo] [--formats rgb gray bayer-rggb]
                                 [--train MODEL ...] [--bayer-conv demosaic phase]
                                 [--epochs 6] [--train-samples 10000] [--sensor-noise 0]
                                 [--optics 0]
@@ -10,7 +10,7 @@ Part 1, memory (every zoo model given, zoo weights from seed 0): each model is e
 int8 for each input format and planned; the row shows the input tensor's bytes, the `tflm` and
 `inplace` arenas, int8 weight bytes and total memory (weights + inplace arena), with the
 ratio of the inplace arena to the RGB model's. The parameter difference is conv 1 alone
-(the demosaic folded into it).
+(the demosaic folded into it). `--zoo` takes every zoo model (rnnedge.zoo.names()).
 Part 2, accuracy (`--train`, default cifar-resnet18; `--epochs 0` skips it): each classifier
 trained on the synthetic set with the same budget (epochs, samples, seed) and the same
 `--sensor-noise` for each format (RGB included; rnnedge.data.spec.as_sensor) and, for a Bayer
@@ -151,6 +151,7 @@ def _markdown(memory, accuracy):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=list(DEFAULT_MODELS))
+    parser.add_argument("--zoo", action="store_true", help="every zoo model (memory part)")
     parser.add_argument("--formats", nargs="*", default=list(DEFAULT_FORMATS))
     parser.add_argument("--train", nargs="*", default=["cifar-resnet18"])
     parser.add_argument("--bayer-conv", nargs="*", default=["demosaic", "phase"])
@@ -166,6 +167,10 @@ def main(argv=None):
     os.makedirs(folder, exist_ok=True)
     rows = os.path.join(folder, "rows.jsonl")
     memory = []
+    if args.zoo:
+        from rnnedge import zoo
+
+        args.models = zoo.names()
     for name in args.models:
         for fmt in args.formats:
             print(f"memory: {name} {fmt}", file=sys.stderr)

@@ -78,3 +78,22 @@ def test_visibility_renders_the_set_with_one_mark_left_out(optics, reach):
         for fmt in ("gray", "bayer-rggb"):
             assert (bench.visible(fmt, whole, without) <= rgb).all()
     assert bench.main(["--samples", "64", "--optics", str(optics)]) == 0
+
+
+def test_zoo_mode_plans_every_zoo_model(tmp_path, monkeypatch, capsys):
+    from rnnedge import zoo
+
+    bench, calls = _bench(), []
+
+    def fake_memory(name, fmt, folder):
+        calls.append((name, fmt))
+        arena = 1000 if fmt == "rgb" else 800
+        return {"input_bytes": 3, "params": 1, "arena_tflm": arena, "arena_inplace": arena,
+                "weight_bytes": 1, "total_memory": arena + 1, "ops": 1, "tflm_runs": True}
+
+    monkeypatch.setattr(bench, "memory_row", fake_memory)
+    bench.main(["--zoo", "--formats", "rgb", "gray", "--epochs", "0", "--out", str(tmp_path)])
+    assert calls == [(name, fmt) for name in zoo.names() for fmt in ("rgb", "gray")]
+    ratios = [line.split("|")[7].strip() for line in capsys.readouterr().out.splitlines()
+              if line.startswith("| ") and "|---" not in line and "model" not in line]
+    assert ratios == ["1.00", "0.80"] * len(zoo.names())
