@@ -1,15 +1,16 @@
 """The supported-op table of the ONNX -> int8 TFLite exporter: for every ONNX op the lowering
 takes (lowerers.LOWERERS), the conditions and the TFLite builtins it becomes; with the op
-table's C kernel (rnnedge.op_table) and Vela's placement (Arm Vela's own supported-operator
-set, when Vela is installed) per builtin. `markdown()` renders it for docs/export.md
+table's C kernel (rnnedge.op_table) and Vela's placement (the operator table Arm Vela compiles
+with, when Vela is installed) per builtin. `markdown()` renders it for docs/export.md
 (`rnnedge ops --markdown`; a test checks the doc equals it, so it cannot go stale).
 
 The facts here are about the lowering's choices (one home: this table); what each builtin
 can do (kernels, same-scale, fixed outputs) stays in rnnedge.op_table.
 
-May import: rnnedge.op_table, rnnedge.export.{lowerers, onnx_rewrite}, ethosu.vela (optional).
+May import: rnnedge.op_table, rnnedge.export.{lowerers, onnx_rewrite, vela_check}.
 """
 
+from rnnedge.export.vela_check import vela_cpu_builtins
 from rnnedge.op_table import info
 
 # ONNX op: (conditions, TFLite builtins emitted)
@@ -110,20 +111,14 @@ SUPPORTED = {
 
 
 def vela_placement():
-    """{TFLite builtin: "NPU" | "CPU"} from Vela's supported-operator set, or None when Vela
-    is not installed (NPU placement still depends on Vela's per-op constraints)."""
-    try:
-        from ethosu.vela.tflite.BuiltinOperator import BuiltinOperator
-        from ethosu.vela.tflite_mapping import builtin_operator_map
-        from ethosu.vela.tflite_supported_operators import TFLiteSupportedOperators
-    except ImportError:
+    """{TFLite builtin: "NPU" | "CPU"} from the operator table Vela compiles with
+    (vela_check.vela_cpu_builtins), or None when Vela is not installed (NPU placement still
+    depends on Vela's per-op constraints)."""
+    names = sorted({b for _, (_, builtins) in SUPPORTED.items() for b in builtins})
+    cpu = vela_cpu_builtins(names)
+    if cpu is None:
         return None
-    names = {b for _, (_, builtins) in SUPPORTED.items() for b in builtins}
-    out = {}
-    for name in sorted(names):
-        op = builtin_operator_map[getattr(BuiltinOperator, name)][0]
-        out[name] = "NPU" if op in TFLiteSupportedOperators.supported_operators else "CPU"
-    return out
+    return {name: "CPU" if name in cpu else "NPU" for name in names}
 
 
 def rows():

@@ -50,23 +50,24 @@ _WARNING = re.compile(r"^Warning \(supported operators\) operator: (\S+), ofm: '
 _TABLE = re.compile(r'<table name="(\w+)">\s*<!\[CDATA\[(.*?)\]\]>', re.S)
 
 
-def vela_cpu_builtins(opcodes):
-    """The builtins among `opcodes` that Vela's TFLite supported-operator set lacks (Vela
-    leaves every such op on the CPU; an op Vela supports may still fall back for its
-    parameters, which `rnnedge export --npu` reports), sorted; None without Vela."""
+def vela_cpu_builtins(opcodes, accelerator=ACCELERATOR):
+    """The builtins among `opcodes` that Vela's TFLite operator set for `accelerator` lacks
+    (Vela leaves every such op on the CPU; an op it supports may still fall back for its
+    parameters, which `rnnedge export --npu` reports), sorted; None without Vela.
+
+    The table is the one Vela 5 compiles with: its C++ core's (regor)
+    `tflite_operator_constraints`, what `vela --supported-ops-report` prints. It names
+    builtins without underscores (ARGMAX for ARG_MAX). The deprecated Python core's
+    `TFLiteSupportedOperators` is not asked: it lacks ops regor places on the NPU (PADV2,
+    SUM, REDUCE_MAX, ...).
+    """
     try:
-        from ethosu.vela.tflite_mapping import builtin_operator_map
-        from ethosu.vela.tflite_supported_operators import TFLiteSupportedOperators
-        from ethosu.vela.tflite.BuiltinOperator import BuiltinOperator
+        from ethosu import regor
     except ImportError:
         return None
-    cpu = []
-    for name in sorted(set(opcodes)):
-        code = getattr(BuiltinOperator, name, None)
-        op = builtin_operator_map.get(code, (None,))[0] if code is not None else None
-        if op not in TFLiteSupportedOperators.supported_operators:
-            cpu.append(name)
-    return cpu
+    family = "EthosU85" if accelerator.startswith("ethos-u85") else "EthosU55"
+    supported = {name.replace("_", "") for name in regor.tflite_operator_constraints(family)}
+    return sorted(name for name in set(opcodes) if name.replace("_", "") not in supported)
 
 
 def require_vela():

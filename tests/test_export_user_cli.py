@@ -189,7 +189,7 @@ def test_python_api_takes_an_nn_module(tmp_path):
 
 
 def test_docs_table_is_the_generated_one():
-    pytest.importorskip("ethosu.vela", reason="Vela (the table's placement column) is not "
+    pytest.importorskip("ethosu.regor", reason="Vela (the table's placement column) is not "
                         "installed")
     from rnnedge.export import support_table
     doc = (pathlib.Path(__file__).parents[1] / "docs" / "export.md").read_text()
@@ -210,10 +210,33 @@ def test_every_lowered_op_is_in_the_support_table():
 
 
 def test_vela_cpu_builtins_named_by_export():
-    pytest.importorskip("ethosu.vela", reason="Vela is not installed")
+    pytest.importorskip("ethosu.regor", reason="Vela is not installed")
     from rnnedge.export.vela_check import vela_cpu_builtins
-    # Vela's own supported-operator set places CONV_2D on the NPU; GATHER it does not
-    from ethosu.vela.tflite_supported_operators import TFLiteSupportedOperators
-    from ethosu.vela.operation import Op
-    assert Op.Conv2DBias in TFLiteSupportedOperators.supported_operators
-    assert vela_cpu_builtins(["CONV_2D", "GATHER", "GATHER"]) == ["GATHER"]
+    # Vela's SUPPORTED_OPS.md lists CONV_2D and PADV2 for Ethos-U55 and not GATHER; ARG_MAX
+    # is ARGMAX there; SHAPE is listed for neither family
+    assert vela_cpu_builtins(["CONV_2D", "GATHER", "GATHER", "PADV2", "ARG_MAX"]) == ["GATHER"]
+    assert vela_cpu_builtins(["SHAPE", "CONV_2D"], "ethos-u85-256") == ["SHAPE"]
+
+
+@pytest.mark.slow
+def test_vela_places_a_max_pools_lowest_value_padv2_as_the_export_says(tmp_path):
+    """A max pool padded as torch pads (1 before, not TFLite's SAME) after a BatchNorm that
+    shifts below zero: PADV2 with -128 over an input whose zero point is not -128. The
+    export's static verdict and Vela's own compilation must agree: on the NPU."""
+    pytest.importorskip("ethosu.regor", reason="Vela is not installed")
+    from rnnedge.export.pipeline import export_int8
+    from rnnedge.export.vela_check import compile_for_npu
+    from rnnedge.tflite import read_model
+    torch.manual_seed(0)
+    norm = torch.nn.BatchNorm2d(4)
+    norm.bias.data.fill_(-0.6)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), norm,
+                                torch.nn.MaxPool2d(3, 2, padding=1)).eval()
+    path = str(tmp_path / "pool.tflite")
+    report = export_int8(model, {"input_shape": [3, 16, 16], "normalization": {"mean": [0.5], "std": [0.25]}},
+                         path, calib_samples=8, check_samples=2)
+    graph = read_model(path).subgraphs[0]
+    (pad,) = [op for op in graph.operators if op.opcode == "PADV2"]
+    assert int(graph.tensors[pad.inputs[0]].quantization.zero_points[0]) != -128
+    assert report["stats"]["vela_cpu_builtins"] == []
+    assert compile_for_npu(path)["cpu_ops"] == 0

@@ -1,6 +1,7 @@
 """Planners: tflm == TFLM's measured head, best <= tflm (== lower bound where reachable),
 inplace below the bound on ResNet18-w0.2, and every plan is a valid layout."""
 
+import sys
 import itertools
 
 import numpy as np
@@ -119,9 +120,11 @@ def test_lower_bound_is_max_live():
 
 
 def test_exact_search_handles_graphs_deeper_than_the_recursion_limit():
-    """The branch and bound walks one level per buffer: 3,000 buffers (a 480x640 CRNN has
-    more than 2,000) must not hit Python's recursion limit. All lifetimes overlap, so any
-    complete layout stacks them: 3,000 x 16 bytes."""
-    buffers = [Buffer(i, i, None, 16, 16, 0, 1, f"t{i}") for i in range(3000)]
-    size, offsets = _branch_and_bound(buffers, bound=0, best_size=10**9, budget=10**5)
-    assert size == 3000 * 16 and sorted(offsets.values()) == list(range(0, 3000 * 16, 16))
+    """The branch and bound walks one level per buffer: a 480x640 CRNN has more than 2,000
+    buffers, so a search deeper than Python's recursion limit must not fail. All lifetimes
+    overlap, so any complete layout stacks them: n x 16 bytes, the bound that ends the
+    search at its first leaf, n levels down."""
+    n = 3 * sys.getrecursionlimit()
+    buffers = [Buffer(i, i, None, 16, 16, 0, 1, f"t{i}") for i in range(n)]
+    size, offsets = _branch_and_bound(buffers, bound=n * 16, best_size=10**9, budget=10**5)
+    assert size == n * 16 and sorted(offsets.values()) == list(range(0, n * 16, 16))
