@@ -22,8 +22,10 @@ budget: Table 6 / Table 1 / Table 2), compiled by Vela for ethos-u55-128, -u55-2
 and -u85-256 with each one's default system config: ops, NPU passes, estimated cycles and
 time, SRAM, CPU ops, and the CRNN's recurrent head (Vela --verbose-performance, every NPU
 operation from the first TRANSPOSE, the row pass's H<->W swap, on) cycles by operation.
-`--layout stacked|pairs` exports the CRNNs with another SWS-BiRNN layout (rnnedge.layers.static);
-the comparison itself is benchmarks/npu_compare.py.
+Then TFLM's head + tail of each CRNN and its twin (measured by tflite-micro) against the
+issue's 1.1x target, with the floors of an unrolled recurrence on TFLM. `--layout
+stacked|pairs` exports the CRNNs with another SWS-BiRNN layout (rnnedge.layers.static); the
+comparison itself is benchmarks/npu_compare.py.
 
 Every figure is measured by a tool independent of the exporter: graph_stats reads the
 flatbuffer, agreement uses TFLite's reference kernels, TFLM and Vela run as they ship.

@@ -4,6 +4,27 @@ Vela's estimates, the recurrent head's per-layer cycles and the floors.
 Reads the reports of benchmarks/export.py's rnnedge children (each with "vela_all": one
 `rnnedge.export.vela_check.vela_summary` per configuration, per-layer rows for the first) and
 the exported .tflite files (rnnedge.tflite reader) to find the recurrent steps.
+
+The TFLM floor (`tflm_floor`): the check "TFLM head + tail of each CRNN <= 1.1 x its twin's"
+against what an unrolled recurrence cannot do without. The CRNN keeps the twin's head (the
+planned arena is the shared backbone's peak) and the part of the twin's tail that is not the
+twin's own head (its ops whose outputs the CRNN lacks, with the constants only they read),
+and adds at least, per sequential pass of T steps: T TANH, T - 1 W_hh ops and T - 1 ADDs
+(h_0 = tanh(P_0), h_t = tanh(P_t + W_hh h_{t-1}); a ReLU cell fuses into the ADD), one
+W_ih projection, one ADD summing the directions (folding it into the next projection would
+store W_ih twice) and ceil((T - 1) / 9) CONCATENATIONs (TFLM's take at most 10 inputs, and
+T step outputs become one map), each with its node, params, kernel data and output tensor
+(rnnedge.tflm_tail's per-op sizes, which reproduce TFLM's measured tail). Everything else
+(flips, splits, hand-offs, constants) is counted free. Two step ops: CONV_2D (what every
+layout exports; TFLM sizes its per-channel multiplier and shift arrays by the output
+channels whatever the filter's quantisation, conv_common.cc ConvPrepare) and a per-tensor
+FULLY_CONNECTED, the cheapest TFLM offers (no per-channel arrays, fully_connected_common.cc;
+kernel data at least the 8 int32 fields of OpDataFullyConnected, params
+TfLiteFullyConnectedParams' 16 B). That FC form is not built (Vela would need its output
+2-D, constraint_fc_output_2d); `fc_saving` estimates what it would save on a measured layout.
+
+Imports rnnedge.tflite, rnnedge.tflm_tail, rnnedge.tflm_probe, rnnedge.layers, rnnedge.zoo
+and torch, each inside the function that needs it.
 """
 
 #: each CRNN of the zoo and its CNN twin with the same parameter budget (Table 6, 1, 2).
@@ -101,4 +122,133 @@ def npu_table(reports):
             f"(backbone + step CONVs, everything else free) {floor['floor_one_pass']:,.0f} = "
             f"{floor['floor_one_pass'] / target:.2f} x {twin}; with the ADD pass "
             f"{floor['floor_two_pass']:,.0f} = {floor['floor_two_pass'] / target:.2f} x.")
-    return "\n".join(rows + [""] + heads)
+    return "\n".join(rows + [""] + heads + ["", tflm_table(reports)])
+
+
+#: a lower bound of a per-tensor FULLY_CONNECTED's tail beyond node and output tensor:
+#: TfLiteFullyConnectedParams (16 B) + OpDataFullyConnected (>= 8 int32 fields, 32 B).
+FC_PARAMS_AND_DATA = 16 + 32
+
+
+def recurrent_passes(model, input_shape):
+    """[(T, hidden, cell)] of every sequential pass of the SWS-BiRNN layers of `model` (a
+    torch module, run once on zeros of `input_shape` = C, H, W): the row pass has T = W
+    steps of rnn1's hidden size, the column pass T = H of rnn2's."""
+    import torch
+    from rnnedge.layers import SWSBiRNN
+    passes, hooks = [], []
+
+    def record(layer, inputs, _output):
+        _, _, height, width = inputs[0].shape
+        passes.extend([(width, layer.rnn1.hidden, layer.rnn1.cell),
+                       (height, layer.rnn2.hidden, layer.rnn2.cell)])
+
+    for layer in model.modules():
+        if isinstance(layer, SWSBiRNN):
+            hooks.append(layer.register_forward_hook(record))
+    with torch.no_grad():
+        model(torch.zeros(1, *input_shape))
+    for hook in hooks:
+        hook.remove()
+    return passes
+
+
+def recurrence_tail(passes, step_op="CONV_2D"):
+    """The least TFLM tail bytes the sequential steps of `passes` need (module docstring)."""
+    from rnnedge.layers.static import MAX_CONCAT
+    from rnnedge.tflm_tail import EVAL_TENSOR, NODE, kind_tail
+    total = 0
+    for steps, hidden, cell in passes:
+        if cell not in ("tanh", "relu"):
+            raise ValueError(f"the TFLM floor counts tanh and relu cells, not {cell!r}")
+        w_hh = (kind_tail("CONV_2D", hidden) if step_op == "CONV_2D"   # also W_ih's op
+                else NODE + FC_PARAMS_AND_DATA + EVAL_TENSOR)
+        total += (steps - 1) * (w_hh + kind_tail("ADD"))
+        total += steps * kind_tail("TANH") if cell == "tanh" else 0
+        joins = -(-(steps - 1) // (MAX_CONCAT - 1))
+        total += w_hh + kind_tail("ADD") + joins * kind_tail("CONCATENATION")
+    return total
+
+
+def twin_head_tail(crnn_path, twin_path):
+    """(ops, tail bytes) of the twin's own head: its ops whose outputs no CRNN tensor is
+    named after, with the eval tensors of the constants only those ops read."""
+    from rnnedge.tflite import read_model
+    from rnnedge.tflm_tail import EVAL_TENSOR, op_tail
+    crnn, twin = read_model(crnn_path).main, read_model(twin_path).main
+    names = {t.name for t in crnn.tensors}
+    head = [op for op in twin.operators if twin.tensors[op.outputs[0]].name not in names]
+    readers = {}
+    for op in twin.operators:
+        for i in op.inputs:
+            if i >= 0:
+                readers.setdefault(i, set()).add(id(op))
+    own = {id(op) for op in head}
+    constants = {i for op in head for i in op.inputs
+                 if i >= 0 and twin.tensors[i].is_constant and readers[i] <= own}
+    return len(head), sum(op_tail(twin, op) for op in head) + EVAL_TENSOR * len(constants)
+
+
+def tflm_floor(crnn_path, twin_path, passes, crnn_tflm, twin_tflm, ratio=1.1):
+    """The TFLM head + tail check of one pair (module docstring): measured figures (TFLM's
+    {"head", "tail"} of each), the target, the floors with CONV_2D and with per-tensor
+    FULLY_CONNECTED steps, and the distance of the CRNN to the target."""
+    twin_total = twin_tflm["head"] + twin_tflm["tail"]
+    head_ops, head_tail = twin_head_tail(crnn_path, twin_path)
+    shared = twin_tflm["tail"] - head_tail
+    head = min(crnn_tflm["head"], twin_tflm["head"])
+    out = {"crnn": crnn_tflm["head"] + crnn_tflm["tail"], "crnn_head": crnn_tflm["head"],
+           "crnn_tail": crnn_tflm["tail"], "twin": twin_total, "twin_tail": twin_tflm["tail"],
+           "target": ratio * twin_total, "twin_head_ops": head_ops, "twin_head_tail": head_tail,
+           "shared_tail": shared, "steps": sum(t - 1 for t, _, _ in passes),
+           "passes": len(passes)}
+    for op in ("CONV_2D", "FULLY_CONNECTED"):
+        key = "conv" if op == "CONV_2D" else "fc"
+        out[f"recurrence_{key}"] = recurrence_tail(passes, op)
+        out[f"floor_{key}"] = head + shared + out[f"recurrence_{key}"]
+    out["fc_steps_estimate"] = out["crnn"] - fc_saving(crnn_path, twin_path)
+    out["distance"] = out["crnn"] - out["target"]
+    out["reachable"] = min(out["floor_conv"], out["floor_fc"]) <= out["target"]
+    return out
+
+
+def fc_saving(crnn_path, twin_path):
+    """Tail bytes the CRNN would save if every 1x1 CONV_2D of its head (ops the twin has no
+    output of) were a per-tensor FULLY_CONNECTED (rnnedge.tflm_tail's FULLY_CONNECTED: BUILTIN
+    params and OP_DATA kernel data, no per-channel arrays): an estimate of that not-built
+    variant (module docstring)."""
+    from rnnedge.tflite import read_model
+    from rnnedge.tflm_tail import BUILTIN, EVAL_TENSOR, NODE, OP_DATA, op_tail
+    crnn, twin = read_model(crnn_path).main, read_model(twin_path).main
+    names = {t.name for t in twin.tensors}
+    saving = 0
+    for op in crnn.operators:
+        if (op.opcode == "CONV_2D" and crnn.tensors[op.outputs[0]].name not in names
+                and tuple(crnn.tensors[op.inputs[1]].shape[1:3]) == (1, 1)):
+            saving += op_tail(crnn, op) - (NODE + BUILTIN + OP_DATA + EVAL_TENSOR)
+    return saving
+
+
+def tflm_table(reports):
+    """Markdown: the TFLM head + tail check of every pair in `reports` (TFLM measures each
+    export, rnnedge.tflm_probe), with the floors of `tflm_floor`."""
+    from rnnedge import zoo
+    from rnnedge.tflm_probe import measure_tflm
+    rows = ["| CRNN | TFLM head + tail B (x twin) | target 1.1 x twin | floor, CONV_2D steps (x) "
+            "| floor, per-tensor FC steps (x) | FC steps, estimate (x) | distance to target |",
+            "|---|---|---|---|---|---|---|"]
+    for crnn, twin in TWINS.items():
+        pair = [reports.get(crnn), reports.get(twin)]
+        if any(r is None or "error" in r for r in pair):
+            continue
+        passes = recurrent_passes(zoo.build(crnn).eval(), zoo.get(crnn).input_shape)
+        f = tflm_floor(pair[0]["output"], pair[1]["output"], passes,
+                       measure_tflm(pair[0]["output"]), measure_tflm(pair[1]["output"]))
+        pair[0]["tflm_floor"] = f   # into benchmarks/export.py's JSON report
+
+        def x(value, twin_total=f["twin"]):
+            return f"{value:,.0f} ({value / twin_total:.3f})"
+        rows.append(f"| {crnn} | {x(f['crnn'])} | {f['target']:,.0f} | {x(f['floor_conv'])} | "
+                    f"{x(f['floor_fc'])} | {x(f['fc_steps_estimate'])} | "
+                    f"{f['distance']:+,.0f} B |")
+    return "\n".join(rows)

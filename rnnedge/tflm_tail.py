@@ -31,7 +31,14 @@ gate parameters) and by the variable tensors (SVDF/LSTM state), which live in th
                           of the first value assigned), rounded up to 16
 
 The constants come from measured tails (tests/test_tflm_memory.py checks the estimate against
-TFLM on every test model, within TAIL_TOLERANCE). Works on rnnedge.tflite models; imports
+TFLM on every test model, within TAIL_TOLERANCE). KERNEL_DATA and BUILTIN_DATA hold the exact
+per-op bytes of the ops an unrolled recurrence is made of, as TFLM's allocator records them
+(the "Persistent buffer data" record, 16-byte aligned, and the unrecorded builtin params,
+4-byte aligned) on the detector exports: sizeof(OpDataConv) 80, OpDataAdd 60 (64 aligned),
+the CONCATENATION OpData 80, TANH 16, PAD 64; SPLIT and TRANSPOSE keep none; TfLiteConvParams
+28, TfLiteAddParams 8, TfLiteConcatenationParams 8, TfLiteSplitParams 4, TRANSPOSE and PAD
+none. With them the estimate is TFLM's measured tail to within 0.3% on det-cnn-256 and
+det-crnn-256 (tests/test_tflm_tail_floor.py). Works on rnnedge.tflite models; imports
 only rnnedge.tflm_scratch.
 """
 
@@ -47,11 +54,20 @@ SMALL = ("QUANTIZE", "DEQUANTIZE", "TANH", "LOGISTIC", "MAX_POOL_2D", "AVERAGE_P
 PER_CHANNEL = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV")
 RESOURCE_OP_DATA = {"VAR_HANDLE": 16, "ASSIGN_VARIABLE": 0, "READ_VARIABLE": 0}
 EVAL_TENSOR = 24  # sizeof(TfLiteEvalTensor), 64-bit
+NODE = 64  # sizeof(NodeAndRegistration), 64-bit
+#: kernel data (before the per-channel arrays) of the ops measured exactly; others: OP_DATA etc.
+KERNEL_DATA = {"CONV_2D": 80, "ADD": 64, "CONCATENATION": 80, "TANH": 16, "PAD": 64,
+               "SPLIT": 0, "TRANSPOSE": 0}
+#: builtin params of the ops measured exactly; other ops with options: BUILTIN
+BUILTIN_DATA = {"CONV_2D": 28, "ADD": 8, "CONCATENATION": 8, "SPLIT": 4, "TRANSPOSE": 0,
+                "PAD": 0}
 TAIL_CONVENTION = (
     "estimate of TFLM's persistent tail (rnnedge.tflm_tail): allocator state + 16 B per "
     "subgraph + 24 B per tensor + 64 B per op + builtin params + 8 B per scratch request + "
     "64-96 B per graph input/output + variable tensors (SVDF/LSTM state) + per-op kernel "
-    "data (80 B, 32 B for quantize/activation/pool ops; + 8 B per output channel of CONV_2D/DEPTHWISE_CONV_2D/TRANSPOSE_CONV and of "
+    "data (80 B, 32 B for quantize/activation/pool ops, measured per op for CONV_2D/ADD/"
+    "CONCATENATION/TANH/PAD/SPLIT/TRANSPOSE; + 8 B per output channel of "
+    "CONV_2D/DEPTHWISE_CONV_2D/TRANSPOSE_CONV and of "
     "per-channel FULLY_CONNECTED; int16 SOFTMAX tables; LSTM gate parameters; BATCH_MATMUL's "
     "transposed operand copies) + resource variables' buffers; "
     "within 5% of the measured tail on the test models; --verify-tflm measures it")
@@ -97,9 +113,9 @@ def _kernel_data(sg, op) -> int:
         return _batch_matmul_data(sg, op)
     if op.opcode in NO_OP_DATA:
         return 0
-    if op.opcode in SMALL:
+    if op.opcode in SMALL and op.opcode not in KERNEL_DATA:
         return SMALL_OP_DATA
-    size = OP_DATA
+    size = KERNEL_DATA.get(op.opcode, OP_DATA)
     filt = sg.tensors[op.inputs[1]] if len(op.inputs) > 1 and op.inputs[1] >= 0 else None
     per_channel = (filt is not None and filt.quantization is not None
                    and filt.quantization.per_channel)
@@ -115,16 +131,37 @@ def _kernel_data(sg, op) -> int:
     return size
 
 
+def builtin_data(op) -> int:
+    """Bytes of an operator's builtin params (TfLite*Params) in the tail."""
+    if not op.options_type:
+        return 0
+    return BUILTIN_DATA.get(op.opcode, BUILTIN)
+
+
+def kind_tail(opcode: str, channels: int = 0) -> int:
+    """Tail bytes of one operator of a measured kind (KERNEL_DATA) with one output tensor:
+    node, builtin params, kernel data, the per-channel arrays of `channels` output channels
+    (PER_CHANNEL kinds) and the output's eval tensor."""
+    per_channel = 2 * _align(4 * channels) if opcode in PER_CHANNEL else 0
+    return NODE + BUILTIN_DATA.get(opcode, 0) + KERNEL_DATA[opcode] + per_channel + EVAL_TENSOR
+
+
+def op_tail(sg, op) -> int:
+    """Tail bytes one operator of `sg` adds: its node, builtin params, kernel data (with the
+    per-channel arrays) and the eval tensors of its outputs."""
+    return NODE + builtin_data(op) + _kernel_data(sg, op) + EVAL_TENSOR * len(op.outputs)
+
+
 def tail_estimate(model) -> int:
     """TFLM's persistent tail for `model` (a Model, or one Subgraph planned alone)."""
     subgraphs = getattr(model, "subgraphs", None) or (model,)
     main = subgraphs[0]
     total = ALLOCATOR
     for sg in subgraphs:
-        total += SUBGRAPH + 24 * len(sg.tensors) + 64 * len(sg.operators)
+        total += SUBGRAPH + EVAL_TENSOR * len(sg.tensors) + NODE * len(sg.operators)
         total += 8 * len(kernel_scratch(sg))
         for op in sg.operators:
-            total += (BUILTIN if op.options_type else 0) + _kernel_data(sg, op)
+            total += builtin_data(op) + _kernel_data(sg, op)
         total += sum(_align(t.nbytes) for t in sg.tensors if t.is_variable)
     total += _resource_bytes(subgraphs)
     for t in (*main.inputs, *main.outputs):
