@@ -1,21 +1,24 @@
 """Camera-native input: arena, total memory and int8 accuracy for rgb, gray and Bayer input.
 
-    python benchmarks/sensor.py [--models NAME ...] [--formats rgb gray bayer-rggb]
+    python benchmarks/sensor.py [--models NAME ... | --zoo] [--formats rgb gray bayer-rggb]
                                 [--train MODEL ...] [--bayer-conv demosaic phase]
                                 [--epochs 6] [--train-samples 10000] [--sensor-noise 0]
+                                [--optics 0]
                                 [--out DIR] [--json]
 
 Part 1, memory (every zoo model given, zoo weights from seed 0): each model is exported fully
 int8 for each input format and planned; the row shows the input tensor's bytes, the `tflm` and
 `inplace` arenas, int8 weight bytes and total memory (weights + inplace arena), with the
 ratio of the inplace arena to the RGB model's. The parameter difference is conv 1 alone
-(the demosaic folded into it).
+(the demosaic folded into it). `--zoo` takes every zoo model (rnnedge.zoo.names()).
 Part 2, accuracy (`--train`, default cifar-resnet18; `--epochs 0` skips it): each classifier
 trained on the synthetic set with the same budget (epochs, samples, seed) and the same
 `--sensor-noise` for each format (RGB included; rnnedge.data.spec.as_sensor) and, for a Bayer
 format, each `--bayer-conv` form of an odd-stride conv 1, exported and
 checked on the C kernels: float and int8 top-1 and the drop, with the gap to RGB, and the
 trained export's inplace arena, ops and MACs. The peer is the RGB model of the same run.
+`--optics SIGMA` trains and checks on the camera-realistic set `synthetic:optics=SIGMA` (the
+scene blurred by a lens PSF before any format conversion; rnnedge/data/synthetic.py).
 Every row is appended to DIR/rows.jsonl as it finishes; a rerun with the same DIR and budget
 reuses the rows there (an interrupted run resumes). Prints markdown tables (also
 DIR/sensor.md).
@@ -59,7 +62,7 @@ def memory_row(name, fmt, folder):
             "tflm_runs": exported["verification"].get("tflm_runs")}
 
 
-def accuracy_row(name, fmt, form, epochs, samples, noise, folder):
+def accuracy_row(name, fmt, form, epochs, samples, noise, folder, optics=0.0):
     """Train `name` for `fmt` (Bayer conv form `form`) on the synthetic set, export, check on
     the C kernels."""
     import torch
@@ -71,9 +74,9 @@ def accuracy_row(name, fmt, form, epochs, samples, noise, folder):
     from rnnedge.tflite import read_model
     from rnnedge.train import TrainConfig, train
 
-    data = f"synthetic:n={samples}"
+    data = f"synthetic:n={samples}" + (f",optics={optics:g}" if optics else "")
     base = os.path.join(folder, f"{name}-{fmt}{'-' + form if form else ''}-{epochs}e-"
-                                f"{samples}n-{noise:g}dn")
+                                f"{samples}n-{noise:g}dn" + (f"-{optics:g}psf" if optics else ""))
     trained = train(name, data, out=base + ".pt", config=TrainConfig(epochs=epochs, seed=0),
                     input_format=fmt, sensor_noise=noise, progress=False, threads=1,
                     bayer_conv=form or "demosaic")
@@ -90,6 +93,10 @@ def accuracy_row(name, fmt, form, epochs, samples, noise, folder):
             "graph_macs": exported["stats"]["graph_macs"]}
 
 
+KEY_DEFAULTS = {"optics": 0.0}
+"""Key fields added after rows were cached: a row without one has this value."""
+
+
 def _cached(rows_path, key, compute):
     """The row of DIR/rows.jsonl whose fields match `key`, else `compute()` added there (the
     file rewritten atomically as each row finishes: an interrupted run keeps whole rows)."""
@@ -99,11 +106,17 @@ def _cached(rows_path, key, compute):
             lines = f.read().splitlines()
         for line in lines:
             row = json.loads(line)
-            if all(row.get(k) == v for k, v in key.items()):
+            if all(row.get(k, KEY_DEFAULTS.get(k)) == v for k, v in key.items()):
                 return row
     row = {**key, **compute()}
     atomic_write(rows_path, "\n".join([*lines, json.dumps(row)]) + "\n")
     return row
+
+
+def _budget(row):
+    """What a row is compared at: its budget, noise and optics (the RGB peer shares them)."""
+    return (row["epochs"], row["train_samples"], row.get("sensor_noise", 0),
+            row.get("optics") or 0.0)
 
 
 def _markdown(memory, accuracy):
@@ -118,16 +131,16 @@ def _markdown(memory, accuracy):
                      f"{r['arena_tflm']:,} | {r['arena_inplace']:,} | {ratio} | "
                      f"{r['total_memory']:,} | {'yes' if r['tflm_runs'] else 'no'} |")
     if accuracy:
-        rgb_acc = {r["model"]: r for r in accuracy if r["format"] == "rgb"}
-        lines += [""] * bool(lines) + ["| model | input | conv 1 | epochs | train images | noise DN | params | "
+        rgb_acc = {(r["model"], *_budget(r)): r for r in accuracy if r["format"] == "rgb"}
+        lines += [""] * bool(lines) + ["| model | input | conv 1 | optics px | epochs | train images | noise DN | params | "
                       "float top-1 | int8 top-1 | int8 drop | float vs rgb | inplace arena | "
                       "ops | MACs |",
-                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in accuracy:
-            base = rgb_acc.get(r["model"])
+            base = rgb_acc.get((r["model"], *_budget(r)))
             gap = f"{r['float_top1'] - base['float_top1']:+.2f}" if base else "-"
             lines.append(f"| {r['model']} | {r['format']} | {r['bayer_conv'] or '-'} | "
-                         f"{r['epochs']} | {r['train_samples']:,} | "
+                         f"{r.get('optics') or 0:g} | {r['epochs']} | {r['train_samples']:,} | "
                          f"{r.get('sensor_noise', 0):g} | {r['params']:,} | "
                          f"{r['float_top1']:.2f} | {r['int8_top1']:.2f} | {r['drop_pp']:+.2f} "
                          f"| {gap} | {r['arena_inplace']:,} | {r['ops']} | "
@@ -138,12 +151,15 @@ def _markdown(memory, accuracy):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=list(DEFAULT_MODELS))
+    parser.add_argument("--zoo", action="store_true", help="every zoo model (memory part)")
     parser.add_argument("--formats", nargs="*", default=list(DEFAULT_FORMATS))
     parser.add_argument("--train", nargs="*", default=["cifar-resnet18"])
     parser.add_argument("--bayer-conv", nargs="*", default=["demosaic", "phase"])
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--train-samples", type=int, default=10000)
     parser.add_argument("--sensor-noise", type=float, default=0.0)
+    parser.add_argument("--optics", type=float, default=0.0,
+                        help="lens PSF sigma in pixels of the synthetic set (0: the default set)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -151,6 +167,10 @@ def main(argv=None):
     os.makedirs(folder, exist_ok=True)
     rows = os.path.join(folder, "rows.jsonl")
     memory = []
+    if args.zoo:
+        from rnnedge import zoo
+
+        args.models = zoo.names()
     for name in args.models:
         for fmt in args.formats:
             print(f"memory: {name} {fmt}", file=sys.stderr)
@@ -163,10 +183,10 @@ def main(argv=None):
                 print(f"accuracy: {name} {fmt} {form or ''}", file=sys.stderr)
                 key = {"part": "accuracy", "model": name, "format": fmt, "bayer_conv": form,
                        "epochs": args.epochs, "train_samples": args.train_samples,
-                       "sensor_noise": args.sensor_noise}
+                       "sensor_noise": args.sensor_noise, "optics": args.optics}
                 accuracy.append(_cached(rows, key, lambda: accuracy_row(
                     name, fmt, form, args.epochs, args.train_samples, args.sensor_noise,
-                    folder)))
+                    folder, args.optics)))
     text = _markdown(memory, accuracy)
     atomic_write(os.path.join(folder, "sensor.md"), (text + "\n").encode())
     print(json.dumps({"memory": memory, "accuracy": accuracy}) if args.json else text)

@@ -112,9 +112,11 @@ class PhaseSplitConv(torch.nn.Module):
 
     def forward(self, x):
         weight = self.phase_weight()
-        if torch.onnx.is_in_onnx_export():  # one constant kernel, not its parametrisation
-            weight = torch.from_numpy(weight.detach().cpu().numpy().copy())
         bias = self.bias.repeat_interleave(4) if self.bias is not None else None
+        if torch.onnx.is_in_onnx_export():  # constant kernel and bias, not their parametrisation
+            weight = torch.from_numpy(weight.detach().cpu().numpy().copy())
+            if bias is not None:
+                bias = torch.from_numpy(bias.detach().cpu().numpy().copy())
         out_h, out_w = self.output_size(x.shape[-2], x.shape[-1])
         pads = []
         for n, out, p, big, s in zip(x.shape[-2:], (out_h, out_w), self.padding, self.big,

@@ -184,3 +184,25 @@ def test_checkpoint_builds_the_trained_form_and_refuses_others():
     assert torch.equal(rebuilt.eval()(x), trained.eval()(x))
     with pytest.raises(RnnedgeError, match="checkpoint field .*bayer_conv: expected one of"):
         zoo_arguments("cifar-resnet18", {**config, "bayer_conv": "box"})
+
+
+@pytest.mark.parametrize("form", ["demosaic", "phase"])
+def test_a_biased_conv1_exports_as_one_conv_then_dcr_depth_to_space(form):
+    """A conv 1 with a bias and no BatchNorm (the DARTS-ReNet stem): the exported Conv's weight
+    and bias are constants, so the rewrite makes the DepthToSpace DCR; onnxruntime runs the
+    rewritten graph as torch runs the model."""
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    from rnnedge.export.onnx_export import export_onnx
+    from rnnedge.export.phase_split import rewrite
+    torch.manual_seed(1)
+    conv = torch.nn.Conv2d(3, 5, 3, 1, 1, bias=True)
+    torch.nn.init.uniform_(conv.bias, 0.5, 1.0)
+    model = torch.nn.Sequential(PhaseSplitConv(conv, "bayer-grbg", form), torch.nn.ReLU()).eval()
+    onnx_model = rewrite(export_onnx(model, (1, 8, 10)))
+    d2s = [n for n in onnx_model.graph.node if n.op_type == "DepthToSpace"]
+    assert len(d2s) == 1 and {a.name: a.s for a in d2s[0].attribute}["mode"] == b"DCR"
+    x = torch.randn(1, 1, 8, 10)
+    session = ort.InferenceSession(onnx_model.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    np.testing.assert_allclose(got, model(x).detach().numpy(), rtol=1e-5, atol=1e-5)

@@ -2,6 +2,7 @@
 
 A spec is `synthetic` or a path, optionally followed by `:key=value,...` options:
   synthetic[:classes=10,seed=0,n=N,noise=12,clutter=6]   the embedded default
+  synthetic:optics=0.7                                   ... seen through a lens (PSF sigma px)
   PATH[:n=N]                                             CIFAR-10/100 or an image folder
   PATH[:labels=coarse]                                   CIFAR-100's 20 superclasses
   synthetic-detect[:...], a COCO or YOLO folder          detection data: a DetectionDataset
@@ -21,7 +22,8 @@ from rnnedge.data.base import canonical_split, fit_images, make_dataset, subset
 from rnnedge.errors import RnnedgeError
 
 SYNTHETIC = "synthetic"
-_SYNTHETIC_OPTIONS = {"classes": int, "seed": int, "n": int, "noise": float, "clutter": int}
+_SYNTHETIC_OPTIONS = {"classes": int, "seed": int, "n": int, "noise": float, "clutter": int,
+                      "optics": float}
 _PATH_OPTIONS = {"n": int, "labels": str}
 
 
