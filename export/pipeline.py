@@ -114,7 +114,8 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
         reference = verify.torch_outputs(model, check_set)
         check = {"check_samples": len(check_set), "check_source": calib or "synthetic",
                  "ort_vs_torch_max_abs_diff": verify.ort_max_diff(onnx_model, reference, check_set)}
-        check.update(verify.int8_agreement(tflite, reference, check_set))
+        check.update(verify.int8_agreement(tflite, reference, check_set,
+                                            argmax=detection is None))
         if run_tflm:
             check.update(verify.tflm_check(tmp, written, check_set[0]))
         if onnx_path:

@@ -14,7 +14,10 @@ The scheme (what TFLM's int8 kernels expect):
   table's `fixed_output`).
 - conv, depthwise and FULLY_CONNECTED weights: per-channel (per output channel) symmetric int8,
   which TFLM, TFLite and Vela all take.
-- biases: int32, scale = input scale * weight scale, zero point 0.
+- biases: int32, scale = input scale * weight scale, zero point 0. A bias too large for
+  int32 at that scale (a channel whose weights decayed to almost 0 under a large bias, such
+  as a one-class detector's class logit) widens its channel's weight scale until it fits,
+  as TFLite's quantiser does, instead of saturating.
 - elementwise constant operands: per-tensor asymmetric int8.
 - UNIDIRECTIONAL_SEQUENCE_LSTM (`--lstm fused`): per-tensor weights, gate biases at input
   scale x input weight scale, the int8 hidden state in its output's group, the int16 cell
@@ -36,6 +39,9 @@ from rnnedge.op_table import info
 # UNIDIRECTIONAL_SEQUENCE_LSTM input positions (TFLite's): the first gate bias, the output state
 LSTM_GATE_BIAS, LSTM_OUTPUT_STATE = 12, 18
 LSTM_GATE_SCALE = 2.0 ** -12   # TFLite's integer LSTM: gate pre-activations in Q3.12
+#: the largest |bias / scale| an int32 bias is given: int32's limit less room for the float32
+#: rounding of the weight scale it is divided by
+INT32_BIAS_LIMIT = 2.0 ** 31 - 2.0 ** 10
 
 
 @dataclass
@@ -250,22 +256,45 @@ def _lstm_biases(graph, params, weight_q):
             params[bias.name] = QParams(scale.astype(np.float32), np.zeros(1, np.int64), 0)
 
 
-def _quantize_weight(data, axis):
-    """Symmetric int8 weights, per channel along `axis` (or per tensor when axis is None)."""
+def _quantize_weight(data, axis, min_scale=0.0):
+    """Symmetric int8 weights, per channel along `axis` (or per tensor when axis is None),
+    each scale at least `min_scale` (per channel, or a scalar)."""
     if axis is None:
         amax = np.array([np.abs(data).max()], np.float64)
-        scale = np.where(amax > 0, amax / 127.0, 1.0)
+        scale = np.maximum(np.where(amax > 0, amax / 127.0, 1.0), np.max(min_scale))
         q = np.round(data / scale[0])
         qp = QParams(scale.astype(np.float32), np.zeros(1, np.int64), 0)
     else:
         moved = np.moveaxis(data, axis, 0).reshape(data.shape[axis], -1)
         amax = np.abs(moved).max(axis=1).astype(np.float64)
-        scale = np.where(amax > 0, amax / 127.0, 1.0)
+        scale = np.maximum(np.where(amax > 0, amax / 127.0, 1.0), min_scale)
         shape = [1] * data.ndim
         shape[axis] = -1
         q = np.round(data / scale.reshape(shape))
         qp = QParams(scale.astype(np.float32), np.zeros(len(scale), np.int64), axis)
     return np.clip(q, -127, 127).astype(np.int8), qp
+
+
+def _bias_weight_scale_floors(graph, params):
+    """{weight name: per-channel minimum scale} so that every int32 bias the weight serves
+    fits: |bias| / (input scale * weight scale) <= INT32_BIAS_LIMIT. Only weights that need
+    it are listed (most biases fit by orders of magnitude)."""
+    floors = {}
+    for op in graph.ops:
+        io = weighted_io(graph, op)
+        if io is None or io[2] is None:
+            continue
+        act, weight, position = io
+        bias = np.abs(graph.tensors[op.inputs[position]].data.astype(np.float64))
+        need = bias / (float(params[act].scale[0]) * INT32_BIAS_LIMIT)
+        w = graph.tensors[weight]
+        if w.channel_axis is None:
+            need = np.full(1, need.max(initial=0.0))
+        amax = np.abs(w.data).max(axis=tuple(i for i in range(w.data.ndim) if i != w.channel_axis)
+                                  if w.channel_axis is not None else None) / 127.0
+        if np.any(need > amax):
+            floors[weight] = np.maximum(floors.get(weight, 0.0), need)
+    return floors
 
 
 def _quantize_with(data, qp, int16=False):
@@ -290,9 +319,11 @@ def quantize(graph, ranges, int16=False):
         _detach_fixed(graph, detach)
         params, detach = _group_params(graph, ranges, int16)
     weight_q = {}
+    floors = {} if int16 else _bias_weight_scale_floors(graph, params)
     for name, t in graph.tensors.items():
         if t.role == "weight":
-            t.data, weight_q[name] = _quantize_weight(t.data, t.channel_axis)
+            t.data, weight_q[name] = _quantize_weight(t.data, t.channel_axis,
+                                                      floors.get(name, 0.0))
             params[name] = weight_q[name]
         elif t.role == "operand":
             t.data = _quantize_with(t.data, params[name], int16)

@@ -4,9 +4,9 @@ Three independent checks of what was written:
 1. onnxruntime on the exported (static-form) ONNX vs the float PyTorch model in its reference
    form: max |diff| (catches a static form or an ONNX export that computes something else).
 2. The int8 .tflite on TFLite's reference kernels (BUILTIN_REF, the ones TFLM is bit-exact
-   with) vs float PyTorch on the calibration-independent check set: argmax agreement (over
-   classes for a classifier; per pixel over channels for a map output) and max/mean |diff|
-   of the dequantised outputs.
+   with) vs float PyTorch on the calibration-independent check set: cosine similarity and
+   max/mean |diff| of the dequantised outputs, and argmax agreement (over classes for a
+   classifier; per pixel over channels for a map output; not for a detector).
 3. tflite-micro loads and runs the model (in a child process) on the first check input, and
    its outputs are compared with the reference kernels' (max difference in LSB; usually 0).
 
@@ -102,16 +102,24 @@ class ReferenceInterpreter:
                 for r, d in zip(raw, self.outputs)]
 
 
-def int8_agreement(tflite_bytes, reference_outputs, samples):
-    """{argmax_agreement, argmax_agreement_ties, max_abs_diff, mean_abs_diff} of int8 vs
-    float over the samples. `_ties` counts a sample as agreeing when float's top class has
-    the largest int8 output even if another class has the same int8 value (untrained models
-    have logits closer together than one int8 step)."""
+def int8_agreement(tflite_bytes, reference_outputs, samples, argmax=True):
+    """{cosine, max_abs_diff, mean_abs_diff} of int8 vs float over the samples, and with
+    `argmax` {argmax_agreement, argmax_agreement_ties}. `cosine`: the cosine similarity of the
+    dequantised int8 outputs and the float ones over all samples, of the worst output.
+    `_ties` counts a sample as agreeing when float's top class has the largest int8 output
+    even if another class has the same int8 value (untrained models have logits closer
+    together than one int8 step). A detector passes argmax=False: its channels mix box
+    coordinates, objectness and classes, so their argmax means nothing (`rnnedge check`
+    compares its decoded boxes by AP)."""
     interp = ReferenceInterpreter(tflite_bytes)
     agree = tied = total = 0
     worst, abs_sum, count = 0.0, 0.0, 0
+    dots = squares_got = squares_want = None
     for sample, ref in zip(samples, reference_outputs):
-        for got, want in zip(interp.run(sample), ref):
+        outputs = interp.run(sample)
+        if dots is None:
+            dots, squares_got, squares_want = ([0.0] * len(outputs) for _ in range(3))
+        for k, (got, want) in enumerate(zip(outputs, ref)):
             want = _to_held(want)
             if got.shape != want.shape:
                 raise RnnedgeError(f"int8 output shape {got.shape} differs from the float "
@@ -120,14 +128,21 @@ def int8_agreement(tflite_bytes, reference_outputs, samples):
             worst = max(worst, float(diff.max()))
             abs_sum += float(diff.sum())
             count += diff.size
+            dots[k] += float(np.dot(got.ravel().astype(np.float64), want.ravel()))
+            squares_got[k] += float(np.square(got, dtype=np.float64).sum())
+            squares_want[k] += float(np.square(want, dtype=np.float64).sum())
             match = got.argmax(-1) == want.argmax(-1)
             top = np.take_along_axis(got, want.argmax(-1)[..., None], -1)[..., 0]
             agree += int(match.sum())
             tied += int((top >= got.max(-1)).sum())
             total += match.size
-    return {"argmax_agreement": agree / total, "argmax_agreement_ties": tied / total,
-            "max_abs_diff": worst,
-            "mean_abs_diff": abs_sum / count}
+    cosines = [d / np.sqrt(g * w) if g * w > 0 else float(g == w)
+               for d, g, w in zip(dots, squares_got, squares_want)]
+    result = {"cosine": float(min(cosines)), "max_abs_diff": worst,
+              "mean_abs_diff": abs_sum / count}
+    if argmax:
+        result.update(argmax_agreement=agree / total, argmax_agreement_ties=tied / total)
+    return result
 
 
 def tflm_check(tflite_path, model, sample):

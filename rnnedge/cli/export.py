@@ -105,9 +105,11 @@ def _print_block(report):
         "verification:",
         f"  onnxruntime vs PyTorch: max |diff| {v['ort_vs_torch_max_abs_diff']:.3g}",
         f"  int8 (reference kernels) vs float PyTorch on {v['check_samples']} check inputs: "
-        f"argmax agreement {100 * v['argmax_agreement']:.1f}%",
-        f"    ({100 * v['argmax_agreement_ties']:.1f}% counting int8 ties), max |diff| "
-        f"{v['max_abs_diff']:.4g}, mean |diff| {v['mean_abs_diff']:.4g}",
+        + (f"argmax agreement {100 * v['argmax_agreement']:.1f}%"
+           f" ({100 * v['argmax_agreement_ties']:.1f}% counting int8 ties)," if "argmax_agreement" in v
+           else "(a detector's raw prediction maps: `rnnedge check` compares its boxes by AP)"),
+        f"    cosine similarity {v['cosine']:.4f}, max |diff| {v['max_abs_diff']:.4g}, "
+        f"mean |diff| {v['mean_abs_diff']:.4g}",
     ]
     if "tflm_runs" in v:
         if not v["tflm_runs"] or v["tflm_max_lsb_diff"] is None:
