@@ -178,7 +178,8 @@ def side_by_side(case, label, out_dir, python, ours):
     std = _json_or_error(rc, out, err, "torch.onnx export of the reference form")
     source = "measured here"
     if python and "error" not in std:
-        tflite, wall, peak, last = run_onnx2tf(python, case, out_dir, HEAD_SHAPE[0] if case == "head" else 3)
+        channels = HEAD_SHAPE[0] if case == "head" else 3
+        tflite, wall, peak, last = run_onnx2tf(python, case, out_dir, channels)
         if tflite:
             m = measure_standard(case, out_dir, tflite)
             a = m["agreement"]
