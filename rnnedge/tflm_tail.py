@@ -25,10 +25,18 @@ gate parameters) and by the variable tensors (SVDF/LSTM state), which live in th
                           (gate parameters); BATCH_MATMUL: its OpData, the quantisation
                           struct (int8/int16) and a persistent transposed copy (eval tensor,
                           dims, data) of the lhs with adj_x and of the rhs without adj_y
-                          (batch_matmul.cc); VAR_HANDLE its resource id, ASSIGN_VARIABLE and
-                          READ_VARIABLE none
-  resource variables      each variable's buffer (MicroResourceVariables::Allocate: the bytes
-                          of the first value assigned), rounded up to 16
+                          (batch_matmul.cc); CALL_ONCE its OpData (subgraph index, has_run),
+                          VAR_HANDLE its resource id, ASSIGN_VARIABLE its compression scratch
+                          index (TFLM built with USE_TFLM_COMPRESSION, as the tflite-micro
+                          package is), READ_VARIABLE none; builtin params TfLiteCallOnceParams
+                          4 B, TfLiteVarHandleParams 16 B (two string pointers)
+  resource variables      MicroResourceVariables::Create(allocator, n) with n the model's
+                          distinct VAR_HANDLE shared names (what the tflite-micro interpreter
+                          passes): the 16 B object and n 40 B MicroResourceVariable entries;
+                          and each variable's buffer (MicroResourceVariables::Allocate: the
+                          bytes of the first value assigned), rounded up to 16
+  input/output pointers   MicroInterpreter's arrays of TfLiteTensor* for the graph's inputs
+                          and outputs (8 B each, one allocation per array)
 
 The constants come from measured tails (tests/test_tflm_memory.py checks the estimate against
 TFLM on every test model, within TAIL_TOLERANCE). KERNEL_DATA and BUILTIN_DATA hold the exact
@@ -44,15 +52,18 @@ only rnnedge.tflm_scratch.
 
 from rnnedge.tflm_scratch import kernel_scratch
 
-ALLOCATOR, SUBGRAPH, BUILTIN, OP_DATA, SMALL_OP_DATA, LSTM_DATA = 480, 16, 24, 80, 32, 720
+ALLOCATOR, SUBGRAPH, BUILTIN, OP_DATA, SMALL_OP_DATA, LSTM_DATA = 448, 16, 24, 80, 32, 720
 TAIL_TOLERANCE = 0.05
-NO_OP_DATA = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SHAPE", "WHILE", "IF", "CALL_ONCE",
+NO_OP_DATA = ("RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SHAPE", "WHILE", "IF",
               "LESS", "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL",
               "LOGICAL_AND", "LOGICAL_OR", "LOGICAL_NOT", "GATHER", "PACK", "UNPACK")
 SMALL = ("QUANTIZE", "DEQUANTIZE", "TANH", "LOGISTIC", "MAX_POOL_2D", "AVERAGE_POOL_2D",
          "RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "RESIZE_NEAREST_NEIGHBOR")
 PER_CHANNEL = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV")
-RESOURCE_OP_DATA = {"VAR_HANDLE": 16, "ASSIGN_VARIABLE": 0, "READ_VARIABLE": 0}
+RESOURCE_OP_DATA = {"CALL_ONCE": 16, "VAR_HANDLE": 16, "ASSIGN_VARIABLE": 16,
+                    "READ_VARIABLE": 0}
+RESOURCE_VARIABLES, RESOURCE_VARIABLE = 16, 40  # sizeof(MicroResourceVariables), entry
+POINTER = 8  # sizeof(TfLiteTensor*), 64-bit
 EVAL_TENSOR = 24  # sizeof(TfLiteEvalTensor), 64-bit
 NODE = 64  # sizeof(NodeAndRegistration), 64-bit
 #: kernel data (before the per-channel arrays) of the ops measured exactly; others: OP_DATA etc.
@@ -60,16 +71,17 @@ KERNEL_DATA = {"CONV_2D": 80, "ADD": 64, "CONCATENATION": 80, "TANH": 16, "PAD":
                "SPLIT": 0, "TRANSPOSE": 0}
 #: builtin params of the ops measured exactly; other ops with options: BUILTIN
 BUILTIN_DATA = {"CONV_2D": 28, "ADD": 8, "CONCATENATION": 8, "SPLIT": 4, "TRANSPOSE": 0,
-                "PAD": 0}
+                "PAD": 0, "CALL_ONCE": 4, "VAR_HANDLE": 16}
 TAIL_CONVENTION = (
     "estimate of TFLM's persistent tail (rnnedge.tflm_tail): allocator state + 16 B per "
     "subgraph + 24 B per tensor + 64 B per op + builtin params + 8 B per scratch request + "
-    "64-96 B per graph input/output + variable tensors (SVDF/LSTM state) + per-op kernel "
+    "64-96 B per graph input/output (+ its TfLiteTensor* slot) + variable tensors (SVDF/LSTM state) + per-op kernel "
     "data (80 B, 32 B for quantize/activation/pool ops, measured per op for CONV_2D/ADD/"
     "CONCATENATION/TANH/PAD/SPLIT/TRANSPOSE; + 8 B per output channel of "
     "CONV_2D/DEPTHWISE_CONV_2D/TRANSPOSE_CONV and of "
     "per-channel FULLY_CONNECTED; int16 SOFTMAX tables; LSTM gate parameters; BATCH_MATMUL's "
-    "transposed operand copies) + resource variables' buffers; "
+    "transposed operand copies; CALL_ONCE/VAR_HANDLE/ASSIGN_VARIABLE OpData) + resource "
+    "variables (MicroResourceVariables table and buffers); "
     "within 5% of the measured tail on the test models; --verify-tflm measures it")
 
 
@@ -88,8 +100,9 @@ def _batch_matmul_data(sg, op) -> int:
 
 
 def _resource_bytes(subgraphs) -> int:
-    """Bytes of the resource variables' buffers: one per shared name, sized by the first
-    ASSIGN_VARIABLE of it (its value tensor)."""
+    """Bytes of the resource variables: MicroResourceVariables (the object and one entry per
+    shared name) when the model has any, and their buffers: one per shared name, sized by the
+    first ASSIGN_VARIABLE of it (its value tensor)."""
     names, sizes = {}, {}
     for index, sg in enumerate(subgraphs):
         for op in sg.operators:
@@ -101,7 +114,9 @@ def _resource_bytes(subgraphs) -> int:
                 name = names.get((index, op.inputs[0]))
                 if name is not None and name not in sizes:
                     sizes[name] = _align(sg.tensors[op.inputs[1]].nbytes)
-    return sum(sizes.values())
+    distinct = len(set(names.values()))
+    table = _align(RESOURCE_VARIABLES) + _align(RESOURCE_VARIABLE * distinct) if distinct else 0
+    return table + sum(sizes.values())
 
 
 def _kernel_data(sg, op) -> int:
@@ -164,6 +179,7 @@ def tail_estimate(model) -> int:
             total += builtin_data(op) + _kernel_data(sg, op)
         total += sum(_align(t.nbytes) for t in sg.tensors if t.is_variable)
     total += _resource_bytes(subgraphs)
+    total += _align(POINTER * len(main.inputs)) + _align(POINTER * len(main.outputs))
     for t in (*main.inputs, *main.outputs):
         tensor = main.tensors[t]
         total += 64 + (32 if tensor.quantization is not None else 0)
