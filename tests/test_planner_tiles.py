@@ -25,23 +25,31 @@ from test_firmware_fused import mobilenet_v2_96
 from test_planner_fused import check_plan
 
 
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory):
-    """16x16x3 -> conv 3x3 s1 SAME (8) -> depthwise 3x3 s2 SAME -> conv 1x1 (16), int8."""
-    path = tmp_path_factory.getbasetemp() / "tile_chain.tflite"
+def _keras_int8(tmp_path_factory, name, input_shape, seed, layers):
+    """The int8 .tflite of the Keras graph `layers(keras.layers, input)` (seeded), converted
+    once per session."""
+    path = tmp_path_factory.getbasetemp() / f"{name}.tflite"
     if not path.exists():
         tf = pytest.importorskip("tensorflow", reason="tensorflow (TFLiteConverter) is not "
                                  "installed")
         from rnnedge import tinyml_models
 
-        tf.keras.utils.set_random_seed(0)
-        L = tf.keras.layers
-        x = L.Input((16, 16, 3))
+        tf.keras.utils.set_random_seed(seed)
+        x = tf.keras.layers.Input(input_shape)
+        model = tf.keras.Model(x, layers(tf.keras.layers, x))
+        path.write_bytes(tinyml_models.to_int8_tflite(model, samples=4))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    """16x16x3 -> conv 3x3 s1 SAME (8) -> depthwise 3x3 s2 SAME -> conv 1x1 (16), int8."""
+    def layers(L, x):
         y = L.Conv2D(8, 3, padding="same", activation="relu")(x)
         y = L.DepthwiseConv2D(3, strides=2, padding="same")(y)
-        y = L.Conv2D(16, 1)(y)
-        path.write_bytes(tinyml_models.to_int8_tflite(tf.keras.Model(x, y), samples=4))
-    return str(path)
+        return L.Conv2D(16, 1)(y)
+
+    return _keras_int8(tmp_path_factory, "tile_chain", (16, 16, 3), 0, layers)
 
 
 def run_debug(program, x) -> list:
@@ -168,22 +176,14 @@ def mixed_chain(tmp_path_factory):
     """18x22x3 -> conv 3x3 SAME -> max pool 2 s2 SAME -> (depthwise 3x3 SAME) + skip ->
     average pool 3 s1 SAME -> conv 3x3 stride (1, 2) VALID: pools, a residual ADD whose skip
     the tiles read twice, odd widths, a stride that differs between H and W."""
-    path = tmp_path_factory.getbasetemp() / "tile_mixed_chain.tflite"
-    if not path.exists():
-        tf = pytest.importorskip("tensorflow", reason="tensorflow (TFLiteConverter) is not "
-                                 "installed")
-        from rnnedge import tinyml_models
-
-        tf.keras.utils.set_random_seed(1)
-        L = tf.keras.layers
-        x = L.Input((18, 22, 3))
+    def layers(L, x):
         y = L.Conv2D(8, 3, padding="same", activation="relu")(x)
         y = L.MaxPooling2D(2, 2, padding="same")(y)
         y = L.Add()([y, L.DepthwiseConv2D(3, padding="same")(y)])
         y = L.AveragePooling2D(3, 1, padding="same")(y)
-        y = L.Conv2D(6, 3, strides=(1, 2), padding="valid")(y)
-        path.write_bytes(tinyml_models.to_int8_tflite(tf.keras.Model(x, y), samples=4))
-    return str(path)
+        return L.Conv2D(6, 3, strides=(1, 2), padding="valid")(y)
+
+    return _keras_int8(tmp_path_factory, "tile_mixed_chain", (18, 22, 3), 1, layers)
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -16,6 +16,7 @@ import pytest
 from rnnedge import kernels
 from rnnedge.kernels import build
 from rnnedge.kernels import structs as S
+from sanitizer_rerun import rerun_under_sanitizers
 
 INT32_MIN, INT32_MAX = -2**31, 2**31 - 1
 # Inside the sanitizer run (last test) the cases stay where the reference kernels themselves
@@ -390,13 +391,4 @@ def test_optimized_set_replaces_reference_files_by_name():
 def test_byte_equality_cases_run_clean_under_asan_and_ubsan():
     """The cases above again, with both kernel sets' sanitizer builds (ASan + UBSan, fatal):
     no out-of-bounds access (column padding, tails, chunking) and no undefined behaviour."""
-    import subprocess
-    import sys
-
-    if build.asan_preloaded():
-        pytest.skip("already inside the sanitizer run")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
-                           "-m", "not slow", __file__], env=build.sanitizer_env(),
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "passed" in proc.stdout and "runtime error" not in proc.stderr
+    rerun_under_sanitizers(__file__)

@@ -23,6 +23,7 @@ import pytest
 
 from rnnedge.kernels import build
 from rnnedge.kernels import structs as S
+from sanitizer_rerun import rerun_under_sanitizers
 from test_optimized_kernels import _activation, _assert_same, _bias, _i8, _mode, _ptr, \
     _rescale, _run_both, libs  # noqa: F401 (libs is a fixture)
 
@@ -191,12 +192,4 @@ def test_vnni_cases_run_clean_under_asan_and_ubsan():
     """This file's cases again on the sanitizer builds (ASan + UBSan, fatal) of the reference,
     the native optimised and the x86-64 optimised sets: no out-of-bounds access (masked
     tails, gathers, packed blocks) and no undefined behaviour."""
-    import sys
-
-    if build.asan_preloaded():
-        pytest.skip("already inside the sanitizer run")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
-                           "-m", "not slow", __file__], env=build.sanitizer_env(),
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "passed" in proc.stdout and "runtime error" not in proc.stderr
+    rerun_under_sanitizers(__file__)
