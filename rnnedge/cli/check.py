@@ -71,7 +71,7 @@ def check(model, data, float_checkpoint, backend, kernels, planner, stream_input
     if max_recompute and (backend != "c" or planner != "fused"):
         raise RnnedgeError("--max-recompute needs --backend c --planner fused")
     engine = {"planner": planner, "stream_input": stream_input, "max_recompute": max_recompute}
-    from rnnedge.detect.check import is_detector
+    from rnnedge.detect.metadata import is_detector
     if os.path.isfile(model) and is_detector(model):
         return _check_detector(model, data, float_checkpoint, backend, samples, max_drop, plot,
                                trust_pickle, as_json, input_format,

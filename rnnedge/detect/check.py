@@ -50,13 +50,6 @@ class DetectCheckResult:
                 "objects": self.int8["objects"]}
 
 
-def is_detector(tflite_path):
-    """True when the .tflite carries rnnedge detection metadata."""
-    from rnnedge.tflite import read_model
-
-    return metadata.decode(read_model(tflite_path)) is not None
-
-
 def _int8_ports(model):
     sg = model.main
     tin = sg.tensors[sg.inputs[0]]

@@ -7,7 +7,7 @@ metadata entry METADATA_NAME (JSON), so `rnnedge check`, `rnnedge firmware` and 
 decoder know how to decode the raw maps without the checkpoint. The .tflite's outputs are
 the heads' raw maps, finest first (`output_order` sorts them by their map size).
 
-May import: json, numpy, rnnedge.errors.
+May import: json, numpy, rnnedge.errors, rnnedge.tflite.
 """
 
 import json
@@ -65,3 +65,11 @@ def decode(model):
 def output_order(shapes):
     """Indices of output shapes (N, H, W, C) finest map first (the heads' order)."""
     return sorted(range(len(shapes)), key=lambda i: (-shapes[i][1] * shapes[i][2], i))
+
+
+def is_detector(tflite_path) -> bool:
+    """True when the .tflite carries rnnedge detection metadata (no torch import: `rnnedge
+    check` asks this of every model before it picks the classification or detection path)."""
+    from rnnedge.tflite import read_model
+
+    return decode(read_model(tflite_path)) is not None
