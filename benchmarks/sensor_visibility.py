@@ -13,8 +13,8 @@ the images are exactly the training/check images before noise. A sensor pixel sh
 when the mark changes the value the format records there by more than 2 sigma of the set's
 Gaussian noise (`--noise`, the set's `noise=`: 12 grey levels by default, so 24). Without
 optics those are mark pixels (at most 9 and 16); with `--optics` (the camera-realistic set:
-the scene blurred by the lens PSF before the format conversion) a mark also shows in its neighbours, so a Bayer pixel under another
-filter can still record a mark pixel's colour. The table gives, per format, the mean number
+the scene blurred by the lens PSF before the format conversion) a mark also shows in its
+neighbours, so a Bayer pixel under another filter can still record a mark pixel's colour. The table gives, per format, the mean number
 of pixels showing each mark and the share of images in which a mark shows in fewer than k
 pixels (plus < k or square < 2k): an upper bound on how many the format can classify.
 It also gives each image's peak contrast: the largest change the weaker of its two marks
