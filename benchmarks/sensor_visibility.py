@@ -17,11 +17,11 @@ the scene blurred by the lens PSF before the format conversion) a mark also show
 neighbours, so a Bayer pixel under another filter can still record a mark pixel's colour.
 The table gives, per format, the mean number of pixels showing each mark and the share of
 images in which a mark shows in fewer than k pixels (plus < k or square < 2k): an upper
-bound on how many the format can classify. It also gives each image's peak contrast: the largest change the weaker of its two marks
-makes to one recorded value (the class needs both), averaged over the images, and that over
-the noise sigma, the contrast-to-noise ratio a model must find the marks at (the bilinear
-demosaic that a Bayer model's conv 1 is folded with averages recorded values, so it cannot
-raise this peak).
+bound on how many the format can classify. It also gives each image's peak contrast (the
+largest change the weaker of its two marks makes to one recorded value: the class needs
+both), averaged over the images, and its ratio to the noise sigma: the contrast-to-noise a
+model must find the marks at (the bilinear demosaic a Bayer model's conv 1 is folded with
+averages recorded values, so it cannot raise this peak).
 """
 
 import argparse
