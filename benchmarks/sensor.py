@@ -33,13 +33,14 @@ import os
 import sys
 import tempfile
 
+from rnnedge.data import synthetic
 from rnnedge.files import atomic_write
 
 DEFAULT_MODELS = ("cifar-resnet18-rnn", "cifar-resnet18-thin", "det-cnn-256", "det-crnn-256",
                   "det-cnn-480x640", "det-crnn-480x640")
 DEFAULT_FORMATS = ("rgb", "gray", "bayer-rggb")
-SET_NOISE = 12.0
-"""The synthetic set's default Gaussian noise (rnnedge.data.synthetic.SyntheticConfig)."""
+SET_NOISE = synthetic.SyntheticConfig.noise
+"""The synthetic set's default Gaussian noise in grey levels."""
 
 
 def memory_row(name, fmt, folder):
@@ -174,6 +175,12 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if not (0 <= args.set_noise <= synthetic.MAX_NOISE
+            and 0 <= args.optics <= synthetic.MAX_OPTICS):  # also refuses nan
+        print(f"error: --set-noise must be in [0, {synthetic.MAX_NOISE:g}] and --optics in "
+              f"[0, {synthetic.MAX_OPTICS:g}], got {args.set_noise} and {args.optics}",
+              file=sys.stderr)
+        return 2
     folder = args.out or tempfile.mkdtemp(prefix="rnnedge-sensor-")
     os.makedirs(folder, exist_ok=True)
     rows = os.path.join(folder, "rows.jsonl")
@@ -205,4 +212,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

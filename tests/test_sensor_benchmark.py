@@ -59,6 +59,9 @@ def test_every_format_gets_the_same_budget_and_noise(tmp_path, monkeypatch, caps
     assert len(calls) == 12 and calls[-1] == ("bayer-rggb", "demosaic", 2, 50, 3.0, 0.7, 6.0)
     assert [(r[1], r[4], r[13]) for r in table()[-3:]] == [
         ("rgb", "6", "+0.00"), ("gray", "6", "-6.00"), ("bayer-rggb", "6", "-0.25")]
+    for bad in (["--set-noise", "-1"], ["--set-noise", "nan"], ["--optics", "5"]):
+        assert bench.main(args + bad) == 2 and len(calls) == 12
+        assert capsys.readouterr().err.startswith("error: --set-noise must be")
 
 
 def test_accuracy_rows_draw_the_set_with_the_asked_noise(tmp_path, monkeypatch):
