@@ -191,3 +191,24 @@ def test_fc_floors_stay_below_every_layout(exports):
         # no ops outside the SWS-BiRNN: its own rest holds at least the twin's share
         assert f["floor_fc"] - 64 <= f["floor_fc_own"] < f["floor_fc_reversed"] <= f["crnn"], \
             (layout, f)
+
+
+def test_gru_steps_keep_their_bias_and_run_bit_exact(tmp_path):
+    """A GRU cell's step has a bias (b_hn inside r * (W_hn h + b_hn)): its FC keeps it (per
+    tensor weight scale), and the C kernels give TFLM's bytes."""
+    from rnnedge.firmware_sim.backends import make_backend
+    from rnnedge.firmware_sim.runtime import Runtime
+    torch.manual_seed(0)
+    path = str(tmp_path / "gru-fc.tflite")
+    report = export_int8(SWSBiRNN(4, 6, 5, "gru", layout="stacked").eval(),
+                         {"input_shape": [4, 6, 7], "normalization": NORM}, path,
+                         calib_samples=16, check_samples=4, recurrent_step="fc")
+    assert report["verification"]["cosine"] > 0.99
+    sg, fcs = _ops(path, "FULLY_CONNECTED")
+    steps = [op for op in fcs if len(op.inputs) > 2 and op.inputs[2] >= 0]
+    assert len(fcs) == (7 - 1) + (6 - 1) + 2 and len(steps) >= (7 - 1) + (6 - 1)
+    x = model_inputs(path, 3)
+    expected = make_backend("tflm", path)(x)[0]
+    runtime = Runtime(compile_with(path, "best"), debug=True)
+    got = np.stack([runtime.invoke(s[None])[0] for s in x]).reshape(expected.shape)
+    assert np.array_equal(got, expected)
