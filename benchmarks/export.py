@@ -1,7 +1,8 @@
 """Benchmark `rnnedge export` on the zoo, and against the standard route.
 
     python benchmarks/export.py [--models NAME ...] [--no-standard | --side-by-side-only]
-                                [--no-npu] [--layout inplace|stacked|pairs] [--out DIR]
+                                [--no-npu] [--layout inplace|stacked|pairs]
+                                [--recurrent-step conv|fc] [--out DIR]
 
 Part 1, every zoo model (or --models): rnnedge's int8 export in a fresh child process each,
 with wall time and peak RSS of that child, op count, recurrent ops per time step, weight
@@ -25,8 +26,10 @@ time, SRAM, CPU ops, and the CRNN's recurrent head (Vela --verbose-performance, 
 operation from the first TRANSPOSE, the row pass's H<->W swap, on) cycles by operation.
 Then TFLM's head + tail of each CRNN and its twin (measured by tflite-micro) against the
 issue's 1.1x target, with the floors of an unrolled recurrence on TFLM. `--layout
-stacked|pairs` exports the CRNNs with another SWS-BiRNN layout (rnnedge.layers.static); the
-comparison itself is benchmarks/npu_compare.py.
+stacked|pairs` exports the CRNNs with another SWS-BiRNN layout (rnnedge.layers.static),
+`--recurrent-step fc` with per-tensor FULLY_CONNECTED steps (rnnedge.export.fc_steps; a
+model without a recurrence exports as it does without it); the comparison itself is
+benchmarks/npu_compare.py.
 
 Every figure is measured by a tool independent of the exporter: graph_stats reads the
 flatbuffer, agreement uses TFLite's reference kernels, TFLM and Vela run as they ship.
@@ -78,7 +81,7 @@ def _checks(case):
     return CHECK_SAMPLES["det"] if case.startswith("det") else CHECK_SAMPLES["default"]
 
 
-def child_rnnedge(case, out_dir, layout="inplace"):
+def child_rnnedge(case, out_dir, layout="inplace", recurrent_step="conv"):
     """Child: rnnedge export of one case; prints one JSON object (Vela for every config in
     `vela_check.ACCELERATORS`, per-layer cycles for the first)."""
     from rnnedge.export.pipeline import export_int8
@@ -86,7 +89,8 @@ def child_rnnedge(case, out_dir, layout="inplace"):
     model, meta = _build(case, layout)
     path = os.path.join(out_dir, f"{case}.tflite")
     start = time.perf_counter()
-    report = export_int8(model, meta, path, check_samples=_checks(case))
+    report = export_int8(model, meta, path, check_samples=_checks(case),
+                         recurrent_step=recurrent_step)
     report["wall_s"] = time.perf_counter() - start
     report["vela_all"] = {acc: vela_summary(path, acc, per_layer=(acc == ACCELERATOR))
                           for acc in ACCELERATORS}
@@ -133,14 +137,14 @@ def _json_or_error(rc, out, err, what):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def zoo_table(names, out_dir, layout="inplace"):
+def zoo_table(names, out_dir, layout="inplace", recurrent_step="conv"):
     """Markdown table of rnnedge exports of `names`, and the reports."""
     rows = ["| model | export s | child wall s | peak RSS MB | ops | ops/step | dup. factor | .tflite KB "
             "| argmax agree (ties) | max abs diff | TFLM runs | Vela CPU / NPU ops |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     reports = {}
     for name in names:
-        rc, out, err, wall = _child("rnnedge", name, out_dir, layout)
+        rc, out, err, wall = _child("rnnedge", name, out_dir, layout, recurrent_step)
         r = _json_or_error(rc, out, err, f"export of {name}")
         reports[name] = r
         if "error" in r:
@@ -245,6 +249,9 @@ def main(argv=None):
     from rnnedge.layers import LAYOUTS
     parser.add_argument("--layout", default=LAYOUTS[0], choices=LAYOUTS,
                         help="SWS-BiRNN layout of the exported CRNNs")
+    from rnnedge.export.fc_steps import RECURRENT_STEPS
+    parser.add_argument("--recurrent-step", default=RECURRENT_STEPS[0], choices=RECURRENT_STEPS,
+                        help="op of the CRNNs' recurrent 1x1 convolutions")
     parser.add_argument("--out", default=None, help="folder for models and the report")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -257,11 +264,13 @@ def main(argv=None):
     os.makedirs(out_dir, exist_ok=True)
     parts, reports = [], {}
     if not args.side_by_side_only:
-        table, reports = zoo_table(args.models or zoo.names(), out_dir, args.layout)
+        table, reports = zoo_table(args.models or zoo.names(), out_dir, args.layout,
+                                   args.recurrent_step)
         parts = ["## rnnedge export, per zoo model", "", table]
         if not args.no_npu:
             from npu_compare import npu_table
-            parts += ["", f"## The NPU comparison (Vela, SWS-BiRNN layout {args.layout})", "",
+            parts += ["", f"## The NPU comparison (Vela, SWS-BiRNN layout {args.layout}, "
+                      f"recurrent step {args.recurrent_step})", "",
                       npu_table(reports)]
     if not args.no_standard:
         python = ensure_venv()

@@ -128,10 +128,13 @@ def _images_per_second(path: Path, x: np.ndarray, jobs: int, planner: str) -> fl
     from rnnedge.firmware_sim.parallel import ParallelRunner
 
     runner = ParallelRunner("c", str(path), jobs=jobs, planner=planner)
-    runner(x[:1])
-    start = time.perf_counter()
-    runner(x)
-    return len(x) / (time.perf_counter() - start)
+    try:
+        runner(x[:1])
+        start = time.perf_counter()
+        runner(x)
+        return len(x) / (time.perf_counter() - start)
+    finally:
+        runner.close()
 
 
 def qemu_instructions(path: Path, x: np.ndarray, reference: list, cpus, max_macs: int,

@@ -15,15 +15,16 @@ W_ih projection, one ADD summing the directions (folding it into the next projec
 store W_ih twice) and ceil((T - 1) / 9) CONCATENATIONs (TFLM's take at most 10 inputs, and
 T step outputs become one map), each with its node, params, kernel data and output tensor
 (rnnedge.tflm_tail's per-op sizes, which reproduce TFLM's measured tail). Everything else
-(flips, splits, hand-offs, constants) is counted free. Two step ops: CONV_2D (what every
-layout exports; TFLM sizes its per-channel multiplier and shift arrays by the output
+(flips, splits, hand-offs, constants) is counted free. Two step ops: CONV_2D (the default
+`--recurrent-step conv`; TFLM sizes its per-channel multiplier and shift arrays by the output
 channels whatever the filter's quantisation, conv_common.cc ConvPrepare) and a per-tensor
-FULLY_CONNECTED, the cheapest TFLM offers (no per-channel arrays, fully_connected_common.cc;
-kernel data at least the 8 int32 fields of OpDataFullyConnected, params
-TfLiteFullyConnectedParams' 16 B). That FC form is not built (Vela would need its output
-2-D, constraint_fc_output_2d); `fc_saving` estimates what it would save on a measured layout.
+FULLY_CONNECTED (`--recurrent-step fc`, rnnedge.export.fc_steps; no per-channel arrays,
+fully_connected_common.cc), the cheapest TFLM offers, at its measured size
+(rnnedge.tflm_tail: 200 B with its node and output tensor). `fc_saving` estimates what FC
+steps would save on an export with CONV_2D steps (the prediction the FC exports measure).
 
-Imports rnnedge.tflite, rnnedge.tflm_tail, rnnedge.tflm_probe, rnnedge.layers, rnnedge.zoo
+Imports rnnedge.tflite, rnnedge.tflm_tail, rnnedge.tflm_probe, rnnedge.layers, rnnedge.zoo,
+rnnedge.export.pipeline (rnn_scopes)
 and torch, each inside the function that needs it.
 """
 
@@ -33,8 +34,9 @@ TWINS = {"cifar-resnet18-rnn": "cifar-resnet18-thin", "det-crnn-256": "det-cnn-2
 
 
 def step_names(tflite_path):
-    """(names of the recurrent steps' W_hh CONV_2D outputs, names of their ADD / TANH outputs):
-    a step conv is one whose weight buffer other convs read too (the unrolled W_hh) and
+    """(names of the recurrent steps' W_hh op outputs, names of their ADD / TANH outputs):
+    a step op (CONV_2D, or FULLY_CONNECTED with `--recurrent-step fc`) is one whose weight
+    buffer other step ops read too (the unrolled W_hh) and
     whose output no CONCATENATION reads (the "pairs" layout's per-run projections share
     W_ih and write into the next pass's projection); its ADDs read its output directly or
     through a SPLIT (one half per direction in "pairs"), and Vela names an ADD's pass after
@@ -45,7 +47,7 @@ def step_names(tflite_path):
     for op in sg.operators:
         for i in op.inputs:
             consumers.setdefault(i, []).append(op)
-    convs = [op for op in sg.operators if op.opcode == "CONV_2D"
+    convs = [op for op in sg.operators if op.opcode in ("CONV_2D", "FULLY_CONNECTED")
              and not any(c.opcode == "CONCATENATION" for c in consumers.get(op.outputs[0], []))]
     readers = {}
     for op in convs:
@@ -80,7 +82,8 @@ def recurrent_floor(crnn_path, crnn, twin):
     conv_names, add_names = step_names(crnn_path)
     backbone = sum(layer["cycles"] for layer in layers if layer["name"] in twin_names)
     head = [layer for layer in layers if layer["name"] not in twin_names]
-    convs = [layer["cycles"] for layer in head if layer["op"] == "Conv2D" and layer["name"] in conv_names]
+    convs = [layer["cycles"] for layer in head
+             if layer["op"] in ("Conv2D", "FullyConnected") and layer["name"] in conv_names]
     adds = sum(layer["cycles"] for layer in head if layer["op"] == "Add" and layer["name"] in add_names)
     by_op = {}
     for layer in head:
@@ -117,17 +120,12 @@ def npu_table(reports):
             f"- {crnn} on U55-128: backbone (layers named as in {twin}) {floor['backbone']:,.0f}, "
             f"recurrent head {floor['head']:,.0f} = " + ", ".join(
                 f"{k} {v:,.0f}" for k, v in floor["head_by_op"].items())
-            + f". {floor['step_convs']} sequential step CONVs (W_hh) {floor['step_conv_cycles']:,.0f}, "
+            + f". {floor['step_convs']} sequential step ops (W_hh) {floor['step_conv_cycles']:,.0f}, "
             f"their ADD+TANH passes {floor['step_add_cycles']:,.0f}. Floor with one pass a step "
-            f"(backbone + step CONVs, everything else free) {floor['floor_one_pass']:,.0f} = "
+            f"(backbone + step ops, everything else free) {floor['floor_one_pass']:,.0f} = "
             f"{floor['floor_one_pass'] / target:.2f} x {twin}; with the ADD pass "
             f"{floor['floor_two_pass']:,.0f} = {floor['floor_two_pass'] / target:.2f} x.")
     return "\n".join(rows + [""] + heads + ["", tflm_table(reports)])
-
-
-#: a lower bound of a per-tensor FULLY_CONNECTED's tail beyond node and output tensor:
-#: TfLiteFullyConnectedParams (16 B) + OpDataFullyConnected (>= 8 int32 fields, 32 B).
-FC_PARAMS_AND_DATA = 16 + 32
 
 
 def recurrent_passes(model, input_shape):
@@ -156,13 +154,12 @@ def recurrent_passes(model, input_shape):
 def recurrence_tail(passes, step_op="CONV_2D"):
     """The least TFLM tail bytes the sequential steps of `passes` need (module docstring)."""
     from rnnedge.layers.static import MAX_CONCAT
-    from rnnedge.tflm_tail import EVAL_TENSOR, NODE, kind_tail
+    from rnnedge.tflm_tail import kind_tail
     total = 0
     for steps, hidden, cell in passes:
         if cell not in ("tanh", "relu"):
             raise ValueError(f"the TFLM floor counts tanh and relu cells, not {cell!r}")
-        w_hh = (kind_tail("CONV_2D", hidden) if step_op == "CONV_2D"   # also W_ih's op
-                else NODE + FC_PARAMS_AND_DATA + EVAL_TENSOR)
+        w_hh = kind_tail(step_op, hidden)   # also W_ih's op
         total += (steps - 1) * (w_hh + kind_tail("ADD"))
         total += steps * kind_tail("TANH") if cell == "tanh" else 0
         joins = -(-(steps - 1) // (MAX_CONCAT - 1))
@@ -189,10 +186,50 @@ def twin_head_tail(crnn_path, twin_path):
     return len(head), sum(op_tail(twin, op) for op in head) + EVAL_TENSOR * len(constants)
 
 
-def tflm_floor(crnn_path, twin_path, passes, crnn_tflm, twin_tflm, ratio=1.1):
+def reversal_tail(passes):
+    """The least TFLM tail bytes of what a weight-shared pass of T steps adds to
+    `recurrence_tail` on the ops Vela places on the U55's NPU (no REVERSE_V2 there): the
+    steps' T slices of the projection as T tensors (one SPLIT), and the backward direction's
+    inputs in reverse order and its outputs back in order, each a SPLIT into T rows and
+    ceil((T - 1) / 9) CONCATENATIONs (the cheapest reversal of the three layouts built:
+    "inplace" pairs rows with one CONCATENATION a step, "pairs" adds one ADD a step)."""
+    from rnnedge.layers.static import MAX_CONCAT
+    from rnnedge.tflm_tail import EVAL_TENSOR, kind_tail
+    total = 0
+    for steps, _, _ in passes:
+        split = kind_tail("SPLIT") + EVAL_TENSOR * (steps - 1)
+        joins = -(-(steps - 1) // (MAX_CONCAT - 1))
+        total += split + 2 * (split + joins * kind_tail("CONCATENATION"))
+    return total
+
+
+def recurrent_layer_tail(crnn_path, scopes):
+    """Estimated TFLM tail (rnnedge.tflm_tail) of the CRNN's recurrent layers: its ops whose
+    output names lie in one of `scopes` (rnnedge.export.pipeline.rnn_scopes), with the eval
+    tensors of the constants only those ops read."""
+    from rnnedge.tflite import read_model
+    from rnnedge.tflm_tail import EVAL_TENSOR, op_tail
+    sg = read_model(crnn_path).main
+    layer = [op for op in sg.operators
+             if any(s in sg.tensors[op.outputs[0]].name for s in scopes)]
+    own = {id(op) for op in layer}
+    readers = {}
+    for op in sg.operators:
+        for i in op.inputs:
+            if i >= 0:
+                readers.setdefault(i, set()).add(id(op))
+    constants = {i for op in layer for i in op.inputs
+                 if i >= 0 and sg.tensors[i].is_constant and readers[i] <= own}
+    return sum(op_tail(sg, op) for op in layer) + EVAL_TENSOR * len(constants)
+
+
+def tflm_floor(crnn_path, twin_path, passes, crnn_tflm, twin_tflm, ratio=1.1, scopes=()):
     """The TFLM head + tail check of one pair (module docstring): measured figures (TFLM's
     {"head", "tail"} of each), the target, the floors with CONV_2D and with per-tensor
-    FULLY_CONNECTED steps, and the distance of the CRNN to the target."""
+    FULLY_CONNECTED steps, and the distance of the CRNN to the target. With the recurrent
+    layers' `scopes`, two tighter FC floors: "floor_fc_own" keeps the CRNN's own ops outside
+    its recurrent layers as measured (its classifier or detection heads, which the twin's
+    share does not count) and "floor_fc_reversed" adds `reversal_tail`."""
     twin_total = twin_tflm["head"] + twin_tflm["tail"]
     head_ops, head_tail = twin_head_tail(crnn_path, twin_path)
     shared = twin_tflm["tail"] - head_tail
@@ -206,26 +243,31 @@ def tflm_floor(crnn_path, twin_path, passes, crnn_tflm, twin_tflm, ratio=1.1):
         key = "conv" if op == "CONV_2D" else "fc"
         out[f"recurrence_{key}"] = recurrence_tail(passes, op)
         out[f"floor_{key}"] = head + shared + out[f"recurrence_{key}"]
+    if scopes:
+        rest = crnn_tflm["tail"] - recurrent_layer_tail(crnn_path, scopes)
+        out["floor_fc_own"] = head + rest + out["recurrence_fc"]
+        out["reversals"] = reversal_tail(passes)
+        out["floor_fc_reversed"] = out["floor_fc_own"] + out["reversals"]
     out["fc_steps_estimate"] = out["crnn"] - fc_saving(crnn_path, twin_path)
     out["distance"] = out["crnn"] - out["target"]
-    out["reachable"] = min(out["floor_conv"], out["floor_fc"]) <= out["target"]
+    out["reachable"] = min(out["floor_conv"], out.get("floor_fc_reversed", out["floor_fc"])) \
+        <= out["target"]
     return out
 
 
 def fc_saving(crnn_path, twin_path):
     """Tail bytes the CRNN would save if every 1x1 CONV_2D of its head (ops the twin has no
-    output of) were a per-tensor FULLY_CONNECTED (rnnedge.tflm_tail's FULLY_CONNECTED: BUILTIN
-    params and OP_DATA kernel data, no per-channel arrays): an estimate of that not-built
-    variant (module docstring)."""
+    output of) were a per-tensor FULLY_CONNECTED (rnnedge.tflm_tail's measured size, no
+    per-channel arrays): 0 on an export with FC steps already (module docstring)."""
     from rnnedge.tflite import read_model
-    from rnnedge.tflm_tail import BUILTIN, EVAL_TENSOR, NODE, OP_DATA, op_tail
+    from rnnedge.tflm_tail import kind_tail, op_tail
     crnn, twin = read_model(crnn_path).main, read_model(twin_path).main
     names = {t.name for t in twin.tensors}
     saving = 0
     for op in crnn.operators:
         if (op.opcode == "CONV_2D" and crnn.tensors[op.outputs[0]].name not in names
                 and tuple(crnn.tensors[op.inputs[1]].shape[1:3]) == (1, 1)):
-            saving += op_tail(crnn, op) - (NODE + BUILTIN + OP_DATA + EVAL_TENSOR)
+            saving += op_tail(crnn, op) - kind_tail("FULLY_CONNECTED")
     return saving
 
 
@@ -234,21 +276,26 @@ def tflm_table(reports):
     export, rnnedge.tflm_probe), with the floors of `tflm_floor`."""
     from rnnedge import zoo
     from rnnedge.tflm_probe import measure_tflm
+    from rnnedge.export.pipeline import rnn_scopes
     rows = ["| CRNN | TFLM head + tail B (x twin) | target 1.1 x twin | floor, CONV_2D steps (x) "
-            "| floor, per-tensor FC steps (x) | FC steps, estimate (x) | distance to target |",
-            "|---|---|---|---|---|---|---|"]
+            "| floor, per-tensor FC steps (x) | FC floor with the CRNN's own other ops (x) "
+            "| + the reversals (x) | FC steps, estimate (x) | distance to target |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for crnn, twin in TWINS.items():
         pair = [reports.get(crnn), reports.get(twin)]
         if any(r is None or "error" in r for r in pair):
             continue
-        passes = recurrent_passes(zoo.build(crnn).eval(), zoo.get(crnn).input_shape)
+        model = zoo.build(crnn).eval()
+        passes = recurrent_passes(model, zoo.get(crnn).input_shape)
         f = tflm_floor(pair[0]["output"], pair[1]["output"], passes,
-                       measure_tflm(pair[0]["output"]), measure_tflm(pair[1]["output"]))
+                       measure_tflm(pair[0]["output"]), measure_tflm(pair[1]["output"]),
+                       scopes=rnn_scopes(model))
         pair[0]["tflm_floor"] = f   # into benchmarks/export.py's JSON report
 
         def x(value, twin_total=f["twin"]):
             return f"{value:,.0f} ({value / twin_total:.3f})"
         rows.append(f"| {crnn} | {x(f['crnn'])} | {f['target']:,.0f} | {x(f['floor_conv'])} | "
-                    f"{x(f['floor_fc'])} | {x(f['fc_steps_estimate'])} | "
+                    f"{x(f['floor_fc'])} | {x(f['floor_fc_own'])} | {x(f['floor_fc_reversed'])} | "
+                    f"{x(f['fc_steps_estimate'])} | "
                     f"{f['distance']:+,.0f} B |")
     return "\n".join(rows)

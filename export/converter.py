@@ -10,13 +10,14 @@ builtins (lowering.py), calibrate on the float ONNX graph (calibration.collect_r
 quantise with same-scale groups (quantize.py) and write the flatbuffer directly
 (tflite_writer.py). No TensorFlow, no onnx2tf; deterministic bytes.
 
-May import: rnnedge.export.{onnx_rewrite, phase_split, lowering, lowerers_recurrent, calibration, quantize,
-tflite_writer}.
+May import: rnnedge.export.{onnx_rewrite, phase_split, lowering, lowerers_recurrent, fc_steps, calibration,
+quantize, tflite_writer}.
 """
 
 from dataclasses import dataclass
 
 from rnnedge.export.calibration import collect_ranges
+from rnnedge.export.fc_steps import RECURRENT_STEPS, to_fully_connected
 from rnnedge.export.lowering import lower
 from rnnedge.export.lowerers_recurrent import calibration_model
 from rnnedge.export.onnx_rewrite import rewrite
@@ -42,7 +43,7 @@ class Converted:
 
 
 def to_int8_tflite(onnx_model, calibration, method="minmax", int16x8=False,
-                   lstm="unrolled") -> Converted:
+                   lstm="unrolled", recurrent_step="conv") -> Converted:
     """Convert an ONNX ModelProto to fully int8 TFLite.
 
     calibration: list of samples that set the ranges: float32 input arrays (normalised), or
@@ -50,11 +51,17 @@ def to_int8_tflite(onnx_model, calibration, method="minmax", int16x8=False,
     method: the range choice (calibration.CALIBRATION_METHODS). int16x8: TFLite's 16x8 mode
     (int16 activations, int8 weights, int64 biases) instead of int8 activations.
     lstm: ONNX LSTM nodes as unrolled builtins ("unrolled") or TFLM's
-    UNIDIRECTIONAL_SEQUENCE_LSTM ("fused").
+    UNIDIRECTIONAL_SEQUENCE_LSTM ("fused"). recurrent_step: the unrolled recurrence's 1x1
+    convolutions as CONV_2D ("conv") or per-tensor FULLY_CONNECTED ("fc", fc_steps.py).
     Raises RnnedgeError naming the first ONNX op the exporter cannot lower.
     """
+    if recurrent_step not in RECURRENT_STEPS:
+        raise ValueError(f"unknown recurrent step {recurrent_step!r}; choose one of "
+                         f"{', '.join(RECURRENT_STEPS)}")
     onnx_model = rewrite_depth_to_space(rewrite(onnx_model))
     graph = lower(onnx_model, lstm)
+    if recurrent_step == "fc":
+        to_fully_connected(graph)
     ranges = collect_ranges(calibration_model(onnx_model), calibration, method)  # RNNs unrolled
     params = quantize(graph, ranges, int16=int16x8)
 

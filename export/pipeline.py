@@ -54,14 +54,15 @@ def paper_rnn_macs(model, input_shape):
 
 def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT_CALIB_SAMPLES,
                 check_samples=DEFAULT_CHECK_SAMPLES, keep_onnx=False, run_tflm=True,
-                lstm="unrolled", calibration_method="minmax"):
+                lstm="unrolled", calibration_method="minmax", recurrent_step="conv"):
     """Export `model` to a fully int8 .tflite at `output`; returns the report dict.
 
     meta: checkpoint meta (input_shape (C, H, W), normalization {"mean", "std"}).
     calib: "synthetic" or a dataset folder; the check set comes from the same source (other
     seed / the test split). calibration_method: calibration.CALIBRATION_METHODS.
     lstm: torch nn.LSTM layers (ONNX LSTM nodes) as unrolled builtins ("unrolled") or TFLM's
-    UNIDIRECTIONAL_SEQUENCE_LSTM ("fused"; docs/export.md).
+    UNIDIRECTIONAL_SEQUENCE_LSTM ("fused"; docs/export.md). recurrent_step: the recurrence's
+    1x1 convolutions as CONV_2D ("conv") or per-tensor FULLY_CONNECTED ("fc"; fc_steps.py).
     """
     if not meta.get("input_shape"):
         raise RnnedgeError("the model's input shape is unknown; save it with rnnedge.save(..., "
@@ -91,7 +92,8 @@ def export_int8(model, meta, output, *, calib="synthetic", calib_samples=DEFAULT
     onnx_model = export_onnx(model, shape)
     timings["onnx_s"] = time.perf_counter() - start
     t = time.perf_counter()
-    converted = to_int8_tflite(onnx_model, calib_set, method=calibration_method, lstm=lstm)
+    converted = to_int8_tflite(onnx_model, calib_set, method=calibration_method, lstm=lstm,
+                               recurrent_step=recurrent_step)
     tflite = add_metadata(converted.tflite, preprocessing.METADATA_NAME,
                           preprocessing.encode(shape, norm, meta.get("class_names"),
                                                input_format))

@@ -179,19 +179,20 @@ def _samples(calib, inputs, calib_samples, check_samples):
 
 def export_model(model, output, *, inputs, calib=None, calib_samples=64, check_samples=100,
                  calibration_method=None, reference=None, keep_onnx=False, run_tflm=True,
-                 int16x8=False, lstm="unrolled"):
+                 int16x8=False, lstm="unrolled", recurrent_step="conv"):
     """Export the static-shaped ONNX `model` (inputs: its [(name, shape)]) to `output`;
     returns the report dict. reference: callable(sample) -> float outputs (PyTorch for a
     module); onnxruntime on `model` when None. calibration_method: None for
     DEFAULT_CALIBRATION. int16x8: TFLite's 16x8 mode (int16 activations, int8 weights).
-    lstm: ONNX LSTM nodes unrolled or as UNIDIRECTIONAL_SEQUENCE_LSTM (converter)."""
+    lstm: ONNX LSTM nodes unrolled or as UNIDIRECTIONAL_SEQUENCE_LSTM (converter).
+    recurrent_step: unrolled recurrences' 1x1 convolutions as CONV_2D or FC (converter)."""
     calibration_method = calibration_method or DEFAULT_CALIBRATION
     from rnnedge.export import verify_user
     from rnnedge.tflite import read_model
     timings, start = {}, time.perf_counter()
     cal, check, source = _samples(calib, inputs, calib_samples, check_samples)
     converted = to_int8_tflite(model, cal, method=calibration_method, int16x8=int16x8,
-                               lstm=lstm)
+                               lstm=lstm, recurrent_step=recurrent_step)
     timings["convert_s"] = time.perf_counter() - start
     written = read_model(converted.tflite)
     t = time.perf_counter()

@@ -15,6 +15,8 @@ CPU time over the N invocations, which benchmarks read as `ChildInterpreter.cpu_
 {"error": "..."} for a Python-level failure. Only numeric dtypes cross (no pickles). The
 child's stderr goes to a temporary file and feeds the error message.
 
+`write_arrays` / `read_arrays` are that framing, also used by the parallel runner (parallel.py).
+
 May import: numpy, the standard library, rnnedge.errors; the child imports tensorflow or
 tflite_micro.
 """
@@ -54,12 +56,12 @@ class ChildInterpreter:
     def __call__(self, arrays: list) -> list:
         """Outputs for `arrays` (one array of N stacked samples per graph input)."""
         try:
-            _write_arrays(self._proc.stdin, arrays)
+            write_arrays(self._proc.stdin, arrays)
         except OSError:
             pass  # the child died: _reply reports how
         header = self._reply("failed to run the model")
         self.cpu_s = header.get("cpu_s")
-        return _read_arrays(self._proc.stdout, header)
+        return read_arrays(self._proc.stdout, header)
 
     def close(self):
         """Stop the child (idempotent)."""
@@ -115,18 +117,18 @@ class ChildInterpreter:
         return lines[-1][:200] if lines else ""
 
 
-def _write_arrays(stream, arrays, **extra):
+def write_arrays(stream, arrays, **extra):
     """One JSON header line naming each array's dtype and shape (and the `extra` keys), then
     their bytes."""
     arrays = [np.ascontiguousarray(a) for a in arrays]
     header = {"arrays": [[a.dtype.str, list(a.shape)] for a in arrays], **extra}
     stream.write((json.dumps(header) + "\n").encode())
     for a in arrays:
-        stream.write(memoryview(a).cast("B"))
+        stream.write(a.reshape(-1).view(np.uint8).data)  # no copy; empty arrays too
     stream.flush()
 
 
-def _read_arrays(stream, header) -> list:
+def read_arrays(stream, header) -> list:
     """The arrays announced by `header` (numeric dtypes only), read from `stream`."""
     out = []
     for dtype, shape in header["arrays"]:
@@ -217,7 +219,7 @@ def _serve(engine, path, arena):
         line = source.readline()
         if not line:
             return
-        arrays = _read_arrays(source, json.loads(line))
+        arrays = read_arrays(source, json.loads(line))
         try:
             results, start = None, time.process_time()
             for i in range(len(arrays[0]) if arrays else 0):
@@ -232,7 +234,7 @@ def _serve(engine, path, arena):
         except Exception as exc:  # reported to the parent as one line
             send({"error": _first_line(exc)})
             continue
-        _write_arrays(out, results or [], cpu_s=time.process_time() - start)
+        write_arrays(out, results or [], cpu_s=time.process_time() - start)
 
 
 if __name__ == "__main__":

@@ -124,13 +124,10 @@ def _image_input(model):
 
 def sensor_lut(found, tensor) -> np.ndarray:
     """(C, 256) int8: the model input value of each pixel value, per channel."""
-    channels = int(tensor.shape[3])
     norm = found["normalization"]
-    mean = np.broadcast_to(np.asarray(norm["mean"], np.float32), (channels,))[:, None]
-    std = np.broadcast_to(np.asarray(norm["std"], np.float32), (channels,))[:, None]
-    pixels = np.arange(256, dtype=np.float32)[None, :] / np.float32(255.0)
-    return preprocessing.quantize_input((pixels - mean) / std, tensor.quantization.scales[0],
-                                        tensor.quantization.zero_points[0])
+    return preprocessing.pixel_lut(norm["mean"], norm["std"], int(tensor.shape[3]),
+                                   tensor.quantization.scales[0],
+                                   tensor.quantization.zero_points[0])
 
 
 def frame_to_input(found, tensor, frame) -> np.ndarray:
@@ -142,7 +139,7 @@ def frame_to_input(found, tensor, frame) -> np.ndarray:
         raise RnnedgeError(f"the model reads {shape[0]}x{shape[1]}x{shape[2]} uint8 frames "
                            f"({found['input_format']}), got {frame.shape} {frame.dtype}")
     frame = frame.reshape(shape)
-    return lut[np.arange(shape[2])[None, None, :], frame][None]
+    return preprocessing.quantize_pixels(frame, lut)[None]
 
 
 def write_sensor_sources(tflite_path, directory) -> list:

@@ -24,13 +24,14 @@ package's cflags.
 """
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from rnnedge.errors import RnnedgeError
-from rnnedge.files import atomic_output
+from rnnedge.files import atomic_output, atomic_write
 from rnnedge.files import cache_dir as shared_cache_dir
 from rnnedge.kernels import cflags
 
@@ -104,31 +105,80 @@ def flags(sanitize: bool, kernels: str = "reference", march: str | None = None) 
     extra = ()
     if check_kernel_set(kernels) == "optimized":
         target = (f"-march={march}",) if march else \
-            ((NATIVE_FLAG,) if _accepts(NATIVE_FLAG) else ())
+            ((NATIVE_FLAG,) if _compiler_facts()["accepts_native"] else ())
         extra = OPTIMIZED_FLAGS + target
     return BASE_FLAGS + extra + (SANITIZE_FLAGS if sanitize else ())
 
 
-def _host_cpu() -> str:
-    """What -march=native resolves to on this host (the optimised build's key includes it)."""
-    proc = subprocess.run([compiler(), NATIVE_FLAG, "-Q", "--help=target"],
-                          capture_output=True, text=True, check=False)
-    return proc.stdout if proc.returncode == 0 else ""
+def _probe_compiler(cc: str) -> dict:
+    """What the build key needs from the compiler: its --version text, whether it accepts
+    -march=native, and what -march=native resolves to on this host (three subprocesses)."""
+    version = subprocess.run([cc, "--version"], capture_output=True, text=True, check=False)
+    native = _accepts(NATIVE_FLAG)
+    target = subprocess.run([cc, NATIVE_FLAG, "-Q", "--help=target"],
+                            capture_output=True, text=True, check=False) if native else None
+    return {"version": version.stdout + version.stderr, "accepts_native": native,
+            "host_cpu": target.stdout if target is not None and target.returncode == 0 else ""}
 
 
-def _compiler_version(cc: str) -> str:
-    out = subprocess.run([cc, "--version"], capture_output=True, text=True, check=False)
-    return out.stdout + out.stderr
+def _cpu_signature() -> bytes | None:
+    """The host CPU's identity as -march=native sees it (Linux: the first processor's model
+    and feature flags in /proc/cpuinfo); None where it cannot be read."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return None
+    first = text.split("\n\n", 1)[0]
+    keys = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags")
+    lines = [ln for ln in first.splitlines() if ln.split(":", 1)[0].strip() in keys]
+    return "\n".join(lines).encode() if lines else None
+
+
+_FACTS: dict[str, dict] = {}
+
+
+def _compiler_facts() -> dict:
+    """`_probe_compiler` of the current compiler, remembered per process and on disk.
+
+    Why on disk: the probes cost three compiler runs (~0.15 s) on every command that loads
+    the kernels. The file is keyed by the compiler binary (real path, size, mtime) and the
+    host CPU's signature, so a new compiler or another CPU probes again; where the CPU
+    cannot be identified nothing is stored."""
+    cc = compiler()
+    if cc in _FACTS:
+        return _FACTS[cc]
+    binary = os.path.realpath(shutil.which(cc))
+    cpu = _cpu_signature()
+    facts = path = None
+    if cpu is not None:
+        stat = os.stat(binary)
+        digest = hashlib.sha256(f"{binary}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode()
+                                + cpu).hexdigest()[:20]
+        path = cache_dir() / f"compiler-{digest}.json"
+        try:
+            facts = json.loads(path.read_text())
+            if not isinstance(facts, dict) or set(facts) != {"version", "accepts_native",
+                                                             "host_cpu"}:
+                facts = None
+        except (OSError, ValueError):
+            facts = None
+    if facts is None:
+        facts = _probe_compiler(cc)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, json.dumps(facts))
+    _FACTS[cc] = facts
+    return facts
 
 
 def build_key(sanitize: bool, kernels: str = "reference", march: str | None = None) -> str:
     """Hash of everything that determines the library's bytes."""
-    cc = compiler()
+    cc, facts = compiler(), _compiler_facts()
     h = hashlib.sha256()
-    h.update(cc.encode() + b"\0" + _compiler_version(cc).encode() + b"\0")
+    h.update(cc.encode() + b"\0" + facts["version"].encode() + b"\0")
     h.update("\0".join(flags(sanitize, kernels, march)).encode() + b"\0")
     if kernels == "optimized":
-        h.update(_host_cpu().encode() + b"\0")
+        h.update(facts["host_cpu"].encode() + b"\0")
     for path in sources(kernels) + headers():
         h.update(path.relative_to(KERNEL_DIR).as_posix().encode() + b"\0")
         h.update(path.read_bytes() + b"\0")

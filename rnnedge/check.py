@@ -91,7 +91,7 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
     options; firmware_sim.parallel). The data is delivered in the model's camera format
     (rnnedge.sensor); an `input_format` that differs from it is an error."""
     from rnnedge.data import open_dataset
-    from rnnedge.firmware_sim.parallel import resolve_jobs, run_samples
+    from rnnedge.firmware_sim.parallel import ParallelRunner
     from rnnedge.tflite import read_model
 
     model = read_model(tflite_path)
@@ -125,24 +125,30 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
         from rnnedge.budget import DATA_BYTES
         from rnnedge.rebuild import check_activation_bytes
         check_activation_bytes(torch_model, (channels, height, width), DATA_BYTES)
-    dataset = open_dataset(data, "check", (channels, height, width), fmt)
-    images, labels = dataset.images, np.asarray(dataset.labels)
-    if samples is not None:
-        images, labels = images[:samples], labels[:samples]
-    classes = tout.shape[1]
-    if labels.max(initial=0) >= classes:
-        raise RnnedgeError(f"the dataset has labels up to {labels.max()} but the model has {classes} outputs")
-    x = _normalized_nchw(images, normalization)
-    q_in = preprocessing.quantize_input(x.transpose(0, 2, 3, 1), tin.quantization.scales[0], tin.quantization.zero_points[0])
-    q_out = run_samples(backend, tflite_path, q_in, jobs=resolve_jobs(backend, jobs), kernels=kernels,
-                        max_arena=max_arena, progress=progress, planner=planner,
-                        stream_input=stream_input, max_recompute=max_recompute)[0]
+    # started before the data is prepared: with several jobs the model compiles meanwhile
+    runner = ParallelRunner(backend, tflite_path, jobs=jobs, kernels=kernels,
+                            max_arena=max_arena, planner=planner, stream_input=stream_input,
+                            max_recompute=max_recompute)
+    try:
+        dataset = open_dataset(data, "check", (channels, height, width), fmt)
+        images, labels = dataset.images, np.asarray(dataset.labels)
+        if samples is not None:
+            images, labels = images[:samples], labels[:samples]
+        classes = tout.shape[1]
+        if labels.max(initial=0) >= classes:
+            raise RnnedgeError(f"the dataset has labels up to {labels.max()} but the model has "
+                               f"{classes} outputs")
+        lut = preprocessing.pixel_lut(*normalization, channels, tin.quantization.scales[0],
+                                      tin.quantization.zero_points[0])
+        q_out = runner(preprocessing.quantize_pixels(images, lut), progress)[0]
+    finally:
+        runner.close()
     q_out = q_out.reshape(-1, classes)
     logits8 = (q_out.astype(np.float64) - tout.quantization.zero_points[0]) * tout.quantization.scales[0]
     int8 = {"top1": metrics.topk_accuracy(q_out, labels, 1), "top5": metrics.topk_accuracy(q_out, labels, 5)}
     float_part = errors = None
     if torch_model is not None:
-        logits = _float_logits(torch_model, x)
+        logits = _float_logits(torch_model, _normalized_nchw(images, normalization))
         float_part = {"top1": metrics.topk_accuracy(logits, labels, 1), "top5": metrics.topk_accuracy(logits, labels, 5),
                       "agreement": metrics.agreement(logits, q_out)}
         errors = metrics.output_errors(logits, logits8)

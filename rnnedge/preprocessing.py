@@ -7,8 +7,11 @@ camera format, rnnedge.sensor; absent means rgb), so `rnnedge check model.tflite
 float checkpoint. TFLM and TFLite ignore metadata they do not know.
 
 `quantize_input` is the one float -> int8 input quantisation every stage uses (the export's
-verification, `rnnedge check`): TFLite's QUANTIZE arithmetic exactly. Imports: json, numpy,
-errors, sensor.
+verification, `rnnedge check`): TFLite's QUANTIZE arithmetic exactly. `pixel_lut` applies it
+to the 256 values of a uint8 pixel once per channel, normalised like training ((p / 255 -
+mean) / std in float32), so `quantize_pixels` prepares a batch of uint8 images with one table
+lookup per value and the same bytes (the firmware's camera input holds the same table).
+Imports: json, math, numpy, errors.
 """
 
 import json
@@ -75,6 +78,25 @@ def _is_number(v):
 
 def _bad(field, expected):
     raise RnnedgeError(f"the model's {METADATA_NAME!r} metadata field {field} must be {expected}")
+
+
+def pixel_lut(mean, std, channels, scale, zero_point) -> np.ndarray:
+    """(channels, 256) int8: `quantize_input((p / 255 - mean[c]) / std[c])` for every pixel
+    value p of every channel c, computed in float32 as training normalises (`mean`, `std`:
+    one value or one per channel)."""
+    mean = np.broadcast_to(np.asarray(mean, np.float32), (channels,))[:, None]
+    std = np.broadcast_to(np.asarray(std, np.float32), (channels,))[:, None]
+    pixels = np.arange(256, dtype=np.float32)[None, :] / np.float32(255.0)
+    return quantize_input((pixels - mean) / std, scale, zero_point)
+
+
+def quantize_pixels(images, lut) -> np.ndarray:
+    """uint8 images (..., C) -> the model's int8 input through `lut` (pixel_lut)."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.shape[-1] != lut.shape[0]:
+        raise RnnedgeError(f"expected uint8 images with {lut.shape[0]} channels, got "
+                           f"{images.dtype} {images.shape}")
+    return lut[np.arange(lut.shape[0]), images]
 
 
 def quantize_input(x, scale, zero_point):

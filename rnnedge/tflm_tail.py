@@ -43,9 +43,11 @@ TFLM on every test model, within TAIL_TOLERANCE). KERNEL_DATA and BUILTIN_DATA h
 per-op bytes of the ops an unrolled recurrence is made of, as TFLM's allocator records them
 (the "Persistent buffer data" record, 16-byte aligned, and the unrecorded builtin params,
 4-byte aligned) on the detector exports: sizeof(OpDataConv) 80, OpDataAdd 60 (64 aligned),
-the CONCATENATION OpData 80, TANH 16, PAD 64; SPLIT and TRANSPOSE keep none; TfLiteConvParams
-28, TfLiteAddParams 8, TfLiteConcatenationParams 8, TfLiteSplitParams 4, TRANSPOSE and PAD
-none. With them the estimate is TFLM's measured tail to within 0.3% on det-cnn-256 and
+the CONCATENATION OpData 80, TANH 16, PAD 64, OpDataFullyConnected 80; SPLIT and TRANSPOSE
+keep none; TfLiteConvParams 28, TfLiteAddParams 8, TfLiteConcatenationParams 8,
+TfLiteSplitParams 4, TRANSPOSE and PAD none, and 32 unrecorded bytes per FULLY_CONNECTED
+(measured by difference: the same CRNNs with per-tensor FC steps instead of CONV_2D steps,
+`--recurrent-step fc`, keep 4 B more unrecorded per op, within 8 B of alignment). With them the estimate is TFLM's measured tail to within 0.3% on det-cnn-256 and
 det-crnn-256 (tests/test_tflm_tail_floor.py). Works on rnnedge.tflite models; imports
 only rnnedge.tflm_scratch.
 """
@@ -68,16 +70,16 @@ EVAL_TENSOR = 24  # sizeof(TfLiteEvalTensor), 64-bit
 NODE = 64  # sizeof(NodeAndRegistration), 64-bit
 #: kernel data (before the per-channel arrays) of the ops measured exactly; others: OP_DATA etc.
 KERNEL_DATA = {"CONV_2D": 80, "ADD": 64, "CONCATENATION": 80, "TANH": 16, "PAD": 64,
-               "SPLIT": 0, "TRANSPOSE": 0}
+               "SPLIT": 0, "TRANSPOSE": 0, "FULLY_CONNECTED": 80}
 #: builtin params of the ops measured exactly; other ops with options: BUILTIN
 BUILTIN_DATA = {"CONV_2D": 28, "ADD": 8, "CONCATENATION": 8, "SPLIT": 4, "TRANSPOSE": 0,
-                "PAD": 0, "CALL_ONCE": 4, "VAR_HANDLE": 16}
+                "PAD": 0, "CALL_ONCE": 4, "VAR_HANDLE": 16, "FULLY_CONNECTED": 32}
 TAIL_CONVENTION = (
     "estimate of TFLM's persistent tail (rnnedge.tflm_tail): allocator state + 16 B per "
     "subgraph + 24 B per tensor + 64 B per op + builtin params + 8 B per scratch request + "
     "64-96 B per graph input/output (+ its TfLiteTensor* slot) + variable tensors (SVDF/LSTM state) + per-op kernel "
     "data (80 B, 32 B for quantize/activation/pool ops, measured per op for CONV_2D/ADD/"
-    "CONCATENATION/TANH/PAD/SPLIT/TRANSPOSE; + 8 B per output channel of "
+    "CONCATENATION/TANH/PAD/SPLIT/TRANSPOSE/FULLY_CONNECTED; + 8 B per output channel of "
     "CONV_2D/DEPTHWISE_CONV_2D/TRANSPOSE_CONV and of "
     "per-channel FULLY_CONNECTED; int16 SOFTMAX tables; LSTM gate parameters; BATCH_MATMUL's "
     "transposed operand copies; CALL_ONCE/VAR_HANDLE/ASSIGN_VARIABLE OpData) + resource "

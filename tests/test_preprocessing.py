@@ -62,3 +62,21 @@ def test_matches_tflite_quantize_on_ties(quantize_model):
     x = rng.uniform(-6.0, 8.0, 64).astype(np.float32)
     got, _ = _tflite_quantize(quantize_model, x)
     assert np.array_equal(quantize_input(x, scale, zero_point), got)
+
+
+def test_pixel_table_gives_tflite_quantize_of_the_normalised_images(quantize_model):
+    from rnnedge.errors import RnnedgeError
+    from rnnedge.preprocessing import pixel_lut, quantize_pixels
+
+    _, (scale, zero_point) = _tflite_quantize(quantize_model, np.zeros(64))
+    mean, std = np.float32([0.49, 0.5, 0.52]), np.float32([0.23, 0.25, 0.26])
+    images = np.random.default_rng(3).integers(0, 256, (4, 4, 4, 3), dtype=np.uint8)
+    images[0, 0, :, :] = [[0, 0, 0], [255, 255, 255], [127, 128, 1], [254, 2, 200]]
+    got = quantize_pixels(images, pixel_lut(mean, std, 3, scale, zero_point))
+    normalised = ((images.astype(np.float32) / np.float32(255.0) - mean) / std).reshape(-1)
+    expected = np.concatenate([_tflite_quantize(quantize_model, normalised[i:i + 64])[0]
+                               for i in range(0, normalised.size, 64)])
+    assert got.dtype == np.int8 and got.shape == images.shape
+    assert np.array_equal(got.reshape(-1), expected)
+    with pytest.raises(RnnedgeError, match="uint8 images with 3 channels"):
+        quantize_pixels(images.astype(np.float32), pixel_lut(mean, std, 3, scale, zero_point))

@@ -58,8 +58,29 @@ def test_concurrent_builds_share_one_library(tmp_path):
     paths = {p.communicate(timeout=120)[0].strip() for p in procs}
     assert all(p.returncode == 0 for p in procs)
     assert len(paths) == 1
-    files = list((tmp_path / "kernels").iterdir())
-    assert [f.name for f in files] == [paths.pop().rsplit("/", 1)[1]]
+    files = sorted(f.name for f in (tmp_path / "kernels").iterdir())
+    assert [f for f in files if not f.startswith("compiler-")] == [paths.pop().rsplit("/", 1)[1]]
+    assert len(files) == 2 and files[0].endswith(".json")  # the probes' record, no temp files
+
+
+def test_compiler_probes_are_recorded_per_compiler_and_cpu(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNEDGE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(build, "_FACTS", {})
+    key = build.build_key(False, "optimized")
+    version = subprocess.run([build.compiler(), "--version"], capture_output=True, text=True)
+    assert build._compiler_facts()["version"] == version.stdout + version.stderr
+    records = list((tmp_path / "kernels").glob("compiler-*.json"))
+    assert len(records) == 1
+
+    def no_compiler(*args, **kwargs):
+        raise AssertionError("the compiler was probed again")
+    monkeypatch.setattr(build.subprocess, "run", no_compiler)
+    monkeypatch.setattr(build, "_FACTS", {})  # a new process: the record answers
+    assert build.build_key(False, "optimized") == key
+    monkeypatch.setattr(build, "_FACTS", {})
+    monkeypatch.setattr(build, "_cpu_signature", lambda: b"flags : another cpu")
+    with pytest.raises(AssertionError, match="probed again"):  # another CPU probes anew
+        build.build_key(False, "optimized")
 
 
 def test_compile_error_is_reported_without_leaving_files(src_copy):

@@ -45,7 +45,7 @@ def _progress_bar(label):
                    "docs/arena.md).")
 @click.option("--stream-input", is_flag=True, help="c backend, --planner fused: pull the "
               "graph input row by row from outside the arena.")
-@click.option("--jobs", type=click.IntRange(min=1), help="c backend: images run on this many threads (default: the "
+@click.option("--jobs", type=click.IntRange(min=1), help="c backend: images run in this many processes (default: the "
               "available cores); the results are identical to --jobs 1.")
 @click.option("--samples", type=click.IntRange(min=1), help="Check only the first N samples of the check split.")
 @click.option("--max-drop", type=float, help="Exit 1 when float top-1 (a detector: AP50) minus int8 exceeds this many points.")

@@ -7,7 +7,7 @@ fully int8 .tflite.
     rnnedge export model.pt --int8 [-o model.tflite] [--calib DIR|synthetic]
                    [--calib-samples N] [--check-samples N] [--keep-onnx] [--json]
                    [--trust-pickle] [--input-shape C,H,W] [--rnn-layout inplace|stacked|pairs]
-                   [--lstm unrolled|fused] [--npu NAME]
+                   [--lstm unrolled|fused] [--recurrent-step conv|fc] [--npu NAME]
     rnnedge export --zoo NAME --int8 [...]
 
 Parses arguments, loads the model (rnnedge.checkpoint; an ONNX file or factory goes to
@@ -25,6 +25,7 @@ import click
 import numpy as np
 
 from rnnedge.errors import RnnedgeError
+from rnnedge.export.fc_steps import RECURRENT_STEPS
 from rnnedge.export.lowerers_recurrent import LSTM_FORMS
 from rnnedge.export.vela_check import ACCELERATORS, require_vela
 from rnnedge.layers import LAYOUTS, set_layout
@@ -179,6 +180,11 @@ def _print_block(report):
               help="nn.LSTM layers (ONNX LSTM nodes): unrolled into builtins with weights once "
                    "(NPU-placeable) or TFLM's UNIDIRECTIONAL_SEQUENCE_LSTM, one op a direction "
                    "(int16 cell; runs on the CPU); docs/export.md.")
+@click.option("--recurrent-step", type=click.Choice(RECURRENT_STEPS), default=RECURRENT_STEPS[0],
+              show_default=True,
+              help="The unrolled recurrence's 1x1 convolutions (W_hh steps, W_ih projections): "
+                   "CONV_2D (per-channel) or per-tensor FULLY_CONNECTED (no per-channel arrays "
+                   "in TFLM's persistent tail; NPU-placeable); docs/export.md.")
 @click.option("--npu", type=click.Choice(list(ACCELERATORS)),
               help="Compile the result with Vela for this Ethos-U and print the NPU/CPU split.")
 @click.option("--input-format", type=click.Choice(FORMATS),
@@ -187,7 +193,7 @@ def _print_block(report):
                    "conv 1 [default: rgb].")
 def export(checkpoint, factory, weights, zoo_name, int8, int16x8, output, calib,
            calibration_method, calib_samples, check_samples, keep_onnx, as_json, trust_pickle,
-           input_shape, rnn_layout, lstm, npu, input_format):
+           input_shape, rnn_layout, lstm, recurrent_step, npu, input_format):
     """Export a checkpoint, an ONNX file, a PyTorch factory (--module) or --zoo NAME to a
     fully int8 .tflite and verify it."""
     if int8 == int16x8:
@@ -200,7 +206,7 @@ def export(checkpoint, factory, weights, zoo_name, int8, int16x8, output, calib,
                                "file or --module takes the input shape it declares")
         report = _export_user_model(checkpoint, factory, weights, zoo_name, output, calib,
                                     calibration_method, calib_samples, check_samples,
-                                    keep_onnx, input_shape, int16x8, lstm)
+                                    keep_onnx, input_shape, int16x8, lstm, recurrent_step)
         output = report["output"]
     else:
         if weights is not None:
@@ -216,7 +222,8 @@ def export(checkpoint, factory, weights, zoo_name, int8, int16x8, output, calib,
         report = export_int8(model, meta, output, calib=calib or "synthetic",
                              calib_samples=calib_samples, check_samples=check_samples,
                              keep_onnx=keep_onnx, lstm=lstm,
-                             calibration_method=calibration_method or "minmax")
+                             calibration_method=calibration_method or "minmax",
+                             recurrent_step=recurrent_step)
     if npu:
         from rnnedge.report import npu_split
         report["npu"] = npu_split(output, npu)
@@ -229,7 +236,8 @@ def export(checkpoint, factory, weights, zoo_name, int8, int16x8, output, calib,
 
 
 def _export_user_model(path, factory, weights, zoo_name, output, calib, method, calib_samples,
-                       check_samples, keep_onnx, input_shape, int16x8, lstm="unrolled"):
+                       check_samples, keep_onnx, input_shape, int16x8, lstm="unrolled",
+                       recurrent_step="conv"):
     """The report of exporting an ONNX file or a --module factory (rnnedge.export.user_model)."""
     from rnnedge.export import user_model
     if (path is None) == (factory is None) or zoo_name is not None:
@@ -240,7 +248,8 @@ def _export_user_model(path, factory, weights, zoo_name, output, calib, method, 
         raise RnnedgeError(f"--calib {calib}: an ONNX file or --module calibrates from a .npy "
                            "or .npz of input samples")
     options = dict(calib=calib, calib_samples=calib_samples, check_samples=check_samples,
-                   calibration_method=method, keep_onnx=keep_onnx, int16x8=int16x8, lstm=lstm)
+                   calibration_method=method, keep_onnx=keep_onnx, int16x8=int16x8, lstm=lstm,
+                   recurrent_step=recurrent_step)
     if factory is not None:
         if input_shape is None:
             raise RnnedgeError("--module needs --input-shape (e.g. --input-shape 1,3,96,96)")

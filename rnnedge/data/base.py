@@ -105,9 +105,8 @@ def subset(dataset, n):
 
 def fit_images(images, size, channels, source):
     """Return `images` (N, H, W, C) uint8 resized to `size` (H, W) with bilinear filtering and
-    converted to `channels` (1: ITU-R 601 luma, 3: grey replicated), unchanged when they fit."""
-    from PIL import Image
-
+    converted to `channels` (1: ITU-R 601 luma, 3: grey replicated), unchanged when they fit
+    (then PIL, the resizer, is not even imported)."""
     if channels not in (1, 3):
         raise RnnedgeError(f"{source}: models with {channels} input channels are not supported "
                            "(use 1 or 3)")
@@ -118,6 +117,8 @@ def fit_images(images, size, channels, source):
         return images
     if height < 1 or width < 1:
         raise RnnedgeError(f"{source}: cannot resize images to {height}x{width}")
+    from PIL import Image
+
     mode = "RGB" if channels == 3 else "L"
     out = np.empty((images.shape[0], height, width, channels), np.uint8)
     for i, image in enumerate(images):

@@ -40,7 +40,9 @@ little:
   pass's output reaches the column pass as runs of at most 10 rows, each projected by its
   own CONV (`separable_weight_shared_bidirectional`). Fewest Vela cycles, more ops (a larger
   TFLM tail).
-Measured trade-offs of the three: docs/export.md.
+Measured trade-offs of the three: docs/export.md. In every layout the export may lower the
+step's 1x1 convolutions (and the projections) to per-tensor FULLY_CONNECTED ops instead of
+CONV_2D (`rnnedge export --recurrent-step fc`, rnnedge.export.fc_steps: a smaller TFLM tail).
 
 A Concat here takes all T steps at once (in "pairs", runs of at most 10 that a CONV reads
 between them). TFLM's CONCATENATION accepts at most 10 inputs, but a tree of Concats built in
