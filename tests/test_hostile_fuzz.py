@@ -64,3 +64,21 @@ def _fake_worker(script):
         self.proc = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True)
     return init
+
+
+def test_worker_memory_is_its_own_not_its_parents():
+    """Linux carries the starting process's resident size into a child's ru_maxrss: a fuzz
+    worker started from a large test process must still measure only itself."""
+    import subprocess
+    import sys
+
+    held = bytearray(600 << 20)
+    held[::4096] = b"\1" * len(held[::4096])  # resident, not just reserved
+    code = ("import resource; from rnnedge.fuzz import _own_peak_rss; "
+            "print(_own_peak_rss() >> 20, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10)")
+    own, inherited = map(int, subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                             text=True, check=True).stdout.split())
+    assert own < 300
+    if sys.platform == "linux":
+        assert inherited >= 600  # the premise: ru_maxrss alone would call this worker large
+    del held

@@ -124,7 +124,13 @@ def test_exact_search_handles_graphs_deeper_than_the_recursion_limit():
     buffers, so a search deeper than Python's recursion limit must not fail. All lifetimes
     overlap, so any complete layout stacks them: n x 16 bytes, the bound that ends the
     search at its first leaf, n levels down."""
-    n = 3 * sys.getrecursionlimit()
-    buffers = [Buffer(i, i, None, 16, 16, 0, 1, f"t{i}") for i in range(n)]
-    size, offsets = _branch_and_bound(buffers, bound=n * 16, best_size=10**9, budget=10**5)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)  # Python's default; pytest-xdist's workers raise it
+    try:
+        n = 3 * sys.getrecursionlimit()
+        buffers = [Buffer(i, i, None, 16, 16, 0, 1, f"t{i}") for i in range(n)]
+        size, offsets = _branch_and_bound(buffers, bound=n * 16, best_size=10**9,
+                                          budget=10**5)
+    finally:
+        sys.setrecursionlimit(limit)
     assert size == n * 16 and sorted(offsets.values()) == list(range(0, n * 16, 16))
