@@ -78,12 +78,11 @@ def _random_buffers(rng, n, scopes, spans=False):
     return out
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_first_fit_equals_quadratic_reference_on_random_sets(seed):
+@pytest.mark.parametrize("seed, scopes", [(0, 5), (1, 200), (2, 2000)])
+def test_first_fit_equals_quadratic_reference_on_random_sets(seed, scopes):
     rng = np.random.default_rng(seed)
-    buffers = _random_buffers(rng, 3000, scopes=int(rng.choice([5, 200, 3000])))
-    for order in (tflm_order(buffers), [b.id for b in buffers],
-                  [int(i) for i in rng.permutation(len(buffers))]):
+    buffers = _random_buffers(rng, 2000, scopes)
+    for order in (tflm_order(buffers), [int(i) for i in rng.permutation(len(buffers))]):
         assert first_fit(buffers, order) == _oracle(buffers, order)
     offline = {b.id: 16 * int(rng.integers(0, 40)) for b in buffers[:50]}
     order = tflm_order(buffers, offline)
