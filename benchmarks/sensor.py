@@ -3,7 +3,7 @@
     python benchmarks/sensor.py [--models NAME ... | --zoo] [--formats rgb gray bayer-rggb]
                                 [--train MODEL ...] [--bayer-conv demosaic phase]
                                 [--epochs 6] [--train-samples 10000] [--sensor-noise 0]
-                                [--optics 0]
+                                [--optics 0] [--set-noise 12]
                                 [--out DIR] [--json]
 
 Part 1, memory (every zoo model given, zoo weights from seed 0): each model is exported fully
@@ -18,7 +18,10 @@ format, each `--bayer-conv` form of an odd-stride conv 1, exported and
 checked on the C kernels: float and int8 top-1 and the drop, with the gap to RGB, and the
 trained export's inplace arena, ops and MACs. The peer is the RGB model of the same run.
 `--optics SIGMA` trains and checks on the camera-realistic set `synthetic:optics=SIGMA` (the
-scene blurred by a lens PSF before any format conversion; rnnedge/data/synthetic.py).
+scene blurred by a lens PSF before any format conversion; rnnedge/data/synthetic.py);
+`--set-noise N` draws the set with Gaussian noise N grey levels (`synthetic:noise=N`, added
+after the lens, before the format conversion; the set's default is 12), so a camera with a
+cleaner sensor is measured with the same scenes and the same noise samples scaled.
 Every row is appended to DIR/rows.jsonl as it finishes; a rerun with the same DIR and budget
 reuses the rows there (an interrupted run resumes). Prints markdown tables (also
 DIR/sensor.md).
@@ -30,11 +33,14 @@ import os
 import sys
 import tempfile
 
+from rnnedge.data import synthetic
 from rnnedge.files import atomic_write
 
 DEFAULT_MODELS = ("cifar-resnet18-rnn", "cifar-resnet18-thin", "det-cnn-256", "det-crnn-256",
                   "det-cnn-480x640", "det-crnn-480x640")
 DEFAULT_FORMATS = ("rgb", "gray", "bayer-rggb")
+SET_NOISE = synthetic.SyntheticConfig.noise
+"""The synthetic set's default Gaussian noise in grey levels."""
 
 
 def memory_row(name, fmt, folder):
@@ -62,9 +68,10 @@ def memory_row(name, fmt, folder):
             "tflm_runs": exported["verification"].get("tflm_runs")}
 
 
-def accuracy_row(name, fmt, form, epochs, samples, noise, folder, optics=0.0):
-    """Train `name` for `fmt` (Bayer conv form `form`) on the synthetic set, export, check on
-    the C kernels."""
+def accuracy_row(name, fmt, form, epochs, samples, noise, folder, optics=0.0,
+                 set_noise=SET_NOISE):
+    """Train `name` for `fmt` (Bayer conv form `form`) on the synthetic set (lens PSF
+    `optics`, the set's own noise `set_noise`), export, check on the C kernels."""
     import torch
 
     from rnnedge import checkpoint
@@ -74,9 +81,11 @@ def accuracy_row(name, fmt, form, epochs, samples, noise, folder, optics=0.0):
     from rnnedge.tflite import read_model
     from rnnedge.train import TrainConfig, train
 
-    data = f"synthetic:n={samples}" + (f",optics={optics:g}" if optics else "")
+    data = (f"synthetic:n={samples}" + (f",optics={optics:g}" if optics else "")
+            + (f",noise={set_noise:g}" if set_noise != SET_NOISE else ""))
     base = os.path.join(folder, f"{name}-{fmt}{'-' + form if form else ''}-{epochs}e-"
-                                f"{samples}n-{noise:g}dn" + (f"-{optics:g}psf" if optics else ""))
+                                f"{samples}n-{noise:g}dn" + (f"-{optics:g}psf" if optics else "")
+                        + (f"-{set_noise:g}sn" if set_noise != SET_NOISE else ""))
     trained = train(name, data, out=base + ".pt", config=TrainConfig(epochs=epochs, seed=0),
                     input_format=fmt, sensor_noise=noise, progress=False, threads=1,
                     bayer_conv=form or "demosaic")
@@ -93,7 +102,7 @@ def accuracy_row(name, fmt, form, epochs, samples, noise, folder, optics=0.0):
             "graph_macs": exported["stats"]["graph_macs"]}
 
 
-KEY_DEFAULTS = {"optics": 0.0}
+KEY_DEFAULTS = {"optics": 0.0, "set_noise": SET_NOISE}
 """Key fields added after rows were cached: a row without one has this value."""
 
 
@@ -114,9 +123,9 @@ def _cached(rows_path, key, compute):
 
 
 def _budget(row):
-    """What a row is compared at: its budget, noise and optics (the RGB peer shares them)."""
+    """What a row is compared at: its budget, noises and optics (the RGB peer shares them)."""
     return (row["epochs"], row["train_samples"], row.get("sensor_noise", 0),
-            row.get("optics") or 0.0)
+            row.get("optics") or 0.0, row.get("set_noise", SET_NOISE))
 
 
 def _markdown(memory, accuracy):
@@ -132,19 +141,20 @@ def _markdown(memory, accuracy):
                      f"{r['total_memory']:,} | {'yes' if r['tflm_runs'] else 'no'} |")
     if accuracy:
         rgb_acc = {(r["model"], *_budget(r)): r for r in accuracy if r["format"] == "rgb"}
-        lines += [""] * bool(lines) + ["| model | input | conv 1 | optics px | epochs | train images | noise DN | params | "
-                      "float top-1 | int8 top-1 | int8 drop | float vs rgb | inplace arena | "
-                      "ops | MACs |",
-                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [""] * bool(lines) + [
+            "| model | input | conv 1 | optics px | set noise | epochs | train images | noise DN "
+            "| params | best val | float top-1 | int8 top-1 | int8 drop | float vs rgb | "
+            "inplace arena | ops | MACs |", "|---|---|---|" + "---:|" * 14]
         for r in accuracy:
             base = rgb_acc.get((r["model"], *_budget(r)))
             gap = f"{r['float_top1'] - base['float_top1']:+.2f}" if base else "-"
             lines.append(f"| {r['model']} | {r['format']} | {r['bayer_conv'] or '-'} | "
-                         f"{r.get('optics') or 0:g} | {r['epochs']} | {r['train_samples']:,} | "
+                         f"{r.get('optics') or 0:g} | {r.get('set_noise', SET_NOISE):g} | "
+                         f"{r['epochs']} | {r['train_samples']:,} | "
                          f"{r.get('sensor_noise', 0):g} | {r['params']:,} | "
-                         f"{r['float_top1']:.2f} | {r['int8_top1']:.2f} | {r['drop_pp']:+.2f} "
-                         f"| {gap} | {r['arena_inplace']:,} | {r['ops']} | "
-                         f"{r['graph_macs']:,} |")
+                         f"{r['best_val_acc']:.2f} | {r['float_top1']:.2f} | "
+                         f"{r['int8_top1']:.2f} | {r['drop_pp']:+.2f} | {gap} | "
+                         f"{r['arena_inplace']:,} | {r['ops']} | {r['graph_macs']:,} |")
     return "\n".join(lines)
 
 
@@ -160,9 +170,17 @@ def main(argv=None):
     parser.add_argument("--sensor-noise", type=float, default=0.0)
     parser.add_argument("--optics", type=float, default=0.0,
                         help="lens PSF sigma in pixels of the synthetic set (0: the default set)")
+    parser.add_argument("--set-noise", type=float, default=SET_NOISE,
+                        help="the synthetic set's Gaussian noise in grey levels (default 12)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if not (0 <= args.set_noise <= synthetic.MAX_NOISE
+            and 0 <= args.optics <= synthetic.MAX_OPTICS):  # also refuses nan
+        print(f"error: --set-noise must be in [0, {synthetic.MAX_NOISE:g}] and --optics in "
+              f"[0, {synthetic.MAX_OPTICS:g}], got {args.set_noise} and {args.optics}",
+              file=sys.stderr)
+        return 2
     folder = args.out or tempfile.mkdtemp(prefix="rnnedge-sensor-")
     os.makedirs(folder, exist_ok=True)
     rows = os.path.join(folder, "rows.jsonl")
@@ -183,14 +201,15 @@ def main(argv=None):
                 print(f"accuracy: {name} {fmt} {form or ''}", file=sys.stderr)
                 key = {"part": "accuracy", "model": name, "format": fmt, "bayer_conv": form,
                        "epochs": args.epochs, "train_samples": args.train_samples,
-                       "sensor_noise": args.sensor_noise, "optics": args.optics}
+                       "sensor_noise": args.sensor_noise, "optics": args.optics,
+                       "set_noise": args.set_noise}
                 accuracy.append(_cached(rows, key, lambda: accuracy_row(
                     name, fmt, form, args.epochs, args.train_samples, args.sensor_noise,
-                    folder, args.optics)))
+                    folder, args.optics, args.set_noise)))
     text = _markdown(memory, accuracy)
     atomic_write(os.path.join(folder, "sensor.md"), (text + "\n").encode())
     print(json.dumps({"memory": memory, "accuracy": accuracy}) if args.json else text)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

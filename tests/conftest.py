@@ -1,12 +1,49 @@
 """Fixtures shared by the test modules: the public TinyML models (converted once per session
 into the session's temp dir, each on first use), rnnedge's zoo exports, and `saved` (records
 checkpoint.save calls in the training tests). Plain helper
-functions are in helpers.py."""
+functions are in helpers.py.
 
+Under pytest-xdist (the README's test command runs one worker per core) each worker is pinned
+to its own share of the cores before torch starts, so the code under test sees one core per
+worker: rnnedge's defaults (training threads, `check --jobs`) then use what the worker owns,
+and no two workers' OpenMP threads spin against each other on one core. A test marked
+`all_cpus` gets every core back for its duration (it measures how work is shared out).
+"""
+
+import os
 from collections.abc import Mapping
 
-import pytest
-import torch
+_ALL_CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def _pin_xdist_worker() -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ...
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker.startswith("gw") and 1 < count <= len(_ALL_CPUS):
+        os.sched_setaffinity(0, _ALL_CPUS[int(worker[2:]) % count::count])
+
+
+_pin_xdist_worker()
+
+import pytest  # noqa: E402 - after the pinning, so torch sizes its thread pool to it
+import torch  # noqa: E402
+
+if hasattr(os, "sched_getaffinity"):
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+
+
+@pytest.fixture(autouse=True)
+def _all_cpus_when_marked(request):
+    """Every core for a test marked `all_cpus`, the worker's share again after it."""
+    if request.node.get_closest_marker("all_cpus") is None or not _ALL_CPUS:
+        yield
+        return
+    share = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, _ALL_CPUS)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, share)
 
 from helpers import export_zoo_model
 

@@ -59,6 +59,7 @@ def test_pipeline_runs_a_bayer_model(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.all_cpus
 def test_models_measured_in_parallel_equal_their_sequential_runs(tmp_path):
     """Two models train at once in spawned processes with the cores shared out; each row (and
     each .tflite byte) is what that model's own run with the same thread count gives."""

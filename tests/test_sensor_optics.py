@@ -36,7 +36,8 @@ def test_rgb_images_are_the_default_scene_through_the_psf(sigma):
     assert np.array_equal(camera.images, np.clip(np.rint(reference), 0, 255).astype(np.uint8))
     assert not np.array_equal(camera.images, scene)
     assert np.array_equal(camera.labels, open_dataset("synthetic:n=100", "val").labels)
-    assert "optics=" in camera.source
+    assert "optics=" in camera.source and "noise=0" in camera.source
+    assert "noise=" not in open_dataset("synthetic:n=2", "val").source  # the default's name
 
 
 def test_noise_is_added_after_the_lens():
@@ -50,6 +51,10 @@ def test_noise_is_added_after_the_lens():
     residual = (camera - blurred) - (noisy - clean)
     assert inside.mean() > 0.9 and np.abs(residual[inside]).max() <= 2
     assert 10 < np.std((camera - blurred)[inside]) < 14  # unblurred noise, sigma 12
+    quiet = open_dataset("synthetic:n=100,optics=0.7,noise=6", "train").images.astype(int)
+    inside &= (quiet > 0) & (quiet < 255)
+    half = (quiet - blurred) - (camera - blurred) / 2  # noise=6: the same samples, halved
+    assert np.abs(half[inside]).max() <= 1.5
 
 
 @pytest.mark.parametrize("pattern,grid", [("bayer-rggb", [[0, 1], [1, 2]]),

@@ -109,11 +109,13 @@ def generate(config, split, size=(32, 32), channels=3):
     for start in range(0, n, CHUNK):
         chunk = labels[start:start + CHUNK]
         images[start:start + len(chunk)] = _render(rng, chunk, config, size)
-    optics = f", optics={config.optics:g}" if config.optics else ""
+    options = f", optics={config.optics:g}" if config.optics else ""
+    if config.noise != SyntheticConfig.noise:  # the default set's name stays as it was
+        options += f", noise={config.noise:g}"
     return make_dataset(fit_images(images, size, channels, "synthetic"), labels,
                         class_names(config.classes),
                         f"synthetic {split} (classes={config.classes}, seed={config.seed}"
-                        f"{optics})",
+                        f"{options})",
                         Augmentation(crop_pad=CROP_PAD, flip=False))
 
 
