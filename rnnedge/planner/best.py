@@ -8,7 +8,8 @@ first fit in increasing-offset order), under a node budget. Imports this package
 lifetimes modules.
 """
 
-from rnnedge.planner.greedy import arena_size, first_fit, span_fit, tflm_plan
+from rnnedge.planner.greedy import (Placed, arena_size, first_fit, lowest_fit, span_fit,
+                                    tflm_plan)
 from rnnedge.planner.lifetimes import lower_bound
 
 NODE_BUDGET = 20000
@@ -27,32 +28,25 @@ def _orders(buffers) -> list:
 
 
 def _lowest_fit(b, placed, spanned: bool = False) -> int:
-    if spanned:
-        return span_fit(b, placed)
-    offset = 0
-    for other_offset, other in placed:  # sorted by offset
-        if not b.overlaps(other):
-            continue
-        if other_offset - offset >= b.size:
-            break
-        offset = max(offset, other_offset + other.size)
-    return offset
+    live = placed.live_during(b)
+    return span_fit(b, live) if spanned else lowest_fit(b, live)
 
 
 def _branch_and_bound(buffers, bound: int, best_size: int, budget: int):
     """Search placement orders depth first (an explicit stack: graphs have thousands of
     buffers, deeper than Python's recursion limit); returns (size, offsets) better than
-    best_size, or None. A frame is [candidates, next index, top, seen, choice to undo]."""
+    best_size, or None. A frame is [candidates, next index, top, seen, choice to undo (the
+    placed pair)]; the placed pairs are indexed by lifetime (greedy.Placed)."""
     best_top, best_offsets, nodes = best_size, None, 0
-    placed, offsets = [], {}
+    placed, offsets = Placed(buffers), {}
     spanned = any(b.spans for b in buffers)
     stack = [[sorted(buffers, key=lambda b: (-b.size, b.first, b.id)), 0, 0, set(), None]]
     while stack and best_top != bound and nodes < budget:
         frame = stack[-1]
         remaining, index, top, seen, choice = frame
         if choice is not None:  # back from the child: take the choice back
-            placed.pop(choice[0])
-            del offsets[choice[1]]
+            placed.remove(choice)
+            del offsets[choice[1].id]
             frame[4] = None
         if not remaining:
             best_top, best_offsets = top, dict(offsets)
@@ -70,10 +64,10 @@ def _branch_and_bound(buffers, bound: int, best_size: int, budget: int):
         if end >= best_top or key in seen:
             continue
         seen.add(key)
-        at = next((i for i, (o, _) in enumerate(placed) if o > offset), len(placed))
-        placed.insert(at, (offset, b))
+        pair = (offset, b)
+        placed.add(pair)
         offsets[b.id] = offset
-        frame[4] = (at, b.id)
+        frame[4] = pair
         stack.append([[r for r in remaining if r is not b], 0, end, set(), None])
     return None if best_offsets is None else (best_top, best_offsets)
 

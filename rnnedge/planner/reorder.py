@@ -11,6 +11,8 @@ no scope then holds more bytes than before, and the inputs die as early as they 
 Imports this package's lifetimes module.
 """
 
+import bisect
+
 from rnnedge.planner.lifetimes import align, arena_tensors, lower_bound, plan_buffers
 
 
@@ -20,34 +22,63 @@ def _bound(subgraph, order) -> int:
 
 def greedy_order(subgraph):
     """A topological order choosing, at each step, the ready op with the smallest live bytes
-    after it runs; None when the operators form no DAG (an op waits on itself or a cycle)."""
+    after it runs (ties: file order); None when the operators form no DAG (an op waits on
+    itself or a cycle). Incremental: an op's cost is the live bytes, less its inputs that die
+    with it, plus its outputs still read later, so a step costs the ready ops' degrees, not
+    a pass over the whole graph and live set."""
     ops = subgraph.operators
     sizes = {t: align(subgraph.tensors[t].nbytes) for t in arena_tensors(subgraph)}
     producer = {t: op.index for op in ops for t in op.outputs}
+    position = {op.index: p for p, op in enumerate(ops)}
     readers = {}
     for op in ops:
         for t in set(op.inputs):
             if t >= 0:
                 readers.setdefault(t, set()).add(op.index)
+    unread = {t: len(r) for t, r in readers.items()}  # readers not yet run
+    waits = {op.index: {producer[t] for t in op.inputs if t >= 0 and t in producer}
+             for op in ops}
+    dependents = {}
+    for i, w in waits.items():
+        for j in w:
+            dependents.setdefault(j, []).append(i)
+    ready = sorted((position[i] for i, w in waits.items() if not w))
     pinned = set(subgraph.outputs)
-    done, order = set(), []
-    live = {t for t in subgraph.inputs if t in sizes}
+    order = []
+    live = {t for t in subgraph.inputs if t in sizes and (t in pinned or unread.get(t, 0))}
+    live_bytes = sum(sizes[t] for t in live)
     while len(order) < len(ops):
-        ready = [op for op in ops if op.index not in done
-                 and all(producer.get(t) in done or t not in producer for t in op.inputs if t >= 0)]
         best = None
-        for op in ready:
-            after = live | {t for t in op.outputs if t in sizes}
-            after = {t for t in after if t in pinned
-                     or readers.get(t, set()) - done - {op.index}}
-            cost = sum(sizes[t] for t in after)
+        for p in ready:
+            op = ops[p]
+            cost = live_bytes
+            for t in set(op.inputs):
+                if t in live and t not in pinned and unread[t] == 1:
+                    cost -= sizes[t]  # dies here
+            for t in set(op.outputs):
+                if t in sizes and t not in live and (
+                        t in pinned or unread.get(t, 0) > (op.index in readers.get(t, ()))):
+                    cost += sizes[t]
             if best is None or cost < best[0]:
-                best = (cost, op, after)
+                best = (cost, p)
         if best is None:
             return None
-        _, op, live = best
-        done.add(op.index)
+        live_bytes, p = best
+        op = ops[p]
+        del ready[bisect.bisect_left(ready, p)]
+        for t in set(op.inputs):
+            if t >= 0:
+                unread[t] -= 1
+                if t in live and t not in pinned and unread[t] == 0:
+                    live.discard(t)
+        for t in set(op.outputs):
+            if t in sizes and (t in pinned or unread.get(t, 0)):
+                live.add(t)
         order.append(op.index)
+        for j in dependents.get(op.index, ()):
+            waits[j].discard(op.index)
+            if not waits[j]:
+                bisect.insort(ready, position[j])
     return order
 
 
