@@ -94,6 +94,7 @@ def _loop(model, invoke):
                     raise RnnedgeError("an output does not have the shape the model declares")
                 result[i] = value.reshape(result.shape[1:])
         return results
+    run.output_specs = [(_inner(t.shape), np.dtype(t.dtype)) for t in outputs]  # per sample
     return run
 
 

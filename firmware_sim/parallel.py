@@ -213,30 +213,24 @@ def _serve(requests, replies, backend, model_path, options, jobs) -> None:
 
 
 def _forked(run, x, size, workers, progress) -> list:
-    """`run` over every sample of `x` in up to `workers` processes (this one included):
-    chunk 0 here (it gives the outputs' shapes), the others from a shared counter."""
+    """`run` (a backend with `output_specs`, backends._loop) over every sample of `x` in up to
+    `workers` processes, this one included, taking chunks of `size` from a shared counter."""
     total = len(x)
-    if total <= size:
-        return _serial(run, x, size, progress)
-    first = run(x[:size])
-    if progress:
-        progress(size, total)
     chunks = -(-total // size)
     workers = min(workers, chunks)
-    samples = [(a.shape[1:], a.dtype) for a in first]
+    if workers < 2:
+        return _serial(run, x, size, progress)
     offsets, nbytes = [], 16
-    for shape, dtype in samples:
+    for shape, dtype in run.output_specs:
         nbytes = -(-nbytes // 16) * 16
         offsets.append(nbytes)
-        nbytes += total * int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        nbytes += total * int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     block = mmap.mmap(-1, nbytes + _ERROR_BYTES)  # anonymous and shared across fork
     outputs = [np.frombuffer(block, dtype, total * int(np.prod(shape, dtype=np.int64)),
                              offset).reshape((total,) + tuple(shape))
-               for (shape, dtype), offset in zip(samples, offsets)]
-    for out, value in zip(outputs, first):
-        out[:len(value)] = value
+               for (shape, dtype), offset in zip(run.output_specs, offsets)]
     lock = multiprocessing.get_context("fork").Lock()
-    struct.pack_into("q", block, 0, 1)  # the next chunk to take; 0 is done
+    # block[0:8]: the next chunk to take; block[8:16]: samples done
 
     def take() -> int | None:
         with lock:
@@ -253,10 +247,10 @@ def _forked(run, x, size, workers, progress) -> list:
                 done = struct.unpack_from("q", block, 8)[0] + hi - lo
                 struct.pack_into("q", block, 8, done)
             if report:
-                reported[0] = done + len(first[0])
-                report(reported[0], total)
+                reported[0] = done
+                report(done, total)
 
-    children, reported = [], [len(first[0])]
+    children, reported = [], [0]
     try:
         for _ in range(workers - 1):
             pid = os.fork()

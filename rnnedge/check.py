@@ -80,21 +80,10 @@ def _float_logits(torch_model, x, batch=256):
                                for i in range(0, len(x), batch)])
 
 
-def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", samples=None, trust_pickle=False,
-              progress=None, max_arena=None, jobs=None, kernels=None, input_format=None,
-              planner="best", stream_input=False, max_recompute=0.0):
-    """Run the check and return a `CheckResult`. `data` is a dataset spec ("synthetic", a path);
-    `samples` limits the check split to its first N samples; `progress(done, total)` is called
-    after each batch; `max_arena` bounds the backend's arena (rnnedge.budget); `jobs` workers run
-    the c backend (default: the available cores; results identical to one) on kernel set
-    `kernels` with arena plan `planner` (`stream_input`, `max_recompute`: a fused plan's
-    options; firmware_sim.parallel). The data is delivered in the model's camera format
-    (rnnedge.sensor); an `input_format` that differs from it is an error."""
-    from rnnedge.data import open_dataset
-    from rnnedge.firmware_sim.parallel import ParallelRunner
-    from rnnedge.tflite import read_model
-
-    model = read_model(tflite_path)
+def _feeding(model, tflite_path, float_checkpoint, trust_pickle, input_format):
+    """(float model or None, (mean, std), class names, camera format) of the check: from the
+    float checkpoint when one is given, else from the export's preprocessing metadata; each
+    checked against the model's input and output."""
     tin, tout = _io_tensors(model)
     _, height, width, channels = tin.shape
     torch_model = None
@@ -125,16 +114,39 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
         from rnnedge.budget import DATA_BYTES
         from rnnedge.rebuild import check_activation_bytes
         check_activation_bytes(torch_model, (channels, height, width), DATA_BYTES)
-    # started before the data is prepared: with several jobs the model compiles meanwhile
+    return torch_model, normalization, class_names, fmt
+
+
+def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", samples=None, trust_pickle=False,
+              progress=None, max_arena=None, jobs=None, kernels=None, input_format=None,
+              planner="best", stream_input=False, max_recompute=0.0):
+    """Run the check and return a `CheckResult`. `data` is a dataset spec ("synthetic", a path);
+    `samples` limits the check split to its first N samples; `progress(done, total)` is called
+    after each batch; `max_arena` bounds the backend's arena (rnnedge.budget); `jobs` workers run
+    the c backend (default: the available cores; results identical to one) on kernel set
+    `kernels` with arena plan `planner` (`stream_input`, `max_recompute`: a fused plan's
+    options; firmware_sim.parallel). The data is delivered in the model's camera format
+    (rnnedge.sensor); an `input_format` that differs from it is an error."""
+    from rnnedge.data import open_dataset
+    from rnnedge.firmware_sim.parallel import ParallelRunner
+    from rnnedge.tflite import read_model
+
+    model = read_model(tflite_path)
+    tin, tout = _io_tensors(model)
+    _, height, width, channels = tin.shape
+    classes = tout.shape[1]
+    # started first: with several jobs the engine compiles the model meanwhile (while torch
+    # loads the float checkpoint and the data is prepared)
     runner = ParallelRunner(backend, tflite_path, jobs=jobs, kernels=kernels,
                             max_arena=max_arena, planner=planner, stream_input=stream_input,
                             max_recompute=max_recompute)
     try:
+        torch_model, normalization, class_names, fmt = _feeding(
+            model, tflite_path, float_checkpoint, trust_pickle, input_format)
         dataset = open_dataset(data, "check", (channels, height, width), fmt)
         images, labels = dataset.images, np.asarray(dataset.labels)
         if samples is not None:
             images, labels = images[:samples], labels[:samples]
-        classes = tout.shape[1]
         if labels.max(initial=0) >= classes:
             raise RnnedgeError(f"the dataset has labels up to {labels.max()} but the model has "
                                f"{classes} outputs")

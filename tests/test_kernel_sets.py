@@ -83,6 +83,7 @@ def test_a_failing_worker_is_one_error_and_no_process_is_left(monkeypatch):
             if (batch.reshape(len(batch), -1) == 77).all(axis=1).any():
                 raise RnnedgeError("sample 57 is poisoned")
             return run(batch)
+        guarded.output_specs = run.output_specs
         return guarded
     monkeypatch.setattr(backends, "make_backend", poisoned)
     runner = ParallelRunner("c", path, jobs=3)
