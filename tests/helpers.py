@@ -137,6 +137,20 @@ def compile_with(path, planner):
     return compile_model(path, planner)
 
 
+def assert_c_equals_tflm(path, label, planners=("tflm", "best", "inplace")):
+    """The C kernels (debug runtime: poisoned arena, CRCs) give TFLM's output bytes on three
+    of `path`'s samples under every planner of `planners`."""
+    from rnnedge.firmware_sim.backends import make_backend
+    from rnnedge.firmware_sim.runtime import Runtime
+
+    x = model_inputs(path, 3)
+    expected = make_backend("tflm", path)(x)[0]
+    for planner in planners:
+        runtime = Runtime(compile_with(path, planner), debug=True)
+        got = np.stack([runtime.invoke(s[None])[0] for s in x]).reshape(expected.shape)
+        assert np.array_equal(got, expected), (label, planner)
+
+
 def padded_strided_convs(sg) -> set:
     """(PAD op, conv op) for every stride-2 conv reading a PAD output, found by a plain scan."""
     producer = {t: op for op in sg.operators for t in op.outputs}

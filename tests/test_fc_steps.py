@@ -18,7 +18,7 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from helpers import compile_with, model_inputs
+from helpers import assert_c_equals_tflm, compile_with, model_inputs
 from rnnedge.cli import main
 from rnnedge.export.converter import to_int8_tflite
 from rnnedge.export.pipeline import export_int8
@@ -105,17 +105,10 @@ def test_per_tensor_fc_accuracy_beside_per_channel_conv(exports):
 
 
 def test_c_kernels_bit_exact_with_tflm(exports):
-    from rnnedge.firmware_sim.backends import make_backend
-    from rnnedge.firmware_sim.runtime import Runtime
     for layout in LAYOUTS:
         path, report = exports[layout, "fc"]
         assert report["verification"]["tflm_runs"], layout
-        x = model_inputs(path, 3)
-        expected = make_backend("tflm", path)(x)[0]
-        for planner in ("tflm", "best", "inplace"):
-            runtime = Runtime(compile_with(path, planner), debug=True)
-            got = np.stack([runtime.invoke(s[None])[0] for s in x]).reshape(expected.shape)
-            assert np.array_equal(got, expected), (layout, planner)
+        assert_c_equals_tflm(path, layout)
 
 
 def test_tflm_tail_of_fc_steps(exports):

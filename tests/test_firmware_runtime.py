@@ -23,7 +23,8 @@ from rnnedge.kernels import build, structs
 from rnnedge.planner import plan
 from rnnedge.planner.lifetimes import tensor_lifetimes
 from rnnedge.tflite import read_model
-from helpers import compile_with, export_zoo_model, model_inputs, ops_model, raw_inplace_plan
+from helpers import (assert_c_equals_tflm, compile_with, export_zoo_model, model_inputs, ops_model,
+                     raw_inplace_plan)
 
 TINYML = sorted(tinyml_models.BUILDERS)
 
@@ -351,9 +352,4 @@ def test_other_sws_birnn_layouts_run_bit_exact_on_the_c_kernels(tmp_path, layout
     export_int8(SWSBiRNN(4, 6, 5, layout=layout).eval(),
                 {"input_shape": [4, 6, 7], "normalization": {"mean": [0.5], "std": [0.25]}},
                 path, calib_samples=16, check_samples=4)
-    x = model_inputs(path, 3)
-    expected = make_backend("tflm", path)(x)[0]
-    for planner in ("tflm", "best", "inplace"):
-        runtime = Runtime(compile_with(path, planner), debug=True)
-        got = np.stack([runtime.invoke(s[None])[0] for s in x]).reshape(expected.shape)
-        assert np.array_equal(got, expected), (layout, planner)
+    assert_c_equals_tflm(path, layout)
