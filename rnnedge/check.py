@@ -80,11 +80,10 @@ def _float_logits(torch_model, x, batch=256):
                                for i in range(0, len(x), batch)])
 
 
-def _feeding(model, tflite_path, float_checkpoint, trust_pickle, input_format):
+def _feeding(model, tin, tout, tflite_path, float_checkpoint, trust_pickle, input_format):
     """(float model or None, (mean, std), class names, camera format) of the check: from the
     float checkpoint when one is given, else from the export's preprocessing metadata; each
-    checked against the model's input and output."""
-    tin, tout = _io_tensors(model)
+    checked against the model's input and output tensors `tin`, `tout`."""
     _, height, width, channels = tin.shape
     torch_model = None
     if float_checkpoint is not None:
@@ -142,7 +141,7 @@ def run_check(tflite_path, data, float_checkpoint=None, backend="tflite", sample
                             max_recompute=max_recompute)
     try:
         torch_model, normalization, class_names, fmt = _feeding(
-            model, tflite_path, float_checkpoint, trust_pickle, input_format)
+            model, tin, tout, tflite_path, float_checkpoint, trust_pickle, input_format)
         dataset = open_dataset(data, "check", (channels, height, width), fmt)
         images, labels = dataset.images, np.asarray(dataset.labels)
         if samples is not None:

@@ -40,9 +40,13 @@ def _host_has_vnni() -> bool:
     return "avx512_vnni" in flags and "avx512bw" in flags
 
 
+def _out_size(size, k, stride, dilation, pad) -> int:
+    """Output length of a convolution (TFLite's formula with explicit padding), at least 1."""
+    return max(1, (size + 2 * pad - dilation * (k - 1) - 1) // stride + 1)
+
+
 def _conv_params(rng, h, w, ic, oc, k, stride, dilation, pad, offset):
-    oh = max(1, (h + 2 * pad - dilation * (k - 1) - 1) // stride + 1)
-    ow = max(1, (w + 2 * pad - dilation * (k - 1) - 1) // stride + 1)
+    oh, ow = _out_size(h, k, stride, dilation, pad), _out_size(w, k, stride, dilation, pad)
     mult, shift = _rescale(rng, oc)
     lo, hi = _activation(rng)
     params = S.Conv2DParams(
@@ -84,8 +88,7 @@ def test_depthwise_avx512_vectors_match_reference_bytes(libs):  # noqa: F811
             int(rng.choice([1, 1, 2]))
         h, w = (int(v) for v in rng.integers(1, 9, size=2))
         pad = int(rng.integers(0, k * dilation + 1))
-        oh = max(1, (h + 2 * pad - dilation * (k - 1) - 1) // stride + 1)
-        ow = max(1, (w + 2 * pad - dilation * (k - 1) - 1) // stride + 1)
+        oh, ow = _out_size(h, k, stride, dilation, pad), _out_size(w, k, stride, dilation, pad)
         offset = (ZERO_POINT_OFFSETS + (1 << 20, -2**31 + 7))[case % 7]
         mult, shift = _rescale(rng, ch)
         lo, hi = _activation(rng)
